@@ -1,0 +1,41 @@
+//! The `vigil` command: the only place Vigil prints to a terminal.
+
+mod bench;
+mod normalize;
+mod progress;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vigil", version, about = "Vigil: an open-source AI security operations center")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Turn log files into OCSF events (JSON lines), with a dead-letter file for what could not be read.
+    Normalize(normalize::Args),
+    /// Measure Vigil's throughput on your data.
+    #[command(subcommand)]
+    Bench(bench::Bench),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Normalize(args) => normalize::run(args),
+        Command::Bench(bench) => bench::run(bench),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vigil: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Windows events as evtx_dump writes them in JSON (`Event.System`, `Event.EventData`): one
+//! per line, or pretty-printed objects one after another.
+
+use serde_json::Value;
+
+use crate::error::Reject;
+use crate::fields::{get, int, text};
+use crate::format::{Container, Format, RawRecord, Sample, object};
+use crate::windows::{self, WinEvent};
+
+pub struct EvtxJson;
+
+impl Format for EvtxJson {
+    fn name(&self) -> &'static str {
+        "evtx_json"
+    }
+    fn describe(&self) -> &'static str {
+        "Windows events as evtx_dump JSON (Event.System / Event.EventData)"
+    }
+    fn container(&self) -> Container {
+        Container::Json
+    }
+    fn sniff(&self, sample: &Sample<'_>) -> u8 {
+        match sample.first_json.and_then(|v| v.get("Event")) {
+            Some(event) if event.get("System").is_some() => 95,
+            _ => 0,
+        }
+    }
+    fn map(&self, record: &RawRecord) -> Result<vigil_ocsf::Event, Reject> {
+        object(record)?;
+        let value = record.value.as_ref().ok_or(Reject::Missing("Event"))?;
+        Ok(windows::to_ocsf(win_event(value)?, "evtx_dump JSON"))
+    }
+}
+
+/// Reads the evtx JSON rendering (as the `evtx` crate and evtx_dump produce it).
+pub fn win_event(value: &Value) -> Result<WinEvent, Reject> {
+    let event = value.get("Event").ok_or(Reject::Missing("Event"))?;
+    let system = event.get("System").ok_or(Reject::Missing("Event.System"))?;
+    let attr = |path: &str, name: &str| {
+        get(system, path).and_then(|v| v.get("#attributes")).and_then(|a| a.get(name)).and_then(text)
+    };
+    // EventID is a number, or an element with attributes and `#text`.
+    let event_id = system.get("EventID").and_then(|v| match v {
+        Value::Object(o) => o.get("#text").and_then(int),
+        other => int(other),
+    });
+    let original_time = attr("TimeCreated", "SystemTime");
+    let mut win = WinEvent {
+        provider: attr("Provider", "Name").or_else(|| attr("Provider", "EventSourceName")),
+        channel: system.get("Channel").and_then(text),
+        event_id: event_id.and_then(|e| u32::try_from(e).ok()),
+        computer: system.get("Computer").and_then(text),
+        record_id: system.get("EventRecordID").and_then(int).and_then(|r| u64::try_from(r).ok()),
+        time: original_time.as_deref().and_then(crate::time::parse),
+        original_time,
+        level: system.get("Level").and_then(int),
+        user_sid: attr("Security", "UserID"),
+        ..WinEvent::default()
+    };
+    for key in ["Version", "Task", "Opcode", "Keywords"] {
+        if let Some(v) = system.get(key).filter(|v| !v.is_null()) {
+            win.extra.insert(key.to_owned(), v.clone());
+        }
+    }
+    if let Some(data) = event.get("EventData").filter(|v| !v.is_null()) {
+        win.put_event_data(data);
+    }
+    if let Some(data) = event.get("UserData").filter(|v| !v.is_null()) {
+        win.put_event_data(data);
+    }
+    Ok(win)
+}

@@ -1,0 +1,101 @@
+//! Windows events as NXLog writes them in JSON: one flat object per event, the EventData fields
+//! beside NXLog's own (`EventID`, `SourceName`, `Channel`, `Hostname`, `EventTime`).
+
+use serde_json::Value;
+
+use crate::error::Reject;
+use crate::fields::{int, text};
+use crate::format::{Container, Format, RawRecord, Sample, object};
+use crate::windows::{self, WinEvent};
+
+pub struct Nxlog;
+
+/// Keys NXLog (and the shippers behind it) adds; everything else is EventData.
+const SHIPPER_KEYS: &[&str] = &[
+    "@timestamp",
+    "@version",
+    "EventReceivedTime",
+    "EventTime",
+    "TimeCreated",
+    "ExecutionProcessID",
+    "Hostname",
+    "Keywords",
+    "RecordNumber",
+    "Severity",
+    "SeverityValue",
+    "SourceModuleName",
+    "SourceModuleType",
+    "SourceName",
+    "Channel",
+    "EventID",
+    "Task",
+    "ThreadID",
+    "host",
+    "port",
+    "tags",
+    "Opcode",
+    "OpcodeValue",
+    "Level",
+    "ProviderGuid",
+    "Version",
+    "ERROR_EVT_UNRESOLVED",
+    "Message",
+    "Category",
+];
+
+impl Format for Nxlog {
+    fn name(&self) -> &'static str {
+        "nxlog"
+    }
+    fn describe(&self) -> &'static str {
+        "Windows events as NXLog flat JSON (EventID, SourceName, Channel, Hostname)"
+    }
+    fn container(&self) -> Container {
+        Container::Json
+    }
+    fn sniff(&self, sample: &Sample<'_>) -> u8 {
+        let Some(Value::Object(o)) = sample.first_json else { return 0 };
+        let has = |k: &str| o.contains_key(k);
+        if has("EventID") && has("Hostname") && (has("Channel") || has("SourceName")) && !has("TenantId") {
+            90
+        } else {
+            0
+        }
+    }
+    fn map(&self, record: &RawRecord) -> Result<vigil_ocsf::Event, Reject> {
+        let o = object(record)?;
+        let event_id = o.get("EventID").and_then(int).ok_or(Reject::Missing("EventID"))?;
+        // NXLog's EventTime is local time without a zone and some exports mislabel it as UTC;
+        // Sysmon's UtcTime is the one trustworthy clock, then @timestamp (shipper's UTC).
+        let original_time = ["UtcTime", "@timestamp", "EventTime", "TimeCreated"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(text));
+        let time = original_time.as_deref().and_then(crate::time::parse);
+        let mut win = WinEvent {
+            provider: o.get("SourceName").and_then(text),
+            channel: o.get("Channel").and_then(text),
+            event_id: u32::try_from(event_id).ok(),
+            computer: o.get("Hostname").and_then(text),
+            record_id: o.get("RecordNumber").and_then(int).and_then(|r| u64::try_from(r).ok()),
+            time,
+            original_time,
+            level: o.get("Level").and_then(int),
+            user_sid: o.get("UserID").and_then(text),
+            ..WinEvent::default()
+        };
+        for (key, value) in o {
+            if key == "UserID" {
+                continue;
+            }
+            if SHIPPER_KEYS.contains(&key.as_str()) {
+                if !matches!(key.as_str(), "SourceName" | "Channel" | "EventID" | "Hostname" | "RecordNumber")
+                {
+                    win.extra.insert(key.clone(), value.clone());
+                }
+            } else {
+                win.put(key, value.clone());
+            }
+        }
+        Ok(windows::to_ocsf(win, "NXLog"))
+    }
+}

@@ -1,0 +1,144 @@
+//! Syslog lines, RFC 3164 and RFC 5424. SSH logins and failures become Authentication; other
+//! lines are Base Events with the host, program and message.
+
+use chrono::{Datelike, TimeZone, Utc};
+use serde_json::{Map, Value};
+use syslog_loose::{Variant, parse_message_with_year_exact_tz};
+use vigil_ocsf::objects::*;
+use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+
+use crate::error::Reject;
+use crate::format::{Container, Format, RawRecord, Sample};
+
+pub struct Syslog;
+
+const MONTHS: &[&str] = &["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+impl Format for Syslog {
+    fn name(&self) -> &'static str {
+        "syslog"
+    }
+    fn describe(&self) -> &'static str {
+        "syslog lines (RFC 3164 and RFC 5424)"
+    }
+    fn container(&self) -> Container {
+        Container::Lines
+    }
+    fn sniff(&self, sample: &Sample<'_>) -> u8 {
+        let Ok(text) = std::str::from_utf8(&sample.head[..sample.head.len().min(4096)]) else { return 0 };
+        let Some(first) = text.lines().find(|l| !l.trim().is_empty()) else { return 0 };
+        let rest = first
+            .strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .map(|(pri, rest)| (pri.parse::<u8>().is_ok(), rest));
+        match rest {
+            Some((true, _)) => 70,
+            _ if MONTHS.iter().any(|m| first.starts_with(m)) => 60,
+            _ => 0,
+        }
+    }
+    fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
+        let reference = record.source_time.and_then(|t| Utc.timestamp_millis_opt(t).single());
+        let year_of_reference = reference.map(|r| r.year()).unwrap_or(1970);
+        let month_of_reference = reference.map(|r| r.month()).unwrap_or(12);
+        // A yearless date later in the year than the file's last write belongs to the year before.
+        let get_year = |(month, _, _, _, _): syslog_loose::IncompleteDate| {
+            if month > month_of_reference { year_of_reference - 1 } else { year_of_reference }
+        };
+        let message = parse_message_with_year_exact_tz(&record.text, get_year, Some(Utc), Variant::Either)
+            .map_err(|_| Reject::Shape { format: "syslog", why: "no priority or timestamp header" })?;
+        let time = message.timestamp.map(|t| t.timestamp_millis()).ok_or(Reject::Missing("timestamp"))?;
+        let metadata = Metadata {
+            version: OCSF_VERSION.to_owned(),
+            product: Product::new("syslog", "syslog"),
+            ..Metadata::default()
+        };
+        let host = message.hostname.map(str::to_owned);
+        let app = message.appname.map(str::to_owned);
+        let text = message.msg.to_owned();
+        let mut e = match ssh_login(&text) {
+            Some(login) if app.as_deref() == Some("sshd") => {
+                let mut e = Event::new(Class::Authentication, 1, time, metadata);
+                e.user = Some(User { name: Some(login.user), ..User::default() });
+                e.src_endpoint = crate::fields::ip(&login.ip).map(|ip| Endpoint {
+                    ip: Some(ip),
+                    port: login.port,
+                    ..Endpoint::default()
+                });
+                e.dst_endpoint = host.clone().map(|h| Endpoint { hostname: Some(h), ..Endpoint::default() });
+                e.service = Some(Service { name: Some("sshd".into()) });
+                e.auth_protocol = login.method;
+                e.set_status(if login.success { Status::Success } else { Status::Failure });
+                e
+            }
+            _ => {
+                let mut e = Event::new(Class::BaseEvent, 99, time, metadata);
+                e.activity_name = app.clone();
+                e
+            }
+        };
+        e.message = Some(text);
+        e.device = host.map(|h| Device { hostname: Some(h), type_id: 0, ..Device::default() });
+        if let Some(severity) = message.severity {
+            // Syslog severities 0–7, most severe first.
+            let (id, name) = match severity as u8 {
+                0 | 1 => (5, "Critical"),
+                2 | 3 => (4, "High"),
+                4 => (3, "Medium"),
+                5 => (2, "Low"),
+                _ => (1, "Informational"),
+            };
+            e.set_severity(id, name);
+        }
+        let mut unmapped = Map::new();
+        if let Some(app) = app {
+            unmapped.insert("appname".into(), Value::String(app));
+        }
+        if let Some(procid) = message.procid {
+            unmapped.insert("procid".into(), Value::String(procid.to_string()));
+        }
+        if let Some(facility) = message.facility {
+            unmapped.insert("facility".into(), Value::String(facility.as_str().to_owned()));
+        }
+        if let Some(msgid) = message.msgid {
+            unmapped.insert("msgid".into(), Value::String(msgid.to_owned()));
+        }
+        for element in &message.structured_data {
+            let params: Map<String, Value> =
+                element.params().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
+            unmapped.insert(element.id.to_string(), Value::Object(params));
+        }
+        e.unmapped.extend(unmapped);
+        Ok(e)
+    }
+}
+
+struct SshLogin {
+    user: String,
+    ip: String,
+    port: Option<u32>,
+    method: Option<String>,
+    success: bool,
+}
+
+/// `Accepted password for alice from 10.0.0.5 port 52144 ssh2`, `Failed password for invalid
+/// user bob from 10.0.0.9 port 4242 ssh2`.
+fn ssh_login(msg: &str) -> Option<SshLogin> {
+    let (success, rest) = if let Some(r) = msg.strip_prefix("Accepted ") {
+        (true, r)
+    } else if let Some(r) = msg.strip_prefix("Failed ") {
+        (false, r)
+    } else {
+        return None;
+    };
+    let (method, rest) = rest.split_once(" for ")?;
+    let rest = rest.strip_prefix("invalid user ").unwrap_or(rest);
+    let (user, rest) = rest.split_once(" from ")?;
+    let mut words = rest.split_whitespace();
+    let ip = words.next()?.to_owned();
+    let port = match (words.next(), words.next()) {
+        (Some("port"), Some(p)) => p.parse().ok(),
+        _ => None,
+    };
+    Some(SshLogin { user: user.to_owned(), ip, port, method: Some(method.to_owned()), success })
+}

@@ -1,0 +1,106 @@
+//! The decoder contract and the registry of every format Vigil reads.
+
+use std::path::Path;
+
+use serde_json::Value;
+use vigil_model::Locator;
+use vigil_ocsf::Event;
+
+use crate::decoders;
+use crate::error::Reject;
+
+/// How a format's records are laid out in a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// Binary Windows event log.
+    Evtx,
+    /// JSON: lines, concatenated objects, an array, or a `Records` wrapper.
+    Json,
+    /// One record per text line.
+    Lines,
+    /// Linux audit lines, grouped into events by their serial number.
+    AuditLines,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// One record as read from its container, before mapping.
+#[derive(Debug)]
+pub struct RawRecord {
+    pub locator: Locator,
+    /// The record exactly as read (for EVTX, the record rendered as JSON). Kept as `raw_data`.
+    pub text: String,
+    /// The parsed record, for containers that hold structured data.
+    pub value: Option<Value>,
+    /// When the source was last written (ms since the epoch), for formats whose timestamps
+    /// lack a year: a yearless date is placed in the latest year not after this.
+    pub source_time: Option<i64>,
+}
+
+/// What a format sees of a file when asked whether it is one of its own.
+pub struct Sample<'a> {
+    pub path: &'a Path,
+    /// The first bytes of the (decompressed) file.
+    pub head: &'a [u8],
+    /// The first record, when the head parses as JSON.
+    pub first_json: Option<&'a Value>,
+}
+
+/// A source format: how to recognise it and how to map one of its records to OCSF.
+///
+/// MUST: `map` never panics on any input; a record it cannot map is a [`Reject`] with a reason
+/// a person can act on; the event it returns carries everything the record held (mapped
+/// attributes plus `unmapped`). The reader sets `raw_data` and `metadata.uid`.
+pub trait Format: Sync {
+    /// The name users pass to `--format`.
+    fn name(&self) -> &'static str;
+    /// One line for `--help` and documentation.
+    fn describe(&self) -> &'static str;
+    fn container(&self) -> Container;
+    /// How sure this format is that the sample is its own: 0 = not at all, 100 = certain.
+    fn sniff(&self, sample: &Sample<'_>) -> u8;
+    fn map(&self, record: &RawRecord) -> Result<Event, Reject>;
+}
+
+/// Every format, in the order ties are broken when sniffing.
+pub const FORMATS: &[&dyn Format] = &[
+    &decoders::evtx::Evtx,
+    &decoders::evtx_json::EvtxJson,
+    &decoders::winlogbeat::Winlogbeat,
+    &decoders::nxlog::Nxlog,
+    &decoders::sentinel::Sentinel,
+    &decoders::cloudtrail::CloudTrail,
+    &decoders::okta::Okta,
+    &decoders::entra::Entra,
+    &decoders::azure_activity::AzureActivity,
+    &decoders::gcp_audit::GcpAudit,
+    &decoders::github_audit::GithubAudit,
+    &decoders::auditd::Auditd,
+    &decoders::syslog::Syslog,
+    &decoders::csv_table::CsvTable,
+];
+
+pub fn by_name(name: &str) -> Option<&'static dyn Format> {
+    FORMATS.iter().copied().find(|f| f.name().eq_ignore_ascii_case(name))
+}
+
+/// The format that claims the sample most surely, if any claims it at all.
+pub fn detect(sample: &Sample<'_>) -> Option<&'static dyn Format> {
+    let mut best: Option<(u8, &'static dyn Format)> = None;
+    for format in FORMATS.iter().copied() {
+        let score = format.sniff(sample);
+        if score > 0 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, format));
+        }
+    }
+    best.map(|(_, f)| f)
+}
+
+/// The JSON object of a record, or the reason it is not one.
+pub fn object(record: &RawRecord) -> Result<&serde_json::Map<String, Value>, Reject> {
+    match &record.value {
+        Some(Value::Object(map)) => Ok(map),
+        Some(other) => Err(Reject::NotAnObject { found: Reject::json_kind(other) }),
+        None => Err(Reject::NotAnObject { found: "text" }),
+    }
+}

@@ -1,0 +1,498 @@
+//! Splits a JSON stream into records without holding more than one record in memory: JSON
+//! lines, pretty-printed objects one after another, a top-level array, or CloudTrail's
+//! `{"Records": [...]}`. Records over the size or depth limit are skipped and reported.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+use vigil_model::Locator;
+
+use crate::error::Reject;
+
+/// Records larger than this are rejected (and skipped without being buffered).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// JSON nested deeper than this is rejected.
+pub const MAX_DEPTH: usize = 64;
+
+/// One record's bytes, with where it started.
+#[derive(Debug)]
+pub struct JsonRecord {
+    pub locator: Locator,
+    pub text: String,
+    pub value: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// One value per line.
+    Lines,
+    /// Values one after another, each possibly spanning lines.
+    Concatenated,
+    /// Elements of an array whose elements start at this nesting depth.
+    Array { depth: usize },
+}
+
+/// Chooses the layout from the first bytes of the stream.
+fn layout(head: &[u8]) -> Option<Layout> {
+    let start = skip_ws(head, 0);
+    match head.get(start)? {
+        b'[' => Some(Layout::Array { depth: 1 }),
+        b'{' => {
+            let i = skip_ws(head, start + 1);
+            let key = b"\"Records\"";
+            if head[i..].starts_with(key) {
+                let j = skip_ws(head, i + key.len());
+                if head.get(j) == Some(&b':') && head.get(skip_ws(head, j + 1)) == Some(&b'[') {
+                    return Some(Layout::Array { depth: 2 });
+                }
+            }
+            // JSON lines when the first line is a complete value on its own.
+            let line_end = head[start..].iter().position(|&b| b == b'\n').map(|p| start + p);
+            match line_end {
+                Some(end) if serde_json::from_slice::<serde::de::IgnoredAny>(&head[start..end]).is_ok() => {
+                    Some(Layout::Lines)
+                }
+                None if head.len() < crate::input::HEAD_BYTES => Some(Layout::Lines),
+                _ => Some(Layout::Concatenated),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether the head of a stream looks like JSON this splitter can read.
+pub fn looks_like_json(head: &[u8]) -> bool {
+    layout(head).is_some()
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    // A UTF-8 byte-order mark counts as white space here.
+    if bytes[i..].starts_with(&[0xEF, 0xBB, 0xBF]) {
+        i += 3;
+    }
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The deepest nesting in a JSON text, ignoring brackets inside strings.
+pub fn depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Parses one record's bytes, enforcing the depth limit and UTF-8.
+pub fn parse_record(bytes: &[u8]) -> Result<(String, Value), Reject> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(Reject::TooLarge { limit: MAX_RECORD_BYTES });
+    }
+    if depth(bytes) > MAX_DEPTH {
+        return Err(Reject::TooDeep { limit: MAX_DEPTH });
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return Err(Reject::Utf8 { at: e.valid_up_to() }),
+    };
+    let value = serde_json::from_str(text).map_err(Reject::Json)?;
+    Ok((text.to_owned(), value))
+}
+
+/// A record that failed, with where it stood and its first bytes.
+#[derive(Debug)]
+pub struct Failed {
+    pub locator: Locator,
+    pub reject: Reject,
+    pub excerpt: Vec<u8>,
+}
+
+/// Iterator over the records of a JSON stream.
+pub struct JsonRecords<R> {
+    reader: R,
+    layout: Option<Layout>,
+    offset: u64,
+    line: u64,
+    index: u64,
+    done: bool,
+    /// Scanner state for the non-line layouts.
+    depth: usize,
+    in_str: bool,
+    esc: bool,
+    array_closed: bool,
+}
+
+impl<R: BufRead> JsonRecords<R> {
+    /// `head` is the first bytes of the stream (as [`crate::input::open`] returns them);
+    /// `reader` yields the whole stream from its start.
+    pub fn new(head: &[u8], reader: R) -> Self {
+        JsonRecords {
+            reader,
+            layout: layout(head),
+            offset: 0,
+            line: 0,
+            index: 0,
+            done: false,
+            depth: 0,
+            in_str: false,
+            esc: false,
+            array_closed: false,
+        }
+    }
+
+    fn next_line(&mut self) -> Option<Result<JsonRecord, Failed>> {
+        loop {
+            let start = self.offset;
+            self.line += 1;
+            let mut buf = Vec::new();
+            let (read, overflow) = match read_line_limited(&mut self.reader, &mut buf, MAX_RECORD_BYTES) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Failed {
+                        locator: Locator::Offset(start),
+                        reject: read_reject(e),
+                        excerpt: buf,
+                    }));
+                }
+            };
+            if read == 0 {
+                self.done = true;
+                return None;
+            }
+            self.offset += read as u64;
+            let locator = Locator::Line { line: self.line, offset: start };
+            if overflow {
+                return Some(Err(Failed {
+                    locator,
+                    reject: Reject::TooLarge { limit: MAX_RECORD_BYTES },
+                    excerpt: buf,
+                }));
+            }
+            let trimmed = trim_ascii(&buf);
+            if trimmed.is_empty() {
+                continue;
+            }
+            return Some(match parse_record(trimmed) {
+                Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
+                Err(reject) => Err(Failed { locator, reject, excerpt: trimmed.to_vec() }),
+            });
+        }
+    }
+
+    /// Scans to the end of the next value at the record depth.
+    fn next_scanned(&mut self, record_depth: usize) -> Option<Result<JsonRecord, Failed>> {
+        let mut record: Vec<u8> = Vec::new();
+        let mut start: Option<u64> = None;
+        let mut too_large = false;
+        let mut too_deep = false;
+        // A scalar record (a string or number directly in the array) ends at a delimiter.
+        let mut scalar = false;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) => {
+                    self.done = true;
+                    let locator = Locator::Offset(start.unwrap_or(self.offset));
+                    return Some(Err(Failed { locator, reject: read_reject(e), excerpt: record }));
+                }
+            };
+            if buf.is_empty() {
+                self.done = true;
+                return start.map(|s| {
+                    if scalar && !self.in_str {
+                        self.finish_record(s, record, too_large, too_deep)
+                    } else {
+                        Err(Failed {
+                            locator: Locator::Offset(s),
+                            reject: Reject::Truncated,
+                            excerpt: record,
+                        })
+                    }
+                });
+            }
+            let mut consumed = 0;
+            let mut finished = false;
+            for &b in buf {
+                consumed += 1;
+                let pos = self.offset + consumed as u64 - 1;
+                if self.in_str {
+                    match (self.esc, b) {
+                        (true, _) => self.esc = false,
+                        (false, b'\\') => self.esc = true,
+                        (false, b'"') => {
+                            self.in_str = false;
+                            if scalar && self.depth == record_depth {
+                                push(&mut record, b, &mut too_large);
+                                finished = true;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    if start.is_some() {
+                        push(&mut record, b, &mut too_large);
+                    }
+                    continue;
+                }
+                let at_record_level = self.depth == record_depth;
+                match b {
+                    b'{' | b'[' => {
+                        if at_record_level && start.is_none() {
+                            start = Some(pos);
+                        }
+                        self.depth += 1;
+                        if self.depth - record_depth.min(self.depth) > MAX_DEPTH {
+                            too_deep = true;
+                        }
+                    }
+                    b'}' | b']' => {
+                        if scalar && at_record_level {
+                            finished = true;
+                            consumed -= 1;
+                            break;
+                        }
+                        if self.depth == 0 {
+                            // Unbalanced close at top level: report and skip the byte.
+                            continue;
+                        }
+                        self.depth -= 1;
+                        if self.depth < record_depth {
+                            self.array_closed = true;
+                        }
+                        if start.is_some() {
+                            push(&mut record, b, &mut too_large);
+                        }
+                        if start.is_some() && self.depth == record_depth {
+                            finished = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    b'"' => {
+                        if at_record_level && start.is_none() {
+                            start = Some(pos);
+                            scalar = true;
+                        }
+                        self.in_str = true;
+                    }
+                    b',' | b' ' | b'\t' | b'\r' | b'\n' if at_record_level => {
+                        if scalar && start.is_some() {
+                            finished = true;
+                            break;
+                        }
+                        if b == b'\n' {
+                            self.line += 1;
+                        }
+                        continue;
+                    }
+                    _ => {
+                        if at_record_level && start.is_none() {
+                            if self.array_closed {
+                                continue;
+                            }
+                            start = Some(pos);
+                            scalar = true;
+                        }
+                    }
+                }
+                if start.is_some() {
+                    push(&mut record, b, &mut too_large);
+                }
+            }
+            self.reader.consume(consumed);
+            self.offset += consumed as u64;
+            if finished && let Some(s) = start {
+                return Some(self.finish_record(s, record, too_large, too_deep));
+            }
+        }
+    }
+
+    fn finish_record(
+        &mut self,
+        start: u64,
+        record: Vec<u8>,
+        too_large: bool,
+        too_deep: bool,
+    ) -> Result<JsonRecord, Failed> {
+        self.index += 1;
+        let locator = match self.layout {
+            Some(Layout::Array { .. }) => Locator::Record(self.index),
+            _ => Locator::Offset(start),
+        };
+        let reject = if too_large {
+            Some(Reject::TooLarge { limit: MAX_RECORD_BYTES })
+        } else if too_deep {
+            Some(Reject::TooDeep { limit: MAX_DEPTH })
+        } else {
+            None
+        };
+        if let Some(reject) = reject {
+            return Err(Failed { locator, reject, excerpt: record });
+        }
+        match parse_record(&record) {
+            Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
+            Err(reject) => Err(Failed { locator, reject, excerpt: record }),
+        }
+    }
+}
+
+fn push(record: &mut Vec<u8>, b: u8, too_large: &mut bool) {
+    if record.len() < MAX_RECORD_BYTES {
+        record.push(b);
+    } else {
+        *too_large = true;
+    }
+}
+
+fn read_reject(e: std::io::Error) -> Reject {
+    // flate2 reports corrupt gzip data as InvalidInput/InvalidData and truncation as UnexpectedEof.
+    match e.kind() {
+        std::io::ErrorKind::InvalidInput
+        | std::io::ErrorKind::InvalidData
+        | std::io::ErrorKind::UnexpectedEof => Reject::Gzip(e),
+        _ => Reject::Read(e),
+    }
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    bytes.trim_ascii()
+}
+
+/// Reads one line into `buf`, keeping at most `limit` bytes of it; the rest of an overlong
+/// line is read and dropped. Returns the bytes consumed and whether the line overflowed.
+pub fn read_line_limited<R: BufRead + ?Sized>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut total = 0;
+    let mut overflow = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok((total, overflow));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = limit.saturating_sub(buf.len());
+        if chunk.len() > room {
+            overflow = true;
+            buf.extend_from_slice(&chunk[..room]);
+        } else {
+            buf.extend_from_slice(chunk);
+        }
+        let n = chunk.len();
+        reader.consume(n);
+        total += n;
+        if done {
+            return Ok((total, overflow));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonRecords<R> {
+    type Item = Result<JsonRecord, Failed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.layout? {
+            Layout::Lines => self.next_line(),
+            Layout::Concatenated => self.next_scanned(0),
+            Layout::Array { depth } => self.next_scanned(depth),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8]) -> Vec<Result<String, String>> {
+        JsonRecords::new(input, input)
+            .map(|r| r.map(|r| r.value.to_string()).map_err(|f| format!("{:?}: {}", f.locator, f.reject)))
+            .collect()
+    }
+
+    #[test]
+    fn json_lines_with_crlf_blank_lines_and_a_bad_line() {
+        let out = split(b"{\"a\":1}\r\n\r\n{\"a\":\n{\"a\":3}");
+        assert_eq!(out[0], Ok("{\"a\":1}".into()));
+        assert!(out[1].as_ref().is_err_and(|e| e.starts_with("Line { line: 3, offset: 11 }: invalid JSON")));
+        assert_eq!(out[2], Ok("{\"a\":3}".into()));
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn concatenated_pretty_objects() {
+        let out = split(b"{\n  \"a\": \"}\"\n}\n{\n  \"b\": [1, {\"c\": 2}]\n}\n");
+        assert_eq!(out, vec![Ok("{\"a\":\"}\"}".into()), Ok("{\"b\":[1,{\"c\":2}]}".into())]);
+    }
+
+    #[test]
+    fn arrays_and_cloudtrail_records_wrapper() {
+        let out = split(b"[ {\"a\":1}, {\"a\":2} ]");
+        assert_eq!(out, vec![Ok("{\"a\":1}".into()), Ok("{\"a\":2}".into())]);
+        let out = split(b"{\"Records\": [{\"a\":1},\n{\"a\":[2]}]}");
+        assert_eq!(out, vec![Ok("{\"a\":1}".into()), Ok("{\"a\":[2]}".into())]);
+        let out = split(b"[1, \"x,]\", {\"a\":2}]");
+        assert_eq!(out, vec![Ok("1".into()), Ok("\"x,]\"".into()), Ok("{\"a\":2}".into())]);
+    }
+
+    #[test]
+    fn truncated_array_reports_the_partial_record() {
+        let out = split(b"[{\"a\":1}, {\"a\":");
+        assert_eq!(out[0], Ok("{\"a\":1}".into()));
+        assert_eq!(
+            out[1],
+            Err("Offset(10): record ends before its JSON value does (truncated input)".into())
+        );
+    }
+
+    #[test]
+    fn deep_and_huge_records_are_rejected_and_the_rest_still_read() {
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        let input = format!("{{\"a\":1}}\n{{\"d\":{deep}}}\n{{\"a\":2}}\n");
+        let out = split(input.as_bytes());
+        assert!(out[1].as_ref().is_err_and(|e| e.contains("deeper than 64")));
+        assert_eq!(out[2], Ok("{\"a\":2}".into()));
+
+        let huge =
+            format!("{{\"a\":1}}\n{{\"big\":\"{}\"}}\n{{\"a\":2}}\n", "x".repeat(MAX_RECORD_BYTES + 10));
+        let out = split(huge.as_bytes());
+        assert!(out[1].as_ref().is_err_and(|e| e.contains("larger than")));
+        assert_eq!(out[2], Ok("{\"a\":2}".into()));
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_with_its_position() {
+        let out = split(b"{\"a\":\"\xff\"}\n{\"a\":2}\n");
+        assert!(out[0].as_ref().is_err_and(|e| e.contains("not valid UTF-8 (first bad byte at 6)")));
+        assert_eq!(out[1], Ok("{\"a\":2}".into()));
+    }
+}

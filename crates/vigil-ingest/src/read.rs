@@ -1,0 +1,275 @@
+//! Reading one file end to end: open, recognise the format, split into records, map each to
+//! OCSF. Every record ends as an event or a dead letter; nothing is dropped.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde_json::Value;
+use vigil_model::{DeadLetter, EventId, Locator};
+use vigil_ocsf::Event;
+
+use crate::decoders::{auditd, csv_table, evtx};
+use crate::error::Reject;
+use crate::format::{Container, Format, RawRecord, Sample, detect};
+use crate::input;
+use crate::json_records::{JsonRecords, MAX_RECORD_BYTES, read_line_limited};
+
+/// Options for reading.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Read every file as this format instead of recognising it.
+    pub format: Option<&'static dyn Format>,
+    /// Threads the EVTX parser may use per file; 0 = one per core.
+    pub evtx_threads: usize,
+}
+
+impl std::fmt::Debug for dyn Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What came of one record.
+#[derive(Debug)]
+pub enum Outcome {
+    Event(Box<Event>),
+    Dead(DeadLetter),
+}
+
+/// What came of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub format: Option<&'static str>,
+    pub events: u64,
+    pub dead_letters: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+}
+
+struct Emitter<'a> {
+    source: String,
+    format: &'static dyn Format,
+    source_time: Option<i64>,
+    summary: FileSummary,
+    sink: &'a mut dyn FnMut(Outcome),
+}
+
+impl Emitter<'_> {
+    fn record(&mut self, record: RawRecord) {
+        self.summary.bytes += record.text.len() as u64;
+        match self.format.map(&record) {
+            Ok(mut event) => {
+                event.metadata.uid =
+                    Some(EventId::from_content(self.format.name(), record.text.as_bytes()).to_string());
+                event.raw_data = Some(record.text);
+                let event = event.finish();
+                self.summary.events += 1;
+                (self.sink)(Outcome::Event(Box::new(event)));
+            }
+            Err(reject) => self.dead(record.locator, &reject, record.text.as_bytes()),
+        }
+    }
+
+    fn dead(&mut self, locator: Locator, reject: &Reject, excerpt: &[u8]) {
+        self.summary.dead_letters += 1;
+        let letter = DeadLetter::new(&self.source, locator, reject.to_string())
+            .with_format(self.format.name())
+            .with_excerpt(excerpt);
+        (self.sink)(Outcome::Dead(letter));
+    }
+}
+
+/// Reads one file, handing every event and dead letter to `sink` in file order.
+pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcome)) -> FileSummary {
+    let source = path.display().to_string();
+    let whole_file_dead = |sink: &mut dyn FnMut(Outcome), format: Option<&str>, reason: String| {
+        let mut letter = DeadLetter::new(&source, Locator::Source, reason);
+        letter.format = format.map(str::to_owned);
+        sink(Outcome::Dead(letter));
+        FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0 }
+    };
+    let opened = match input::open(path) {
+        Ok(o) => o,
+        Err(e) => {
+            let reason = match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            };
+            return whole_file_dead(sink, None, reason);
+        }
+    };
+    let source_time = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok());
+    let format = match options.format {
+        Some(f) => f,
+        None => {
+            let first_json = crate::json_records::looks_like_json(&opened.head)
+                .then(|| {
+                    JsonRecords::new(&opened.head, opened.head.as_slice())
+                        .find_map(Result::ok)
+                        .map(|r| r.value)
+                })
+                .flatten();
+            let sample = Sample { path, head: &opened.head, first_json: first_json.as_ref() };
+            match detect(&sample) {
+                Some(f) => f,
+                None => return whole_file_dead(sink, None, Reject::UnknownFormat.to_string()),
+            }
+        }
+    };
+    let mut emitter =
+        Emitter { source: source.clone(), format, source_time, summary: FileSummary::default(), sink };
+    emitter.summary.format = Some(format.name());
+    let head = opened.head;
+    let mut reader = opened.reader;
+    match format.container() {
+        Container::Json => {
+            for item in JsonRecords::new(&head, &mut reader) {
+                match item {
+                    Ok(r) => emitter.record(RawRecord {
+                        locator: r.locator,
+                        text: r.text,
+                        value: Some(r.value),
+                        source_time,
+                    }),
+                    Err(failed) => emitter.dead(failed.locator, &failed.reject, &failed.excerpt),
+                }
+            }
+        }
+        Container::Lines => read_lines(&mut reader, &mut emitter, |e, line, locator| {
+            e.record(RawRecord { locator, text: line, value: None, source_time: e.source_time });
+        }),
+        Container::AuditLines => read_audit(&mut reader, &mut emitter),
+        Container::Csv => read_csv(&mut reader, &mut emitter),
+        Container::Evtx => read_evtx(reader, options.evtx_threads, &mut emitter),
+    }
+    emitter.summary
+}
+
+/// Calls `each` for every non-blank line; over-long and non-UTF-8 lines become dead letters.
+fn read_lines(
+    reader: &mut dyn BufRead,
+    emitter: &mut Emitter<'_>,
+    mut each: impl FnMut(&mut Emitter<'_>, String, Locator),
+) {
+    let (mut line_no, mut offset) = (0u64, 0u64);
+    loop {
+        let mut buf = Vec::new();
+        let (read, overflow) = match read_line_limited(reader, &mut buf, MAX_RECORD_BYTES) {
+            Ok(r) => r,
+            Err(e) => {
+                emitter.dead(Locator::Offset(offset), &Reject::Read(e), &buf);
+                return;
+            }
+        };
+        if read == 0 {
+            return;
+        }
+        line_no += 1;
+        let locator = Locator::Line { line: line_no, offset };
+        offset += read as u64;
+        if overflow {
+            emitter.dead(locator, &Reject::TooLarge { limit: MAX_RECORD_BYTES }, &buf);
+            continue;
+        }
+        match String::from_utf8(buf) {
+            Ok(text) => {
+                let text = text.trim_end_matches(['\r', '\n']);
+                if !text.trim().is_empty() {
+                    each(emitter, text.to_owned(), locator);
+                }
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                emitter.dead(locator, &Reject::Utf8 { at }, e.as_bytes());
+            }
+        }
+    }
+}
+
+/// Groups consecutive audit lines with the same serial into one record.
+fn read_audit(reader: &mut dyn BufRead, emitter: &mut Emitter<'_>) {
+    let mut group: Option<(String, Locator, String)> = None;
+    // Bounded: a group never holds more than one record's worth of text.
+    read_lines(reader, emitter, |e, line, locator| {
+        let serial = auditd::serial(&line).map(str::to_owned).unwrap_or_default();
+        match group.as_mut() {
+            Some((s, _, text))
+                if *s == serial && !serial.is_empty() && text.len() + line.len() < MAX_RECORD_BYTES =>
+            {
+                text.push('\n');
+                text.push_str(&line);
+            }
+            _ => {
+                if let Some((_, loc, text)) = group.take() {
+                    e.record(RawRecord { locator: loc, text, value: None, source_time: e.source_time });
+                }
+                group = Some((serial, locator, line));
+            }
+        }
+    });
+    if let Some((_, locator, text)) = group {
+        emitter.record(RawRecord { locator, text, value: None, source_time: emitter.source_time });
+    }
+}
+
+fn read_csv(reader: &mut dyn BufRead, emitter: &mut Emitter<'_>) {
+    let bytes = match input::read_all(reader) {
+        Ok(b) => b,
+        Err(e) => return emitter.dead(Locator::Source, &Reject::Read(e), &[]),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return emitter.dead(Locator::Offset(at as u64), &Reject::Utf8 { at }, &e.as_bytes()[at..]);
+        }
+    };
+    let mut rows = csv_table::records(&text).into_iter();
+    let Some((_, header, _)) = rows.next() else { return };
+    let header: Vec<String> =
+        header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect();
+    for (line, fields, raw) in rows {
+        let object: serde_json::Map<String, Value> = header
+            .iter()
+            .zip(fields)
+            .map(|(name, value)| (name.clone(), Value::String(value.trim().to_owned())))
+            .collect();
+        emitter.record(RawRecord {
+            locator: Locator::Line { line, offset: 0 },
+            text: raw.to_owned(),
+            value: Some(Value::Object(object)),
+            source_time: emitter.source_time,
+        });
+    }
+}
+
+fn read_evtx(reader: Box<dyn BufRead + Send>, threads: usize, emitter: &mut Emitter<'_>) {
+    let bytes = match input::read_all(reader) {
+        Ok(b) => b,
+        Err(e) => return emitter.dead(Locator::Source, &Reject::Gzip(e), &[]),
+    };
+    let mut parser = match evtx::parser(bytes, threads) {
+        Ok(p) => p,
+        Err(reject) => return emitter.dead(Locator::Source, &reject, &[]),
+    };
+    for (index, record) in parser.records_json().enumerate() {
+        match record {
+            Ok(r) => match serde_json::from_str::<Value>(&r.data) {
+                Ok(value) => emitter.record(RawRecord {
+                    locator: Locator::Record(r.event_record_id),
+                    text: r.data,
+                    value: Some(value),
+                    source_time: emitter.source_time,
+                }),
+                Err(e) => {
+                    emitter.dead(Locator::Record(r.event_record_id), &Reject::Json(e), r.data.as_bytes())
+                }
+            },
+            Err(e) => emitter.dead(Locator::Record(index as u64 + 1), &Reject::Evtx(e.to_string()), &[]),
+        }
+    }
+}

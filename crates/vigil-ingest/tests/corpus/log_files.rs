@@ -1,0 +1,89 @@
+//! The recorded attack datasets (OTRF Security-Datasets) and the Stratus Red Team CloudTrail
+//! detonations: 0 dead letters, every event valid OCSF, and events land in the classes their
+//! source event types belong to.
+
+use std::collections::BTreeMap;
+
+use vigil_ingest::ReadOptions;
+use vigil_ocsf::Event;
+
+use crate::{data, files, read, violations};
+
+/// (provider, event code) → the OCSF class the event belongs to.
+const WINDOWS_CLASSES: &[(&str, &str, u32)] = &[
+    ("Microsoft-Windows-Sysmon", "1", 1007),
+    ("Microsoft-Windows-Sysmon", "3", 4001),
+    ("Microsoft-Windows-Sysmon", "5", 1007),
+    ("Microsoft-Windows-Sysmon", "10", 1007),
+    ("Microsoft-Windows-Sysmon", "11", 1001),
+    ("Microsoft-Windows-Sysmon", "13", 201002),
+    ("Microsoft-Windows-Sysmon", "22", 4003),
+    ("Microsoft-Windows-Security-Auditing", "4624", 3002),
+    ("Microsoft-Windows-Security-Auditing", "4625", 3002),
+    ("Microsoft-Windows-Security-Auditing", "4688", 1007),
+    ("Microsoft-Windows-Security-Auditing", "4689", 1007),
+    ("Microsoft-Windows-Security-Auditing", "4720", 3001),
+    ("Microsoft-Windows-Security-Auditing", "4732", 3006),
+    ("Microsoft-Windows-Security-Auditing", "4698", 1006),
+    ("Microsoft-Windows-Security-Auditing", "5156", 4001),
+];
+
+fn expected_class(event: &Event) -> Option<u32> {
+    let provider = event.metadata.log_provider.as_deref()?;
+    let code = event.metadata.event_code.as_deref()?;
+    WINDOWS_CLASSES
+        .iter()
+        .find(|(p, c, _)| p.eq_ignore_ascii_case(provider) && *c == code)
+        .map(|(_, _, class)| *class)
+}
+
+fn check(dir: &str, extensions: &[&str]) -> BTreeMap<u32, u64> {
+    let mut classes = BTreeMap::new();
+    let mut problems = Vec::new();
+    for file in files(&data().join(dir), extensions) {
+        let (events, dead) = read(&file, &ReadOptions::default());
+        if !dead.is_empty() {
+            problems.push(format!("{}: {} dead letters, first: {:?}", file.display(), dead.len(), dead[0]));
+        }
+        if events.is_empty() {
+            problems.push(format!("{}: no events", file.display()));
+        }
+        for event in &events {
+            *classes.entry(event.class_uid).or_default() += 1;
+            let v = violations(event);
+            if !v.is_empty() && problems.len() < 30 {
+                problems.push(format!("{}: invalid OCSF {v:?}", file.display()));
+            }
+            if let Some(expected) = expected_class(event)
+                && event.class_uid != expected
+                && problems.len() < 30
+            {
+                problems.push(format!(
+                    "{}: {} event {} became class {} ({:?}), expected {expected}",
+                    file.display(),
+                    event.metadata.log_provider.as_deref().unwrap_or(""),
+                    event.metadata.event_code.as_deref().unwrap_or(""),
+                    event.class_uid,
+                    event.unmapped.get("vigil_class_fallback"),
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+    classes
+}
+
+#[test]
+fn otrf_datasets_normalize_with_no_dead_letters() {
+    let classes = check("otrf-security-datasets", &[".json", ".json.gz", ".log", ".csv"]);
+    for class in [1001, 1007, 3002, 4001, 4003, 6003, 201001, 201002] {
+        assert!(classes.contains_key(&class), "no events of class {class}: {classes:?}");
+    }
+}
+
+#[test]
+fn stratus_detonations_normalize_to_cloud_classes() {
+    let classes = check("stratus-red-team/docs/detonation-logs", &[".json"]);
+    assert_eq!(classes.get(&0), None, "CloudTrail records fell back to Base Event: {classes:?}");
+    assert!(classes.contains_key(&6003) && classes.contains_key(&3002), "{classes:?}");
+}
