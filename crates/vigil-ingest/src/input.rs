@@ -1,7 +1,6 @@
 //! Finding and opening input files: directories walked recursively in a stable order, gzip
 //! recognised by its magic bytes rather than its name.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 
@@ -54,15 +53,15 @@ pub type Rest = Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-pub fn open(path: &Path) -> Result<Opened> {
-    let io_err = |source| Error::Io { path: path.to_owned(), source };
-    let mut file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io_err)?);
-    let gzip = file.fill_buf().map_err(io_err)?.starts_with(&GZIP_MAGIC);
+/// Opens any byte stream (a file, an upload): decompresses gzip and keeps the head.
+pub fn open_stream(stream: Box<dyn Read + Send>) -> io::Result<Opened> {
+    let mut raw = BufReader::with_capacity(256 * 1024, stream);
+    let gzip = raw.fill_buf()?.starts_with(&GZIP_MAGIC);
     let mut stream: Box<dyn Read + Send> =
-        if gzip { Box::new(MultiGzDecoder::new(file)) } else { Box::new(file) };
+        if gzip { Box::new(MultiGzDecoder::new(raw)) } else { Box::new(raw) };
     let mut head = Vec::with_capacity(HEAD_BYTES);
     // A corrupt gzip header or first block shows here; the caller turns it into a dead letter.
-    (&mut stream).take(HEAD_BYTES as u64).read_to_end(&mut head).map_err(io_err)?;
+    (&mut stream).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
     let rest: Rest = Cursor::new(head.clone()).chain(stream);
     Ok(Opened { head, gzip, reader: Box::new(BufReader::with_capacity(256 * 1024, rest)) })
 }

@@ -142,7 +142,7 @@ pub struct JsonRecords<R> {
 }
 
 impl<R: BufRead> JsonRecords<R> {
-    /// `head` is the first bytes of the stream (as [`crate::input::open`] returns them);
+    /// `head` is the first bytes of the stream (as [`crate::input::open_stream`] returns them);
     /// `reader` yields the whole stream from its start.
     pub fn new(head: &[u8], reader: R) -> Self {
         JsonRecords {

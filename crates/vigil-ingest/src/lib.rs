@@ -17,4 +17,4 @@ pub mod windows;
 
 pub use error::{Error, Reject, Result};
 pub use format::{Container, FORMATS, Format, RawRecord, Sample, by_name, detect};
-pub use read::{FileSummary, Outcome, ReadOptions, read_file};
+pub use read::{FileSummary, Outcome, ReadOptions, read_file, read_stream};

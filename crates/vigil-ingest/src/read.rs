@@ -79,30 +79,46 @@ impl Emitter<'_> {
     }
 }
 
+fn whole_source_dead(source: &str, sink: &mut dyn FnMut(Outcome), reason: String) -> FileSummary {
+    sink(Outcome::Dead(DeadLetter::new(source, Locator::Source, reason)));
+    FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0 }
+}
+
 /// Reads one file, handing every event and dead letter to `sink` in file order.
 pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcome)) -> FileSummary {
     let source = path.display().to_string();
-    let whole_file_dead = |sink: &mut dyn FnMut(Outcome), format: Option<&str>, reason: String| {
-        let mut letter = DeadLetter::new(&source, Locator::Source, reason);
-        letter.format = format.map(str::to_owned);
-        sink(Outcome::Dead(letter));
-        FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0 }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return whole_source_dead(&source, sink, format!("cannot read {source}: {e}")),
     };
-    let opened = match input::open(path) {
-        Ok(o) => o,
-        Err(e) => {
-            let reason = match std::error::Error::source(&e) {
-                Some(cause) => format!("{e}: {cause}"),
-                None => e.to_string(),
-            };
-            return whole_file_dead(sink, None, reason);
-        }
-    };
-    let source_time = std::fs::metadata(path)
+    let source_time = file
+        .metadata()
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_millis()).ok());
+    read_stream(&source, path, Box::new(file), source_time, options, sink)
+}
+
+/// Reads one stream of records (a file's bytes, an upload). `source` names it in dead letters;
+/// `name` is its file name for recognising the format; `source_time` is when it was written.
+pub fn read_stream(
+    source: &str,
+    name: &Path,
+    stream: Box<dyn std::io::Read + Send>,
+    source_time: Option<i64>,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Outcome),
+) -> FileSummary {
+    let opened = match input::open_stream(stream) {
+        Ok(o) => o,
+        Err(e) => return whole_source_dead(source, sink, format!("cannot read {source}: {e}")),
+    };
+    let path = name;
+    if opened.head.is_empty() {
+        // An empty file holds no records: nothing to read, nothing rejected.
+        return FileSummary::default();
+    }
     let format = match options.format {
         Some(f) => f,
         None => {
@@ -116,12 +132,12 @@ pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcom
             let sample = Sample { path, head: &opened.head, first_json: first_json.as_ref() };
             match detect(&sample) {
                 Some(f) => f,
-                None => return whole_file_dead(sink, None, Reject::UnknownFormat.to_string()),
+                None => return whole_source_dead(source, sink, Reject::UnknownFormat.to_string()),
             }
         }
     };
     let mut emitter =
-        Emitter { source: source.clone(), format, source_time, summary: FileSummary::default(), sink };
+        Emitter { source: source.to_owned(), format, source_time, summary: FileSummary::default(), sink };
     emitter.summary.format = Some(format.name());
     let head = opened.head;
     let mut reader = opened.reader;
@@ -256,6 +272,8 @@ fn read_evtx(reader: Box<dyn BufRead + Send>, threads: usize, emitter: &mut Emit
         Ok(p) => p,
         Err(reject) => return emitter.dead(Locator::Source, &reject, &[]),
     };
+    let header_intact = parser.header().validate_checksum();
+    let before = emitter.summary.events + emitter.summary.dead_letters;
     for (index, record) in parser.records_json().enumerate() {
         match record {
             Ok(r) => match serde_json::from_str::<Value>(&r.data) {
@@ -271,5 +289,11 @@ fn read_evtx(reader: Box<dyn BufRead + Send>, threads: usize, emitter: &mut Emit
             },
             Err(e) => emitter.dead(Locator::Record(index as u64 + 1), &Reject::Evtx(e.to_string()), &[]),
         }
+    }
+    if !header_intact && emitter.summary.events + emitter.summary.dead_letters == before {
+        let reason = Reject::Evtx(
+            "file header is damaged (checksum mismatch) and no readable chunk follows it".into(),
+        );
+        emitter.dead(Locator::Source, &reason, &[]);
     }
 }

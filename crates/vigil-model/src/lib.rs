@@ -4,6 +4,6 @@ mod dead_letter;
 mod event_id;
 mod severity;
 
-pub use dead_letter::{DeadLetter, Locator};
+pub use dead_letter::{DeadLetter, EXCERPT_BYTES, Locator};
 pub use event_id::EventId;
 pub use severity::Severity;

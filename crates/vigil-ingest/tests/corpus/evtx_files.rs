@@ -51,3 +51,26 @@ fn evtx_to_mitre_attack_decodes_every_record() {
 fn sigma_regression_evtx_decodes_every_record() {
     check_dir("sigma/regression_data");
 }
+
+#[test]
+fn damaged_evtx_keeps_every_readable_record_and_reports_the_rest() {
+    let file = files(&data().join("evtx-to-mitre-attack"), &[".evtx"])
+        .into_iter()
+        .max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .expect("an EVTX file");
+    let bytes = std::fs::read(&file).expect("readable");
+    let (whole, _) = read(&file, &ReadOptions::default());
+    // Cut inside the last chunk and flip bytes in the first chunk's records.
+    let mut damaged = bytes[..bytes.len() - 30_000].to_vec();
+    for b in &mut damaged[4096 + 600..4096 + 700] {
+        *b ^= 0x5a;
+    }
+    let dir = std::env::temp_dir().join(format!("vigil-corpus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = dir.join("damaged.evtx");
+    std::fs::write(&path, &damaged).expect("scratch file");
+    let (events, dead) = read(&path, &ReadOptions::default());
+    assert!(!dead.is_empty(), "damage is reported");
+    assert!(events.len() * 2 > whole.len(), "{} of {} records recovered", events.len(), whole.len());
+    assert!(events.len() < whole.len());
+}

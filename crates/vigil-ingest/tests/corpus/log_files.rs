@@ -87,3 +87,20 @@ fn stratus_detonations_normalize_to_cloud_classes() {
     assert_eq!(classes.get(&0), None, "CloudTrail records fell back to Base Event: {classes:?}");
     assert!(classes.contains_key(&6003) && classes.contains_key(&3002), "{classes:?}");
 }
+
+#[test]
+fn repository_fixtures_are_valid_ocsf() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut problems = Vec::new();
+    for file in files(&dir, &[".json", ".log", ".csv"]) {
+        let (events, dead) = read(&file, &ReadOptions::default());
+        assert!(dead.is_empty(), "{}: {dead:?}", file.display());
+        for event in &events {
+            let v = violations(event);
+            if !v.is_empty() {
+                problems.push(format!("{} ({}): {v:?}", file.display(), event.class_name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,0 +1,27 @@
+//! What every fuzz target does: read arbitrary bytes as one format and check the invariants
+//! that hold for any input.
+
+use std::path::Path;
+
+use vigil_ingest::{Outcome, ReadOptions, by_name, read_stream};
+
+/// Reads `data` as `format` (or recognises it when `None`): must not panic, and every record
+/// must end as an event or a dead letter that says why.
+pub fn read_as(format: Option<&str>, data: &[u8]) {
+    let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1 };
+    let mut outcomes = 0u64;
+    let summary = read_stream(
+        "fuzz",
+        Path::new("fuzz.input"),
+        Box::new(std::io::Cursor::new(data.to_vec())),
+        Some(0),
+        &options,
+        &mut |outcome| {
+            outcomes += 1;
+            if let Outcome::Dead(letter) = outcome {
+                assert!(!letter.reason.is_empty(), "a dead letter always says why");
+            }
+        },
+    );
+    assert_eq!(summary.events + summary.dead_letters, outcomes, "every outcome is counted");
+}
