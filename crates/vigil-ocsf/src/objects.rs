@@ -32,6 +32,17 @@ pub struct Metadata {
     pub profiles: Vec<String>,
 }
 
+impl Metadata {
+    /// Metadata for an event from `vendor`'s `product`, in the OCSF version Vigil emits.
+    pub fn new(vendor: &str, product: &str) -> Self {
+        Metadata {
+            version: crate::OCSF_VERSION.to_owned(),
+            product: Product::new(vendor, product),
+            ..Metadata::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::format::{Container, Format, RawRecord, Sample};
@@ -41,12 +41,7 @@ impl Format for Auditd {
             .first()
             .ok_or(Reject::Shape { format: "auditd", why: "no `type=… msg=audit(…)` line" })?;
         let time = first.time;
-        let metadata = Metadata {
-            version: OCSF_VERSION.to_owned(),
-            product: Product::new("Linux", "auditd"),
-            event_code: Some(first.kind.clone()),
-            ..Metadata::default()
-        };
+        let metadata = Metadata { event_code: Some(first.kind.clone()), ..Metadata::new("Linux", "auditd") };
         let find = |kind: &str| lines.iter().find(|l| l.kind == kind);
         let syscall = find("SYSCALL");
         let execve = find("EXECVE");

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{get, get_ci, take_ci, text};
@@ -44,10 +44,8 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
     .unwrap_or_else(|| "unknown".into());
     let time = get_ci(o, "time").and_then(crate::time::from_value).unwrap_or(0);
     let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("Microsoft", "Azure Activity Log"),
         original_time: take_ci(o, "time").and_then(|v| text(&v)),
-        ..Metadata::default()
+        ..Metadata::new("Microsoft", "Azure Activity Log")
     };
     let last = operation.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
     let activity = match last.as_str() {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{boolean, get, get_ci, take_ci, text, text_at};
@@ -54,11 +54,9 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
         .or_else(|| get_ci(o, "@timestamp").and_then(crate::time::from_value))
         .unwrap_or(0);
     let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("AWS", "CloudTrail"),
         event_code: take_ci(o, "eventType").and_then(|v| text(&v)),
         original_time: event_time.clone(),
-        ..Metadata::default()
+        ..Metadata::new("AWS", "CloudTrail")
     };
     let identity = take_ci(o, "userIdentity").unwrap_or(Value::Null);
     let request = get_ci(o, "requestParameters").cloned().unwrap_or(Value::Null);

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION};
+use vigil_ocsf::{Class, Event};
 
 use crate::error::Reject;
 use crate::fields::text;
@@ -42,11 +42,7 @@ impl Format for CsvTable {
             })
             .find_map(|(_, v)| crate::time::from_value(v))
             .unwrap_or(0);
-        let metadata = Metadata {
-            version: OCSF_VERSION.to_owned(),
-            product: Product::new("unknown", "CSV export"),
-            ..Metadata::default()
-        };
+        let metadata = Metadata::new("unknown", "CSV export");
         let mut e = Event::new(Class::BaseEvent, 99, time, metadata);
         e.activity_name =
             o.iter().find(|(k, _)| k.to_ascii_lowercase().contains("name")).and_then(|(_, v)| text(v));

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{get, get_ci, int, text};
@@ -55,11 +55,7 @@ impl Format for Entra {
             .or_else(|| get_ci(props, "createdDateTime").and_then(crate::time::from_value))
             .or_else(|| get_ci(props, "activityDateTime").and_then(crate::time::from_value))
             .unwrap_or(0);
-        let metadata = Metadata {
-            version: OCSF_VERSION.to_owned(),
-            product: Product::new("Microsoft", "Entra ID"),
-            ..Metadata::default()
-        };
+        let metadata = Metadata::new("Microsoft", "Entra ID");
         let category = category(o).unwrap_or_default();
         let sign_in = SIGN_IN_CATEGORIES.contains(&category.as_str())
             || get_ci(o, "operationName")

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{get, get_ci, int, take_ci, text, text_at};
@@ -46,11 +46,9 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
         .unwrap_or(0);
     let log_name = take_ci(o, "logName").and_then(|v| text(&v));
     let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("Google", "Cloud Audit Logs"),
         log_name: log_name.clone(),
         original_time: timestamp,
-        ..Metadata::default()
+        ..Metadata::new("Google", "Cloud Audit Logs")
     };
     let mut e = Event::new(Class::ApiActivity, api_activity(&method), time, metadata);
     if e.activity_id == 99 {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION};
+use vigil_ocsf::{Class, Event};
 
 use crate::error::Reject;
 use crate::fields::{get_ci, take_ci, text, text_at};
@@ -42,12 +42,7 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
         .iter()
         .find_map(|k| get_ci(o, k).and_then(crate::time::from_value))
         .unwrap_or(0);
-    let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("GitHub", "Audit Log"),
-        event_code: Some(action.clone()),
-        ..Metadata::default()
-    };
+    let metadata = Metadata { event_code: Some(action.clone()), ..Metadata::new("GitHub", "Audit Log") };
     let (class, activity) = match action.as_str() {
         "org.add_member" | "team.add_member" | "business.add_member" => (Class::GroupManagement, 3),
         "org.remove_member" | "team.remove_member" | "business.remove_member" => (Class::GroupManagement, 4),

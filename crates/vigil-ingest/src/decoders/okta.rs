@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{get_ci, take_ci, text, text_at};
@@ -56,11 +56,9 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
     let event_type = take_ci(o, "eventType").and_then(|v| text(&v)).unwrap_or_else(|| "unknown".into());
     let published = take_ci(o, "published").and_then(|v| text(&v));
     let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("Okta", "System Log"),
         event_code: Some(event_type.clone()),
         original_time: published.clone(),
-        ..Metadata::default()
+        ..Metadata::new("Okta", "System Log")
     };
     let time = published.as_deref().and_then(crate::time::parse).unwrap_or(0);
     let (class, activity) = classify(&event_type);

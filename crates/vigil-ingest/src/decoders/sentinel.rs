@@ -6,7 +6,7 @@
 use quick_xml::events::Event as XmlEvent;
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::fields::{get_ci, int, text};
@@ -58,11 +58,7 @@ impl Format for Sentinel {
 }
 
 fn product(name: &str) -> Metadata {
-    Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("Microsoft", name),
-        ..Metadata::default()
-    }
+    Metadata::new("Microsoft", name)
 }
 
 fn time(o: &Map<String, Value>) -> i64 {

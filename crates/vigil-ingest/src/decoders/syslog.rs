@@ -5,7 +5,7 @@ use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{Map, Value};
 use syslog_loose::{Variant, parse_message_with_year_exact_tz};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use crate::error::Reject;
 use crate::format::{Container, Format, RawRecord, Sample};
@@ -48,11 +48,7 @@ impl Format for Syslog {
         let message = parse_message_with_year_exact_tz(&record.text, get_year, Some(Utc), Variant::Either)
             .map_err(|_| Reject::Shape { format: "syslog", why: "no priority or timestamp header" })?;
         let time = message.timestamp.map(|t| t.timestamp_millis()).ok_or(Reject::Missing("timestamp"))?;
-        let metadata = Metadata {
-            version: OCSF_VERSION.to_owned(),
-            product: Product::new("syslog", "syslog"),
-            ..Metadata::default()
-        };
+        let metadata = Metadata::new("syslog", "syslog");
         let host = message.hostname.map(str::to_owned);
         let app = message.appname.map(str::to_owned);
         let text = message.msg.to_owned();

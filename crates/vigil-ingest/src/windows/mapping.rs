@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, OCSF_VERSION, Status};
+use vigil_ocsf::{Class, Event, Status};
 
 use super::{WinEvent, split_account};
 use crate::fields::{int, text};
@@ -14,6 +14,16 @@ const SECURITY: &str = "Microsoft-Windows-Security-Auditing";
 
 /// Maps a Windows event to OCSF. `product` names the shipper (`evtx`, `NXLog`…).
 pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
+    if win.provider.is_none() {
+        // Some shippers drop the provider; these channels have only one.
+        win.provider = match win.channel.as_deref() {
+            Some(c) if c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => {
+                Some(SYSMON.to_owned())
+            }
+            Some(c) if c.eq_ignore_ascii_case("Security") => Some(SECURITY.to_owned()),
+            _ => None,
+        };
+    }
     let provider = win.provider.clone().unwrap_or_default();
     let event_id = win.event_id.unwrap_or(0);
     let mut d = Data(std::mem::take(&mut win.data));
@@ -22,13 +32,11 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
         win.time = d.get("UtcTime").and_then(|t| crate::time::parse(&t));
     }
     let metadata = Metadata {
-        version: OCSF_VERSION.to_owned(),
-        product: Product::new("Microsoft", &format!("Windows ({product})")),
         log_name: win.channel.clone(),
         log_provider: win.provider.clone(),
         event_code: win.event_id.map(|e| e.to_string()),
         original_time: win.original_time.clone(),
-        ..Metadata::default()
+        ..Metadata::new("Microsoft", &format!("Windows ({product})"))
     };
     let device = win.computer.as_deref().map(device);
     let time = win.time.unwrap_or(0);
@@ -475,6 +483,32 @@ fn security(id: u32, d: &mut Data, time: i64, metadata: Metadata, computer: Opti
             e.actor = Some(actor);
             e
         }
+        5140 | 5145 => {
+            // A network share (5140) or a file through one (5145), seen from the file server.
+            let share = d.take("ShareLocalPath").map(|p| p.trim_start_matches("\\??\\").to_owned());
+            let relative = d.take("RelativeTargetName");
+            let path = match (share, relative) {
+                (Some(share), Some(rel)) => format!("{}\\{}", share.trim_end_matches('\\'), rel),
+                (Some(share), None) => share,
+                (None, Some(rel)) => rel,
+                (None, None) => d.take("ShareName")?,
+            };
+            let access = d.get("AccessList").unwrap_or_default();
+            let activity = if access.contains("%%1537") {
+                4
+            } else if access.contains("%%4417") || access.contains("%%4418") {
+                3
+            } else if id == 5140 {
+                14
+            } else {
+                2
+            };
+            let mut e = Event::new(Class::FileSystemActivity, activity, time, metadata);
+            e.file = Some(File::from_path(&path));
+            // File System Activity has no src_endpoint: the client's IpAddress stays unmapped.
+            e.actor = subject(d);
+            e
+        }
         5156..=5158 => {
             let activity = match id {
                 5157 => 5,
@@ -519,5 +553,50 @@ fn logon_type_name(t: i64) -> &'static str {
         12 => "Cached Remote Interactive",
         13 => "Cached Unlock",
         _ => "Other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn win(channel: &str, event_id: u32, data: Value) -> WinEvent {
+        let mut w = WinEvent {
+            channel: Some(channel.into()),
+            event_id: Some(event_id),
+            computer: Some("ws-12.corp.example".into()),
+            time: Some(1),
+            ..WinEvent::default()
+        };
+        w.put_event_data(&data);
+        w
+    }
+
+    #[test]
+    fn events_without_a_provider_are_mapped_by_their_channel() {
+        let data = json!({"SourceImage": "C:\\a.exe", "SourceProcessId": "1", "TargetImage": "C:\\Windows\\System32\\lsass.exe", "TargetProcessId": "2"});
+        let event = to_ocsf(win("Microsoft-Windows-Sysmon/Operational", 10, data), "test");
+        assert_eq!(event.class_uid, 1007);
+        assert_eq!(event.metadata.log_provider.as_deref(), Some(SYSMON));
+    }
+
+    #[test]
+    fn share_access_is_file_activity_on_the_share_path() {
+        let data = json!({"SubjectUserName": "alice", "ShareLocalPath": "\\??\\C:\\Shares\\Finance", "RelativeTargetName": "q3.xlsx", "AccessList": "%%4416", "IpAddress": "10.0.0.5"});
+        let event = to_ocsf(win("Security", 5145, data), "test").finish();
+        assert_eq!(event.class_uid, 1001);
+        assert_eq!(event.file.as_ref().and_then(|f| f.path.as_deref()), Some("C:\\Shares\\Finance\\q3.xlsx"));
+        assert_eq!(event.unmapped["IpAddress"], "10.0.0.5");
+    }
+
+    #[test]
+    fn unknown_events_keep_all_their_data_as_base_events() {
+        let event =
+            to_ocsf(win("System", 7045, json!({"ServiceName": "evil", "ImagePath": "C:\\x.exe"})), "test");
+        assert_eq!(event.class_uid, 0);
+        assert_eq!(event.unmapped["ServiceName"], "evil");
+        assert_eq!(event.unmapped["ImagePath"], "C:\\x.exe");
     }
 }

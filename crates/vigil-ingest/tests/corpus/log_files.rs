@@ -26,6 +26,7 @@ const WINDOWS_CLASSES: &[(&str, &str, u32)] = &[
     ("Microsoft-Windows-Security-Auditing", "4732", 3006),
     ("Microsoft-Windows-Security-Auditing", "4698", 1006),
     ("Microsoft-Windows-Security-Auditing", "5156", 4001),
+    ("Microsoft-Windows-Security-Auditing", "5145", 1001),
 ];
 
 fn expected_class(event: &Event) -> Option<u32> {
