@@ -422,8 +422,17 @@ pub struct FindingInfo {
     pub analytic: Option<Analytic>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub attacks: Vec<Attack>,
+    /// The events the finding rests on (their `metadata.uid`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub related_events_uids: Vec<String>,
+    pub related_events: Vec<RelatedEvent>,
+}
+
+/// `related_event`: an event a finding cites, by its id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelatedEvent {
+    pub uid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_uid: Option<u64>,
 }
 
 /// An observable: a typed value pulled out of the event for search and correlation.

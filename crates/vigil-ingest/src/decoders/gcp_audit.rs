@@ -1,4 +1,5 @@
-//! Google Cloud audit logs (`protoPayload` of type AuditLog): every call is an API Activity.
+//! Google Cloud audit logs (`protoPayload` of type AuditLog), each call an API Activity, and
+//! Cloud Load Balancing request logs (`httpRequest`), each an HTTP Activity.
 
 use serde_json::{Map, Value};
 use vigil_ocsf::objects::*;
@@ -15,7 +16,7 @@ impl Format for GcpAudit {
         "gcp_audit"
     }
     fn describe(&self) -> &'static str {
-        "Google Cloud audit logs (protoPayload AuditLog)"
+        "Google Cloud audit logs (protoPayload AuditLog) and load balancer request logs (httpRequest)"
     }
     fn container(&self) -> Container {
         Container::Json
@@ -23,9 +24,11 @@ impl Format for GcpAudit {
     fn sniff(&self, sample: &Sample<'_>) -> u8 {
         let Some(Value::Object(o)) = sample.first_json else { return 0 };
         let proto = get_ci(o, "protoPayload").is_some_and(Value::is_object);
-        let log_name =
-            get_ci(o, "logName").and_then(text).is_some_and(|l| l.contains("cloudaudit.googleapis.com"));
-        if proto || log_name { 92 } else { 0 }
+        let log_name = get_ci(o, "logName").and_then(text).unwrap_or_default();
+        let audit = log_name.contains("cloudaudit.googleapis.com");
+        let requests = get_ci(o, "httpRequest").is_some_and(Value::is_object)
+            && (log_name.ends_with("/logs/requests") || get_ci(o, "insertId").is_some());
+        if proto || audit || requests { 92 } else { 0 }
     }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let mut o = object(record)?.clone();
@@ -34,6 +37,9 @@ impl Format for GcpAudit {
 }
 
 fn map_record(o: &mut Map<String, Value>) -> Event {
+    if get_ci(o, "protoPayload").is_none() && get_ci(o, "httpRequest").is_some_and(Value::is_object) {
+        return http_request(o);
+    }
     let proto = take_ci(o, "protoPayload").unwrap_or(Value::Null);
     let method = text_at(&proto, "methodName")
         .or_else(|| get_ci(o, "methodName").and_then(text))
@@ -89,14 +95,7 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
         Some(0) | None => e.set_status(Status::Success),
         Some(_) => e.set_status(Status::Failure),
     }
-    let project =
-        get_ci(o, "resource").and_then(|r| get(r, "labels.project_id")).and_then(text).or_else(|| {
-            log_name
-                .as_deref()
-                .and_then(|l| l.strip_prefix("projects/"))
-                .and_then(|l| l.split('/').next())
-                .map(str::to_owned)
-        });
+    let project = project_of(o, log_name.as_deref());
     e.cloud = Some(Cloud {
         provider: "GCP".into(),
         project_uid: project,
@@ -122,6 +121,84 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
     }
     e.unmapped.extend(std::mem::take(o));
     e
+}
+
+fn project_of(o: &Map<String, Value>, log_name: Option<&str>) -> Option<String> {
+    get_ci(o, "resource").and_then(|r| get(r, "labels.project_id")).and_then(text).or_else(|| {
+        log_name
+            .and_then(|l| l.strip_prefix("projects/"))
+            .and_then(|l| l.split('/').next())
+            .map(str::to_owned)
+    })
+}
+
+/// A load balancer request log entry: HTTP Activity.
+fn http_request(o: &mut Map<String, Value>) -> Event {
+    let request = take_ci(o, "httpRequest").unwrap_or(Value::Null);
+    let timestamp = take_ci(o, "timestamp").and_then(|v| text(&v));
+    let time = timestamp
+        .as_deref()
+        .and_then(crate::time::parse)
+        .or_else(|| get_ci(o, "receiveTimestamp").and_then(crate::time::from_value))
+        .unwrap_or(0);
+    let log_name = get_ci(o, "logName").and_then(text);
+    let metadata = Metadata {
+        log_name: log_name.clone(),
+        original_time: timestamp,
+        ..Metadata::new("Google", "Cloud Load Balancing")
+    };
+    let method = text_at(&request, "requestMethod").map(|m| m.to_ascii_uppercase());
+    // OCSF 1.5's HTTP methods; anything else (PATCH, WebDAV verbs) is activity 99.
+    const METHODS: &[&str] = &["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "TRACE"];
+    let known = method.as_deref().and_then(|m| METHODS.iter().position(|k| *k == m));
+    let activity = known.map_or(99, |i| i as u32 + 1);
+    let mut e = Event::new(Class::HttpActivity, activity, time, metadata);
+    if activity == 99 {
+        e.activity_name = method.clone();
+    }
+    let url_string = text_at(&request, "requestUrl");
+    let (hostname, path) = url_string.as_deref().map(split_url).unwrap_or_default();
+    e.http_request = Some(HttpRequest {
+        http_method: method.filter(|_| known.is_some()),
+        url: url_string.map(|u| Url { url_string: Some(u), hostname, path }),
+        user_agent: text_at(&request, "userAgent"),
+    });
+    e.http_response = get(&request, "status").and_then(int).map(|code| HttpResponse { code });
+    let endpoint = |key: &str| {
+        text_at(&request, key)
+            .and_then(|i| crate::fields::ip(&i))
+            .map(|ip| Endpoint { ip: Some(ip), ..Endpoint::default() })
+    };
+    e.src_endpoint = endpoint("remoteIp");
+    e.dst_endpoint = endpoint("serverIp");
+    e.cloud = Some(Cloud {
+        provider: "GCP".into(),
+        project_uid: project_of(o, log_name.as_deref()),
+        ..Cloud::default()
+    });
+    for key in ["requestSize", "responseSize", "latency", "referer", "cacheHit"] {
+        if let Some(v) = request.get(key) {
+            e.unmapped.insert(key.into(), v.clone());
+        }
+    }
+    e.unmapped.extend(std::mem::take(o));
+    e
+}
+
+/// Host and path of `scheme://host[:port]/path?query`.
+fn split_url(url: &str) -> (Option<String>, Option<String>) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    ((!host.is_empty()).then(|| host.to_owned()), Some(path.to_owned()))
 }
 
 /// The API Activity verb of a GCP method (`v1.compute.instances.insert`, `SetIamPolicy`).
@@ -152,4 +229,20 @@ fn api_activity(method: &str) -> u32 {
         ("destroy", 4),
     ];
     VERBS.iter().find(|(v, _)| last.starts_with(v)).map(|(_, id)| *id).unwrap_or(99)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_url_handles_ports_credentials_ipv6_and_queries() {
+        assert_eq!(split_url("http://6.7.8.9/"), (Some("6.7.8.9".into()), Some("/".into())));
+        assert_eq!(
+            split_url("https://u:p@www.example.com:8443/a/b?x=1"),
+            (Some("www.example.com".into()), Some("/a/b".into()))
+        );
+        assert_eq!(split_url("http://[2001:db8::1]:80/x#f"), (Some("2001:db8::1".into()), Some("/x".into())));
+        assert_eq!(split_url("example.com"), (Some("example.com".into()), Some("/".into())));
+    }
 }

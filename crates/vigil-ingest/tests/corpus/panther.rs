@@ -16,6 +16,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("Azure.Audit", "entra"),
     ("Azure.MonitorActivity", "azure_activity"),
     ("GCP.AuditLog", "gcp_audit"),
+    ("GCP.HTTPLoadBalancer", "gcp_audit"),
     ("GitHub.Audit", "github_audit"),
 ];
 
