@@ -28,7 +28,7 @@ pub enum Reject {
     Json(#[source] serde_json::Error),
     #[error("record is not valid UTF-8 (first bad byte at {at})")]
     Utf8 { at: usize },
-    #[error("record ends before its JSON value does (truncated input)")]
+    #[error("record ends before it is complete (truncated input)")]
     Truncated,
     #[error("expected a JSON object, found {found}")]
     NotAnObject { found: &'static str },

@@ -97,7 +97,7 @@ pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcom
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_millis()).ok());
-    read_stream(&source, path, Box::new(file), source_time, options, sink)
+    read_opened(&source, path, Some(path), Box::new(file), source_time, options, sink)
 }
 
 /// Reads one stream of records (a file's bytes, an upload). `source` names it in dead letters;
@@ -105,6 +105,20 @@ pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcom
 pub fn read_stream(
     source: &str,
     name: &Path,
+    stream: Box<dyn std::io::Read + Send>,
+    source_time: Option<i64>,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Outcome),
+) -> FileSummary {
+    read_opened(source, name, None, stream, source_time, options, sink)
+}
+
+/// The read path; `file` is the stream's file on disk when it has one, so EVTX can seek in it
+/// instead of holding it in memory.
+fn read_opened(
+    source: &str,
+    name: &Path,
+    file: Option<&Path>,
     stream: Box<dyn std::io::Read + Send>,
     source_time: Option<i64>,
     options: &ReadOptions,
@@ -140,6 +154,7 @@ pub fn read_stream(
         Emitter { source: source.to_owned(), format, source_time, summary: FileSummary::default(), sink };
     emitter.summary.format = Some(format.name());
     let head = opened.head;
+    let opened_gzip = opened.gzip;
     let mut reader = opened.reader;
     match format.container() {
         Container::Json => {
@@ -160,7 +175,16 @@ pub fn read_stream(
         }),
         Container::AuditLines => read_audit(&mut reader, &mut emitter),
         Container::Csv => read_csv(&mut reader, &mut emitter),
-        Container::Evtx => read_evtx(reader, options.evtx_threads, &mut emitter),
+        Container::Evtx => match file.filter(|_| !opened_gzip) {
+            Some(path) => match std::fs::File::open(path) {
+                Ok(f) => match evtx::seekable_parser(f, options.evtx_threads) {
+                    Ok(parser) => read_evtx_records(parser, &mut emitter),
+                    Err(reject) => emitter.dead(Locator::Source, &reject, &[]),
+                },
+                Err(e) => emitter.dead(Locator::Source, &Reject::Read(e), &[]),
+            },
+            None => read_evtx(reader, options.evtx_threads, &mut emitter),
+        },
     }
     emitter.summary
 }
@@ -232,34 +256,48 @@ fn read_audit(reader: &mut dyn BufRead, emitter: &mut Emitter<'_>) {
     }
 }
 
+/// Streams CSV rows: lines are joined while a quoted field is open (a field may hold line
+/// breaks), so one record at a time is in memory.
 fn read_csv(reader: &mut dyn BufRead, emitter: &mut Emitter<'_>) {
-    let bytes = match input::read_all(reader) {
-        Ok(b) => b,
-        Err(e) => return emitter.dead(Locator::Source, &Reject::Read(e), &[]),
-    };
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            return emitter.dead(Locator::Offset(at as u64), &Reject::Utf8 { at }, &e.as_bytes()[at..]);
+    let mut header: Option<Vec<String>> = None;
+    let mut pending: Option<(String, Locator)> = None;
+    read_lines(reader, emitter, |e, line, locator| {
+        let (text, start) = match pending.take() {
+            Some((mut text, start)) => {
+                text.push('\n');
+                text.push_str(&line);
+                (text, start)
+            }
+            None => (line, locator),
+        };
+        if text.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+            if text.len() > MAX_RECORD_BYTES {
+                e.dead(start, &Reject::TooLarge { limit: MAX_RECORD_BYTES }, text.as_bytes());
+            } else {
+                pending = Some((text, start));
+            }
+            return;
         }
-    };
-    let mut rows = csv_table::records(&text).into_iter();
-    let Some((_, header, _)) = rows.next() else { return };
-    let header: Vec<String> =
-        header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect();
-    for (line, fields, raw) in rows {
-        let object: serde_json::Map<String, Value> = header
+        let fields = csv_table::records(&text).into_iter().next().map(|(_, f, _)| f).unwrap_or_default();
+        let Some(names) = header.as_ref() else {
+            header =
+                Some(fields.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect());
+            return;
+        };
+        let object: serde_json::Map<String, Value> = names
             .iter()
             .zip(fields)
             .map(|(name, value)| (name.clone(), Value::String(value.trim().to_owned())))
             .collect();
-        emitter.record(RawRecord {
-            locator: Locator::Line { line, offset: 0 },
-            text: raw.to_owned(),
+        e.record(RawRecord {
+            locator: start,
+            text,
             value: Some(Value::Object(object)),
-            source_time: emitter.source_time,
+            source_time: e.source_time,
         });
+    });
+    if let Some((text, start)) = pending {
+        emitter.dead(start, &Reject::Truncated, text.as_bytes());
     }
 }
 
@@ -268,10 +306,16 @@ fn read_evtx(reader: Box<dyn BufRead + Send>, threads: usize, emitter: &mut Emit
         Ok(b) => b,
         Err(e) => return emitter.dead(Locator::Source, &Reject::Gzip(e), &[]),
     };
-    let mut parser = match evtx::parser(bytes, threads) {
-        Ok(p) => p,
-        Err(reject) => return emitter.dead(Locator::Source, &reject, &[]),
-    };
+    match evtx::parser(bytes, threads) {
+        Ok(parser) => read_evtx_records(parser, emitter),
+        Err(reject) => emitter.dead(Locator::Source, &reject, &[]),
+    }
+}
+
+fn read_evtx_records<T: std::io::Read + std::io::Seek>(
+    mut parser: ::evtx::EvtxParser<T>,
+    emitter: &mut Emitter<'_>,
+) {
     let header_intact = parser.header().validate_checksum();
     let before = emitter.summary.events + emitter.summary.dead_letters;
     for (index, record) in parser.records_json().enumerate() {

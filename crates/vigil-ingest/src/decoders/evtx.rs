@@ -32,8 +32,17 @@ impl Format for Evtx {
 
 /// A parser over an in-memory EVTX file. `threads` = 0 uses every core.
 pub fn parser(bytes: Vec<u8>, threads: usize) -> Result<EvtxParser<std::io::Cursor<Vec<u8>>>, Reject> {
+    seekable_parser(std::io::Cursor::new(bytes), threads)
+}
+
+/// A parser reading chunks from a seekable source (a file on disk), holding only the chunks in
+/// flight in memory.
+pub fn seekable_parser<T: std::io::Read + std::io::Seek>(
+    source: T,
+    threads: usize,
+) -> Result<EvtxParser<T>, Reject> {
     let settings = ParserSettings::new().num_threads(threads);
-    EvtxParser::from_buffer(bytes)
+    EvtxParser::from_read_seek(source)
         .map(|p| p.with_configuration(settings))
         .map_err(|e| Reject::Evtx(e.to_string()))
 }

@@ -124,3 +124,16 @@ fn thin_records_fall_back_to_base_event_and_keep_everything() {
     assert_eq!(events[0].unmapped["ocsf"]["api"]["operation"], "ListBuckets");
     assert!(events[0].raw_data.as_deref().is_some_and(|r| r.contains("ListBuckets")));
 }
+
+#[test]
+fn csv_rows_may_span_lines_and_an_unclosed_quote_is_reported() {
+    let text = "When,What\n2026-03-02T10:00:00Z,\"two\nlines\"\n2026-03-02T10:01:00Z,\"never closed\n";
+    let path = scratch_file("rows.csv", text.as_bytes());
+    let (summary, events, dead) = read(&path);
+    assert_eq!(summary.format, Some("csv"));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].unmapped["What"], "two\nlines");
+    assert_eq!(dead.len(), 1);
+    assert!(matches!(dead[0].locator, Locator::Line { line: 4, .. }), "{:?}", dead[0].locator);
+    assert!(dead[0].reason.contains("truncated"));
+}
