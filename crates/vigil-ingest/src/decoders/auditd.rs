@@ -68,9 +68,10 @@ impl Format for Auditd {
                 .and_then(|p| p.parse().ok())
                 .map(|pid| Process { pid: Some(pid), ..Process::default() });
             process.parent_process = parent.clone().map(Box::new);
-            let user = syscall.and_then(|s| s.field("UID").or_else(|| s.field("uid"))).map(|u| User {
-                name: Some(u),
-                uid: syscall.and_then(|s| s.field("uid")),
+            // `uid` is numeric; only enriched logs (`UID=`) carry the account name.
+            let user = syscall.and_then(|s| s.field("uid")).map(|uid| User {
+                name: syscall.and_then(|s| s.field("UID")),
+                uid: Some(uid),
                 ..User::default()
             });
             process.user = user.clone();
