@@ -62,6 +62,12 @@ pub trait Format: Sync {
     fn map(&self, record: &RawRecord) -> Result<Event, Reject>;
 }
 
+impl std::fmt::Debug for dyn Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Every format, in the order ties are broken when sniffing.
 pub const FORMATS: &[&dyn Format] = &[
     &decoders::evtx::Evtx,

@@ -23,12 +23,6 @@ pub struct ReadOptions {
     pub evtx_threads: usize,
 }
 
-impl std::fmt::Debug for dyn Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// What came of one record.
 #[derive(Debug)]
 pub enum Outcome {
