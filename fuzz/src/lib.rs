@@ -8,7 +8,7 @@ use vigil_ingest::{Outcome, ReadOptions, by_name, read_stream};
 /// Reads `data` as `format` (or recognises it when `None`): must not panic, and every record
 /// must end as an event or a dead letter that says why.
 pub fn read_as(format: Option<&str>, data: &[u8]) {
-    let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1 };
+    let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1, views: true };
     let mut outcomes = 0u64;
     let summary = read_stream(
         "fuzz",

@@ -29,7 +29,7 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
 fn normalize(paths: &[PathBuf], runs: u32) -> Result<ExitCode> {
     let files = vigil_ingest::input::expand(paths).context("listing input files")?;
     // One EVTX thread: the figure is per core.
-    let options = ReadOptions { format: None, evtx_threads: 1 };
+    let options = ReadOptions { format: None, evtx_threads: 1, views: false };
     let mut best: Option<(f64, f64)> = None;
     let (mut events, mut dead, mut bytes) = (0u64, 0u64, 0u64);
     for _ in 0..runs {
@@ -39,7 +39,7 @@ fn normalize(paths: &[PathBuf], runs: u32) -> Result<ExitCode> {
         let cpu = cpu_seconds();
         for file in &files {
             let summary = read_file(file, &options, &mut |outcome| {
-                if let Outcome::Event(event) = outcome {
+                if let Outcome::Event(event, _) = outcome {
                     sink.clear();
                     // Serializing is part of the job: the output is OCSF JSON.
                     let _ = serde_json::to_writer(&mut sink, &*event);

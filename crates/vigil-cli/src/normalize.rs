@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => PathBuf::from("vigil-dead-letters.jsonl"),
     });
     let mut dead_out: Option<BufWriter<File>> = None;
-    let options = ReadOptions { format, evtx_threads: 0 };
+    let options = ReadOptions { format, evtx_threads: 0, views: false };
     let mut counts = Counts::default();
     let mut invalid = 0u64;
     let mut first_violations: Vec<String> = Vec::new();
@@ -87,7 +87,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 return;
             }
             let written = match outcome {
-                Outcome::Event(event) => {
+                Outcome::Event(event, _) => {
                     counts.class(event.class_uid, &event.class_name);
                     if let Some(schema) = &schema {
                         let value = serde_json::to_value(&*event).unwrap_or_default();

@@ -8,6 +8,7 @@ use vigil_ocsf::Event;
 
 use crate::decoders;
 use crate::error::Reject;
+use crate::view::{LogSource, SourceView};
 
 /// How a format's records are laid out in a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,17 @@ pub trait Format: Sync {
     /// How sure this format is that the sample is its own: 0 = not at all, 100 = certain.
     fn sniff(&self, sample: &Sample<'_>) -> u8;
     fn map(&self, record: &RawRecord) -> Result<Event, Reject>;
+    /// The record as Sigma rules read it (several views when the record holds several source
+    /// events, as an auditd group does). Empty when the record cannot be read.
+    fn views(&self, record: &RawRecord) -> Vec<SourceView>;
+}
+
+/// The view of a JSON record whose fields Sigma rules name as the source does.
+pub fn json_view(record: &RawRecord, logsource: LogSource) -> Vec<SourceView> {
+    match &record.value {
+        Some(value @ Value::Object(_)) => vec![SourceView { logsource, fields: value.clone() }],
+        _ => Vec::new(),
+    }
 }
 
 impl std::fmt::Debug for dyn Format {

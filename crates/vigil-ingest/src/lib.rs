@@ -13,6 +13,7 @@ pub mod input;
 pub mod json_records;
 mod read;
 pub mod time;
+pub mod view;
 pub mod windows;
 
 pub use error::{Error, Reject, Result};

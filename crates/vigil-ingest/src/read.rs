@@ -13,6 +13,7 @@ use crate::error::Reject;
 use crate::format::{Container, Format, RawRecord, Sample, detect};
 use crate::input;
 use crate::json_records::{JsonRecords, MAX_RECORD_BYTES, read_line_limited};
+use crate::view::SourceView;
 
 /// Options for reading.
 #[derive(Clone, Debug, Default)]
@@ -21,12 +22,15 @@ pub struct ReadOptions {
     pub format: Option<&'static dyn Format>,
     /// Threads the EVTX parser may use per file; 0 = one per core.
     pub evtx_threads: usize,
+    /// Also produce each record's Sigma views (for detection).
+    pub views: bool,
 }
 
 /// What came of one record.
 #[derive(Debug)]
 pub enum Outcome {
-    Event(Box<Event>),
+    /// The OCSF event, and the record as Sigma rules see it (empty unless asked for).
+    Event(Box<Event>, Vec<SourceView>),
     Dead(DeadLetter),
 }
 
@@ -42,6 +46,7 @@ pub struct FileSummary {
 
 struct Emitter<'a> {
     source: String,
+    views: bool,
     format: &'static dyn Format,
     source_time: Option<i64>,
     summary: FileSummary,
@@ -53,12 +58,13 @@ impl Emitter<'_> {
         self.summary.bytes += record.text.len() as u64;
         match self.format.map(&record) {
             Ok(mut event) => {
+                let views = if self.views { self.format.views(&record) } else { Vec::new() };
                 event.metadata.uid =
                     Some(EventId::from_content(self.format.name(), record.text.as_bytes()).to_string());
                 event.raw_data = Some(record.text);
                 let event = event.finish();
                 self.summary.events += 1;
-                (self.sink)(Outcome::Event(Box::new(event)));
+                (self.sink)(Outcome::Event(Box::new(event), views));
             }
             Err(reject) => self.dead(record.locator, &reject, record.text.as_bytes()),
         }
@@ -144,8 +150,14 @@ fn read_opened(
             }
         }
     };
-    let mut emitter =
-        Emitter { source: source.to_owned(), format, source_time, summary: FileSummary::default(), sink };
+    let mut emitter = Emitter {
+        source: source.to_owned(),
+        views: options.views,
+        format,
+        source_time,
+        summary: FileSummary::default(),
+        sink,
+    };
     emitter.summary.format = Some(format.name());
     let head = opened.head;
     let opened_gzip = opened.gzip;

@@ -35,6 +35,25 @@ impl Format for Auditd {
             _ => 0,
         }
     }
+    /// One view per audit line, as Sigma's auditd rules match single records (`type: EXECVE`).
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        record
+            .text
+            .lines()
+            .filter_map(parse_line)
+            .map(|line| {
+                let mut fields = Map::new();
+                fields.insert("type".into(), Value::String(line.kind.clone()));
+                for (k, v) in &line.fields {
+                    fields.insert(k.clone(), Value::String(v.clone()));
+                }
+                crate::view::SourceView {
+                    logsource: crate::view::LogSource::new("linux", Some("auditd")),
+                    fields: Value::Object(fields),
+                }
+            })
+            .collect()
+    }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let lines: Vec<AuditLine> = record.text.lines().filter_map(parse_line).collect();
         let first = lines

@@ -40,6 +40,9 @@ impl Format for CloudTrail {
         let mut o = object(record)?.clone();
         Ok(map_record(&mut o))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        crate::format::json_view(record, crate::view::LogSource::new("aws", Some("cloudtrail")))
+    }
 }
 
 /// The OCSF event for one CloudTrail record; what it maps is taken out of `o`, the rest is

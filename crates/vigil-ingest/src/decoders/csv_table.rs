@@ -32,6 +32,10 @@ impl Format for CsvTable {
             _ => 0,
         }
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        // A CSV export says nothing of its source: only rules without a logsource apply.
+        crate::format::json_view(record, crate::view::LogSource::default())
+    }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let o = object(record)?;
         let time = o

@@ -44,6 +44,16 @@ impl Format for Entra {
             || (get_ci(o, "operationName").is_some() && o.contains_key("Level"));
         if entra && get_ci(o, "operationName").is_some() { 88 } else { 0 }
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        let Ok(o) = object(record) else { return Vec::new() };
+        let service = match category(o).as_deref() {
+            Some(c) if SIGN_IN_CATEGORIES.contains(&c) => "signinlogs",
+            Some("AuditLogs") => "auditlogs",
+            Some("RiskyUsers" | "UserRiskEvents") => "riskdetection",
+            _ => "auditlogs",
+        };
+        crate::format::json_view(record, crate::view::LogSource::new("azure", Some(service)))
+    }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let o = object(record)?;
         let props = match get_ci(o, "properties") {

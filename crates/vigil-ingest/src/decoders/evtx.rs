@@ -28,6 +28,9 @@ impl Format for Evtx {
         let value = record.value.as_ref().ok_or(Reject::Missing("Event"))?;
         Ok(windows::to_ocsf(super::evtx_json::win_event(value)?, "evtx"))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        super::evtx_json::views(record)
+    }
 }
 
 /// A parser over an in-memory EVTX file. `threads` = 0 uses every core.

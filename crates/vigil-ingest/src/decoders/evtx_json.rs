@@ -31,6 +31,14 @@ impl Format for EvtxJson {
         let value = record.value.as_ref().ok_or(Reject::Missing("Event"))?;
         Ok(windows::to_ocsf(win_event(value)?, "evtx_dump JSON"))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        views(record)
+    }
+}
+
+/// The Sigma view of an evtx-rendered record.
+pub fn views(record: &RawRecord) -> Vec<crate::view::SourceView> {
+    record.value.as_ref().and_then(|v| win_event(v).ok()).map(|w| vec![w.view()]).unwrap_or_default()
 }
 
 /// Reads the evtx JSON rendering (as the `evtx` crate and evtx_dump produce it).

@@ -34,6 +34,9 @@ impl Format for GithubAudit {
         let mut o = object(record)?.clone();
         Ok(map_record(&mut o))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        crate::format::json_view(record, crate::view::LogSource::new("github", Some("audit")))
+    }
 }
 
 fn map_record(o: &mut Map<String, Value>) -> Event {

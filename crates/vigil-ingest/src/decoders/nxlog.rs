@@ -63,39 +63,43 @@ impl Format for Nxlog {
         }
     }
     fn map(&self, record: &RawRecord) -> Result<vigil_ocsf::Event, Reject> {
-        let o = object(record)?;
-        let event_id = o.get("EventID").and_then(int).ok_or(Reject::Missing("EventID"))?;
-        // NXLog's EventTime is local time without a zone and some exports mislabel it as UTC;
-        // Sysmon's UtcTime is the one trustworthy clock, then @timestamp (shipper's UTC).
-        let original_time = ["UtcTime", "@timestamp", "EventTime", "TimeCreated"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(text));
-        let time = original_time.as_deref().and_then(crate::time::parse);
-        let mut win = WinEvent {
-            provider: o.get("SourceName").and_then(text),
-            channel: o.get("Channel").and_then(text),
-            event_id: u32::try_from(event_id).ok(),
-            computer: o.get("Hostname").and_then(text),
-            record_id: o.get("RecordNumber").and_then(int).and_then(|r| u64::try_from(r).ok()),
-            time,
-            original_time,
-            level: o.get("Level").and_then(int),
-            user_sid: o.get("UserID").and_then(text),
-            ..WinEvent::default()
-        };
-        for (key, value) in o {
-            if key == "UserID" {
-                continue;
-            }
-            if SHIPPER_KEYS.contains(&key.as_str()) {
-                if !matches!(key.as_str(), "SourceName" | "Channel" | "EventID" | "Hostname" | "RecordNumber")
-                {
-                    win.extra.insert(key.clone(), value.clone());
-                }
-            } else {
-                win.put(key, value.clone());
-            }
-        }
-        Ok(windows::to_ocsf(win, "NXLog"))
+        Ok(windows::to_ocsf(win_event(object(record)?)?, "NXLog"))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        object(record).ok().and_then(|o| win_event(o).ok()).map(|w| vec![w.view()]).unwrap_or_default()
+    }
+}
+
+fn win_event(o: &serde_json::Map<String, Value>) -> Result<WinEvent, Reject> {
+    let event_id = o.get("EventID").and_then(int).ok_or(Reject::Missing("EventID"))?;
+    // NXLog's EventTime is local time without a zone and some exports mislabel it as UTC;
+    // Sysmon's UtcTime is the one trustworthy clock, then @timestamp (shipper's UTC).
+    let original_time =
+        ["UtcTime", "@timestamp", "EventTime", "TimeCreated"].iter().find_map(|k| o.get(*k).and_then(text));
+    let time = original_time.as_deref().and_then(crate::time::parse);
+    let mut win = WinEvent {
+        provider: o.get("SourceName").and_then(text),
+        channel: o.get("Channel").and_then(text),
+        event_id: u32::try_from(event_id).ok(),
+        computer: o.get("Hostname").and_then(text),
+        record_id: o.get("RecordNumber").and_then(int).and_then(|r| u64::try_from(r).ok()),
+        time,
+        original_time,
+        level: o.get("Level").and_then(int),
+        user_sid: o.get("UserID").and_then(text),
+        ..WinEvent::default()
+    };
+    for (key, value) in o {
+        if key == "UserID" {
+            continue;
+        }
+        if SHIPPER_KEYS.contains(&key.as_str()) {
+            if !matches!(key.as_str(), "SourceName" | "Channel" | "EventID" | "Hostname" | "RecordNumber") {
+                win.extra.insert(key.clone(), value.clone());
+            }
+        } else {
+            win.put(key, value.clone());
+        }
+    }
+    Ok(win)
 }

@@ -38,6 +38,9 @@ impl Format for Okta {
         let mut o = object(record)?.clone();
         Ok(map_record(&mut o))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        crate::format::json_view(record, crate::view::LogSource::new("okta", Some("okta")))
+    }
 }
 
 fn okta_user(v: &Value) -> Option<User> {

@@ -55,6 +55,24 @@ impl Format for Sentinel {
             _ => other_table(o, &table),
         })
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        use crate::view::LogSource;
+        let Ok(o) = object(record) else { return Vec::new() };
+        let table = o.get("Type").and_then(text).unwrap_or_default();
+        let logsource = match table.as_str() {
+            "SecurityEvent" | "WindowsEvent" | "Event" => return vec![windows_row_event(o).view()],
+            "" if o.contains_key("EventID") && o.contains_key("Computer") => {
+                return vec![windows_row_event(o).view()];
+            }
+            "SigninLogs" | "AADNonInteractiveUserSignInLogs" | "AADServicePrincipalSignInLogs" => {
+                LogSource::new("azure", Some("signinlogs"))
+            }
+            "AuditLogs" => LogSource::new("azure", Some("auditlogs")),
+            "OfficeActivity" => LogSource::new("m365", None),
+            _ => LogSource::default(),
+        };
+        crate::format::json_view(record, logsource)
+    }
 }
 
 fn product(name: &str) -> Metadata {
@@ -100,6 +118,12 @@ const SENTINEL_COLUMNS: &[&str] = &[
 ];
 
 fn windows_row(o: &Map<String, Value>, table: &str) -> Event {
+    let mut event = windows::to_ocsf(windows_row_event(o), &format!("Sentinel {table}"));
+    event.metadata.tenant_uid = o.get("TenantId").and_then(text);
+    event
+}
+
+fn windows_row_event(o: &Map<String, Value>) -> WinEvent {
     let original_time = o.get("TimeGenerated").and_then(text);
     let mut win = WinEvent {
         provider: ["EventSourceName", "Provider", "Source"].iter().find_map(|k| o.get(*k).and_then(text)),
@@ -142,9 +166,7 @@ fn windows_row(o: &Map<String, Value>, table: &str) -> Event {
             win.put(name, value.clone());
         }
     }
-    let mut event = windows::to_ocsf(win, &format!("Sentinel {table}"));
-    event.metadata.tenant_uid = o.get("TenantId").and_then(text);
-    event
+    win
 }
 
 /// `<Data Name="X">value</Data>` pairs of an EventData XML fragment. Unnamed data items are

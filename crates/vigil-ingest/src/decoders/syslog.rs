@@ -37,6 +37,25 @@ impl Format for Syslog {
             _ => 0,
         }
     }
+    /// Linux rules for syslog name the program as the service (`sshd`, `sudo`, `cron`) and
+    /// mostly match keywords in the message.
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        let Ok(message) =
+            parse_message_with_year_exact_tz(&record.text, |_| 1970, Some(Utc), Variant::Either)
+        else {
+            return Vec::new();
+        };
+        let mut fields = Map::new();
+        fields.insert("message".into(), Value::String(message.msg.to_owned()));
+        if let Some(host) = message.hostname {
+            fields.insert("hostname".into(), Value::String(host.to_owned()));
+        }
+        if let Some(app) = message.appname {
+            fields.insert("appname".into(), Value::String(app.to_owned()));
+        }
+        let logsource = crate::view::LogSource::new("linux", message.appname);
+        vec![crate::view::SourceView { logsource, fields: Value::Object(fields) }]
+    }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let reference = record.source_time.and_then(|t| Utc.timestamp_millis_opt(t).single());
         let year_of_reference = reference.map(|r| r.year()).unwrap_or(1970);

@@ -31,51 +31,58 @@ impl Format for Winlogbeat {
         }
     }
     fn map(&self, record: &RawRecord) -> Result<vigil_ocsf::Event, Reject> {
-        let o = object(record)?;
-        let value = record.value.as_ref().ok_or(Reject::Missing("event_id"))?;
-        let ecs = o.contains_key("winlog");
-        let base = if ecs { value.get("winlog").unwrap_or(value) } else { value };
-        let event_id = base.get("event_id").and_then(int).ok_or(Reject::Missing("event_id"))?;
-        let original_time = o.get("@timestamp").and_then(text);
-        let mut win = WinEvent {
-            provider: base.get("provider_name").or_else(|| base.get("source_name")).and_then(text),
-            channel: base.get("channel").or_else(|| base.get("log_name")).and_then(text),
-            event_id: u32::try_from(event_id).ok(),
-            computer: base.get("computer_name").and_then(text).or_else(|| text_at(value, "host.name")),
-            record_id: base
-                .get("record_id")
-                .or_else(|| base.get("record_number"))
-                .and_then(int)
-                .and_then(|r| u64::try_from(r).ok()),
-            time: original_time.as_deref().and_then(crate::time::parse),
-            original_time,
-            level: None,
-            user_sid: text_at(base, "user.identifier"),
-            ..WinEvent::default()
-        };
-        for section in ["event_data", "user_data"] {
-            if let Some(Value::Object(data)) = base.get(section) {
-                for (k, v) in data {
-                    win.put(k, v.clone());
-                }
-            }
-        }
-        for (key, v) in o {
-            if !matches!(
-                key.as_str(),
-                "event_data"
-                    | "user_data"
-                    | "winlog"
-                    | "event_id"
-                    | "computer_name"
-                    | "log_name"
-                    | "source_name"
-                    | "record_number"
-                    | "@timestamp"
-            ) {
-                win.extra.insert(key.clone(), v.clone());
-            }
-        }
-        Ok(windows::to_ocsf(win, "Winlogbeat"))
+        Ok(windows::to_ocsf(win_event(record)?, "Winlogbeat"))
     }
+    fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
+        win_event(record).map(|w| vec![w.view()]).unwrap_or_default()
+    }
+}
+
+fn win_event(record: &RawRecord) -> Result<WinEvent, Reject> {
+    let o = object(record)?;
+    let value = record.value.as_ref().ok_or(Reject::Missing("event_id"))?;
+    let ecs = o.contains_key("winlog");
+    let base = if ecs { value.get("winlog").unwrap_or(value) } else { value };
+    let event_id = base.get("event_id").and_then(int).ok_or(Reject::Missing("event_id"))?;
+    let original_time = o.get("@timestamp").and_then(text);
+    let mut win = WinEvent {
+        provider: base.get("provider_name").or_else(|| base.get("source_name")).and_then(text),
+        channel: base.get("channel").or_else(|| base.get("log_name")).and_then(text),
+        event_id: u32::try_from(event_id).ok(),
+        computer: base.get("computer_name").and_then(text).or_else(|| text_at(value, "host.name")),
+        record_id: base
+            .get("record_id")
+            .or_else(|| base.get("record_number"))
+            .and_then(int)
+            .and_then(|r| u64::try_from(r).ok()),
+        time: original_time.as_deref().and_then(crate::time::parse),
+        original_time,
+        level: None,
+        user_sid: text_at(base, "user.identifier"),
+        ..WinEvent::default()
+    };
+    for section in ["event_data", "user_data"] {
+        if let Some(Value::Object(data)) = base.get(section) {
+            for (k, v) in data {
+                win.put(k, v.clone());
+            }
+        }
+    }
+    for (key, v) in o {
+        if !matches!(
+            key.as_str(),
+            "event_data"
+                | "user_data"
+                | "winlog"
+                | "event_id"
+                | "computer_name"
+                | "log_name"
+                | "source_name"
+                | "record_number"
+                | "@timestamp"
+        ) {
+            win.extra.insert(key.clone(), v.clone());
+        }
+    }
+    Ok(win)
 }

@@ -43,7 +43,7 @@ pub fn violations(event: &Event) -> Vec<String> {
 pub fn read(path: &Path, options: &ReadOptions) -> (Vec<Event>, Vec<DeadLetter>) {
     let (mut events, mut dead) = (Vec::new(), Vec::new());
     read_file(path, options, &mut |outcome| match outcome {
-        Outcome::Event(e) => events.push(*e),
+        Outcome::Event(e, _) => events.push(*e),
         Outcome::Dead(d) => dead.push(d),
     });
     (events, dead)

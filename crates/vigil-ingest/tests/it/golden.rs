@@ -104,3 +104,48 @@ fn the_same_record_gets_the_same_id_on_every_read() {
     assert_eq!(ids(&first), ids(&second));
     assert!(ids(&first).iter().all(Option::is_some));
 }
+
+fn views_of(name: &str) -> Vec<vigil_ingest::view::SourceView> {
+    let options = vigil_ingest::ReadOptions { views: true, ..vigil_ingest::ReadOptions::default() };
+    let mut views = Vec::new();
+    vigil_ingest::read_file(&fixture(name), &options, &mut |o| {
+        if let vigil_ingest::Outcome::Event(_, v) = o {
+            views.extend(v);
+        }
+    });
+    views
+}
+
+#[test]
+fn windows_views_carry_sigma_names_and_logsources() {
+    let views = views_of("evtx_dump.json");
+    let sysmon = &views[0];
+    assert_eq!(sysmon.logsource.product.as_deref(), Some("windows"));
+    assert_eq!(sysmon.logsource.service.as_deref(), Some("sysmon"));
+    assert_eq!(sysmon.logsource.categories, vec!["process_creation"]);
+    assert_eq!(sysmon.fields["EventID"], 1);
+    assert_eq!(sysmon.fields["Provider_Name"], "Microsoft-Windows-Sysmon");
+    assert!(sysmon.fields["CommandLine"].as_str().is_some_and(|c| c.contains("-enc")));
+    assert_eq!(views[1].logsource.service.as_deref(), Some("security"));
+
+    // Security 4688 is a process creation too, under Sysmon's field names.
+    let views = views_of("winlogbeat.json");
+    let audit = views.iter().find(|v| v.fields["EventID"] == 4688).expect("4688");
+    assert_eq!(audit.logsource.categories, vec!["process_creation"]);
+    assert_eq!(audit.fields["Image"], "C:\\Windows\\System32\\net.exe");
+    assert_eq!(audit.fields["User"], "CORP\\alice");
+    let registry = views.iter().find(|v| v.fields["EventID"] == 13).expect("13");
+    assert_eq!(registry.logsource.categories, vec!["registry_set", "registry_event"]);
+}
+
+#[test]
+fn cloud_and_linux_views_route_to_their_sigma_services() {
+    let ct = views_of("cloudtrail.json");
+    assert_eq!(ct.len(), 3);
+    assert_eq!(ct[0].logsource, vigil_ingest::view::LogSource::new("aws", Some("cloudtrail")));
+    assert_eq!(ct[2].fields["eventName"], "StopLogging");
+    let audit = views_of("auditd.log");
+    assert_eq!(audit.len(), 4, "one view per audit line");
+    assert_eq!(audit[1].fields["type"], "EXECVE");
+    assert_eq!(views_of("entra.json")[0].logsource.service.as_deref(), Some("signinlogs"));
+}

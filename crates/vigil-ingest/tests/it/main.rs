@@ -26,7 +26,7 @@ pub fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
 pub fn read(path: &Path) -> (FileSummary, Vec<Event>, Vec<DeadLetter>) {
     let (mut events, mut dead) = (Vec::new(), Vec::new());
     let summary = read_file(path, &ReadOptions::default(), &mut |o| match o {
-        Outcome::Event(e) => events.push(*e),
+        Outcome::Event(e, _) => events.push(*e),
         Outcome::Dead(d) => dead.push(d),
     });
     (summary, events, dead)
