@@ -1,9 +1,11 @@
 //! The `vigil` command: the only place Vigil prints to a terminal.
 
 mod bench;
+mod hunt;
 mod normalize;
 mod progress;
 mod summary;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Hunt through a folder of logs with Sigma rules: decode, normalize, detect, summarize.
+    Hunt(hunt::Args),
     /// Turn log files into OCSF events (JSON lines), with a dead-letter file for what could not be read.
     Normalize(normalize::Args),
     /// Measure Vigil's throughput on your data.
@@ -28,6 +32,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Hunt(args) => hunt::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Bench(bench) => bench::run(bench),
     };

@@ -1,17 +1,19 @@
 //! The `vigil` binary run as a user runs it.
 
+mod hunt;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn vigil(args: &[&str], cwd: &Path) -> Output {
+pub fn vigil(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).current_dir(cwd).output().expect("vigil runs")
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vigil-cli-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir

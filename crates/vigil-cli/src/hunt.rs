@@ -1,0 +1,234 @@
+//! `vigil hunt`: decode, normalize and run detection over a folder of logs, then report.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use vigil_detect::{Level, RuleFile, RuleSet, RuleSetConfig, builtin, finding};
+use vigil_ingest::{FORMATS, Outcome, ReadOptions, by_name, read_file};
+
+use crate::progress;
+use crate::terminal::safe;
+
+fn format_names() -> Vec<&'static str> {
+    FORMATS.iter().map(|f| f.name()).collect()
+}
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Exit status (as grep): 0 when something was detected, 1 when nothing was, 2 on an error."
+)]
+pub struct Args {
+    /// Files or directories of logs (read recursively; gzip recognised by content).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Also load the Sigma rules in this directory (recursively); may be repeated.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load Vigil's built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Read every file as this format instead of recognising it.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
+    pub format: Option<String>,
+    /// Report only alerts at this level or above.
+    #[arg(long, default_value = "informational", value_parser = ["informational", "low", "medium", "high", "critical"])]
+    pub min_level: String,
+    /// Write alerts as JSON lines instead of the summary.
+    #[arg(long, conflicts_with = "ocsf")]
+    pub json: bool,
+    /// Write alerts as OCSF Detection Findings (JSON lines) instead of the summary.
+    #[arg(long)]
+    pub ocsf: bool,
+    /// Write JSON or OCSF output here instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// A value for an `|expand` placeholder: NAME=VALUE (repeat for several values).
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholders: Vec<String>,
+    /// List every rule that could not be loaded, with the reason.
+    #[arg(long)]
+    pub show_diagnostics: bool,
+}
+
+fn rule_files(dir: &PathBuf) -> Result<Vec<RuleFile>> {
+    let mut files = Vec::new();
+    for path in vigil_ingest::input::expand(std::slice::from_ref(dir))
+        .with_context(|| format!("listing rules in {}", dir.display()))?
+    {
+        let is_yaml =
+            path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+        if !is_yaml {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("reading rule {}", path.display()))?;
+        files.push(RuleFile { name: path.display().to_string(), text });
+    }
+    Ok(files)
+}
+
+struct Alert {
+    rule_title: String,
+    level: Level,
+    host: String,
+    user: String,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let min_level = Level::parse(&args.min_level).unwrap_or(Level::Informational);
+    let mut config = RuleSetConfig::default();
+    for p in &args.placeholders {
+        let Some((name, value)) = p.split_once('=') else {
+            bail!("--placeholder takes NAME=VALUE, got {p:?}")
+        };
+        config.placeholders.entry(name.trim_matches('%').to_owned()).or_default().push(value.to_owned());
+    }
+    let mut files = if args.no_builtin { Vec::new() } else { builtin::files() };
+    for dir in &args.rules {
+        files.extend(rule_files(dir)?);
+    }
+    let started = std::time::Instant::now();
+    let (rules, diagnostics) = RuleSet::load(&files, &config).context("loading rules")?;
+    let skipped = diagnostics.iter().filter(|d| d.skipped).count();
+    eprintln!(
+        "loaded {} rules from {} files in {:.2} s ({skipped} not loaded{})",
+        rules.len(),
+        files.len(),
+        started.elapsed().as_secs_f64(),
+        if skipped > 0 && !args.show_diagnostics { "; --show-diagnostics lists them" } else { "" }
+    );
+    if args.show_diagnostics {
+        for d in &diagnostics {
+            eprintln!("  {}", safe(&d.to_string(), 400));
+        }
+    }
+    if rules.is_empty() {
+        bail!("no rules to run");
+    }
+
+    let inputs = vigil_ingest::input::expand(&args.paths).context("listing input files")?;
+    let total: u64 = inputs.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bar = progress::bytes(total);
+    let mut out: Option<Box<dyn Write>> = if args.json || args.ocsf {
+        Some(match &args.out {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        })
+    } else {
+        None
+    };
+    let options =
+        ReadOptions { format: args.format.as_deref().and_then(by_name), evtx_threads: 0, views: true };
+    let (mut events, mut dead) = (0u64, 0u64);
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut write_error: Option<std::io::Error> = None;
+    for input in &inputs {
+        bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        read_file(input, &options, &mut |outcome| {
+            let Outcome::Event(event, views) = outcome else {
+                dead += 1;
+                return;
+            };
+            events += 1;
+            for view in &views {
+                for detection in rules.evaluate(view) {
+                    if detection.rule.level < min_level {
+                        continue;
+                    }
+                    let host = event.device.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_default();
+                    let user = event
+                        .actor
+                        .as_ref()
+                        .and_then(|a| a.user.as_ref())
+                        .or(event.user.as_ref())
+                        .and_then(|u| u.name.clone())
+                        .unwrap_or_default();
+                    if let Some(w) = out.as_mut() {
+                        let line = if args.ocsf {
+                            serde_json::to_string(&finding(&detection, &event))
+                        } else {
+                            serde_json::to_string(&json!({
+                                "rule": &*detection.rule,
+                                "time": event.time,
+                                "host": host,
+                                "user": user,
+                                "event_uid": event.metadata.uid,
+                                "event_class": event.class_name,
+                                "source": input.display().to_string(),
+                                "matched_fields": detection.matched.iter().cloned().collect::<serde_json::Map<_, _>>(),
+                            }))
+                        };
+                        if let Err(e) = line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")) {
+                            write_error.get_or_insert(e);
+                        }
+                    }
+                    alerts.push(Alert {
+                        rule_title: detection.rule.title.clone(),
+                        level: detection.rule.level,
+                        host,
+                        user,
+                    });
+                }
+            }
+        });
+        if let Some(e) = write_error.take() {
+            return Err(e).context("writing output");
+        }
+        bar.inc(std::fs::metadata(input).map(|m| m.len()).unwrap_or(0));
+    }
+    bar.finish_and_clear();
+    if let Some(mut w) = out {
+        w.flush().context("writing output")?;
+    }
+    eprintln!("{} files, {events} events, {dead} dead letters, {} alerts", inputs.len(), alerts.len());
+    if !(args.json || args.ocsf) {
+        print!("{}", summary(&alerts));
+    }
+    Ok(if alerts.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Alert counts by level, rule, host and user.
+fn summary(alerts: &[Alert]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if alerts.is_empty() {
+        out.push_str("no alerts\n");
+        return out;
+    }
+    let mut by_level: BTreeMap<Level, u64> = BTreeMap::new();
+    let mut by_rule: BTreeMap<(Level, String), u64> = BTreeMap::new();
+    let mut by_host: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_user: BTreeMap<String, u64> = BTreeMap::new();
+    for a in alerts {
+        *by_level.entry(a.level).or_default() += 1;
+        *by_rule.entry((a.level, a.rule_title.clone())).or_default() += 1;
+        *by_host.entry(if a.host.is_empty() { "-".into() } else { a.host.clone() }).or_default() += 1;
+        *by_user.entry(if a.user.is_empty() { "-".into() } else { a.user.clone() }).or_default() += 1;
+    }
+    let _ = writeln!(out, "{:<14} {:>8}", "level", "alerts");
+    for (level, n) in by_level.iter().rev() {
+        let _ = writeln!(out, "{:<14} {n:>8}", level.as_str());
+    }
+    let _ = writeln!(out, "\n{:<14} {:>8}  rule", "level", "alerts");
+    let mut rules: Vec<_> = by_rule.into_iter().collect();
+    rules.sort_by(|a, b| b.0.0.cmp(&a.0.0).then(b.1.cmp(&a.1)));
+    for ((level, title), n) in rules.iter().take(30) {
+        let _ = writeln!(out, "{:<14} {n:>8}  {}", level.as_str(), safe(title, 90));
+    }
+    for (heading, counts) in [("host", by_host), ("user", by_user)] {
+        let _ = writeln!(out, "\n{:>8}  {heading}", "alerts");
+        let mut rows: Vec<_> = counts.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (name, n) in rows.iter().take(15) {
+            let _ = writeln!(out, "{n:>8}  {}", safe(name, 80));
+        }
+    }
+    out
+}

@@ -1,0 +1,91 @@
+//! `vigil hunt` on the bundled samples and on hostile input.
+
+use crate::{repo, scratch, vigil};
+
+#[test]
+fn hunt_samples_reports_alerts_by_level_rule_host_user_and_exits_0() {
+    let dir = scratch("hunt-samples");
+    let samples = repo().join("samples");
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8")], &dir);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    for expected in [
+        "Office Application Starts Encoded PowerShell",
+        "CloudTrail Logging Stopped, Deleted or Narrowed",
+        "Okta MFA Factor Removed Or Reset",
+        "ws-12.corp.example",
+        "level",
+        "host",
+        "user",
+    ] {
+        assert!(stdout.contains(expected), "summary lacks {expected:?}:\n{stdout}");
+    }
+}
+
+#[test]
+fn min_level_above_every_alert_exits_1() {
+    let dir = scratch("hunt-min-level");
+    let samples = repo().join("samples");
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--min-level", "critical"], &dir);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("no alerts"));
+}
+
+#[test]
+fn json_alerts_carry_the_rule_author_and_licence_and_ocsf_alerts_are_findings() {
+    let dir = scratch("hunt-json");
+    let samples = repo().join("samples");
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--json"], &dir);
+    assert_eq!(run.status.code(), Some(0));
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(!alerts.is_empty());
+    assert!(alerts.iter().all(|a| a["rule"]["author"] == "Vigil" && a["rule"]["license"] == "Apache-2.0"));
+    assert!(alerts.iter().all(|a| a["event_uid"].as_str().is_some_and(|u| u.len() == 32)));
+
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--ocsf"], &dir);
+    let findings: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(findings.len(), alerts.len());
+    assert!(findings.iter().all(|f| f["class_uid"] == 2004 && f["unmapped"]["rule"]["author"] == "Vigil"));
+    assert!(findings.iter().any(|f| f["finding_info"]["attacks"][0]["technique"]["uid"] == "T1059.001"));
+}
+
+#[test]
+fn hostile_log_text_is_escaped_in_the_terminal_summary() {
+    let dir = scratch("hunt-hostile");
+    let line = "{\"eventVersion\":\"1.09\",\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\",\"eventTime\":\"2026-03-02T10:05:00Z\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"198.51.100.7\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"evil\\u001b[2J\\u001b]0;pwned\\u0007\"},\"recipientAccountId\":\"1\"}\n";
+    std::fs::write(dir.join("trail.json"), line).expect("input");
+    let run = vigil(&["hunt", "trail.json"], &dir);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'), "{stdout:?}");
+    assert!(stdout.contains("evil\\u{1b}[2J"), "{stdout}");
+}
+
+#[test]
+fn rules_directory_adds_rules_and_bad_rules_are_reported_not_fatal() {
+    let dir = scratch("hunt-rules");
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(
+        rules.join("bad.yml"),
+        "title: Broken\nlogsource: {product: aws}\ndetection:\n  s: {eventName|nope: x}\n  condition: s\n",
+    )
+    .expect("rule");
+    std::fs::write(rules.join("good.yml"), "title: Any Console Login\nid: 11111111-0000-4000-8000-000000000001\nauthor: Tester\nlevel: low\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s: {eventName: ConsoleLogin}\n  condition: s\n").expect("rule");
+    let samples = repo().join("samples");
+    let run = vigil(
+        &["hunt", samples.to_str().expect("utf-8"), "--rules", "rules", "--no-builtin", "--show-diagnostics"],
+        &dir,
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1 not loaded"), "{stderr}");
+    assert!(stderr.contains("bad.yml") && stderr.contains("nope"), "{stderr}");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("Any Console Login"));
+}

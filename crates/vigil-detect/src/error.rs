@@ -1,0 +1,10 @@
+//! The crate's one error type. Problems with individual rules are [`crate::Diagnostic`]s, not
+//! errors: one bad rule never stops the others.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("placeholder configuration is invalid: {0}")]
+    Placeholders(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

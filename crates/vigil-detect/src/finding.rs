@@ -1,0 +1,46 @@
+//! Alerts as OCSF Detection Findings: the rule, its level and ATT&CK techniques, its author and
+//! licence, the event it fired on and the fields that matched.
+
+use serde_json::{Value, json};
+use vigil_model::EventId;
+use vigil_ocsf::objects::*;
+use vigil_ocsf::{Class, Event};
+
+use crate::ruleset::Detection;
+
+/// The Detection Finding for `detection` on `event`. Its uid is derived from the rule and the
+/// event, so the same detection is the same finding however often it is produced.
+pub fn finding(detection: &Detection, event: &Event) -> Event {
+    let rule = &detection.rule;
+    let event_uid = event.metadata.uid.clone().unwrap_or_default();
+    let uid =
+        EventId::from_content("vigil-detect", format!("{}\n{event_uid}", rule.id).as_bytes()).to_string();
+    let mut f = Event::new(Class::DetectionFinding, 1, event.time, Metadata::new("Vigil", "Vigil Detect"));
+    f.metadata.uid = Some(uid.clone());
+    let (severity_id, severity) = rule.level.severity();
+    f.set_severity(severity_id, severity);
+    f.message = Some(rule.title.clone());
+    f.finding_info = Some(FindingInfo {
+        uid,
+        title: rule.title.clone(),
+        desc: rule.description.clone(),
+        analytic: Some(Analytic { uid: Some(rule.id.clone()), name: Some(rule.title.clone()), type_id: 1 }),
+        attacks: rule
+            .techniques()
+            .into_iter()
+            .map(|uid| Attack { technique: Some(Technique { uid, name: None }), tactic: None })
+            .collect(),
+        related_events: vec![RelatedEvent { uid: event_uid, type_uid: Some(event.type_uid) }],
+    });
+    f.device = event.device.clone();
+    let matched: serde_json::Map<String, Value> = detection.matched.iter().cloned().collect();
+    f.unmapped.insert(
+        "rule".into(),
+        json!({
+            "id": rule.id, "title": rule.title, "level": rule.level, "status": rule.status,
+            "author": rule.author, "license": rule.license, "tags": rule.tags, "file": rule.file,
+        }),
+    );
+    f.unmapped.insert("matched_fields".into(), Value::Object(matched));
+    f.finish()
+}

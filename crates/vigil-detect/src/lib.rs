@@ -1,0 +1,20 @@
+//! Vigil's detection stage: Sigma rules, loaded with a diagnostic for every problem, routed by
+//! logsource to the records they apply to, and evaluated against each record's own fields
+//! ([`vigil_ingest::view::SourceView`]). Alerts become OCSF Detection Findings.
+//!
+//! No IO: rule files come in as text, events as views. The Sigma engine is `rsigma-eval`,
+//! behind [`RuleSet`], so it can be replaced where measurements demand.
+
+pub mod builtin;
+mod diagnostic;
+mod error;
+mod finding;
+mod placeholders;
+mod rule;
+mod ruleset;
+
+pub use diagnostic::Diagnostic;
+pub use error::{Error, Result};
+pub use finding::finding;
+pub use rule::{Level, RuleInfo};
+pub use ruleset::{Detection, RuleFile, RuleSet, RuleSetConfig};

@@ -1,0 +1,103 @@
+//! What Vigil keeps of a rule for its alerts: identity, level, ATT&CK tags, and the author and
+//! licence the Detection Rule License requires on every alert.
+
+use rsigma_parser::SigmaRule;
+use serde::Serialize;
+
+/// Sigma rule levels, ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "informational" | "info" => Level::Informational,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// The OCSF severity (id, caption) an alert of this level carries.
+    pub fn severity(self) -> (u8, &'static str) {
+        match self {
+            Level::Informational => (1, "Informational"),
+            Level::Low => (2, "Low"),
+            Level::Medium => (3, "Medium"),
+            Level::High => (4, "High"),
+            Level::Critical => (5, "Critical"),
+        }
+    }
+}
+
+/// A loaded rule's identity and provenance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleInfo {
+    /// The rule's `id`, or a stable id derived from its file and title when it has none.
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The licence the rule is published under, with what it requires of us.
+    pub license: String,
+    pub tags: Vec<String>,
+    pub file: String,
+}
+
+/// The licence note every alert from a rule carries. SigmaHQ rules are under the Detection Rule
+/// License 1.1, which requires the author's attribution on each alert.
+fn license_note(rule: &SigmaRule) -> String {
+    match &rule.license {
+        Some(license) => license.clone(),
+        None => "Detection Rule License (DRL) 1.1".to_owned(),
+    }
+}
+
+impl RuleInfo {
+    pub fn from_sigma(rule: &SigmaRule, file: &str) -> RuleInfo {
+        let id = rule.id.clone().unwrap_or_else(|| format!("{file}#{}", rule.title));
+        RuleInfo {
+            id,
+            title: rule.title.clone(),
+            level: rule.level.as_ref().and_then(|l| Level::parse(l.as_str())).unwrap_or(Level::Medium),
+            status: rule.status.as_ref().map(|s| format!("{s:?}").to_ascii_lowercase()),
+            description: rule.description.clone(),
+            author: rule.author.clone(),
+            license: license_note(rule),
+            tags: rule.tags.clone(),
+            file: file.to_owned(),
+        }
+    }
+
+    /// ATT&CK technique ids from the rule's tags (`attack.t1059.001` → `T1059.001`).
+    pub fn techniques(&self) -> Vec<String> {
+        self.tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("attack.t").map(|rest| format!("T{}", rest.to_ascii_uppercase())))
+            .collect()
+    }
+}

@@ -1,0 +1,297 @@
+//! Loading rules into engines routed by logsource, and evaluating records against them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rsigma_eval::{Engine, JsonEvent};
+use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+use serde::Serialize;
+use serde_json::Value;
+use vigil_ingest::view::SourceView;
+
+use crate::diagnostic::Diagnostic;
+use crate::error::Result;
+use crate::placeholders;
+use crate::rule::RuleInfo;
+
+/// A rule file's name and text.
+#[derive(Clone, Debug)]
+pub struct RuleFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// How rules are loaded.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSetConfig {
+    /// Values for `|expand` placeholders, by name (without the `%`).
+    pub placeholders: BTreeMap<String, Vec<String>>,
+}
+
+/// (product, service, category), lowercased; `None` where the rule does not constrain it.
+type RouteKey = (Option<String>, Option<String>, Option<String>);
+
+struct Route {
+    engine: Engine,
+    /// Rules by (id, title) as the engine reports them.
+    rules: HashMap<(Option<String>, String), Arc<RuleInfo>>,
+}
+
+/// One rule firing on one record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Detection {
+    pub rule: Arc<RuleInfo>,
+    /// The fields that matched, with their values.
+    pub matched: Vec<(String, Value)>,
+}
+
+/// Loaded rules, grouped into one engine per logsource so a record meets only the rules that
+/// apply to it.
+pub struct RuleSet {
+    routes: HashMap<RouteKey, Route>,
+    len: usize,
+}
+
+fn lower(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|s| s.to_ascii_lowercase())
+}
+
+/// How many YAML documents a rule file holds (to tell a dropped document from a warning).
+fn documents(text: &str) -> usize {
+    let separators = text.lines().filter(|l| l.trim_end() == "---").count();
+    let leading = text.trim_start().starts_with("---");
+    (separators + 1).saturating_sub(usize::from(leading)).max(1)
+}
+
+impl RuleSet {
+    /// Loads every rule it can from `files`. Each problem is a diagnostic; a bad rule never
+    /// stops the others.
+    pub fn load(files: &[RuleFile], config: &RuleSetConfig) -> Result<(RuleSet, Vec<Diagnostic>)> {
+        let pipeline = placeholders::pipeline(&config.placeholders)?;
+        let mut diagnostics = Vec::new();
+        let mut grouped: HashMap<RouteKey, Vec<(SigmaRule, Arc<RuleInfo>)>> = HashMap::new();
+        for file in files {
+            let collection = match parse_sigma_yaml(&file.text) {
+                Ok(c) => c,
+                Err(e) => {
+                    diagnostics.push(Diagnostic {
+                        file: file.name.clone(),
+                        rule: None,
+                        message: e.to_string(),
+                        skipped: true,
+                    });
+                    continue;
+                }
+            };
+            let parsed = collection.rules.len() + collection.correlations.len() + collection.filters.len();
+            let dropped = parsed < documents(&file.text);
+            for message in &collection.errors {
+                diagnostics.push(Diagnostic {
+                    file: file.name.clone(),
+                    rule: None,
+                    message: message.clone(),
+                    skipped: dropped,
+                });
+            }
+            for correlation in &collection.correlations {
+                diagnostics.push(Diagnostic {
+                    file: file.name.clone(),
+                    rule: Some(correlation.id.clone().unwrap_or_else(|| correlation.title.clone())),
+                    message: "correlation rules are not evaluated yet".into(),
+                    skipped: true,
+                });
+            }
+            for filter in &collection.filters {
+                diagnostics.push(Diagnostic {
+                    file: file.name.clone(),
+                    rule: Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
+                    message: "filter rules are not applied yet".into(),
+                    skipped: true,
+                });
+            }
+            for rule in collection.rules {
+                let info = Arc::new(RuleInfo::from_sigma(&rule, &file.name));
+                let missing: Vec<String> = placeholders::used_by(&rule)
+                    .into_iter()
+                    .filter(|p| !config.placeholders.contains_key(p))
+                    .collect();
+                if !missing.is_empty() {
+                    diagnostics.push(Diagnostic {
+                        file: file.name.clone(),
+                        rule: Some(info.id.clone()),
+                        message: format!(
+                            "placeholders without configured values: %{}%",
+                            missing.join("%, %")
+                        ),
+                        skipped: true,
+                    });
+                    continue;
+                }
+                let ls = &rule.logsource;
+                let key = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
+                grouped.entry(key).or_default().push((rule, info));
+            }
+        }
+        let mut routes = HashMap::with_capacity(grouped.len());
+        let mut len = 0;
+        for (key, rules) in grouped {
+            let mut engine = match &pipeline {
+                Some(p) => Engine::new_with_pipeline(p.clone()),
+                None => Engine::new(),
+            };
+            let sigma: Vec<&SigmaRule> = rules.iter().map(|(r, _)| r).collect();
+            let failed: HashMap<usize, String> = engine
+                .add_rules(sigma.iter().copied())
+                .into_iter()
+                .map(|(i, e)| (i, e.to_string()))
+                .collect();
+            let mut by_identity = HashMap::with_capacity(rules.len());
+            for (index, (rule, info)) in rules.into_iter().enumerate() {
+                match failed.get(&index) {
+                    Some(message) => diagnostics.push(Diagnostic {
+                        file: info.file.clone(),
+                        rule: Some(info.id.clone()),
+                        message: message.clone(),
+                        skipped: true,
+                    }),
+                    None => {
+                        len += 1;
+                        by_identity.insert((rule.id.clone(), rule.title.clone()), info);
+                    }
+                }
+            }
+            routes.insert(key, Route { engine, rules: by_identity });
+        }
+        diagnostics.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));
+        Ok((RuleSet { routes, len }, diagnostics))
+    }
+
+    /// How many rules were loaded.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every rule that fires on the record.
+    pub fn evaluate(&self, view: &SourceView) -> Vec<Detection> {
+        let ls = &view.logsource;
+        let product = [lower(&ls.product), None];
+        let service = [lower(&ls.service), None];
+        let mut categories: Vec<Option<String>> =
+            ls.categories.iter().map(|c| Some(c.to_ascii_lowercase())).collect();
+        categories.push(None);
+        let event = JsonEvent::borrow(&view.fields);
+        let mut out = Vec::new();
+        for p in product.iter().filter(|p| p.is_some()).chain([&None]) {
+            for s in service.iter().filter(|s| s.is_some()).chain([&None]) {
+                for c in &categories {
+                    let Some(route) = self.routes.get(&(p.clone(), s.clone(), c.clone())) else { continue };
+                    for result in route.engine.evaluate(&event) {
+                        let identity = (result.header.rule_id.clone(), result.header.rule_title.clone());
+                        let Some(rule) = route.rules.get(&identity) else { continue };
+                        let matched = result
+                            .as_detection()
+                            .map(|d| {
+                                d.matched_fields.iter().map(|m| (m.field.clone(), m.value.clone())).collect()
+                            })
+                            .unwrap_or_default();
+                        out.push(Detection { rule: Arc::clone(rule), matched });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vigil_ingest::view::LogSource;
+
+    use super::*;
+
+    const ENCODED_POWERSHELL: &str = r#"
+title: Encoded PowerShell From Office
+id: 00000000-0000-4000-8000-00000000f001
+status: test
+author: Vigil tests
+level: high
+tags: [attack.execution, attack.t1059.001]
+logsource: {product: windows, category: process_creation}
+detection:
+  parent: {ParentImage|endswith: ['\WINWORD.EXE', '\EXCEL.EXE']}
+  child: {Image|endswith: '\powershell.exe', CommandLine|contains|windash: ' -enc '}
+  condition: parent and child
+"#;
+
+    fn load(texts: &[&str], config: &RuleSetConfig) -> (RuleSet, Vec<Diagnostic>) {
+        let files: Vec<RuleFile> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| RuleFile { name: format!("rule{i}.yml"), text: (*t).to_owned() })
+            .collect();
+        RuleSet::load(&files, config).expect("config is valid")
+    }
+
+    fn view(categories: &[&str], fields: Value) -> SourceView {
+        let mut logsource = LogSource::new("windows", Some("sysmon"));
+        logsource.categories = categories.iter().map(|c| (*c).to_owned()).collect();
+        SourceView { logsource, fields }
+    }
+
+    fn process(cmd: &str) -> Value {
+        json!({"EventID": 1, "ParentImage": "C:\\Program Files\\Office\\WINWORD.EXE", "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "CommandLine": cmd})
+    }
+
+    #[test]
+    fn rules_fire_only_on_records_of_their_logsource() {
+        let (rules, diagnostics) = load(&[ENCODED_POWERSHELL], &RuleSetConfig::default());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(rules.len(), 1);
+        let hits = rules.evaluate(&view(&["process_creation"], process("powershell.exe -nop /enc SQBFAFgA")));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].rule.author.as_deref(), Some("Vigil tests"));
+        assert_eq!(hits[0].rule.techniques(), vec!["T1059.001"]);
+        assert!(hits[0].matched.iter().any(|(f, _)| f == "CommandLine"));
+        assert!(rules.evaluate(&view(&["file_event"], process("powershell.exe -enc SQBFAFgA"))).is_empty());
+        assert!(
+            rules.evaluate(&view(&["process_creation"], process("powershell.exe -File x.ps1"))).is_empty()
+        );
+    }
+
+    #[test]
+    fn a_bad_rule_is_a_diagnostic_and_the_others_still_load() {
+        let unknown_modifier = "title: Bad\nlogsource: {product: windows}\ndetection:\n  s: {Image|sideways: x}\n  condition: s\n";
+        let bad_regex = "title: Bad Regex\nid: r2\nlogsource: {product: windows}\ndetection:\n  s: {Image|re: '(?<=x)y'}\n  condition: s\n";
+        let (rules, diagnostics) =
+            load(&[unknown_modifier, ENCODED_POWERSHELL, bad_regex], &RuleSetConfig::default());
+        assert_eq!(rules.len(), 1);
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(diagnostics.iter().all(|d| d.skipped));
+        assert!(diagnostics[0].message.contains("sideways"), "{}", diagnostics[0]);
+        assert_eq!(diagnostics[1].rule.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn placeholders_need_configured_values() {
+        let rule = "title: Admin Logon Outside Jump Hosts\nid: p1\nlogsource: {product: windows, service: security}\ndetection:\n  s: {EventID: 4624, WorkstationName|expand: '%jump_hosts%'}\n  condition: not s\n";
+        let (rules, diagnostics) = load(&[rule], &RuleSetConfig::default());
+        assert!(rules.is_empty());
+        assert!(diagnostics[0].message.contains("%jump_hosts%"), "{}", diagnostics[0]);
+
+        let mut config = RuleSetConfig::default();
+        config.placeholders.insert("jump_hosts".into(), vec!["JUMP-01".into(), "JUMP-02".into()]);
+        let (rules, diagnostics) = load(&[rule], &config);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let logon = |host: &str| SourceView {
+            logsource: LogSource::new("windows", Some("security")),
+            fields: json!({"EventID": 4624, "WorkstationName": host}),
+        };
+        assert!(rules.evaluate(&logon("JUMP-02")).is_empty());
+        assert_eq!(rules.evaluate(&logon("WS-12")).len(), 1);
+    }
+}
