@@ -25,3 +25,26 @@ pub fn read_as(format: Option<&str>, data: &[u8]) {
     );
     assert_eq!(summary.events + summary.dead_letters, outcomes, "every outcome is counted");
 }
+
+/// Loads `text` as a rule file and evaluates what loaded against a few records: no panic, and
+/// every problem is a diagnostic that says why.
+pub fn load_rules(text: &str) {
+    use vigil_detect::{RuleFile, RuleSet, RuleSetConfig};
+    use vigil_ingest::view::{LogSource, SourceView};
+    let file = RuleFile { name: "fuzz.yml".into(), text: text.to_owned() };
+    let Ok((rules, diagnostics)) = RuleSet::load(&[file], &RuleSetConfig::default()) else { return };
+    assert!(diagnostics.iter().all(|d| !d.message.is_empty()));
+    let views = [
+        SourceView {
+            logsource: LogSource::new("windows", Some("sysmon")).with_category("process_creation"),
+            fields: serde_json::json!({"EventID": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami", "User": "CORP\\alice"}),
+        },
+        SourceView {
+            logsource: LogSource::new("aws", Some("cloudtrail")),
+            fields: serde_json::json!({"eventName": "StopLogging", "userIdentity": {"type": "IAMUser", "userName": "a"}, "n": 7}),
+        },
+    ];
+    for view in &views {
+        let _ = rules.evaluate(view);
+    }
+}

@@ -55,7 +55,8 @@ pub struct Args {
     pub show_diagnostics: bool,
 }
 
-fn rule_files(dir: &PathBuf) -> Result<Vec<RuleFile>> {
+/// The Sigma rule files (`.yml`, `.yaml`) under `dir`, recursively, in a stable order.
+pub fn rule_files(dir: &PathBuf) -> Result<Vec<RuleFile>> {
     let mut files = Vec::new();
     for path in vigil_ingest::input::expand(std::slice::from_ref(dir))
         .with_context(|| format!("listing rules in {}", dir.display()))?

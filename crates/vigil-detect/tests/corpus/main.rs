@@ -3,6 +3,7 @@
 
 mod regression;
 mod sigmahq;
+mod stratus;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -36,12 +37,14 @@ pub fn rule_files(dirs: &[&str]) -> Vec<RuleFile> {
     files
 }
 
-/// The whole active SigmaHQ rule set, loaded once for every test.
+/// Vigil's built-in rules plus the whole active SigmaHQ rule set, loaded once for every test;
+/// with the number of SigmaHQ files.
 pub fn sigmahq() -> &'static (RuleSet, Vec<Diagnostic>, usize) {
     static RULES: OnceLock<(RuleSet, Vec<Diagnostic>, usize)> = OnceLock::new();
     RULES.get_or_init(|| {
-        let files = rule_files(ACTIVE);
+        let mut files = rule_files(ACTIVE);
         let count = files.len();
+        files.extend(vigil_detect::builtin::files());
         let (rules, diagnostics) = RuleSet::load(&files, &RuleSetConfig::default()).expect("default config");
         (rules, diagnostics, count)
     })

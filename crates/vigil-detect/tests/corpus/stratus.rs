@@ -1,0 +1,27 @@
+//! Stratus Red Team's CloudTrail detonations: Vigil's pack plus SigmaHQ detect at least 25 of
+//! the 35 techniques.
+
+use vigil_ingest::{Outcome, ReadOptions, read_file};
+
+use crate::{data, sigmahq};
+
+#[test]
+fn at_least_25_of_35_stratus_techniques_are_detected() {
+    let (rules, _, _) = sigmahq();
+    let dir = data().join("stratus-red-team/docs/detonation-logs");
+    let files = vigil_ingest::input::expand(&[dir]).expect("listing detonations");
+    let options = ReadOptions { views: true, ..ReadOptions::default() };
+    let (mut detected, mut missed) = (Vec::new(), Vec::new());
+    for file in &files {
+        let mut alerts = 0;
+        read_file(file, &options, &mut |outcome| {
+            if let Outcome::Event(_, views) = outcome {
+                alerts += views.iter().map(|v| rules.evaluate(v).len()).sum::<usize>();
+            }
+        });
+        let technique = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if alerts > 0 { detected.push(technique) } else { missed.push(technique) }
+    }
+    assert_eq!(files.len(), 35);
+    assert!(detected.len() >= 25, "detected {} of 35; missed: {missed:#?}", detected.len());
+}
