@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use vigil_detect::{Level, RuleFile, RuleSet, RuleSetConfig, builtin, finding};
+use vigil_detect::{
+    Detection, Level, RuleFile, RuleSet, RuleSetConfig, builtin, correlation_finding, finding,
+};
+use vigil_ingest::view::SourceView;
 use vigil_ingest::{FORMATS, Outcome, ReadOptions, by_name, read_file};
 
 use crate::progress;
@@ -97,8 +100,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (rules, diagnostics) = RuleSet::load(&files, &config).context("loading rules")?;
     let skipped = diagnostics.iter().filter(|d| d.skipped).count();
     eprintln!(
-        "loaded {} rules from {} files in {:.2} s ({skipped} not loaded{})",
+        "loaded {} rules and {} correlation rules from {} files in {:.2} s ({skipped} not loaded{})",
         rules.len(),
+        rules.correlation_count(),
         files.len(),
         started.elapsed().as_secs_f64(),
         if skipped > 0 && !args.show_diagnostics { "; --show-diagnostics lists them" } else { "" }
@@ -130,6 +134,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (mut events, mut dead) = (0u64, 0u64);
     let mut alerts: Vec<Alert> = Vec::new();
     let mut write_error: Option<std::io::Error> = None;
+    // Correlation needs records in time order, and files do not come in it: the records that
+    // fired a rule are kept and replayed in order once every file is read.
+    let mut correlator = rules.correlator();
+    let mut fired: Vec<(i64, SourceView, Vec<Detection>)> = Vec::new();
     for input in &inputs {
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         read_file(input, &options, &mut |outcome| {
@@ -138,8 +146,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 return;
             };
             events += 1;
-            for view in &views {
-                for detection in rules.evaluate(view) {
+            for view in views {
+                let detections = rules.evaluate(&view);
+                for detection in &detections {
                     if detection.rule.level < min_level {
                         continue;
                     }
@@ -153,7 +162,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         .unwrap_or_default();
                     if let Some(w) = out.as_mut() {
                         let line = if args.ocsf {
-                            serde_json::to_string(&finding(&detection, &event))
+                            serde_json::to_string(&finding(detection, &event))
                         } else {
                             serde_json::to_string(&json!({
                                 "rule": &*detection.rule,
@@ -177,6 +186,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         user,
                     });
                 }
+                if correlator.is_active() && !detections.is_empty() {
+                    fired.push((event.time, view, detections));
+                }
             }
         });
         if let Some(e) = write_error.take() {
@@ -185,6 +197,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bar.inc(std::fs::metadata(input).map(|m| m.len()).unwrap_or(0));
     }
     bar.finish_and_clear();
+    fired.sort_by_key(|(time, _, _)| *time);
+    for (time, view, detections) in &fired {
+        for alert in correlator.process(view, *time, detections) {
+            if alert.rule.level < min_level {
+                continue;
+            }
+            if let Some(w) = out.as_mut() {
+                let line = if args.ocsf {
+                    serde_json::to_string(&correlation_finding(&alert, *time))
+                } else {
+                    serde_json::to_string(&json!({"rule": &*alert.rule, "time": time, "correlation": {
+                        "type": alert.correlation_type, "group": alert.group, "value": alert.value,
+                        "timespan_secs": alert.timespan_secs}}))
+                };
+                line.map_err(std::io::Error::other)
+                    .and_then(|l| writeln!(w, "{l}"))
+                    .context("writing output")?;
+            }
+            let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+            alerts.push(Alert {
+                rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
+                level: alert.rule.level,
+                host: String::new(),
+                user: String::new(),
+            });
+        }
+    }
     if let Some(mut w) = out {
         w.flush().context("writing output")?;
     }

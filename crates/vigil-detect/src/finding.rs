@@ -6,6 +6,7 @@ use vigil_model::EventId;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event};
 
+use crate::correlation::CorrelationAlert;
 use crate::ruleset::Detection;
 
 /// The Detection Finding for `detection` on `event`. Its uid is derived from the rule and the
@@ -42,5 +43,39 @@ pub fn finding(detection: &Detection, event: &Event) -> Event {
         }),
     );
     f.unmapped.insert("matched_fields".into(), Value::Object(matched));
+    f.finish()
+}
+
+/// The Detection Finding for a correlation that fired at `time` (ms since the epoch).
+pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
+    let rule = &alert.rule;
+    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let uid = EventId::from_content("vigil-correlate", format!("{}\n{group}{time}", rule.id).as_bytes())
+        .to_string();
+    let mut f = Event::new(Class::DetectionFinding, 1, time, Metadata::new("Vigil", "Vigil Detect"));
+    f.metadata.uid = Some(uid.clone());
+    let (severity_id, severity) = rule.level.severity();
+    f.set_severity(severity_id, severity);
+    f.message = Some(rule.title.clone());
+    f.finding_info = Some(FindingInfo {
+        uid,
+        title: rule.title.clone(),
+        desc: rule.description.clone(),
+        analytic: Some(Analytic { uid: Some(rule.id.clone()), name: Some(rule.title.clone()), type_id: 1 }),
+        attacks: rule
+            .techniques()
+            .into_iter()
+            .map(|uid| Attack { technique: Some(Technique { uid, name: None }), tactic: None })
+            .collect(),
+        related_events: Vec::new(),
+    });
+    f.unmapped.insert(
+        "rule".into(),
+        json!({"id": rule.id, "title": rule.title, "level": rule.level, "author": rule.author, "license": rule.license, "file": rule.file}),
+    );
+    f.unmapped.insert(
+        "correlation".into(),
+        json!({"type": alert.correlation_type, "group": alert.group, "value": alert.value, "timespan_secs": alert.timespan_secs}),
+    );
     f.finish()
 }

@@ -6,6 +6,7 @@
 //! behind [`RuleSet`], so it can be replaced where measurements demand.
 
 pub mod builtin;
+mod correlation;
 mod diagnostic;
 mod error;
 mod finding;
@@ -13,8 +14,9 @@ mod placeholders;
 mod rule;
 mod ruleset;
 
+pub use correlation::{CorrelationAlert, Correlator};
 pub use diagnostic::Diagnostic;
 pub use error::{Error, Result};
-pub use finding::finding;
+pub use finding::{correlation_finding, finding};
 pub use rule::{Level, RuleInfo};
 pub use ruleset::{Detection, RuleFile, RuleSet, RuleSetConfig};

@@ -1,7 +1,7 @@
 //! What Vigil keeps of a rule for its alerts: identity, level, ATT&CK tags, and the author and
 //! licence the Detection Rule License requires on every alert.
 
-use rsigma_parser::SigmaRule;
+use rsigma_parser::{CorrelationRule, SigmaRule};
 use serde::Serialize;
 
 /// Sigma rule levels, ordered from least to most severe.
@@ -70,8 +70,8 @@ pub struct RuleInfo {
 
 /// The licence note every alert from a rule carries. SigmaHQ rules are under the Detection Rule
 /// License 1.1, which requires the author's attribution on each alert.
-fn license_note(rule: &SigmaRule) -> String {
-    match &rule.license {
+fn license_note(license: &Option<String>) -> String {
+    match license {
         Some(license) => license.clone(),
         None => "Detection Rule License (DRL) 1.1".to_owned(),
     }
@@ -87,7 +87,23 @@ impl RuleInfo {
             status: rule.status.as_ref().map(|s| format!("{s:?}").to_ascii_lowercase()),
             description: rule.description.clone(),
             author: rule.author.clone(),
-            license: license_note(rule),
+            license: license_note(&rule.license),
+            tags: rule.tags.clone(),
+            file: file.to_owned(),
+        }
+    }
+
+    pub fn from_correlation(rule: &CorrelationRule, file: &str) -> RuleInfo {
+        let id =
+            rule.id.clone().or_else(|| rule.name.clone()).unwrap_or_else(|| format!("{file}#{}", rule.title));
+        RuleInfo {
+            id,
+            title: rule.title.clone(),
+            level: rule.level.as_ref().and_then(|l| Level::parse(l.as_str())).unwrap_or(Level::Medium),
+            status: rule.status.as_ref().map(|s| format!("{s:?}").to_ascii_lowercase()),
+            description: rule.description.clone(),
+            author: rule.author.clone(),
+            license: license_note(&rule.license),
             tags: rule.tags.clone(),
             file: file.to_owned(),
         }

@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rsigma_eval::{Engine, JsonEvent};
-use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+use rsigma_eval::{Engine, EvaluationResult, JsonEvent};
+use rsigma_parser::{CorrelationRule, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
 use vigil_ingest::view::SourceView;
 
+use crate::correlation::CorrelationSet;
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::placeholders;
@@ -43,6 +44,9 @@ pub struct Detection {
     pub rule: Arc<RuleInfo>,
     /// The fields that matched, with their values.
     pub matched: Vec<(String, Value)>,
+    /// The engine's own result, which correlation consumes.
+    #[serde(skip)]
+    pub(crate) result: EvaluationResult,
 }
 
 /// Loaded rules, grouped into one engine per logsource so a record meets only the rules that
@@ -50,6 +54,7 @@ pub struct Detection {
 pub struct RuleSet {
     routes: HashMap<RouteKey, Route>,
     len: usize,
+    correlations: CorrelationSet,
 }
 
 fn lower(s: &Option<String>) -> Option<String> {
@@ -70,6 +75,7 @@ impl RuleSet {
         let pipeline = placeholders::pipeline(&config.placeholders)?;
         let mut diagnostics = Vec::new();
         let mut grouped: HashMap<RouteKey, Vec<(SigmaRule, Arc<RuleInfo>)>> = HashMap::new();
+        let mut parsed_files = Vec::with_capacity(files.len());
         for file in files {
             let collection = match parse_sigma_yaml(&file.text) {
                 Ok(c) => c,
@@ -93,14 +99,6 @@ impl RuleSet {
                     skipped: dropped,
                 });
             }
-            for correlation in &collection.correlations {
-                diagnostics.push(Diagnostic {
-                    file: file.name.clone(),
-                    rule: Some(correlation.id.clone().unwrap_or_else(|| correlation.title.clone())),
-                    message: "correlation rules are not evaluated yet".into(),
-                    skipped: true,
-                });
-            }
             for filter in &collection.filters {
                 diagnostics.push(Diagnostic {
                     file: file.name.clone(),
@@ -109,7 +107,27 @@ impl RuleSet {
                     skipped: true,
                 });
             }
+            parsed_files.push((file, collection));
+        }
+        // Correlations name the detection rules they count by id or name; those are compiled
+        // into the correlation engine too.
+        let correlations: Vec<(CorrelationRule, String)> = parsed_files
+            .iter_mut()
+            .flat_map(|(file, c)| {
+                std::mem::take(&mut c.correlations).into_iter().map(|r| (r, file.name.clone()))
+            })
+            .collect();
+        let referenced: std::collections::HashSet<&str> =
+            correlations.iter().flat_map(|(c, _)| c.rules.iter().map(String::as_str)).collect();
+        let mut referenced_rules = Vec::new();
+        for (file, collection) in parsed_files {
             for rule in collection.rules {
+                let is_referenced = [&rule.id, &rule.name]
+                    .iter()
+                    .any(|n| n.as_deref().is_some_and(|n| referenced.contains(n)));
+                if is_referenced {
+                    referenced_rules.push(rule.clone());
+                }
                 let info = Arc::new(RuleInfo::from_sigma(&rule, &file.name));
                 let missing: Vec<String> = placeholders::used_by(&rule)
                     .into_iter()
@@ -162,13 +180,24 @@ impl RuleSet {
             }
             routes.insert(key, Route { engine, rules: by_identity });
         }
+        let correlations = CorrelationSet::load(referenced_rules, correlations, &mut diagnostics);
         diagnostics.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));
-        Ok((RuleSet { routes, len }, diagnostics))
+        Ok((RuleSet { routes, len, correlations }, diagnostics))
     }
 
-    /// How many rules were loaded.
+    /// How many detection rules were loaded (correlation rules not counted).
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many correlation rules were loaded.
+    pub fn correlation_count(&self) -> usize {
+        self.correlations.len()
+    }
+
+    /// A fresh correlation state for one stream of records (in time order).
+    pub fn correlator(&self) -> crate::correlation::Correlator {
+        self.correlations.correlator()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -198,7 +227,7 @@ impl RuleSet {
                                 d.matched_fields.iter().map(|m| (m.field.clone(), m.value.clone())).collect()
                             })
                             .unwrap_or_default();
-                        out.push(Detection { rule: Arc::clone(rule), matched });
+                        out.push(Detection { rule: Arc::clone(rule), matched, result });
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Detection over the public corpus in `../shared/data` (or `$VIGIL_TEST_DATA`): the SigmaHQ
 //! rule set loads, and every regression pair fires its rule on its own EVTX file.
 
+mod correlation;
 mod regression;
 mod sigmahq;
 mod stratus;
