@@ -7,51 +7,12 @@ use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event};
 
 use crate::correlation::CorrelationAlert;
+use crate::rule::RuleInfo;
 use crate::ruleset::Detection;
 
-/// The Detection Finding for `detection` on `event`. Its uid is derived from the rule and the
-/// event, so the same detection is the same finding however often it is produced.
-pub fn finding(detection: &Detection, event: &Event) -> Event {
-    let rule = &detection.rule;
-    let event_uid = event.metadata.uid.clone().unwrap_or_default();
-    let uid =
-        EventId::from_content("vigil-detect", format!("{}\n{event_uid}", rule.id).as_bytes()).to_string();
-    let mut f = Event::new(Class::DetectionFinding, 1, event.time, Metadata::new("Vigil", "Vigil Detect"));
-    f.metadata.uid = Some(uid.clone());
-    let (severity_id, severity) = rule.level.severity();
-    f.set_severity(severity_id, severity);
-    f.message = Some(rule.title.clone());
-    f.finding_info = Some(FindingInfo {
-        uid,
-        title: rule.title.clone(),
-        desc: rule.description.clone(),
-        analytic: Some(Analytic { uid: Some(rule.id.clone()), name: Some(rule.title.clone()), type_id: 1 }),
-        attacks: rule
-            .techniques()
-            .into_iter()
-            .map(|uid| Attack { technique: Some(Technique { uid, name: None }), tactic: None })
-            .collect(),
-        related_events: vec![RelatedEvent { uid: event_uid, type_uid: Some(event.type_uid) }],
-    });
-    f.device = event.device.clone();
-    let matched: serde_json::Map<String, Value> = detection.matched.iter().cloned().collect();
-    f.unmapped.insert(
-        "rule".into(),
-        json!({
-            "id": rule.id, "title": rule.title, "level": rule.level, "status": rule.status,
-            "author": rule.author, "license": rule.license, "tags": rule.tags, "file": rule.file,
-        }),
-    );
-    f.unmapped.insert("matched_fields".into(), Value::Object(matched));
-    f.finish()
-}
-
-/// The Detection Finding for a correlation that fired at `time` (ms since the epoch).
-pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
-    let rule = &alert.rule;
-    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    let uid = EventId::from_content("vigil-correlate", format!("{}\n{group}{time}", rule.id).as_bytes())
-        .to_string();
+/// A Detection Finding for `rule` at `time`, with everything every alert carries: severity from
+/// the rule's level, the rule as the analytic, its ATT&CK techniques, and its author and licence.
+fn rule_finding(rule: &RuleInfo, uid: String, time: i64, related_events: Vec<RelatedEvent>) -> Event {
     let mut f = Event::new(Class::DetectionFinding, 1, time, Metadata::new("Vigil", "Vigil Detect"));
     f.metadata.uid = Some(uid.clone());
     let (severity_id, severity) = rule.level.severity();
@@ -67,12 +28,40 @@ pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
             .into_iter()
             .map(|uid| Attack { technique: Some(Technique { uid, name: None }), tactic: None })
             .collect(),
-        related_events: Vec::new(),
+        related_events,
     });
     f.unmapped.insert(
         "rule".into(),
-        json!({"id": rule.id, "title": rule.title, "level": rule.level, "author": rule.author, "license": rule.license, "file": rule.file}),
+        json!({
+            "id": rule.id, "title": rule.title, "level": rule.level, "status": rule.status,
+            "author": rule.author, "license": rule.license, "tags": rule.tags, "file": rule.file,
+        }),
     );
+    f
+}
+
+/// The Detection Finding for `detection` on `event`. Its uid is derived from the rule and the
+/// event, so the same detection is the same finding however often it is produced.
+pub fn finding(detection: &Detection, event: &Event) -> Event {
+    let rule = &detection.rule;
+    let event_uid = event.metadata.uid.clone().unwrap_or_default();
+    let uid =
+        EventId::from_content("vigil-detect", format!("{}\n{event_uid}", rule.id).as_bytes()).to_string();
+    let related = vec![RelatedEvent { uid: event_uid, type_uid: Some(event.type_uid) }];
+    let mut f = rule_finding(rule, uid, event.time, related);
+    f.device = event.device.clone();
+    let matched: serde_json::Map<String, Value> = detection.matched.iter().cloned().collect();
+    f.unmapped.insert("matched_fields".into(), Value::Object(matched));
+    f.finish()
+}
+
+/// The Detection Finding for a correlation that fired at `time` (ms since the epoch).
+pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
+    let rule = &alert.rule;
+    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let uid = EventId::from_content("vigil-correlate", format!("{}\n{group}{time}", rule.id).as_bytes())
+        .to_string();
+    let mut f = rule_finding(rule, uid, time, Vec::new());
     f.unmapped.insert(
         "correlation".into(),
         json!({"type": alert.correlation_type, "group": alert.group, "value": alert.value, "timespan_secs": alert.timespan_secs}),

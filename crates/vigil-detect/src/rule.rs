@@ -79,34 +79,31 @@ fn license_note(license: &Option<String>) -> String {
 
 impl RuleInfo {
     pub fn from_sigma(rule: &SigmaRule, file: &str) -> RuleInfo {
-        let id = rule.id.clone().unwrap_or_else(|| format!("{file}#{}", rule.title));
-        RuleInfo {
-            id,
-            title: rule.title.clone(),
-            level: rule.level.as_ref().and_then(|l| Level::parse(l.as_str())).unwrap_or(Level::Medium),
-            status: rule.status.as_ref().map(|s| format!("{s:?}").to_ascii_lowercase()),
-            description: rule.description.clone(),
-            author: rule.author.clone(),
-            license: license_note(&rule.license),
-            tags: rule.tags.clone(),
-            file: file.to_owned(),
-        }
+        let meta = Meta {
+            id: rule.id.as_ref(),
+            title: &rule.title,
+            level: rule.level.as_ref().map(|l| l.as_str()),
+            status: rule.status.as_ref().map(|s| format!("{s:?}")),
+            description: rule.description.as_ref(),
+            author: rule.author.as_ref(),
+            license: &rule.license,
+            tags: &rule.tags,
+        };
+        meta.into_info(file)
     }
 
     pub fn from_correlation(rule: &CorrelationRule, file: &str) -> RuleInfo {
-        let id =
-            rule.id.clone().or_else(|| rule.name.clone()).unwrap_or_else(|| format!("{file}#{}", rule.title));
-        RuleInfo {
-            id,
-            title: rule.title.clone(),
-            level: rule.level.as_ref().and_then(|l| Level::parse(l.as_str())).unwrap_or(Level::Medium),
-            status: rule.status.as_ref().map(|s| format!("{s:?}").to_ascii_lowercase()),
-            description: rule.description.clone(),
-            author: rule.author.clone(),
-            license: license_note(&rule.license),
-            tags: rule.tags.clone(),
-            file: file.to_owned(),
-        }
+        let meta = Meta {
+            id: rule.id.as_ref().or(rule.name.as_ref()),
+            title: &rule.title,
+            level: rule.level.as_ref().map(|l| l.as_str()),
+            status: rule.status.as_ref().map(|s| format!("{s:?}")),
+            description: rule.description.as_ref(),
+            author: rule.author.as_ref(),
+            license: &rule.license,
+            tags: &rule.tags,
+        };
+        meta.into_info(file)
     }
 
     /// ATT&CK technique ids from the rule's tags (`attack.t1059.001` → `T1059.001`).
@@ -115,5 +112,33 @@ impl RuleInfo {
             .iter()
             .filter_map(|t| t.strip_prefix("attack.t").map(|rest| format!("T{}", rest.to_ascii_uppercase())))
             .collect()
+    }
+}
+
+/// The metadata detection and correlation rules share.
+struct Meta<'a> {
+    id: Option<&'a String>,
+    title: &'a String,
+    level: Option<&'static str>,
+    status: Option<String>,
+    description: Option<&'a String>,
+    author: Option<&'a String>,
+    license: &'a Option<String>,
+    tags: &'a Vec<String>,
+}
+
+impl Meta<'_> {
+    fn into_info(self, file: &str) -> RuleInfo {
+        RuleInfo {
+            id: self.id.cloned().unwrap_or_else(|| format!("{file}#{}", self.title)),
+            title: self.title.clone(),
+            level: self.level.and_then(Level::parse).unwrap_or(Level::Medium),
+            status: self.status.map(|s| s.to_ascii_lowercase()),
+            description: self.description.cloned(),
+            author: self.author.cloned(),
+            license: license_note(self.license),
+            tags: self.tags.clone(),
+            file: file.to_owned(),
+        }
     }
 }
