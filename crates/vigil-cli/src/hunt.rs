@@ -149,7 +149,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             for view in views {
                 let detections = rules.evaluate(&view);
                 for detection in &detections {
-                    if detection.rule.level < min_level {
+                    if detection.rule.building_block || detection.rule.level < min_level {
                         continue;
                     }
                     let host = event.device.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_default();

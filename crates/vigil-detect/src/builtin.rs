@@ -27,15 +27,19 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../rules/aws_roles_anywhere_trust_anchor_created.yml"),
     ),
     ("aws_secrets_batch_retrieved.yml", include_str!("../rules/aws_secrets_batch_retrieved.yml")),
+    ("aws_secrets_read_in_bulk.yml", include_str!("../rules/aws_secrets_read_in_bulk.yml")),
     ("aws_ssm_secure_parameters_read.yml", include_str!("../rules/aws_ssm_secure_parameters_read.yml")),
     ("aws_ssm_session_started.yml", include_str!("../rules/aws_ssm_session_started.yml")),
     ("entra_global_admin_assigned.yml", include_str!("../rules/entra_global_admin_assigned.yml")),
     ("linux_ssh_invalid_user.yml", include_str!("../rules/linux_ssh_invalid_user.yml")),
     ("okta_mfa_factor_removed.yml", include_str!("../rules/okta_mfa_factor_removed.yml")),
+    ("okta_mfa_fatigue.yml", include_str!("../rules/okta_mfa_fatigue.yml")),
+    ("windows_brute_force_then_success.yml", include_str!("../rules/windows_brute_force_then_success.yml")),
     (
         "windows_office_spawns_encoded_powershell.yml",
         include_str!("../rules/windows_office_spawns_encoded_powershell.yml"),
     ),
+    ("windows_password_spray.yml", include_str!("../rules/windows_password_spray.yml")),
 ];
 
 /// The built-in rules as rule files, named `vigil:<file>`.
@@ -55,9 +59,103 @@ mod tests {
     fn every_builtin_rule_loads_and_names_its_author() {
         let (rules, diagnostics) = RuleSet::load(&files(), &RuleSetConfig::default()).expect("valid config");
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-        assert_eq!(rules.len(), BUILTIN.len());
+        assert!(rules.len() >= BUILTIN.len());
+        assert_eq!(rules.correlation_count(), 6);
         for (name, text) in BUILTIN {
             assert!(text.contains("\nauthor: Vigil\n"), "{name}");
         }
+    }
+}
+
+#[cfg(test)]
+mod correlation_tests {
+    use serde_json::{Value, json};
+    use vigil_ingest::view::{LogSource, SourceView};
+
+    use super::*;
+    use crate::ruleset::{RuleSet, RuleSetConfig};
+
+    /// Feeds records one a minute apart; returns the titles of the correlations that fired.
+    fn feed(logsource: &LogSource, records: &[Value]) -> Vec<String> {
+        let (rules, _) = RuleSet::load(&files(), &RuleSetConfig::default()).expect("valid config");
+        let mut correlator = rules.correlator();
+        let mut fired = Vec::new();
+        for (i, fields) in records.iter().enumerate() {
+            let view = SourceView { logsource: logsource.clone(), fields: fields.clone() };
+            let detections = rules.evaluate(&view);
+            assert!(
+                detections
+                    .iter()
+                    .all(|d| d.rule.building_block || d.rule.level > crate::Level::Informational)
+            );
+            for alert in correlator.process(&view, 1_772_442_000_000 + i as i64 * 60_000, &detections) {
+                fired.push(alert.rule.title.clone());
+            }
+        }
+        fired
+    }
+
+    fn logon(event_id: u32, user: &str, ip: &str) -> Value {
+        json!({"EventID": event_id, "TargetUserName": user, "IpAddress": ip, "LogonType": 3})
+    }
+
+    #[test]
+    fn brute_force_then_success_needs_the_burst_and_the_order() {
+        let security = LogSource::new("windows", Some("security"));
+        let mut records: Vec<Value> = (0..5).map(|_| logon(4625, "alice", "198.51.100.7")).collect();
+        records.push(logon(4624, "alice", "198.51.100.7"));
+        let fired = feed(&security, &records);
+        assert!(fired.contains(&"Brute Force Followed By A Successful Logon".to_owned()), "{fired:?}");
+        let mut four: Vec<Value> = (0..4).map(|_| logon(4625, "alice", "198.51.100.7")).collect();
+        four.push(logon(4624, "alice", "198.51.100.7"));
+        assert!(feed(&security, &four).is_empty());
+    }
+
+    #[test]
+    fn password_spray_counts_distinct_users_from_one_source() {
+        let security = LogSource::new("windows", Some("security"));
+        let spray =
+            |n: usize| (0..n).map(|i| logon(4625, &format!("user{i}"), "198.51.100.7")).collect::<Vec<_>>();
+        assert!(feed(&security, &spray(10)).contains(&"Password Spray From One Source".to_owned()));
+        assert!(!feed(&security, &spray(9)).contains(&"Password Spray From One Source".to_owned()));
+    }
+
+    #[test]
+    fn mfa_fatigue_is_rejections_then_an_accept() {
+        let okta = LogSource::new("okta", Some("okta"));
+        let push = |event: &str, result: &str| json!({"eventType": event, "outcome": {"result": result}, "actor": {"alternateId": "alice@corp.example"}});
+        let mut records: Vec<Value> =
+            (0..3).map(|_| push("user.mfa.okta_verify.deny_push", "DENY")).collect();
+        records.push(push("user.authentication.auth_via_mfa", "SUCCESS"));
+        assert!(feed(&okta, &records).iter().any(|t| t.starts_with("MFA Fatigue")));
+        let two = [
+            push("user.mfa.okta_verify.deny_push", "DENY"),
+            push("user.mfa.okta_verify.deny_push", "DENY"),
+            push("user.authentication.auth_via_mfa", "SUCCESS"),
+        ];
+        assert!(feed(&okta, &two).is_empty());
+    }
+
+    #[test]
+    fn bulk_secret_reads_fire_at_ten() {
+        let trail = LogSource::new("aws", Some("cloudtrail"));
+        let read = || json!({"eventSource": "secretsmanager.amazonaws.com", "eventName": "GetSecretValue", "userIdentity": {"arn": "arn:aws:iam::1:user/x"}});
+        // One read every 20 s keeps ten of them inside five minutes.
+        let (rules, _) = RuleSet::load(&files(), &RuleSetConfig::default()).expect("valid config");
+        let fire = |n: usize| {
+            let mut correlator = rules.correlator();
+            (0..n)
+                .flat_map(|i| {
+                    let view = SourceView { logsource: trail.clone(), fields: read() };
+                    let detections = rules.evaluate(&view);
+                    correlator.process(&view, 1_772_442_000_000 + i as i64 * 20_000, &detections)
+                })
+                .count()
+        };
+        assert_eq!(fire(10), 1);
+        assert_eq!(fire(9), 0);
+        // The window resets when it fires: 19 reads are one burst, 20 are two.
+        assert_eq!(fire(19), 1);
+        assert_eq!(fire(20), 2);
     }
 }

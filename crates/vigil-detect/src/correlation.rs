@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rsigma_eval::{CorrelationConfig, CorrelationEngine, JsonEvent, ResultBody};
+use rsigma_eval::{CorrelationAction, CorrelationConfig, CorrelationEngine, JsonEvent, ResultBody};
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, SigmaRule};
 use serde::Serialize;
 use vigil_ingest::view::SourceView;
@@ -61,8 +61,12 @@ pub struct CorrelationAlert {
 
 fn engine() -> CorrelationEngine {
     // Times always come from the records (`process`), never the wall clock: hunting old logs
-    // must give the same answer today as on the day they were written.
-    CorrelationEngine::new(CorrelationConfig::default())
+    // must give the same answer today as on the day they were written. A window resets when it
+    // fires, so one burst is one alert, not one per record past the threshold.
+    CorrelationEngine::new(CorrelationConfig {
+        action_on_match: CorrelationAction::Reset,
+        ..CorrelationConfig::default()
+    })
 }
 
 impl CorrelationSet {

@@ -66,6 +66,9 @@ pub struct RuleInfo {
     pub license: String,
     pub tags: Vec<String>,
     pub file: String,
+    /// Named by a correlation rule that does not `generate` its rules' alerts: its detections
+    /// feed the correlation and are not alerts of their own (Sigma's convention).
+    pub building_block: bool,
 }
 
 /// The licence note every alert from a rule carries. SigmaHQ rules are under the Detection Rule
@@ -139,6 +142,7 @@ impl Meta<'_> {
             license: license_note(self.license),
             tags: self.tags.clone(),
             file: file.to_owned(),
+            building_block: false,
         }
     }
 }

@@ -119,6 +119,11 @@ impl RuleSet {
             .collect();
         let referenced: std::collections::HashSet<&str> =
             correlations.iter().flat_map(|(c, _)| c.rules.iter().map(String::as_str)).collect();
+        let generated: std::collections::HashSet<&str> = correlations
+            .iter()
+            .filter(|(c, _)| c.generate)
+            .flat_map(|(c, _)| c.rules.iter().map(String::as_str))
+            .collect();
         let mut referenced_rules = Vec::new();
         for (file, collection) in parsed_files {
             for rule in collection.rules {
@@ -128,7 +133,12 @@ impl RuleSet {
                 if is_referenced {
                     referenced_rules.push(rule.clone());
                 }
-                let info = Arc::new(RuleInfo::from_sigma(&rule, &file.name));
+                let mut info = RuleInfo::from_sigma(&rule, &file.name);
+                info.building_block = is_referenced
+                    && ![&rule.id, &rule.name]
+                        .iter()
+                        .any(|n| n.as_deref().is_some_and(|n| generated.contains(n)));
+                let info = Arc::new(info);
                 let missing: Vec<String> = placeholders::used_by(&rule)
                     .into_iter()
                     .filter(|p| !config.placeholders.contains_key(p))
