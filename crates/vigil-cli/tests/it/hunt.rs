@@ -89,3 +89,22 @@ fn rules_directory_adds_rules_and_bad_rules_are_reported_not_fatal() {
     assert!(stderr.contains("bad.yml") && stderr.contains("nope"), "{stderr}");
     assert!(String::from_utf8_lossy(&run.stdout).contains("Any Console Login"));
 }
+
+#[test]
+fn correlations_fire_across_files_in_time_order() {
+    let dir = scratch("hunt-correlation");
+    let line = |event_id: u32, minute: u32| {
+        format!(
+            "{{\"EventTime\":\"2026-03-02 10:{minute:02}:00\",\"@timestamp\":\"2026-03-02T10:{minute:02}:00.000Z\",\"Hostname\":\"dc-01.corp.example\",\"EventID\":{event_id},\"SourceName\":\"Microsoft-Windows-Security-Auditing\",\"Channel\":\"Security\",\"TargetUserName\":\"alice\",\"TargetDomainName\":\"CORP\",\"LogonType\":\"3\",\"IpAddress\":\"198.51.100.7\"}}\n"
+        )
+    };
+    // The success is in a file read before the failures: only time order makes it "after".
+    std::fs::write(dir.join("a-success.json"), line(4624, 6)).expect("input");
+    let failures: String = (0..5).map(|m| line(4625, m)).collect();
+    std::fs::write(dir.join("b-failures.json"), failures).expect("input");
+    let run = vigil(&["hunt", "a-success.json", "b-failures.json"], &dir);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("Brute Force Followed By A Successful Logon"), "{stdout}");
+    assert!(!stdout.contains("Windows Failed Logon"), "building blocks are not alerts: {stdout}");
+}
