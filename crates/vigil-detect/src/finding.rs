@@ -15,8 +15,7 @@ use crate::ruleset::Detection;
 fn rule_finding(rule: &RuleInfo, uid: String, time: i64, related_events: Vec<RelatedEvent>) -> Event {
     let mut f = Event::new(Class::DetectionFinding, 1, time, Metadata::new("Vigil", "Vigil Detect"));
     f.metadata.uid = Some(uid.clone());
-    let (severity_id, severity) = rule.level.severity();
-    f.set_severity(severity_id, severity);
+    f.set_severity(rule.level.severity());
     f.message = Some(rule.title.clone());
     f.finding_info = Some(FindingInfo {
         uid,

@@ -3,6 +3,7 @@
 
 use rsigma_parser::{CorrelationRule, SigmaRule};
 use serde::Serialize;
+use vigil_model::Severity;
 
 /// Sigma rule levels, ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -37,14 +38,14 @@ impl Level {
         }
     }
 
-    /// The OCSF severity (id, caption) an alert of this level carries.
-    pub fn severity(self) -> (u8, &'static str) {
+    /// The OCSF severity an alert of this level carries.
+    pub fn severity(self) -> Severity {
         match self {
-            Level::Informational => (1, "Informational"),
-            Level::Low => (2, "Low"),
-            Level::Medium => (3, "Medium"),
-            Level::High => (4, "High"),
-            Level::Critical => (5, "Critical"),
+            Level::Informational => Severity::Informational,
+            Level::Low => Severity::Low,
+            Level::Medium => Severity::Medium,
+            Level::High => Severity::High,
+            Level::Critical => Severity::Critical,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use vigil_model::Severity;
+
 use crate::class::Class;
 use crate::objects::*;
 
@@ -144,8 +146,8 @@ impl Event {
             type_uid,
             type_name: Some(format!("{}: {}", class.name(), activity_name)),
             time,
-            severity_id: 1,
-            severity: "Informational".to_owned(),
+            severity_id: Severity::Informational.id(),
+            severity: Severity::Informational.name().to_owned(),
             status_id: None,
             status: None,
             status_code: None,
@@ -193,10 +195,10 @@ impl Event {
         self.status = Some(status.name().to_owned());
     }
 
-    /// Sets `severity_id` and its caption from an OCSF severity id (0–6, 99).
-    pub fn set_severity(&mut self, id: u8, name: &str) {
-        self.severity_id = id;
-        self.severity = name.to_owned();
+    /// Sets `severity_id` and its caption.
+    pub fn set_severity(&mut self, severity: Severity) {
+        self.severity_id = severity.id();
+        self.severity = severity.name().to_owned();
     }
 
     /// Adds an observable unless the same (name, value) is already there or the value is empty.

@@ -2,6 +2,7 @@
 //! Cloud Load Balancing request logs (`httpRequest`), each an HTTP Activity.
 
 use serde_json::{Map, Value};
+use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event, Status};
 
@@ -106,13 +107,13 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
         account: None,
     });
     if let Some(severity) = take_ci(o, "severity").and_then(|v| text(&v)) {
-        let (id, name) = match severity.as_str() {
-            "WARNING" => (2, "Low"),
-            "ERROR" => (3, "Medium"),
-            "CRITICAL" | "ALERT" | "EMERGENCY" => (4, "High"),
-            _ => (1, "Informational"),
+        let severity = match severity.as_str() {
+            "WARNING" => Severity::Low,
+            "ERROR" => Severity::Medium,
+            "CRITICAL" | "ALERT" | "EMERGENCY" => Severity::High,
+            _ => Severity::Informational,
         };
-        e.set_severity(id, name);
+        e.set_severity(severity);
     }
     if let Some(resource) = text_at(&proto, "resourceName") {
         e.unmapped.insert("resourceName".into(), Value::String(resource));

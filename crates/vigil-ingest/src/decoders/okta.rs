@@ -3,6 +3,7 @@
 //! `eventType`.
 
 use serde_json::{Map, Value};
+use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event, Status};
 
@@ -97,13 +98,13 @@ fn map_record(o: &mut Map<String, Value>) -> Event {
     }
     e.status_detail = text_at(&outcome, "reason");
     if let Some(severity) = take_ci(o, "severity").and_then(|v| text(&v)) {
-        let (id, name) = match severity.as_str() {
-            "WARN" => (3, "Medium"),
-            "ERROR" => (4, "High"),
-            "HIGH" => (4, "High"),
-            _ => (1, "Informational"),
+        let severity = match severity.as_str() {
+            "WARN" => Severity::Medium,
+            "ERROR" => Severity::High,
+            "HIGH" => Severity::High,
+            _ => Severity::Informational,
         };
-        e.set_severity(id, name);
+        e.set_severity(severity);
     }
     let message = take_ci(o, "displayMessage").and_then(|v| text(&v));
     e.message = message;

@@ -4,6 +4,7 @@
 use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{Map, Value};
 use syslog_loose::{Variant, parse_message_with_year_exact_tz};
+use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event, Status};
 
@@ -96,14 +97,14 @@ impl Format for Syslog {
         e.device = host.map(|h| Device { hostname: Some(h), type_id: 0, ..Device::default() });
         if let Some(severity) = message.severity {
             // Syslog severities 0–7, most severe first.
-            let (id, name) = match severity as u8 {
-                0 | 1 => (5, "Critical"),
-                2 | 3 => (4, "High"),
-                4 => (3, "Medium"),
-                5 => (2, "Low"),
-                _ => (1, "Informational"),
+            let severity = match severity as u8 {
+                0 | 1 => Severity::Critical,
+                2 | 3 => Severity::High,
+                4 => Severity::Medium,
+                5 => Severity::Low,
+                _ => Severity::Informational,
             };
-            e.set_severity(id, name);
+            e.set_severity(severity);
         }
         let mut unmapped = Map::new();
         if let Some(app) = app {

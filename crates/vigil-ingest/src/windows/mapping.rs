@@ -3,6 +3,7 @@
 //! their data in `unmapped`.
 
 use serde_json::{Map, Value};
+use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event, Status};
 
@@ -58,13 +59,13 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
     });
     event.device = device;
     if let Some(level) = win.level {
-        let (id, name) = match level {
-            1 => (4, "High"),
-            2 => (3, "Medium"),
-            3 => (2, "Low"),
-            _ => (1, "Informational"),
+        let severity = match level {
+            1 => Severity::High,
+            2 => Severity::Medium,
+            3 => Severity::Low,
+            _ => Severity::Informational,
         };
-        event.set_severity(id, name);
+        event.set_severity(severity);
     }
     if win.time.is_none() {
         event.unmapped.insert("vigil_time".into(), Value::String("missing in record".into()));

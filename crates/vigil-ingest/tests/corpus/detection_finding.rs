@@ -10,7 +10,7 @@ use crate::violations;
 fn detection_finding_with_rule_attack_and_evidence_is_valid() {
     let mut finding =
         Event::new(Class::DetectionFinding, 1, 1_772_442_847_512, Metadata::new("Vigil", "Vigil Detect"));
-    finding.set_severity(4, "High");
+    finding.set_severity(vigil_model::Severity::High);
     finding.message = Some("Office application spawned an encoded PowerShell command".into());
     finding.finding_info = Some(FindingInfo {
         uid: "d8f7c1a0-0000-4000-8000-000000000001".into(),
