@@ -41,6 +41,47 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
     }
 }
 
+/// What one pass over the input counted.
+#[derive(Default)]
+struct Counts {
+    events: u64,
+    dead_letters: u64,
+    alerts: u64,
+    bytes: u64,
+}
+
+/// Runs `pass` `runs` times; returns the counts and the (wall, cpu) seconds of the fastest run.
+fn best_of(runs: u32, mut pass: impl FnMut(&mut Counts)) -> (Counts, f64, f64) {
+    let mut best: Option<(Counts, f64, f64)> = None;
+    for _ in 0..runs {
+        let mut counts = Counts::default();
+        let cpu = cpu_seconds();
+        let wall = Instant::now();
+        pass(&mut counts);
+        let wall = wall.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
+        if best.as_ref().is_none_or(|(_, w, _)| wall < *w) {
+            best = Some((counts, wall, cpu));
+        }
+    }
+    best.unwrap_or_default()
+}
+
+/// The lines every benchmark ends with.
+fn report(events: u64, wall: f64, cpu: f64, runs: u32) {
+    println!("events           {events}");
+    println!("wall time        {wall:.3} s (best of {runs})");
+    println!("cpu time         {cpu:.3} s");
+    println!("events / s       {:.0}", events as f64 / wall.max(1e-9));
+    // /proc counts CPU time in 10 ms ticks: a shorter run has no meaningful per-CPU-second rate.
+    if cpu >= 0.05 {
+        println!("events / cpu-s   {:.0}", events as f64 / cpu);
+    } else {
+        println!("events / cpu-s   (run too short to measure; give more input)");
+    }
+    println!("peak memory      {} MiB", peak_rss_mib().map_or("unknown".to_owned(), |m| m.to_string()));
+}
+
 fn hunt(paths: &[PathBuf], rule_dirs: &[PathBuf], max_rules: Option<usize>, runs: u32) -> Result<ExitCode> {
     let mut files = Vec::new();
     for dir in rule_dirs {
@@ -59,55 +100,34 @@ fn hunt(paths: &[PathBuf], rule_dirs: &[PathBuf], max_rules: Option<usize>, runs
     let load_wall = load_wall.elapsed().as_secs_f64();
     let load_cpu = cpu_seconds() - load_cpu;
     let inputs = vigil_ingest::input::expand(paths).context("listing input files")?;
+    // One EVTX thread: the figures are per core.
     let options = ReadOptions { format: None, evtx_threads: 1, views: true };
-    let mut best: Option<(f64, f64)> = None;
-    let (mut events, mut alerts) = (0u64, 0u64);
-    for _ in 0..runs {
-        let (mut e, mut a) = (0u64, 0u64);
-        let wall = Instant::now();
-        let cpu = cpu_seconds();
+    let (counts, wall, cpu) = best_of(runs, |counts| {
         for input in &inputs {
             read_file(input, &options, &mut |outcome| {
                 if let Outcome::Event(_, views) = outcome {
-                    e += 1;
+                    counts.events += 1;
                     for view in &views {
-                        a += rules.evaluate(view).len() as u64;
+                        counts.alerts += rules.evaluate(view).len() as u64;
                     }
                 }
             });
         }
-        let wall = wall.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
-        (events, alerts) = (e, a);
-        if best.is_none_or(|(w, _)| wall < w) {
-            best = Some((wall, cpu));
-        }
-    }
-    let (wall, cpu) = best.unwrap_or((0.0, 0.0));
+    });
     println!("rules            {} loaded of {} files", rules.len(), files.len());
-    println!("rule loading     {load_wall:.3} s wall, {load_cpu:.3} s cpu");
+    println!("rule loading     {load_wall:.3} s wall, {load_cpu:.3} s cpu (excluded below)");
     println!("files            {}", inputs.len());
-    println!("events           {events}");
-    println!("alerts           {alerts}");
-    println!("wall time        {wall:.3} s (best of {runs}, rule loading excluded)");
-    println!("cpu time         {cpu:.3} s");
-    println!("events / s       {:.0}", events as f64 / wall.max(1e-9));
-    println!("events / cpu-s   {:.0}", events as f64 / cpu.max(1e-9));
-    println!("peak memory      {} MiB", peak_rss_mib().map_or("unknown".to_owned(), |m| m.to_string()));
+    println!("alerts           {}", counts.alerts);
+    report(counts.events, wall, cpu, runs);
     Ok(ExitCode::SUCCESS)
 }
 
 fn normalize(paths: &[PathBuf], runs: u32) -> Result<ExitCode> {
     let files = vigil_ingest::input::expand(paths).context("listing input files")?;
-    // One EVTX thread: the figure is per core.
+    // One EVTX thread: the figures are per core.
     let options = ReadOptions { format: None, evtx_threads: 1, views: false };
-    let mut best: Option<(f64, f64)> = None;
-    let (mut events, mut dead, mut bytes) = (0u64, 0u64, 0u64);
-    for _ in 0..runs {
-        let (mut e, mut d, mut b) = (0u64, 0u64, 0u64);
-        let mut sink = Vec::with_capacity(64 * 1024);
-        let wall = Instant::now();
-        let cpu = cpu_seconds();
+    let mut sink = Vec::with_capacity(64 * 1024);
+    let (counts, wall, cpu) = best_of(runs, |counts| {
         for file in &files {
             let summary = read_file(file, &options, &mut |outcome| {
                 if let Outcome::Event(event, _) = outcome {
@@ -116,27 +136,15 @@ fn normalize(paths: &[PathBuf], runs: u32) -> Result<ExitCode> {
                     let _ = serde_json::to_writer(&mut sink, &*event);
                 }
             });
-            e += summary.events;
-            d += summary.dead_letters;
-            b += summary.bytes;
+            counts.events += summary.events;
+            counts.dead_letters += summary.dead_letters;
+            counts.bytes += summary.bytes;
         }
-        let wall = wall.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
-        (events, dead, bytes) = (e, d, b);
-        if best.is_none_or(|(w, _)| wall < w) {
-            best = Some((wall, cpu));
-        }
-    }
-    let (wall, cpu) = best.unwrap_or((0.0, 0.0));
+    });
     println!("files            {}", files.len());
-    println!("events           {events}");
-    println!("dead letters     {dead}");
-    println!("input            {:.1} MiB (decoded records)", bytes as f64 / 1_048_576.0);
-    println!("wall time        {wall:.3} s (best of {runs})");
-    println!("cpu time         {cpu:.3} s");
-    println!("events / s       {:.0}", events as f64 / wall.max(1e-9));
-    println!("events / cpu-s   {:.0}", events as f64 / cpu.max(1e-9));
-    println!("peak memory      {} MiB", peak_rss_mib().map_or("unknown".to_owned(), |m| m.to_string()));
+    println!("dead letters     {}", counts.dead_letters);
+    println!("input            {:.1} MiB (decoded records)", counts.bytes as f64 / 1_048_576.0);
+    report(counts.events, wall, cpu, runs);
     Ok(ExitCode::SUCCESS)
 }
 

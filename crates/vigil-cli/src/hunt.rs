@@ -1,8 +1,7 @@
 //! `vigil hunt`: decode, normalize and run detection over a folder of logs, then report.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,14 +11,10 @@ use vigil_detect::{
     Detection, Level, RuleFile, RuleSet, RuleSetConfig, builtin, correlation_finding, finding,
 };
 use vigil_ingest::view::SourceView;
-use vigil_ingest::{FORMATS, Outcome, ReadOptions, by_name, read_file};
+use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
 
 use crate::progress;
 use crate::terminal::safe;
-
-fn format_names() -> Vec<&'static str> {
-    FORMATS.iter().map(|f| f.name()).collect()
-}
 
 #[derive(clap::Args)]
 #[command(
@@ -36,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub no_builtin: bool,
     /// Read every file as this format instead of recognising it.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::output::format_names()))]
     pub format: Option<String>,
     /// Report only alerts at this level or above.
     #[arg(long, default_value = "informational", value_parser = ["informational", "low", "medium", "high", "critical"])]
@@ -119,16 +114,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let inputs = vigil_ingest::input::expand(&args.paths).context("listing input files")?;
     let total: u64 = inputs.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = progress::bytes(total);
-    let mut out: Option<Box<dyn Write>> = if args.json || args.ocsf {
-        Some(match &args.out {
-            Some(path) => Box::new(BufWriter::new(
-                File::create(path).with_context(|| format!("creating {}", path.display()))?,
-            )),
-            None => Box::new(BufWriter::new(std::io::stdout().lock())),
-        })
-    } else {
-        None
-    };
+    let mut out = if args.json || args.ocsf { Some(crate::output::open(args.out.as_ref())?) } else { None };
     let options =
         ReadOptions { format: args.format.as_deref().and_then(by_name), evtx_threads: 0, views: true };
     let (mut events, mut dead) = (0u64, 0u64);

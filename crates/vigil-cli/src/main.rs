@@ -3,6 +3,7 @@
 mod bench;
 mod hunt;
 mod normalize;
+mod output;
 mod progress;
 mod summary;
 mod terminal;

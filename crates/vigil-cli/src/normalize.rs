@@ -6,15 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use vigil_ingest::{FORMATS, Outcome, ReadOptions, by_name, read_file};
+use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
 use vigil_ocsf::Schema;
 
 use crate::progress;
 use crate::summary::Counts;
-
-fn format_names() -> Vec<&'static str> {
-    FORMATS.iter().map(|f| f.name()).collect()
-}
 
 #[derive(clap::Args)]
 #[command(after_help = "Exit status: 0 when every record became an event, 1 when some were rejected \
@@ -24,7 +20,7 @@ pub struct Args {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Read every file as this format instead of recognising it.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::output::format_names()))]
     pub format: Option<String>,
     /// Write OCSF events here (JSON lines) instead of standard output.
     #[arg(long, short)]
@@ -58,12 +54,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = progress::bytes(total);
 
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = crate::output::open(args.out.as_ref())?;
     let dead_path = args.dead_letters.clone().unwrap_or_else(|| match &args.out {
         Some(out) => {
             let mut p = out.clone().into_os_string();
