@@ -1,5 +1,6 @@
 //! Loading rules into engines routed by logsource, and evaluating records against them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -52,9 +53,20 @@ pub struct Detection {
 /// Loaded rules, grouped into one engine per logsource so a record meets only the rules that
 /// apply to it.
 pub struct RuleSet {
-    routes: HashMap<RouteKey, Route>,
+    /// product → service → category → engine; "" where the rules leave it open. Nested so a
+    /// record's lookups borrow its logsource instead of building keys.
+    routes: HashMap<String, HashMap<String, HashMap<String, Route>>>,
     len: usize,
     correlations: CorrelationSet,
+}
+
+/// `s` lowercased, without allocating when it already is (as Vigil's own logsources are).
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn lower(s: &Option<String>) -> Option<String> {
@@ -160,7 +172,7 @@ impl RuleSet {
                 grouped.entry(key).or_default().push((rule, info));
             }
         }
-        let mut routes = HashMap::with_capacity(grouped.len());
+        let mut routes: HashMap<String, HashMap<String, HashMap<String, Route>>> = HashMap::new();
         let mut len = 0;
         for (key, rules) in grouped {
             let mut engine = match &pipeline {
@@ -188,7 +200,13 @@ impl RuleSet {
                     }
                 }
             }
-            routes.insert(key, Route { engine, rules: by_identity });
+            let (product, service, category) = key;
+            routes
+                .entry(product.unwrap_or_default())
+                .or_default()
+                .entry(service.unwrap_or_default())
+                .or_default()
+                .insert(category.unwrap_or_default(), Route { engine, rules: by_identity });
         }
         let correlations = CorrelationSet::load(referenced_rules, correlations, &mut diagnostics);
         diagnostics.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));
@@ -217,17 +235,17 @@ impl RuleSet {
     /// Every rule that fires on the record.
     pub fn evaluate(&self, view: &SourceView) -> Vec<Detection> {
         let ls = &view.logsource;
-        let product = [lower(&ls.product), None];
-        let service = [lower(&ls.service), None];
-        let mut categories: Vec<Option<String>> =
-            ls.categories.iter().map(|c| Some(c.to_ascii_lowercase())).collect();
-        categories.push(None);
+        let product = ls.product.as_deref().map(lowercase);
+        let service = ls.service.as_deref().map(lowercase);
+        let categories: Vec<Cow<'_, str>> = ls.categories.iter().map(|c| lowercase(c)).collect();
         let event = JsonEvent::borrow(&view.fields);
         let mut out = Vec::new();
-        for p in product.iter().filter(|p| p.is_some()).chain([&None]) {
-            for s in service.iter().filter(|s| s.is_some()).chain([&None]) {
-                for c in &categories {
-                    let Some(route) = self.routes.get(&(p.clone(), s.clone(), c.clone())) else { continue };
+        let products = product.as_deref().into_iter().chain([""]);
+        for by_service in products.filter_map(|p| self.routes.get(p)) {
+            let services = service.as_deref().into_iter().chain([""]);
+            for by_category in services.filter_map(|s| by_service.get(s)) {
+                let categories = categories.iter().map(|c| c.as_ref()).chain([""]);
+                for route in categories.filter_map(|c| by_category.get(c)) {
                     for result in route.engine.evaluate(&event) {
                         let identity = (result.header.rule_id.clone(), result.header.rule_title.clone());
                         let Some(rule) = route.rules.get(&identity) else { continue };
