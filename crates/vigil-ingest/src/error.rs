@@ -11,8 +11,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown format `{0}` (see `vigil normalize --help` for the list)")]
-    UnknownFormat(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
