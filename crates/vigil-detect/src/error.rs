@@ -5,6 +5,8 @@
 pub enum Error {
     #[error("placeholder configuration is invalid: {0}")]
     Placeholders(String),
+    #[error("field mapping {file} is invalid: {message}")]
+    Mapping { file: String, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

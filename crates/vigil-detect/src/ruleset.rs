@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rsigma_eval::{Engine, EvaluationResult, JsonEvent};
-use rsigma_parser::{CorrelationRule, SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
 use vigil_ingest::view::SourceView;
@@ -13,6 +13,8 @@ use vigil_ingest::view::SourceView;
 use crate::correlation::CorrelationSet;
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
+use crate::filter;
+use crate::mapping::FieldMapping;
 use crate::placeholders;
 use crate::rule::RuleInfo;
 
@@ -28,6 +30,8 @@ pub struct RuleFile {
 pub struct RuleSetConfig {
     /// Values for `|expand` placeholders, by name (without the `%`).
     pub placeholders: BTreeMap<String, Vec<String>>,
+    /// Field mappings beyond the built-in ones ([`crate::mapping::BUILTIN`]), which always apply.
+    pub mappings: Vec<FieldMapping>,
 }
 
 /// (product, service, category), lowercased; `None` where the rule does not constrain it.
@@ -85,11 +89,14 @@ impl RuleSet {
     /// stops the others.
     pub fn load(files: &[RuleFile], config: &RuleSetConfig) -> Result<(RuleSet, Vec<Diagnostic>)> {
         let pipeline = placeholders::pipeline(&config.placeholders)?;
+        let mut mappings = FieldMapping::builtin()?;
+        mappings.extend(config.mappings.iter().cloned());
         let mut diagnostics = Vec::new();
         let mut grouped: HashMap<RouteKey, Vec<(SigmaRule, Arc<RuleInfo>)>> = HashMap::new();
         let mut parsed_files = Vec::with_capacity(files.len());
+        let mut filters: Vec<(FilterRule, String)> = Vec::new();
         for file in files {
-            let collection = match parse_sigma_yaml(&file.text) {
+            let mut collection = match parse_sigma_yaml(&file.text) {
                 Ok(c) => c,
                 Err(e) => {
                     diagnostics.push(Diagnostic {
@@ -111,14 +118,8 @@ impl RuleSet {
                     skipped: dropped,
                 });
             }
-            for filter in &collection.filters {
-                diagnostics.push(Diagnostic {
-                    file: file.name.clone(),
-                    rule: Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
-                    message: "filter rules are not applied yet".into(),
-                    skipped: true,
-                });
-            }
+            filters
+                .extend(std::mem::take(&mut collection.filters).into_iter().map(|f| (f, file.name.clone())));
             parsed_files.push((file, collection));
         }
         // Correlations name the detection rules they count by id or name; those are compiled
@@ -137,6 +138,15 @@ impl RuleSet {
             .flat_map(|(c, _)| c.rules.iter().map(String::as_str))
             .collect();
         let mut referenced_rules = Vec::new();
+        // Filters may name a rule by its `name`; the engine knows rules by id and title.
+        let mut identities: HashMap<String, String> = HashMap::new();
+        for rule in parsed_files.iter().flat_map(|(_, c)| &c.rules) {
+            let identity = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+            for key in [&rule.id, &rule.name].into_iter().flatten().chain([&rule.title]) {
+                identities.entry(key.clone()).or_insert_with(|| identity.clone());
+            }
+        }
+        let filters = filter::resolve(filters, &identities, &mut diagnostics);
         for (file, collection) in parsed_files {
             for rule in collection.rules {
                 let is_referenced = [&rule.id, &rule.name]
@@ -179,12 +189,17 @@ impl RuleSet {
                 Some(p) => Engine::new_with_pipeline(p.clone()),
                 None => Engine::new(),
             };
+            let (product, service, category) = key;
+            for mapping in mappings.iter().filter(|m| m.applies_to(product.as_deref(), service.as_deref())) {
+                engine.add_pipeline(mapping.pipeline().clone());
+            }
             let sigma: Vec<&SigmaRule> = rules.iter().map(|(r, _)| r).collect();
             let failed: HashMap<usize, String> = engine
                 .add_rules(sigma.iter().copied())
                 .into_iter()
                 .map(|(i, e)| (i, e.to_string()))
                 .collect();
+            filter::apply(&mut engine, &filters, &mut diagnostics);
             let mut by_identity = HashMap::with_capacity(rules.len());
             for (index, (rule, info)) in rules.into_iter().enumerate() {
                 match failed.get(&index) {
@@ -200,7 +215,6 @@ impl RuleSet {
                     }
                 }
             }
-            let (product, service, category) = key;
             routes
                 .entry(product.unwrap_or_default())
                 .or_default()
@@ -331,6 +345,44 @@ detection:
         assert!(diagnostics.iter().all(|d| d.skipped));
         assert!(diagnostics[0].message.contains("sideways"), "{}", diagnostics[0]);
         assert_eq!(diagnostics[1].rule.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn a_filter_excludes_what_it_names_from_the_rules_it_targets() {
+        let filter = r#"
+title: Build servers encode their PowerShell
+id: 00000000-0000-4000-8000-0000000f1170
+filter:
+  rules: [00000000-0000-4000-8000-00000000f001]
+  selection: {CommandLine|contains: 'build-agent'}
+  condition: not selection
+"#;
+        let (rules, diagnostics) = load(&[ENCODED_POWERSHELL, filter], &RuleSetConfig::default());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let hit = |cmd: &str| rules.evaluate(&view(&["process_creation"], process(cmd))).len();
+        assert_eq!(hit("powershell.exe -enc SQBFAFgA"), 1);
+        assert_eq!(hit("powershell.exe -enc SQBFAFgA build-agent"), 0);
+    }
+
+    #[test]
+    fn a_filter_naming_no_loaded_rule_is_a_diagnostic() {
+        let filter = "title: Orphan\nid: f2\nfilter:\n  rules: [no-such-rule]\n  selection: {User: svc}\n  condition: not selection\n";
+        let (rules, diagnostics) = load(&[ENCODED_POWERSHELL, filter], &RuleSetConfig::default());
+        assert_eq!(rules.len(), 1);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert!(diagnostics[0].skipped);
+        assert!(diagnostics[0].message.contains("no-such-rule"), "{}", diagnostics[0]);
+    }
+
+    #[test]
+    fn okta_rules_match_records_whose_top_level_keys_a_data_lake_lowercased() {
+        let rule = "title: Okta Impersonation\nid: o1\nlogsource: {product: okta, service: okta}\ndetection:\n  s: {eventType: user.session.impersonation.grant}\n  condition: s\n";
+        let (rules, diagnostics) = load(&[rule], &RuleSetConfig::default());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let okta = |fields: Value| SourceView { logsource: LogSource::new("okta", Some("okta")), fields };
+        assert_eq!(rules.evaluate(&okta(json!({"eventType": "user.session.impersonation.grant"}))).len(), 1);
+        assert_eq!(rules.evaluate(&okta(json!({"eventtype": "user.session.impersonation.grant"}))).len(), 1);
+        assert!(rules.evaluate(&okta(json!({"eventtype": "user.session.start"}))).is_empty());
     }
 
     #[test]
