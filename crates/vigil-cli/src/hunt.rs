@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
+use vigil_detect::behaviour::{Behaviour, GeoLookup, MaxMind};
 use vigil_detect::{
-    Detection, Level, RuleFile, RuleSet, RuleSetConfig, builtin, correlation_finding, finding,
+    Detection, Level, RuleFile, RuleSet, behaviour_finding, builtin, correlation_finding, finding,
 };
 use vigil_ingest::view::SourceView;
 use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
@@ -51,6 +52,12 @@ pub struct Args {
     /// List every rule that could not be loaded, with the reason.
     #[arg(long)]
     pub show_diagnostics: bool,
+    /// Vigil's configuration file (see vigil.example.yml): thresholds, placeholders, geo-IP.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A MaxMind-format geo-IP database for impossible travel (overrides the configuration's).
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Option<PathBuf>,
 }
 
 /// The Sigma rule files (`.yml`, `.yaml`) under `dir`, recursively, in a stable order.
@@ -71,6 +78,28 @@ pub fn rule_files(dir: &PathBuf) -> Result<Vec<RuleFile>> {
     Ok(files)
 }
 
+/// The behavioural detectors under the configuration, with the geo-IP database if one is given.
+fn behaviour(args: &Args, detect: &vigil_detect::DetectConfig) -> Result<Behaviour> {
+    let geo: Option<std::sync::Arc<dyn GeoLookup>> =
+        match args.geoip.as_ref().or(detect.geoip_database.as_ref()) {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("reading geo-IP database {}", path.display()))?;
+                let db = MaxMind::from_bytes(bytes).with_context(|| format!("in {}", path.display()))?;
+                Some(std::sync::Arc::new(db))
+            }
+            None => None,
+        };
+    let without_geo = geo.is_none() && detect.behaviour.impossible_travel.enabled;
+    let behaviour = Behaviour::new(detect.behaviour.clone(), geo);
+    eprintln!(
+        "behavioural detectors: {}{}",
+        behaviour.detectors().join(", "),
+        if without_geo { " (impossible travel needs a geo-IP database: --geoip FILE.mmdb)" } else { "" }
+    );
+    Ok(behaviour)
+}
+
 struct Alert {
     rule_title: String,
     level: Level,
@@ -80,13 +109,18 @@ struct Alert {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let min_level = Level::parse(&args.min_level).unwrap_or(Level::Informational);
-    let mut config = RuleSetConfig::default();
+    let mut detect = match &args.config {
+        Some(path) => crate::config::Config::load(path)?.detect,
+        None => vigil_detect::DetectConfig::default(),
+    };
     for p in &args.placeholders {
         let Some((name, value)) = p.split_once('=') else {
             bail!("--placeholder takes NAME=VALUE, got {p:?}")
         };
-        config.placeholders.entry(name.trim_matches('%').to_owned()).or_default().push(value.to_owned());
+        detect.placeholders.entry(name.trim_matches('%').to_owned()).or_default().push(value.to_owned());
     }
+    let config = detect.rule_set_config();
+    let behaviour = behaviour(&args, &detect)?;
     let mut files = if args.no_builtin { Vec::new() } else { builtin::files() };
     for dir in &args.rules {
         files.extend(rule_files(dir)?);
@@ -124,6 +158,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // fired a rule are kept and replayed in order once every file is read.
     let mut correlator = rules.correlator();
     let mut fired: Vec<(i64, SourceView, Vec<Detection>)> = Vec::new();
+    let mut observations = Vec::new();
     for input in &inputs {
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         read_file(input, &options, &mut |outcome| {
@@ -132,6 +167,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 return;
             };
             events += 1;
+            observations.extend(behaviour.observe(&event));
             for view in views {
                 let detections = rules.evaluate(&view);
                 for detection in &detections {
@@ -209,6 +245,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 user: String::new(),
             });
         }
+    }
+    for alert in behaviour.detect(&mut observations) {
+        if alert.rule.level < min_level {
+            continue;
+        }
+        if let Some(w) = out.as_mut() {
+            let line = if args.ocsf {
+                serde_json::to_string(&behaviour_finding(&alert))
+            } else {
+                serde_json::to_string(&json!({"rule": &*alert.rule, "time": alert.time, "behaviour": {
+                    "group": alert.group, "summary": alert.summary}, "events": alert.events}))
+            };
+            line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")).context("writing output")?;
+        }
+        let entity = |name: &str| {
+            alert.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        alerts.push(Alert {
+            rule_title: alert.rule.title.clone(),
+            level: alert.rule.level,
+            host: entity("host"),
+            user: entity("user"),
+        });
     }
     if let Some(mut w) = out {
         w.flush().context("writing output")?;

@@ -26,11 +26,13 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "aws_roles_anywhere_trust_anchor_created.yml",
         include_str!("../rules/aws_roles_anywhere_trust_anchor_created.yml"),
     ),
+    ("aws_s3_data_download.yml", include_str!("../rules/aws_s3_data_download.yml")),
     ("aws_secrets_batch_retrieved.yml", include_str!("../rules/aws_secrets_batch_retrieved.yml")),
     ("aws_secrets_read_in_bulk.yml", include_str!("../rules/aws_secrets_read_in_bulk.yml")),
     ("aws_ssm_secure_parameters_read.yml", include_str!("../rules/aws_ssm_secure_parameters_read.yml")),
     ("aws_ssm_session_started.yml", include_str!("../rules/aws_ssm_session_started.yml")),
     ("entra_global_admin_assigned.yml", include_str!("../rules/entra_global_admin_assigned.yml")),
+    ("github_mass_repository_clone.yml", include_str!("../rules/github_mass_repository_clone.yml")),
     ("linux_ssh_invalid_user.yml", include_str!("../rules/linux_ssh_invalid_user.yml")),
     ("okta_mfa_factor_removed.yml", include_str!("../rules/okta_mfa_factor_removed.yml")),
     ("okta_mfa_fatigue.yml", include_str!("../rules/okta_mfa_fatigue.yml")),
@@ -39,6 +41,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "windows_office_spawns_encoded_powershell.yml",
         include_str!("../rules/windows_office_spawns_encoded_powershell.yml"),
     ),
+    ("windows_lateral_movement.yml", include_str!("../rules/windows_lateral_movement.yml")),
     ("windows_password_spray.yml", include_str!("../rules/windows_password_spray.yml")),
 ];
 
@@ -137,6 +140,75 @@ mod correlation_tests {
             push("user.authentication.auth_via_mfa", "SUCCESS"),
         ];
         assert!(feed(&okta, &two).is_empty());
+    }
+
+    #[test]
+    fn one_account_on_five_hosts_is_lateral_movement_and_on_four_is_not() {
+        let security = LogSource::new("windows", Some("security"));
+        let title = "One Account Logging On To Many Hosts".to_owned();
+        let sweep = |user: &str, hosts: usize| {
+            (0..hosts)
+                .map(|i| json!({"EventID": 4624, "LogonType": 3, "TargetUserName": user, "Computer": format!("ws-{i}")}))
+                .collect::<Vec<_>>()
+        };
+        assert!(feed(&security, &sweep("alice", 5)).contains(&title));
+        assert!(!feed(&security, &sweep("alice", 4)).contains(&title));
+        assert!(!feed(&security, &sweep("WS-99$", 8)).contains(&title), "machine accounts are not people");
+    }
+
+    #[test]
+    fn a_service_installed_right_after_a_network_logon_is_remote_service_creation() {
+        let (rules, _) = RuleSet::load(&files(), &RuleSetConfig::default()).expect("valid config");
+        let logon = SourceView {
+            logsource: LogSource::new("windows", Some("security")),
+            fields: json!({"EventID": 4624, "LogonType": 3, "TargetUserName": "alice", "Computer": "srv-01"}),
+        };
+        let service = |host: &str| SourceView {
+            logsource: LogSource::new("windows", Some("system")),
+            fields: json!({"EventID": 7045, "Provider_Name": "Service Control Manager", "Computer": host, "ServiceName": "PSEXESVC"}),
+        };
+        let run = |records: &[(i64, &SourceView)]| {
+            let mut correlator = rules.correlator();
+            let mut titles = Vec::new();
+            for (t, view) in records {
+                let detections = rules.evaluate(view);
+                titles.extend(
+                    correlator
+                        .process(view, 1_772_442_000_000 + t, &detections)
+                        .into_iter()
+                        .map(|a| a.rule.title.clone()),
+                );
+            }
+            titles
+        };
+        let title = "Remote Service Creation After A Network Logon".to_owned();
+        assert!(run(&[(0, &logon), (30_000, &service("srv-01"))]).contains(&title));
+        assert!(!run(&[(0, &logon), (30_000, &service("srv-02"))]).contains(&title), "another host");
+        assert!(!run(&[(0, &logon), (180_000, &service("srv-01"))]).contains(&title), "outside two minutes");
+        assert!(!run(&[(0, &service("srv-01")), (30_000, &logon)]).contains(&title), "wrong order");
+    }
+
+    #[test]
+    fn s3_download_volume_sums_bytes_per_identity() {
+        let trail = LogSource::new("aws", Some("cloudtrail"));
+        let get = |bytes: u64| json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "userIdentity": {"arn": "arn:aws:iam::1:user/x"}, "additionalEventData": {"bytesTransferredOut": bytes}});
+        let title = "Large Volume Downloaded From S3 By One Identity".to_owned();
+        let half = 512 * 1024 * 1024;
+        assert!(feed(&trail, &[get(half), get(half)]).contains(&title));
+        assert!(!feed(&trail, &[get(half), get(half - 1)]).contains(&title));
+    }
+
+    #[test]
+    fn twenty_five_repositories_cloned_in_an_hour_fire() {
+        let github = LogSource::new("github", Some("audit"));
+        let clone = |n: usize| {
+            (0..n)
+                .map(|i| json!({"action": "git.clone", "actor": "mallory", "repo": format!("corp/repo-{i}")}))
+                .collect::<Vec<_>>()
+        };
+        let title = "Many GitHub Repositories Cloned By One Account".to_owned();
+        assert!(feed(&github, &clone(25)).contains(&title));
+        assert!(!feed(&github, &clone(24)).contains(&title));
     }
 
     #[test]

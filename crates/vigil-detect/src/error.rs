@@ -7,6 +7,8 @@ pub enum Error {
     Placeholders(String),
     #[error("field mapping {file} is invalid: {message}")]
     Mapping { file: String, message: String },
+    #[error("geo-IP database is not a MaxMind-format database: {0}")]
+    GeoDatabase(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

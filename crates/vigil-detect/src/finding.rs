@@ -6,6 +6,7 @@ use vigil_model::EventId;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event};
 
+use crate::behaviour::BehaviourAlert;
 use crate::correlation::CorrelationAlert;
 use crate::rule::RuleInfo;
 use crate::ruleset::Detection;
@@ -65,5 +66,19 @@ pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
         "correlation".into(),
         json!({"type": alert.correlation_type, "group": alert.group, "value": alert.value, "timespan_secs": alert.timespan_secs}),
     );
+    f.finish()
+}
+
+/// The Detection Finding for a behavioural detector that fired, citing the events it rests on.
+pub fn behaviour_finding(alert: &BehaviourAlert) -> Event {
+    let rule = &alert.rule;
+    let cited: String = alert.events.iter().map(|e| format!("{e}\n")).collect();
+    let uid =
+        EventId::from_content("vigil-behaviour", format!("{}\n{}\n{cited}", rule.id, alert.time).as_bytes())
+            .to_string();
+    let related = alert.events.iter().map(|uid| RelatedEvent { uid: uid.clone(), type_uid: None }).collect();
+    let mut f = rule_finding(rule, uid, alert.time, related);
+    f.message = Some(alert.summary.clone());
+    f.unmapped.insert("behaviour".into(), json!({"group": alert.group, "summary": alert.summary}));
     f.finish()
 }

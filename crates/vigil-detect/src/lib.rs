@@ -5,7 +5,9 @@
 //! No IO: rule files come in as text, events as views. The Sigma engine is `rsigma-eval`,
 //! behind [`RuleSet`], so it can be replaced where measurements demand.
 
+pub mod behaviour;
 pub mod builtin;
+mod config;
 mod correlation;
 mod diagnostic;
 mod error;
@@ -15,11 +17,14 @@ pub mod mapping;
 mod placeholders;
 mod rule;
 mod ruleset;
+mod thresholds;
 
+pub use config::DetectConfig;
 pub use correlation::{CorrelationAlert, Correlator};
 pub use diagnostic::Diagnostic;
 pub use error::{Error, Result};
-pub use finding::{correlation_finding, finding};
+pub use finding::{behaviour_finding, correlation_finding, finding};
 pub use mapping::FieldMapping;
 pub use rule::{Level, RuleInfo};
 pub use ruleset::{Detection, RuleFile, RuleSet, RuleSetConfig};
+pub use thresholds::Threshold;

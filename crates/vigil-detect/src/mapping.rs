@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn a_mapping_with_an_unknown_key_is_an_error() {
         let text = "title: t\nlogsource: {product: okta}\nfields: {}\nfeilds: {}\n";
-        let err = FieldMapping::parse("bad.yml", text).err().expect("rejected");
+        let err = FieldMapping::parse("bad.yml", text).expect_err("rejected");
         assert!(err.to_string().contains("bad.yml"), "{err}");
     }
 }

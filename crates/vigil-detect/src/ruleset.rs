@@ -17,6 +17,7 @@ use crate::filter;
 use crate::mapping::FieldMapping;
 use crate::placeholders;
 use crate::rule::RuleInfo;
+use crate::thresholds::{self, Threshold};
 
 /// A rule file's name and text.
 #[derive(Clone, Debug)]
@@ -32,6 +33,8 @@ pub struct RuleSetConfig {
     pub placeholders: BTreeMap<String, Vec<String>>,
     /// Field mappings beyond the built-in ones ([`crate::mapping::BUILTIN`]), which always apply.
     pub mappings: Vec<FieldMapping>,
+    /// Thresholds and windows for correlation rules, by rule id or name.
+    pub thresholds: BTreeMap<String, Threshold>,
 }
 
 /// (product, service, category), lowercased; `None` where the rule does not constrain it.
@@ -124,12 +127,13 @@ impl RuleSet {
         }
         // Correlations name the detection rules they count by id or name; those are compiled
         // into the correlation engine too.
-        let correlations: Vec<(CorrelationRule, String)> = parsed_files
+        let mut correlations: Vec<(CorrelationRule, String)> = parsed_files
             .iter_mut()
             .flat_map(|(file, c)| {
                 std::mem::take(&mut c.correlations).into_iter().map(|r| (r, file.name.clone()))
             })
             .collect();
+        thresholds::apply(&config.thresholds, &mut correlations, &mut diagnostics);
         let referenced: std::collections::HashSet<&str> =
             correlations.iter().flat_map(|(c, _)| c.rules.iter().map(String::as_str)).collect();
         let generated: std::collections::HashSet<&str> = correlations
@@ -383,6 +387,36 @@ filter:
         assert_eq!(rules.evaluate(&okta(json!({"eventType": "user.session.impersonation.grant"}))).len(), 1);
         assert_eq!(rules.evaluate(&okta(json!({"eventtype": "user.session.impersonation.grant"}))).len(), 1);
         assert!(rules.evaluate(&okta(json!({"eventtype": "user.session.start"}))).is_empty());
+    }
+
+    #[test]
+    fn a_configured_threshold_replaces_the_rules_own() {
+        let pack = crate::builtin::files();
+        let texts: Vec<&str> = pack.iter().map(|f| f.text.as_str()).collect();
+        let spray = |config: &RuleSetConfig, users: usize| {
+            let (rules, diagnostics) = load(&texts, config);
+            let mut correlator = rules.correlator();
+            let mut fired = 0;
+            for i in 0..users {
+                let view = SourceView {
+                    logsource: LogSource::new("windows", Some("security")),
+                    fields: json!({"EventID": 4625, "TargetUserName": format!("u{i}"), "IpAddress": "198.51.100.7"}),
+                };
+                fired += correlator.process(&view, i as i64 * 1000, &rules.evaluate(&view)).len();
+            }
+            (fired, diagnostics)
+        };
+        assert_eq!(spray(&RuleSetConfig::default(), 5).0, 0);
+        let mut config = RuleSetConfig::default();
+        config.thresholds.insert(
+            "6f0d3a1e-5b7c-4c1e-9a51-7a1c0e3b9d24".into(),
+            Threshold { gte: Some(5), timespan: Some("1m".into()), ..Threshold::default() },
+        );
+        config.thresholds.insert("no-such-correlation".into(), Threshold::default());
+        let (fired, diagnostics) = spray(&config, 5);
+        assert_eq!(fired, 1);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert!(diagnostics[0].message.contains("names no loaded correlation"));
     }
 
     #[test]

@@ -108,3 +108,69 @@ fn correlations_fire_across_files_in_time_order() {
     assert!(stdout.contains("Brute Force Followed By A Successful Logon"), "{stdout}");
     assert!(!stdout.contains("Windows Failed Logon"), "building blocks are not alerts: {stdout}");
 }
+
+fn okta_sign_in(time: &str, user: &str, ip: &str) -> String {
+    serde_json::json!({
+        "uuid": format!("{user}-{time}"), "published": time, "eventType": "user.session.start",
+        "actor": {"type": "User", "alternateId": user}, "client": {"ipAddress": ip},
+        "outcome": {"result": "SUCCESS"}, "target": []
+    })
+    .to_string()
+}
+
+#[test]
+fn impossible_travel_fires_with_a_geoip_database_and_says_what_it_lacks_without_one() {
+    let dir = scratch("hunt-travel");
+    let log = dir.join("okta.json");
+    let lines = [
+        okta_sign_in("2026-03-02T09:00:00Z", "alice@corp.example", "198.51.100.7"),
+        okta_sign_in("2026-03-02T10:00:00Z", "alice@corp.example", "203.0.113.20"),
+    ];
+    std::fs::write(&log, lines.join("\n")).expect("write log");
+    let db = repo().join("crates/vigil-detect/fixtures/geo-test.mmdb");
+    let run = vigil(
+        &["hunt", log.to_str().expect("utf-8"), "--geoip", db.to_str().expect("utf-8"), "--json"],
+        &dir,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let travel = alerts.iter().find(|a| a["rule"]["id"] == "vigil-impossible-travel").expect("travel alert");
+    assert_eq!(travel["behaviour"]["group"][0][1], "alice@corp.example");
+    assert_eq!(travel["events"].as_array().map(Vec::len), Some(2));
+    assert!(travel["behaviour"]["summary"].as_str().is_some_and(|s| s.contains("DE then US")), "{travel}");
+
+    let run = vigil(&["hunt", log.to_str().expect("utf-8")], &dir);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("impossible travel needs a geo-IP database"));
+}
+
+#[test]
+fn a_configuration_with_a_misspelt_key_is_an_error_naming_it() {
+    let dir = scratch("hunt-bad-config");
+    let config = dir.join("vigil.yml");
+    std::fs::write(&config, "detect:\n  behaviour:\n    mass_file_chnage: {min_files: 5}\n").expect("write");
+    let samples = repo().join("samples");
+    let run =
+        vigil(&["hunt", samples.to_str().expect("utf-8"), "--config", config.to_str().expect("utf-8")], &dir);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("mass_file_chnage"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn the_example_configuration_runs() {
+    let dir = scratch("hunt-example-config");
+    let samples = repo().join("samples");
+    let example = repo().join("vigil.example.yml");
+    let run = vigil(
+        &["hunt", samples.to_str().expect("utf-8"), "--config", example.to_str().expect("utf-8")],
+        &dir,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+}

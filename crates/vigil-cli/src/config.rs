@@ -1,0 +1,59 @@
+//! Vigil's configuration file (`vigil.yml`): one YAML document, a section per stage. Unknown
+//! keys are errors, so a misspelt setting is caught instead of silently ignored.
+//! `vigil.example.yml` at the repository root lists every setting with its default.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use vigil_detect::DetectConfig;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub detect: DetectConfig,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        Ok(yaml_serde::from_str(text)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_parses_and_holds_the_defaults() {
+        let config = Config::parse(include_str!("../../../vigil.example.yml")).expect("example parses");
+        let defaults = vigil_detect::behaviour::BehaviourConfig::default();
+        let b = &config.detect.behaviour;
+        assert_eq!(b.privileged_accounts, defaults.privileged_accounts);
+        assert_eq!(b.mass_file_change.min_files, defaults.mass_file_change.min_files);
+        assert_eq!(b.mass_file_change.window, defaults.mass_file_change.window);
+        assert_eq!(b.dormant_account.dormant_after, defaults.dormant_account.dormant_after);
+        assert_eq!(b.off_hours.start, defaults.off_hours.start);
+        assert_eq!(b.off_hours.end, defaults.off_hours.end);
+        assert_eq!(b.off_hours.workdays, defaults.off_hours.workdays);
+        assert_eq!(b.impossible_travel.max_speed_kmh, defaults.impossible_travel.max_speed_kmh);
+        assert_eq!(
+            b.impossible_travel.country_change_within,
+            defaults.impossible_travel.country_change_within
+        );
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_an_error() {
+        let err = Config::parse("detect:\n  behavior: {}\n").expect_err("rejected");
+        assert!(format!("{err:#}").contains("behavior"), "{err:#}");
+    }
+}
