@@ -93,12 +93,21 @@ fn hunt(paths: &[PathBuf], rule_dirs: &[PathBuf], max_rules: Option<usize>, runs
     if let Some(max) = max_rules {
         files.truncate(max);
     }
-    let load_cpu = cpu_seconds();
-    let load_wall = Instant::now();
-    let (rules, _) = vigil_detect::RuleSet::load(&files, &vigil_detect::RuleSetConfig::default())
-        .context("loading rules")?;
-    let load_wall = load_wall.elapsed().as_secs_f64();
-    let load_cpu = cpu_seconds() - load_cpu;
+    // Loading is timed on its own, best of the runs like the hunt itself.
+    let (mut load_wall, mut load_cpu, mut loaded) = (f64::INFINITY, 0.0, None);
+    for _ in 0..runs.max(1) {
+        drop(loaded.take());
+        let cpu = cpu_seconds();
+        let wall = Instant::now();
+        let (rules, _) = vigil_detect::RuleSet::load(&files, &vigil_detect::RuleSetConfig::default())
+            .context("loading rules")?;
+        let wall = wall.elapsed().as_secs_f64();
+        if wall < load_wall {
+            (load_wall, load_cpu) = (wall, cpu_seconds() - cpu);
+        }
+        loaded = Some(rules);
+    }
+    let Some(rules) = loaded else { anyhow::bail!("no rules loaded") };
     let inputs = vigil_ingest::input::expand(paths).context("listing input files")?;
     // One EVTX thread: the figures are per core.
     let options = ReadOptions { format: None, evtx_threads: 1, views: true };
@@ -115,7 +124,7 @@ fn hunt(paths: &[PathBuf], rule_dirs: &[PathBuf], max_rules: Option<usize>, runs
         }
     });
     println!("rules            {} loaded of {} files", rules.len(), files.len());
-    println!("rule loading     {load_wall:.3} s wall, {load_cpu:.3} s cpu (excluded below)");
+    println!("rule loading     {load_wall:.3} s wall, {load_cpu:.3} s cpu, best of {runs} (excluded below)");
     println!("files            {}", inputs.len());
     println!("alerts           {}", counts.alerts);
     report(counts.events, wall, cpu, runs);

@@ -14,6 +14,7 @@ mod error;
 mod filter;
 mod finding;
 pub mod mapping;
+mod parallel;
 mod placeholders;
 mod rule;
 mod ruleset;

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rsigma_eval::{Engine, EvaluationResult, JsonEvent};
+use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent, apply_pipelines, compile_rule};
 use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::filter;
 use crate::mapping::FieldMapping;
+use crate::parallel;
 use crate::placeholders;
 use crate::rule::RuleInfo;
 use crate::thresholds::{self, Threshold};
@@ -35,10 +36,14 @@ pub struct RuleSetConfig {
     pub mappings: Vec<FieldMapping>,
     /// Thresholds and windows for correlation rules, by rule id or name.
     pub thresholds: BTreeMap<String, Threshold>,
+    /// Threads for parsing and compiling (0: one per core, at most eight).
+    pub threads: usize,
 }
 
 /// (product, service, category), lowercased; `None` where the rule does not constrain it.
 type RouteKey = (Option<String>, Option<String>, Option<String>);
+
+type RuleAndInfo = (SigmaRule, Arc<RuleInfo>);
 
 struct Route {
     engine: Engine,
@@ -87,6 +92,66 @@ fn documents(text: &str) -> usize {
     (separators + 1).saturating_sub(usize::from(leading)).max(1)
 }
 
+/// The pipelines that rewrite a logsource's rules before they compile: placeholder values, then
+/// the field mappings of the sources it reads.
+fn route_pipelines(
+    key: &RouteKey,
+    placeholders: Option<&rsigma_eval::Pipeline>,
+    mappings: &[FieldMapping],
+) -> Vec<rsigma_eval::Pipeline> {
+    let (product, service, _) = key;
+    placeholders
+        .into_iter()
+        .chain(
+            mappings
+                .iter()
+                .filter(|m| m.applies_to(product.as_deref(), service.as_deref()))
+                .map(|m| m.pipeline()),
+        )
+        .cloned()
+        .collect()
+}
+
+fn compile(
+    rule: &SigmaRule,
+    pipelines: &[rsigma_eval::Pipeline],
+) -> std::result::Result<CompiledRule, String> {
+    if pipelines.is_empty() {
+        return compile_rule(rule).map_err(|e| e.to_string());
+    }
+    let mut rule = rule.clone();
+    apply_pipelines(pipelines, &mut rule).map_err(|e| e.to_string())?;
+    compile_rule(&rule).map_err(|e| e.to_string())
+}
+
+/// One logsource's engine from its compiled rules, with the filters that target them applied.
+fn build_route(
+    rules: Vec<(Arc<RuleInfo>, std::result::Result<CompiledRule, String>)>,
+    filters: &[filter::Filter],
+) -> (Route, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut by_identity = HashMap::with_capacity(rules.len());
+    let mut compiled = Vec::with_capacity(rules.len());
+    for (info, result) in rules {
+        match result {
+            Ok(rule) => {
+                by_identity.insert((rule.id.clone(), rule.title.clone()), info);
+                compiled.push(rule);
+            }
+            Err(message) => diagnostics.push(Diagnostic {
+                file: info.file.clone(),
+                rule: Some(info.id.clone()),
+                message,
+                skipped: true,
+            }),
+        }
+    }
+    let mut engine = Engine::new();
+    engine.extend_compiled_rules(compiled);
+    filter::apply(&mut engine, filters, &mut diagnostics);
+    (Route { engine, rules: by_identity }, diagnostics)
+}
+
 impl RuleSet {
     /// Loads every rule it can from `files`. Each problem is a diagnostic; a bad rule never
     /// stops the others.
@@ -95,17 +160,20 @@ impl RuleSet {
         let mut mappings = FieldMapping::builtin()?;
         mappings.extend(config.mappings.iter().cloned());
         let mut diagnostics = Vec::new();
-        let mut grouped: HashMap<RouteKey, Vec<(SigmaRule, Arc<RuleInfo>)>> = HashMap::new();
+        let mut grouped: HashMap<RouteKey, Vec<RuleAndInfo>> = HashMap::new();
         let mut parsed_files = Vec::with_capacity(files.len());
         let mut filters: Vec<(FilterRule, String)> = Vec::new();
-        for file in files {
-            let mut collection = match parse_sigma_yaml(&file.text) {
+        let threads = if config.threads == 0 { parallel::default_threads() } else { config.threads };
+        let collections =
+            parallel::map(files, threads, |file| parse_sigma_yaml(&file.text).map_err(|e| e.to_string()));
+        for (file, collection) in files.iter().zip(collections) {
+            let mut collection = match collection {
                 Ok(c) => c,
-                Err(e) => {
+                Err(message) => {
                     diagnostics.push(Diagnostic {
                         file: file.name.clone(),
                         rule: None,
-                        message: e.to_string(),
+                        message,
                         skipped: true,
                     });
                     continue;
@@ -165,10 +233,12 @@ impl RuleSet {
                         .iter()
                         .any(|n| n.as_deref().is_some_and(|n| generated.contains(n)));
                 let info = Arc::new(info);
-                let missing: Vec<String> = placeholders::used_by(&rule)
-                    .into_iter()
-                    .filter(|p| !config.placeholders.contains_key(p))
-                    .collect();
+                // Only a file that says `|expand` can hold a placeholder; reading the others'
+                // detections for one would cost a serialization per rule.
+                let expands = file.text.contains("|expand");
+                let used = if expands { placeholders::used_by(&rule) } else { Default::default() };
+                let missing: Vec<String> =
+                    used.into_iter().filter(|p| !config.placeholders.contains_key(p)).collect();
                 if !missing.is_empty() {
                     diagnostics.push(Diagnostic {
                         file: file.name.clone(),
@@ -186,45 +256,43 @@ impl RuleSet {
                 grouped.entry(key).or_default().push((rule, info));
             }
         }
+        // Rules compile one by one across the threads; then each logsource's engine indexes its
+        // rules once, the largest engines first so no thread is left building one alone at the end.
+        let mut grouped: Vec<(RouteKey, Vec<RuleAndInfo>)> = grouped.into_iter().collect();
+        grouped.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+        let pipelines: Vec<Vec<rsigma_eval::Pipeline>> =
+            grouped.iter().map(|(key, _)| route_pipelines(key, pipeline.as_ref(), &mappings)).collect();
+        let jobs: Vec<(usize, usize)> = grouped
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, rules))| (0..rules.len()).map(move |i| (r, i)))
+            .collect();
+        let mut compiled =
+            parallel::map(&jobs, threads, |&(r, i)| compile(&grouped[r].1[i].0, &pipelines[r])).into_iter();
+        let mut per_route = Vec::with_capacity(grouped.len());
+        let mut keys = Vec::with_capacity(grouped.len());
+        for (key, rules) in grouped {
+            per_route.push(
+                rules
+                    .into_iter()
+                    .map(|(_, info)| (info, compiled.next().unwrap_or_else(|| Err("not compiled".into()))))
+                    .collect::<Vec<_>>(),
+            );
+            keys.push(key);
+        }
+        let built = parallel::map_owned(per_route, threads, |rules| build_route(rules, &filters));
         let mut routes: HashMap<String, HashMap<String, HashMap<String, Route>>> = HashMap::new();
         let mut len = 0;
-        for (key, rules) in grouped {
-            let mut engine = match &pipeline {
-                Some(p) => Engine::new_with_pipeline(p.clone()),
-                None => Engine::new(),
-            };
+        for (key, (route, route_diagnostics)) in keys.into_iter().zip(built) {
+            len += route.rules.len();
+            diagnostics.extend(route_diagnostics);
             let (product, service, category) = key;
-            for mapping in mappings.iter().filter(|m| m.applies_to(product.as_deref(), service.as_deref())) {
-                engine.add_pipeline(mapping.pipeline().clone());
-            }
-            let sigma: Vec<&SigmaRule> = rules.iter().map(|(r, _)| r).collect();
-            let failed: HashMap<usize, String> = engine
-                .add_rules(sigma.iter().copied())
-                .into_iter()
-                .map(|(i, e)| (i, e.to_string()))
-                .collect();
-            filter::apply(&mut engine, &filters, &mut diagnostics);
-            let mut by_identity = HashMap::with_capacity(rules.len());
-            for (index, (rule, info)) in rules.into_iter().enumerate() {
-                match failed.get(&index) {
-                    Some(message) => diagnostics.push(Diagnostic {
-                        file: info.file.clone(),
-                        rule: Some(info.id.clone()),
-                        message: message.clone(),
-                        skipped: true,
-                    }),
-                    None => {
-                        len += 1;
-                        by_identity.insert((rule.id.clone(), rule.title.clone()), info);
-                    }
-                }
-            }
             routes
                 .entry(product.unwrap_or_default())
                 .or_default()
                 .entry(service.unwrap_or_default())
                 .or_default()
-                .insert(category.unwrap_or_default(), Route { engine, rules: by_identity });
+                .insert(category.unwrap_or_default(), route);
         }
         let correlations = CorrelationSet::load(referenced_rules, correlations, &mut diagnostics);
         diagnostics.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));

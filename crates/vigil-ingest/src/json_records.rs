@@ -78,19 +78,23 @@ fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
 
 /// The deepest nesting in a JSON text, ignoring brackets inside strings.
 pub fn depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
-    for &b in bytes {
-        if in_str {
-            match (esc, b) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Most of a record is strings: jump through them to the closing quote.
+                i += 1;
+                loop {
+                    let Some(at) = bytes.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) else {
+                        return max;
+                    };
+                    i += at;
+                    if bytes[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
             b'{' | b'[' => {
                 depth += 1;
                 max = max.max(depth);
@@ -98,6 +102,7 @@ pub fn depth(bytes: &[u8]) -> usize {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     max
 }
@@ -431,6 +436,21 @@ impl<R: BufRead> Iterator for JsonRecords<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depth_skips_brackets_and_escaped_quotes_inside_strings() {
+        for (text, expected) in [
+            (r#"{"a": "[[[{{{"}"#, 1),
+            (r#"{"a": "x\"[[[", "b": [1, [2]]}"#, 3),
+            (r#"{"a": "ends with backslash\\", "b": {"c": []}}"#, 3),
+            (r#"[[["#, 3),
+            (r#"{"unterminated": "[[[["#, 1),
+            (r#"{"a": "\"#, 1),
+            ("", 0),
+        ] {
+            assert_eq!(depth(text.as_bytes()), expected, "{text}");
+        }
+    }
 
     fn split(input: &[u8]) -> Vec<Result<String, String>> {
         JsonRecords::new(input, input)
