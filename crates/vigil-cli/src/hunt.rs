@@ -58,6 +58,9 @@ pub struct Args {
     /// A MaxMind-format geo-IP database for impossible travel (overrides the configuration's).
     #[arg(long, value_name = "FILE.mmdb")]
     pub geoip: Option<PathBuf>,
+    /// Write the cases as one self-contained HTML report (timeline, entity graph, ATT&CK).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// The Sigma rule files (`.yml`, `.yaml`) under `dir`, recursively, in a stable order.
@@ -159,6 +162,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut correlator = rules.correlator();
     let mut fired: Vec<(i64, SourceView, Vec<Detection>)> = Vec::new();
     let mut observations = Vec::new();
+    let mut case_alerts: Vec<vigil_correlate::Alert> = Vec::new();
     for input in &inputs {
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         read_file(input, &options, &mut |outcome| {
@@ -187,6 +191,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                             serde_json::to_string(&finding(detection, &event))
                         } else {
                             serde_json::to_string(&json!({
+                                "type": "alert",
                                 "rule": &*detection.rule,
                                 "time": event.time,
                                 "host": host,
@@ -207,6 +212,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         host,
                         user,
                     });
+                    case_alerts.push(crate::cases::from_detection(detection, &event, input));
                 }
                 if correlator.is_active() && !detections.is_empty() {
                     fired.push((event.time, view, detections));
@@ -229,14 +235,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let line = if args.ocsf {
                     serde_json::to_string(&correlation_finding(&alert, *time))
                 } else {
-                    serde_json::to_string(&json!({"rule": &*alert.rule, "time": time, "correlation": {
+                    serde_json::to_string(
+                        &json!({"type": "alert", "rule": &*alert.rule, "time": time, "correlation": {
                         "type": alert.correlation_type, "group": alert.group, "value": alert.value,
-                        "timespan_secs": alert.timespan_secs}}))
+                        "timespan_secs": alert.timespan_secs}}),
+                    )
                 };
                 line.map_err(std::io::Error::other)
                     .and_then(|l| writeln!(w, "{l}"))
                     .context("writing output")?;
             }
+            case_alerts.push(crate::cases::from_correlation(&alert, *time));
             let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
             alerts.push(Alert {
                 rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
@@ -254,11 +263,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let line = if args.ocsf {
                 serde_json::to_string(&behaviour_finding(&alert))
             } else {
-                serde_json::to_string(&json!({"rule": &*alert.rule, "time": alert.time, "behaviour": {
-                    "group": alert.group, "summary": alert.summary}, "events": alert.events}))
+                serde_json::to_string(
+                    &json!({"type": "alert", "rule": &*alert.rule, "time": alert.time, "behaviour": {
+                    "group": alert.group, "summary": alert.summary}, "events": alert.events}),
+                )
             };
             line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")).context("writing output")?;
         }
+        case_alerts.push(crate::cases::from_behaviour(&alert));
         let entity = |name: &str| {
             alert.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
         };
@@ -269,11 +281,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
             user: entity("user"),
         });
     }
+    let cases = vigil_correlate::cluster(&case_alerts, &vigil_correlate::ClusterConfig::default());
+    if let Some(w) = out.as_mut()
+        && args.json
+    {
+        for case in &cases {
+            let line =
+                serde_json::to_string(&json!({"type": "case", "case": case})).map_err(std::io::Error::other);
+            line.and_then(|l| writeln!(w, "{l}")).context("writing output")?;
+        }
+    }
     if let Some(mut w) = out {
         w.flush().context("writing output")?;
     }
-    eprintln!("{} files, {events} events, {dead} dead letters, {} alerts", inputs.len(), alerts.len());
+    eprintln!(
+        "{} files, {events} events, {dead} dead letters, {} alerts, {} cases",
+        inputs.len(),
+        alerts.len(),
+        cases.len()
+    );
+    if let Some(path) = &args.report {
+        let report = vigil_report::HuntReport {
+            title: "Vigil hunt report".into(),
+            generated_at: crate::cases::now_rfc3339(),
+            files: inputs.len(),
+            events,
+            alerts: alerts.len() as u64,
+            cases: &cases,
+        };
+        std::fs::write(path, vigil_report::render(&report))
+            .with_context(|| format!("writing report {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
     if !(args.json || args.ocsf) {
+        print!("{}", crate::cases::table(&cases));
         print!("{}", summary(&alerts));
     }
     Ok(if alerts.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })

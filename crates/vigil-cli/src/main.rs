@@ -1,6 +1,7 @@
 //! The `vigil` command: the only place Vigil prints to a terminal.
 
 mod bench;
+mod cases;
 mod config;
 mod hunt;
 mod normalize;

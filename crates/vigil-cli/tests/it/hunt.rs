@@ -37,11 +37,14 @@ fn json_alerts_carry_the_rule_author_and_licence_and_ocsf_alerts_are_findings() 
     let samples = repo().join("samples");
     let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--json"], &dir);
     assert_eq!(run.status.code(), Some(0));
-    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert!(!alerts.is_empty());
+    let alerts: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "alert").collect();
+    let cases: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "case").collect();
+    assert_eq!(alerts.len() + cases.len(), lines.len());
+    assert!(!alerts.is_empty() && !cases.is_empty());
     assert!(alerts.iter().all(|a| a["rule"]["author"] == "Vigil" && a["rule"]["license"] == "Apache-2.0"));
     assert!(alerts.iter().all(|a| a["event_uid"].as_str().is_some_and(|u| u.len() == 32)));
 
@@ -136,6 +139,7 @@ fn impossible_travel_fires_with_a_geoip_database_and_says_what_it_lacks_without_
     let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .filter(|l: &serde_json::Value| l["type"] == "alert")
         .collect();
     let travel = alerts.iter().find(|a| a["rule"]["id"] == "vigil-impossible-travel").expect("travel alert");
     assert_eq!(travel["behaviour"]["group"][0][1], "alice@corp.example");
@@ -173,4 +177,49 @@ fn the_example_configuration_runs() {
         &dir,
     );
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+#[test]
+fn the_html_report_runs_no_script_and_escapes_hostile_alert_fields() {
+    let dir = scratch("hunt-report");
+    let line = "{\"eventVersion\":\"1.09\",\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\",\"eventTime\":\"2026-03-02T10:05:00Z\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"198.51.100.7\",\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/<script>alert(1)</script>\",\"userName\":\"<script>alert(1)</script>\\u001b[2J\"},\"recipientAccountId\":\"1\"}\n";
+    std::fs::write(dir.join("trail.json"), line).expect("input");
+    let run = vigil(&["hunt", "trail.json", "--report", "report.html"], &dir);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.to_ascii_lowercase().contains("<script"), "the report holds a script element");
+    assert!(!html.contains('\u{1b}'), "a terminal escape reached the report");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the hostile name is shown, escaped");
+    assert!(html.contains("<svg"), "the entity graph is drawn");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "nothing is fetched from elsewhere"
+    );
+    assert!(html.contains("CloudTrail Logging Stopped"), "the alert is listed");
+}
+
+#[test]
+fn the_case_table_and_case_json_of_the_samples_are_stable() {
+    let dir = scratch("hunt-cases");
+    let samples = dir.join("samples");
+    std::fs::create_dir_all(&samples).expect("dir");
+    for entry in std::fs::read_dir(repo().join("samples")).expect("samples") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, samples.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let run = vigil(&["hunt", "samples"], &dir);
+    assert_eq!(run.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let table: String = stdout.split("\nlevel ").next().unwrap_or_default().to_owned();
+    insta::assert_snapshot!("sample_case_table", table);
+
+    let run = vigil(&["hunt", "samples", "--json"], &dir);
+    let cases: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|l| l["type"] == "case")
+        .map(|l| l["case"].clone())
+        .collect();
+    insta::assert_json_snapshot!("sample_cases", cases);
 }

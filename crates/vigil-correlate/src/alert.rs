@@ -1,0 +1,44 @@
+//! What clustering consumes: one alert, whatever raised it (a Sigma rule, a correlation, a
+//! behavioural detector), with the entities it is about and the events it rests on.
+
+use serde::Serialize;
+use vigil_model::{Entity, Severity};
+
+/// The rule behind an alert, as a case shows it (DRL 1.1 requires the author on every alert).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub title: String,
+    pub level: Severity,
+    pub tags: Vec<String>,
+    pub author: Option<String>,
+    pub license: String,
+}
+
+/// One event an alert rests on, as a timeline shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub event_uid: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// Where it was read: file path, or source name.
+    pub source: String,
+    pub class_name: String,
+    pub summary: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    /// Unique per alert (the Detection Finding's uid).
+    pub id: String,
+    pub rule: RuleRef,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    pub entities: Vec<Entity>,
+    /// User entities the events show to be one person.
+    #[serde(skip)]
+    pub aliases: Vec<(Entity, Entity)>,
+    pub evidence: Vec<Evidence>,
+    /// What a correlation or behavioural detector saw, in a sentence.
+    pub summary: Option<String>,
+}

@@ -1,0 +1,14 @@
+//! Vigil's correlation stage: the entities behind each alert, alerts clustered into cases over
+//! the entities they share (rare ones weigh more) with the reason for every merge, each case's
+//! timeline, and ATT&CK tactics and techniques. No IO.
+
+mod alert;
+pub mod attack;
+mod case;
+mod cluster;
+pub mod entities;
+mod weights;
+
+pub use alert::{Alert, Evidence, RuleRef};
+pub use case::{Case, CaseEntity, FoldedAlert, Merge, TacticUse, TechniqueUse, TimelineEntry, TimelineKind};
+pub use cluster::{ClusterConfig, cluster, is_identity};

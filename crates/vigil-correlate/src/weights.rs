@@ -1,0 +1,103 @@
+//! How much sharing an entity says two alerts belong together. A rare user or host says a lot; a
+//! domain controller, `SYSTEM` or a NAT address that appears everywhere says little, and must not
+//! glue unrelated incidents together.
+
+use std::net::IpAddr;
+
+use vigil_model::{Entity, EntityKind};
+
+/// What an entity of this kind and key is worth before its rarity is counted.
+pub fn base(entity: &Entity) -> f64 {
+    match entity.kind {
+        EntityKind::Rule => 0.0,
+        EntityKind::User if is_builtin_account(&entity.key) => 0.0,
+        EntityKind::User => 1.0,
+        EntityKind::Host => 1.0,
+        EntityKind::Process => 1.0,
+        EntityKind::FileHash => 1.0,
+        EntityKind::AccessKey => 1.0,
+        EntityKind::CloudPrincipal => 1.0,
+        EntityKind::Email => 1.0,
+        EntityKind::Repository => 0.7,
+        EntityKind::CloudAccount => 0.4,
+        EntityKind::Service => 0.2,
+        EntityKind::Ip => match entity.key.parse::<IpAddr>() {
+            Ok(ip) if !is_meaningful(ip) => 0.0,
+            Ok(ip) if is_private(ip) => 0.4,
+            Ok(_) => 1.0,
+            Err(_) => 0.0,
+        },
+    }
+}
+
+/// Accounts every Windows machine has: they identify no one.
+fn is_builtin_account(key: &str) -> bool {
+    let short = key.rsplit('\\').next().unwrap_or(key);
+    matches!(
+        short,
+        "system" | "local service" | "network service" | "anonymous logon" | "localsystem" | "-" | "n/a"
+    ) || short.starts_with("dwm-")
+        || short.starts_with("umfd-")
+        || key.starts_with("nt authority\\")
+        || key.starts_with("font driver host\\")
+        || key.starts_with("window manager\\")
+}
+
+/// Loopback, unspecified, link-local and multicast addresses say nothing about who.
+fn is_meaningful(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// An entity in at most `common` alerts keeps its whole weight; beyond that, it shrinks in
+/// proportion (in twice as many alerts, half the weight).
+pub fn rarity(alerts_with_entity: usize, common: usize) -> f64 {
+    if alerts_with_entity <= common { 1.0 } else { common as f64 / alerts_with_entity as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(kind: EntityKind, key: &str) -> Entity {
+        Entity::new(kind, key).expect("entity")
+    }
+
+    #[test]
+    fn builtin_accounts_loopback_and_rules_weigh_nothing_and_private_addresses_little() {
+        assert_eq!(base(&e(EntityKind::User, "NT AUTHORITY\\SYSTEM")), 0.0);
+        assert_eq!(base(&e(EntityKind::User, "system")), 0.0);
+        assert_eq!(base(&e(EntityKind::Ip, "127.0.0.1")), 0.0);
+        assert_eq!(base(&e(EntityKind::Ip, "fe80::1")), 0.0);
+        assert!(base(&e(EntityKind::Ip, "10.0.2.15")) < 0.5);
+        assert_eq!(base(&e(EntityKind::Ip, "198.51.100.7")), 1.0);
+        assert_eq!(base(&e(EntityKind::User, "corp\\alice")), 1.0);
+        assert_eq!(base(&e(EntityKind::Rule, "r1")), 0.0);
+    }
+
+    #[test]
+    fn rarity_halves_when_an_entity_is_twice_as_common_as_the_limit() {
+        assert_eq!(rarity(5, 10), 1.0);
+        assert_eq!(rarity(20, 10), 0.5);
+    }
+}

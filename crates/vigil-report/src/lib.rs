@@ -1,0 +1,10 @@
+//! Vigil's reports. Today: the hunt report, one self-contained HTML file (no scripts, fonts or
+//! styles from anywhere else) with the case list and, per case, its ATT&CK tactics, entity
+//! graph, merges, alerts and timeline. Every string from logs or rules is escaped.
+
+mod escape;
+mod graph;
+mod html;
+
+pub use escape::html as escape_html;
+pub use html::{HuntReport, render};
