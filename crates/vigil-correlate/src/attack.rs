@@ -27,7 +27,24 @@ pub struct Technique {
     /// `None` for ids this table does not know (newer ATT&CK releases).
     pub name: Option<String>,
     pub tactics: Vec<String>,
+    /// For a v19 id SigmaHQ already uses: the v18.1 technique its rules carried before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previously: Option<String>,
 }
+
+/// ATT&CK v19 techniques SigmaHQ's rules are tagged with, and the v18.1 technique the same
+/// rules carried before SigmaHQ retagged them (read off the rules: netsh firewall rules were
+/// T1562.004, event log clearing T1070.001, and so on). Ids whose earlier technique is not
+/// clear from the rules (T1685, T1686, T1689, T1690) are kept without one.
+const V19_TECHNIQUES: &[(&str, &str)] = &[
+    ("T1685.001", "T1562.002"),
+    ("T1685.002", "T1562.008"),
+    ("T1685.004", "T1562.012"),
+    ("T1685.005", "T1070.001"),
+    ("T1685.006", "T1070.002"),
+    ("T1686.001", "T1562.007"),
+    ("T1686.003", "T1562.004"),
+];
 
 pub struct Attack {
     tactics: Vec<Tactic>,
@@ -71,7 +88,12 @@ impl Attack {
                     let tactics = phases.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
                     techniques.insert(
                         (*id).to_owned(),
-                        Technique { id: (*id).to_owned(), name: Some((*name).to_owned()), tactics },
+                        Technique {
+                            id: (*id).to_owned(),
+                            name: Some((*name).to_owned()),
+                            tactics,
+                            previously: None,
+                        },
                     );
                 }
                 _ => {}
@@ -120,7 +142,21 @@ impl Attack {
     /// The technique with this id; an id the table does not know is kept, without a name.
     pub fn technique(&self, id: &str) -> Technique {
         let id = id.trim().to_ascii_uppercase();
-        self.techniques.get(&id).cloned().unwrap_or(Technique { id, name: None, tactics: Vec::new() })
+        if let Some(known) = self.techniques.get(&id) {
+            return known.clone();
+        }
+        match V19_TECHNIQUES.iter().find(|(new, _)| *new == id) {
+            Some((_, old)) => {
+                let old = self.techniques.get(*old);
+                Technique {
+                    id,
+                    name: old.and_then(|t| t.name.clone()),
+                    tactics: old.map(|t| t.tactics.clone()).unwrap_or_default(),
+                    previously: old.map(|t| t.id.clone()),
+                }
+            }
+            None => Technique { id, name: None, tactics: Vec::new(), previously: None },
+        }
     }
 
     /// The tactics and techniques of Sigma tags (`attack.credential-access`, `attack.t1110.003`).
@@ -192,5 +228,8 @@ mod tests {
         assert_eq!(techniques[0].id, "T1685");
         assert_eq!(techniques[0].name, None);
         assert_eq!(techniques[1].name.as_deref(), Some("Brute Force: Password Spraying"));
+        let firewall = Attack::get().technique("T1686.003");
+        assert_eq!(firewall.previously.as_deref(), Some("T1562.004"));
+        assert_eq!(firewall.name.as_deref(), Some("Impair Defenses: Disable or Modify System Firewall"));
     }
 }

@@ -59,6 +59,9 @@ pub struct TacticUse {
 pub struct TechniqueUse {
     pub id: String,
     pub name: Option<String>,
+    /// For a v19 id: the v18.1 technique it continues.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previously: Option<String>,
     pub alerts: Vec<usize>,
 }
 
@@ -166,7 +169,12 @@ impl Case {
             for q in qs {
                 match techniques.iter_mut().find(|u| u.id == q.id) {
                     Some(u) => u.alerts.push(i),
-                    None => techniques.push(TechniqueUse { id: q.id, name: q.name, alerts: vec![i] }),
+                    None => techniques.push(TechniqueUse {
+                        id: q.id,
+                        name: q.name,
+                        previously: q.previously,
+                        alerts: vec![i],
+                    }),
                 }
             }
         }

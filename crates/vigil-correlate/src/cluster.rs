@@ -23,9 +23,10 @@ pub struct ClusterConfig {
     pub join_score: f64,
     /// A case holds at most this many (folded) alerts.
     pub max_case_alerts: usize,
-    /// An entity in at most this many alerts, or this share of them, counts as rare.
-    pub common_min: usize,
-    pub common_share: f64,
+    /// An entity seen with at most this many distinct identities (users, hosts, principals)
+    /// keeps its whole weight; a hub seen with more (a domain controller, a NAT address) weighs
+    /// proportionally less.
+    pub hub_partners: usize,
     /// Per entity, each alert is compared with at most this many later alerts sharing it.
     pub neighbours: usize,
     /// Events kept per folded alert as its evidence.
@@ -38,8 +39,7 @@ impl Default for ClusterConfig {
             window_ms: 24 * 3_600_000,
             join_score: 1.0,
             max_case_alerts: 500,
-            common_min: 10,
-            common_share: 0.02,
+            hub_partners: 10,
             neighbours: 32,
             evidence_per_alert: 20,
         }
@@ -182,11 +182,31 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
             postings.entry(e).or_default().push(i);
         }
     }
-    let common = config.common_min.max((folded.len() as f64 * config.common_share).ceil() as usize);
-    let weight_of =
-        |e: &Entity, alerts_with_it: usize| weights::base(e) * weights::rarity(alerts_with_it, common);
-    let weights: HashMap<Entity, f64> =
-        postings.iter().map(|(e, list)| ((*e).clone(), weight_of(e, list.len()))).collect();
+    // The identities each entity is seen with, counted up to a little past the hub limit.
+    let cap = config.hub_partners * 2 + 1;
+    let mut partners: HashMap<&Entity, std::collections::HashSet<&Entity>> = HashMap::new();
+    for f in &folded {
+        let identities: Vec<&Entity> =
+            f.entities.iter().filter(|e| is_identity(e.kind) && weights::base(e) > 0.0).collect();
+        for e in &f.entities {
+            let seen = partners.entry(e).or_default();
+            for other in &identities {
+                if seen.len() >= cap {
+                    break;
+                }
+                if *other != e {
+                    seen.insert(other);
+                }
+            }
+        }
+    }
+    let weights: HashMap<Entity, f64> = postings
+        .keys()
+        .map(|e| {
+            let seen = partners.get(e).map_or(0, |p| p.len());
+            ((*e).clone(), weights::base(e) * weights::rarity(seen, config.hub_partners))
+        })
+        .collect();
 
     // Candidate pairs: alerts sharing an entity, close in time; their scores add up.
     let mut pairs: HashMap<(usize, usize), Pair> = HashMap::new();

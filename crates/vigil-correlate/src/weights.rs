@@ -69,10 +69,10 @@ fn is_private(ip: IpAddr) -> bool {
     }
 }
 
-/// An entity in at most `common` alerts keeps its whole weight; beyond that, it shrinks in
-/// proportion (in twice as many alerts, half the weight).
-pub fn rarity(alerts_with_entity: usize, common: usize) -> f64 {
-    if alerts_with_entity <= common { 1.0 } else { common as f64 / alerts_with_entity as f64 }
+/// An entity seen with at most `limit` distinct identities keeps its whole weight; beyond that,
+/// it shrinks in proportion (seen with twice as many, half the weight).
+pub fn rarity(partners: usize, limit: usize) -> f64 {
+    if partners <= limit { 1.0 } else { limit as f64 / partners as f64 }
 }
 
 #[cfg(test)]
@@ -96,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn rarity_halves_when_an_entity_is_twice_as_common_as_the_limit() {
+    fn rarity_halves_when_an_entity_is_seen_with_twice_the_identities_of_the_limit() {
         assert_eq!(rarity(5, 10), 1.0);
         assert_eq!(rarity(20, 10), 0.5);
     }

@@ -12,6 +12,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "aws_ec2_instance_connect_key_pushed.yml",
         include_str!("../rules/aws_ec2_instance_connect_key_pushed.yml"),
     ),
+    (
+        "aws_ec2_instance_credentials_off_instance.yml",
+        include_str!("../rules/aws_ec2_instance_credentials_off_instance.yml"),
+    ),
     ("aws_ec2_user_data_modified.yml", include_str!("../rules/aws_ec2_user_data_modified.yml")),
     ("aws_federation_token_issued.yml", include_str!("../rules/aws_federation_token_issued.yml")),
     ("aws_image_or_snapshot_shared.yml", include_str!("../rules/aws_image_or_snapshot_shared.yml")),
@@ -43,6 +47,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("windows_lateral_movement.yml", include_str!("../rules/windows_lateral_movement.yml")),
     ("windows_password_spray.yml", include_str!("../rules/windows_password_spray.yml")),
+    (
+        "windows_zerologon_machine_password_reset.yml",
+        include_str!("../rules/windows_zerologon_machine_password_reset.yml"),
+    ),
 ];
 
 /// The built-in rules as rule files, named `vigil:<file>`.
@@ -57,6 +65,20 @@ pub fn files() -> Vec<RuleFile> {
 mod tests {
     use super::*;
     use crate::ruleset::{RuleSet, RuleSetConfig};
+
+    #[test]
+    fn a_rule_file_left_out_of_the_pack_list_is_caught() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("rules directory")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".yml"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = BUILTIN.iter().map(|(name, _)| (*name).to_owned()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
 
     #[test]
     fn every_builtin_rule_loads_and_names_its_author() {
@@ -209,6 +231,48 @@ mod correlation_tests {
         let title = "Many GitHub Repositories Cloned By One Account".to_owned();
         assert!(feed(&github, &clone(25)).contains(&title));
         assert!(!feed(&github, &clone(24)).contains(&title));
+    }
+
+    /// The titles of the rules (not correlations) that fire on one record.
+    fn fired(logsource: &LogSource, fields: Value) -> Vec<String> {
+        let (rules, _) = RuleSet::load(&files(), &RuleSetConfig::default()).expect("valid config");
+        let view = SourceView { logsource: logsource.clone(), fields };
+        rules
+            .evaluate(&view)
+            .into_iter()
+            .filter(|d| !d.rule.building_block)
+            .map(|d| d.rule.title.clone())
+            .collect()
+    }
+
+    #[test]
+    fn instance_credentials_from_a_mac_and_bucket_listing_by_an_instance_fire() {
+        let trail = LogSource::new("aws", Some("cloudtrail"));
+        let call = |name: &str, agent: &str, session: &str| json!({"eventSource": "s3.amazonaws.com", "eventName": name, "userAgent": agent, "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::1:assumed-role/WebRole/{session}")}});
+        let mac = "aws-cli/1.18.136 Python/3.8.5 Darwin/19.5.0 botocore/1.17.59";
+        let linux = "aws-cli/2.15.0 Python/3.11.6 Linux/6.1.0 exe/x86_64.amzn.2023";
+        let fired_on = |fields| fired(&trail, fields);
+        let got = fired_on(call("GetObject", mac, "i-0317f6c6b66ae9c40"));
+        assert!(
+            got.contains(&"EC2 Instance Role Credentials Used From A macOS Client".to_owned()),
+            "{got:?}"
+        );
+        assert!(fired_on(call("GetObject", linux, "i-0317f6c6b66ae9c40")).is_empty());
+        assert!(fired_on(call("GetObject", mac, "alice-session")).is_empty());
+        assert!(
+            fired_on(call("ListBuckets", linux, "i-0317f6c6b66ae9c40"))
+                .contains(&"S3 Buckets Listed With EC2 Instance Role Credentials".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_anonymous_machine_password_change_is_zerologon() {
+        let security = LogSource::new("windows", Some("security"));
+        let change = |subject: &str, set: &str| json!({"EventID": 4742, "SubjectUserName": subject, "TargetUserName": "MORDORDC$", "PasswordLastSet": set});
+        let title = "Computer Account Password Changed By An Anonymous Logon".to_owned();
+        assert!(fired(&security, change("ANONYMOUS LOGON", "9/16/2020 11:40:05 PM")).contains(&title));
+        assert!(fired(&security, change("ANONYMOUS LOGON", "-")).is_empty());
+        assert!(fired(&security, change("MORDORDC$", "9/16/2020 11:40:05 PM")).is_empty());
     }
 
     #[test]

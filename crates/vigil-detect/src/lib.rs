@@ -13,6 +13,7 @@ mod diagnostic;
 mod error;
 mod filter;
 mod finding;
+mod keywords;
 pub mod mapping;
 mod parallel;
 mod placeholders;

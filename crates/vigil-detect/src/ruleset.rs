@@ -14,6 +14,7 @@ use crate::correlation::CorrelationSet;
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::filter;
+use crate::keywords;
 use crate::mapping::FieldMapping;
 use crate::parallel;
 use crate::placeholders;
@@ -116,6 +117,8 @@ fn compile(
     rule: &SigmaRule,
     pipelines: &[rsigma_eval::Pipeline],
 ) -> std::result::Result<CompiledRule, String> {
+    let fixed = keywords::as_substrings(rule);
+    let rule = fixed.as_ref().unwrap_or(rule);
     if pipelines.is_empty() {
         return compile_rule(rule).map_err(|e| e.to_string());
     }

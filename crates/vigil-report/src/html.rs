@@ -119,7 +119,10 @@ fn case_section(out: &mut String, case: &Case) {
     if !case.techniques.is_empty() {
         out.push_str("<table><tr><th>technique</th><th>name</th><th>alerts</th></tr>");
         for t in &case.techniques {
-            let name = t.name.clone().unwrap_or_else(|| "(not in this ATT&CK release)".into());
+            let mut name = t.name.clone().unwrap_or_else(|| "(not in this ATT&CK release)".into());
+            if let Some(old) = &t.previously {
+                name.push_str(&format!(" (ATT&CK v19 id; {old} before)"));
+            }
             let alerts: Vec<String> = t.alerts.iter().map(|i| format!("#{}", i + 1)).collect();
             let _ = write!(
                 out,

@@ -36,14 +36,17 @@ impl Format for Auditd {
         }
     }
     /// One view per audit line, as Sigma's auditd rules match single records (`type: EXECVE`).
+    /// The line itself is there too, as `_raw`: Sigma keywords search a text log's whole line,
+    /// and an EXECVE record spreads its arguments over `a0`, `a1`, … (`'|all': [dd, 'if=']`).
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         record
             .text
             .lines()
-            .filter_map(parse_line)
-            .map(|line| {
+            .filter_map(|text| parse_line(text).map(|line| (text, line)))
+            .map(|(text, line)| {
                 let mut fields = Map::new();
                 fields.insert("type".into(), Value::String(line.kind.clone()));
+                fields.insert("_raw".into(), Value::String(text.to_owned()));
                 for (k, v) in &line.fields {
                     fields.insert(k.clone(), Value::String(v.clone()));
                 }
