@@ -32,12 +32,24 @@ pub enum Bench {
         #[arg(long, default_value_t = 3)]
         runs: u32,
     },
+    /// Cluster generated alerts into cases: alerts per second and how time grows with the count.
+    Cluster {
+        /// Alert counts to generate and cluster.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000, 1_000_000])]
+        alerts: Vec<usize>,
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
+    },
 }
 
 pub fn run(bench: Bench) -> Result<ExitCode> {
     match bench {
         Bench::Normalize { paths, runs } => normalize(&paths, runs.max(1)),
         Bench::Hunt { paths, rules, max_rules, runs } => hunt(&paths, &rules, max_rules, runs.max(1)),
+        Bench::Cluster { alerts, runs } => {
+            crate::bench_cluster::run(&alerts, runs);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -169,7 +181,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Peak resident memory (VmHWM) in MiB, from /proc (Linux).
-fn peak_rss_mib() -> Option<u64> {
+pub fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

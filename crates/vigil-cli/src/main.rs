@@ -1,6 +1,7 @@
 //! The `vigil` command: the only place Vigil prints to a terminal.
 
 mod bench;
+mod bench_cluster;
 mod cases;
 mod config;
 mod hunt;

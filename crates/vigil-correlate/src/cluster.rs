@@ -7,7 +7,7 @@
 //! The result depends on the set of alerts, not their order: alerts are put into a canonical
 //! order first, and every later step iterates in orders derived from it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use vigil_model::{Entity, EntityKind};
 
@@ -127,9 +127,6 @@ fn describe_shared(shared: &[Entity]) -> String {
     }
 }
 
-/// Two alerts' score and the entities it adds up from.
-type Pair<'a> = (f64, Vec<&'a Entity>);
-
 /// Clusters `alerts` into cases, earliest case first.
 pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
     let mut ordered: Vec<&Alert> = alerts.iter().collect();
@@ -182,38 +179,55 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
             postings.entry(e).or_default().push(i);
         }
     }
-    // The identities each entity is seen with, counted up to a little past the hub limit.
+    // The identities each entity is seen with, counted up to a little past the hub limit. An
+    // entity in one alert joins nothing, so only shared ones are counted.
     let cap = config.hub_partners * 2 + 1;
-    let mut partners: HashMap<&Entity, std::collections::HashSet<&Entity>> = HashMap::new();
-    for f in &folded {
-        let identities: Vec<&Entity> =
-            f.entities.iter().filter(|e| is_identity(e.kind) && weights::base(e) > 0.0).collect();
-        for e in &f.entities {
-            let seen = partners.entry(e).or_default();
-            for other in &identities {
-                if seen.len() >= cap {
-                    break;
-                }
-                if *other != e {
-                    seen.insert(other);
+    let weights: HashMap<Entity, f64> = postings
+        .iter()
+        .map(|(e, list)| {
+            let base = weights::base(e);
+            if list.len() < 2 || base == 0.0 {
+                return ((*e).clone(), base);
+            }
+            let mut seen: HashSet<&Entity> = HashSet::new();
+            'alerts: for &i in list {
+                for other in folded[i].entities.iter().filter(|o| is_identity(o.kind) && o != e) {
+                    if weights::base(other) > 0.0 {
+                        seen.insert(other);
+                        if seen.len() >= cap {
+                            break 'alerts;
+                        }
+                    }
                 }
             }
-        }
-    }
-    let weights: HashMap<Entity, f64> = postings
-        .keys()
-        .map(|e| {
-            let seen = partners.get(e).map_or(0, |p| p.len());
-            ((*e).clone(), weights::base(e) * weights::rarity(seen, config.hub_partners))
+            ((*e).clone(), base * weights::rarity(seen.len(), config.hub_partners))
         })
         .collect();
 
-    // Candidate pairs: alerts sharing an entity, close in time; their scores add up.
-    let mut pairs: HashMap<(usize, usize), Pair> = HashMap::new();
+    // Candidate pairs. An entity that joins alerts on its own links each alert to the latest
+    // earlier one still in reach (the same groups as linking every pair, with one link per
+    // alert). Weaker entities add up: their pairs are scored, nearest neighbours only.
+    let strong = config.join_score - 1e-9;
+    let mut candidates: Vec<(usize, usize)> = Vec::new();
+    let mut weak: HashMap<(usize, usize), f64> = HashMap::new();
     for (entity, list) in &postings {
         let w = weights[*entity];
         // An entity this common cannot tip a pair over the threshold in any realistic sum.
-        if w < 0.05 {
+        if w < 0.05 || list.len() < 2 {
+            continue;
+        }
+        if w >= strong {
+            let mut reach = list[0];
+            for &b in &list[1..] {
+                if folded[b].first_seen - folded[reach].last_seen <= config.window_ms {
+                    candidates.push((reach, b));
+                }
+                if folded[b].last_seen >= folded[reach].last_seen
+                    || folded[b].first_seen - folded[reach].last_seen > config.window_ms
+                {
+                    reach = b;
+                }
+            }
             continue;
         }
         for (i, &a) in list.iter().enumerate() {
@@ -221,24 +235,33 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
                 if folded[b].first_seen - folded[a].last_seen > config.window_ms {
                     break;
                 }
-                let slot = pairs.entry((a, b)).or_insert((0.0, Vec::new()));
-                slot.0 += w;
-                slot.1.push(entity);
+                *weak.entry((a, b)).or_default() += w;
             }
         }
     }
-    let mut edges: Vec<((usize, usize), Pair)> =
-        pairs.into_iter().filter(|(_, (score, _))| *score >= config.join_score - 1e-9).collect();
+    candidates.extend(weak.into_iter().filter(|(_, score)| *score >= strong).map(|(pair, _)| pair));
+    candidates.sort_unstable();
+    candidates.dedup();
+    // Each pair's score and shared entities, from the two alerts themselves.
+    let mut edges: Vec<(usize, usize, f64, Vec<&Entity>)> = candidates
+        .into_iter()
+        .filter_map(|(a, b)| {
+            let shared: Vec<&Entity> =
+                folded[a].entities.iter().filter(|e| folded[b].entities.binary_search(e).is_ok()).collect();
+            let score: f64 = shared.iter().map(|e| weights.get(*e).copied().unwrap_or(0.0)).sum();
+            (score >= strong).then_some((a, b, score, shared))
+        })
+        .collect();
     // The order alerts joined in: by the later alert of each pair, then by index.
     edges.sort_by(|x, y| {
-        let later = |(a, b): (usize, usize)| folded[a].first_seen.max(folded[b].first_seen);
-        (later(x.0), x.0.1, x.0.0).cmp(&(later(y.0), y.0.1, y.0.0))
+        let later = |a: usize, b: usize| folded[a].first_seen.max(folded[b].first_seen);
+        (later(x.0, x.1), x.1, x.0).cmp(&(later(y.0, y.1), y.1, y.0))
     });
 
     let mut uf = UnionFind::new(folded.len());
     let mut merges: Vec<(usize, usize, Vec<Entity>, i64, f64)> = Vec::new();
     let mut refused: Vec<(usize, usize)> = Vec::new();
-    for ((a, b), (score, mut shared)) in edges {
+    for (a, b, score, mut shared) in edges {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra == rb {
             continue;
@@ -251,6 +274,7 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
         uf.parent[small] = big;
         uf.size[big] += uf.size[small];
         shared.sort_by(|x, y| weights[*y].total_cmp(&weights[*x]).then_with(|| x.cmp(y)));
+        shared.retain(|e| weights[*e] > 0.0);
         shared.truncate(3);
         let gap = (folded[b].first_seen - folded[a].last_seen).max(0);
         merges.push((b, a, shared.into_iter().cloned().collect(), gap, score));

@@ -1,0 +1,104 @@
+//! `vigil bench cluster`: alerts per second through clustering, on alerts generated to look
+//! like a SOC's: many hosts and users, a few hubs (a domain controller in a fifth of the alerts,
+//! SYSTEM, a NAT address), a few hundred rules, a month of time, and bursts that are incidents.
+
+use std::time::Instant;
+
+use vigil_correlate::{Alert, ClusterConfig, RuleRef, cluster};
+use vigil_model::{Entity, EntityKind, Severity};
+
+/// A small deterministic generator (xorshift64*), so every run clusters the same alerts.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+pub fn alerts(n: usize, seed: u64) -> Vec<Alert> {
+    let mut rng = Rng(seed | 1);
+    let hosts = (n / 40).max(10) as u64;
+    let users = (n / 80).max(10) as u64;
+    let month_ms: u64 = 30 * 24 * 3_600_000;
+    let levels = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    let tactics =
+        ["attack.execution", "attack.persistence", "attack.credential-access", "attack.lateral-movement"];
+    let entity = |kind, key: String| Entity::new(kind, &key).expect("generated names are valid");
+    (0..n)
+        .map(|i| {
+            // Incidents: one host and user, a burst of alerts within an hour.
+            let incident = rng.below((n / 8).max(1) as u64);
+            let base = incident * 7919 % month_ms;
+            let time = (base + rng.below(3_600_000)) as i64;
+            let host = incident % hosts;
+            let user = incident * 31 % users;
+            let rule = rng.below(300);
+            let mut entities = vec![
+                entity(EntityKind::Host, format!("ws-{host}")),
+                entity(EntityKind::User, format!("corp\\user{user}")),
+                entity(
+                    EntityKind::Process,
+                    format!("ws-{host}|{}|proc{}.exe", rng.below(60000), rng.below(50)),
+                ),
+            ];
+            if rng.below(5) == 0 {
+                entities.push(entity(EntityKind::Host, "dc01".into()));
+            }
+            if rng.below(3) == 0 {
+                entities.push(entity(EntityKind::User, "nt authority\\system".into()));
+            }
+            if rng.below(4) == 0 {
+                entities.push(entity(EntityKind::Ip, "10.0.0.1".into()));
+            }
+            Alert {
+                id: format!("alert-{i}"),
+                rule: RuleRef {
+                    id: format!("rule-{rule}"),
+                    title: format!("Generated rule {rule}"),
+                    level: levels[(rule % 4) as usize],
+                    tags: vec![tactics[(rule % 4) as usize].into(), format!("attack.t{}", 1000 + rule % 600)],
+                    author: Some("Vigil bench".into()),
+                    license: "Apache-2.0".into(),
+                },
+                time,
+                entities,
+                aliases: Vec::new(),
+                evidence: Vec::new(),
+                summary: None,
+            }
+        })
+        .collect()
+}
+
+/// Clusters `sizes` generated alert sets, the best of `runs` each, and prints the figures.
+pub fn run(sizes: &[usize], runs: u32) {
+    println!("{:>10} {:>10} {:>12} {:>14} {:>12}", "alerts", "cases", "seconds", "alerts/s", "peak MiB");
+    let mut previous: Option<(usize, f64)> = None;
+    for &n in sizes {
+        let generated = alerts(n, 42);
+        let mut best = f64::INFINITY;
+        let mut cases = 0;
+        for _ in 0..runs.max(1) {
+            let start = Instant::now();
+            let result = cluster(&generated, &ClusterConfig::default());
+            best = best.min(start.elapsed().as_secs_f64());
+            cases = result.len();
+        }
+        let growth = previous
+            .map(|(m, t)| format!("  ({:.1}× the time for {:.0}× the alerts)", best / t, n as f64 / m as f64))
+            .unwrap_or_default();
+        println!(
+            "{n:>10} {cases:>10} {best:>12.3} {:>14.0} {:>12}{growth}",
+            n as f64 / best,
+            crate::bench::peak_rss_mib().map_or("-".into(), |m| m.to_string())
+        );
+        previous = Some((n, best));
+    }
+}
