@@ -24,6 +24,31 @@ fn rule(info: &RuleInfo) -> RuleRef {
     }
 }
 
+fn evidence(event: &Event, source: &Path) -> Evidence {
+    Evidence {
+        event_uid: event.metadata.uid.clone().unwrap_or_default(),
+        time: event.time,
+        source: source.display().to_string(),
+        class_name: event.class_name.clone(),
+        summary: event.message.clone().or_else(|| {
+            event.metadata.event_code.as_ref().map(|c| format!("{} (event {c})", event.class_name))
+        }),
+    }
+}
+
+/// The record a correlation fired on: what it names and where it was read. Kept with the
+/// records replayed through the correlator, so the alert can cite it.
+pub struct Trigger {
+    entities: vigil_correlate::entities::Extracted,
+    evidence: Evidence,
+}
+
+impl Trigger {
+    pub fn of(event: &Event, source: &Path) -> Trigger {
+        Trigger { entities: extract(event), evidence: evidence(event, source) }
+    }
+}
+
 /// A Sigma detection on `event`, read from `source`.
 pub fn from_detection(detection: &Detection, event: &Event, source: &Path) -> Alert {
     let extracted = extract(event);
@@ -52,8 +77,9 @@ pub fn from_detection(detection: &Detection, event: &Event, source: &Path) -> Al
     }
 }
 
-/// A correlation that fired at `time`: its entities are its group-by values.
-pub fn from_correlation(alert: &CorrelationAlert, time: i64) -> Alert {
+/// A correlation that fired at `time` on the record `trigger`: its entities are its group-by
+/// values and what the record names; it cites the record.
+pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Trigger) -> Alert {
     let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     Alert {
         id: vigil_model::EventId::from_content(
@@ -63,9 +89,14 @@ pub fn from_correlation(alert: &CorrelationAlert, time: i64) -> Alert {
         .to_string(),
         rule: rule(&alert.rule),
         time,
-        entities: alert.group.iter().filter_map(|(k, v)| from_group_field(k, v)).collect(),
-        aliases: Vec::new(),
-        evidence: Vec::new(),
+        entities: alert
+            .group
+            .iter()
+            .filter_map(|(k, v)| from_group_field(k, v))
+            .chain(trigger.entities.entities.iter().cloned())
+            .collect(),
+        aliases: trigger.entities.aliases.clone(),
+        evidence: vec![trigger.evidence.clone()],
         summary: Some(format!(
             "{} {} over {} s ({})",
             alert.correlation_type,

@@ -160,7 +160,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // Correlation needs records in time order, and files do not come in it: the records that
     // fired a rule are kept and replayed in order once every file is read.
     let mut correlator = rules.correlator();
-    let mut fired: Vec<(i64, SourceView, Vec<Detection>)> = Vec::new();
+    let mut fired: Vec<(i64, SourceView, Vec<Detection>, crate::cases::Trigger)> = Vec::new();
     let mut observations = Vec::new();
     let mut case_alerts: Vec<vigil_correlate::Alert> = Vec::new();
     for input in &inputs {
@@ -215,7 +215,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     case_alerts.push(crate::cases::from_detection(detection, &event, input));
                 }
                 if correlator.is_active() && !detections.is_empty() {
-                    fired.push((event.time, view, detections));
+                    fired.push((event.time, view, detections, crate::cases::Trigger::of(&event, input)));
                 }
             }
         });
@@ -225,8 +225,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bar.inc(std::fs::metadata(input).map(|m| m.len()).unwrap_or(0));
     }
     bar.finish_and_clear();
-    fired.sort_by_key(|(time, _, _)| *time);
-    for (time, view, detections) in &fired {
+    fired.sort_by_key(|(time, _, _, _)| *time);
+    for (time, view, detections, trigger) in &fired {
         for alert in correlator.process(view, *time, detections) {
             if alert.rule.level < min_level {
                 continue;
@@ -245,7 +245,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     .and_then(|l| writeln!(w, "{l}"))
                     .context("writing output")?;
             }
-            case_alerts.push(crate::cases::from_correlation(&alert, *time));
+            case_alerts.push(crate::cases::from_correlation(&alert, *time, trigger));
             let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
             alerts.push(Alert {
                 rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
