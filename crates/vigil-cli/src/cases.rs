@@ -7,7 +7,7 @@ use std::path::Path;
 use vigil_correlate::entities::{extract, from_group_field};
 use vigil_correlate::{Alert, Case, Evidence, RuleRef};
 use vigil_detect::behaviour::BehaviourAlert;
-use vigil_detect::{CorrelationAlert, Detection, RuleInfo};
+use vigil_detect::{CorrelationAlert, Detection, RuleInfo, behaviour_uid, correlation_uid, detection_uid};
 use vigil_model::{Entity, EntityKind};
 use vigil_ocsf::Event;
 
@@ -52,27 +52,13 @@ impl Trigger {
 /// A Sigma detection on `event`, read from `source`.
 pub fn from_detection(detection: &Detection, event: &Event, source: &Path) -> Alert {
     let extracted = extract(event);
-    let event_uid = event.metadata.uid.clone().unwrap_or_default();
     Alert {
-        id: vigil_model::EventId::from_content(
-            "vigil-detect",
-            format!("{}\n{event_uid}", detection.rule.id).as_bytes(),
-        )
-        .to_string(),
+        id: detection_uid(&detection.rule, event.metadata.uid.as_deref().unwrap_or_default()),
         rule: rule(&detection.rule),
         time: event.time,
         entities: extracted.entities,
         aliases: extracted.aliases,
-        evidence: vec![Evidence {
-            event_uid,
-            time: event.time,
-            source: source.display().to_string(),
-            class_name: event.class_name.clone(),
-            summary: event
-                .message
-                .clone()
-                .or_else(|| event.metadata.event_code.clone().map(|c| format!("{} {c}", event.class_name))),
-        }],
+        evidence: vec![evidence(event, source)],
         summary: None,
     }
 }
@@ -80,13 +66,9 @@ pub fn from_detection(detection: &Detection, event: &Event, source: &Path) -> Al
 /// A correlation that fired at `time` on the record `trigger`: its entities are its group-by
 /// values and what the record names; it cites the record.
 pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Trigger) -> Alert {
-    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Alert {
-        id: vigil_model::EventId::from_content(
-            "vigil-correlate",
-            format!("{}\n{group}{time}", alert.rule.id).as_bytes(),
-        )
-        .to_string(),
+        id: correlation_uid(alert, time),
         rule: rule(&alert.rule),
         time,
         entities: alert
@@ -102,7 +84,7 @@ pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Trigger) 
             alert.correlation_type,
             alert.value,
             alert.timespan_secs,
-            group.trim_end().replace('\n', ", ")
+            group.join(", ")
         )),
     }
 }
@@ -119,13 +101,8 @@ pub fn from_behaviour(alert: &BehaviourAlert) -> Alert {
             _ => None,
         })
         .collect();
-    let cited: String = alert.events.iter().map(|e| format!("{e}\n")).collect();
     Alert {
-        id: vigil_model::EventId::from_content(
-            "vigil-behaviour",
-            format!("{}\n{}\n{cited}", alert.rule.id, alert.time).as_bytes(),
-        )
-        .to_string(),
+        id: behaviour_uid(alert),
         rule: rule(&alert.rule),
         time: alert.time,
         entities,

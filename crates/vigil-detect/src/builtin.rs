@@ -18,6 +18,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("aws_ec2_user_data_modified.yml", include_str!("../rules/aws_ec2_user_data_modified.yml")),
     ("aws_federation_token_issued.yml", include_str!("../rules/aws_federation_token_issued.yml")),
+    ("aws_iam_risky_policy.yml", include_str!("../rules/aws_iam_risky_policy.yml")),
     ("aws_image_or_snapshot_shared.yml", include_str!("../rules/aws_image_or_snapshot_shared.yml")),
     ("aws_lambda_code_replaced.yml", include_str!("../rules/aws_lambda_code_replaced.yml")),
     (
@@ -30,6 +31,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "aws_roles_anywhere_trust_anchor_created.yml",
         include_str!("../rules/aws_roles_anywhere_trust_anchor_created.yml"),
     ),
+    ("aws_s3_bucket_made_public.yml", include_str!("../rules/aws_s3_bucket_made_public.yml")),
     ("aws_s3_data_download.yml", include_str!("../rules/aws_s3_data_download.yml")),
     ("aws_secrets_batch_retrieved.yml", include_str!("../rules/aws_secrets_batch_retrieved.yml")),
     ("aws_secrets_read_in_bulk.yml", include_str!("../rules/aws_secrets_read_in_bulk.yml")),
@@ -263,6 +265,45 @@ mod correlation_tests {
             fired_on(call("ListBuckets", linux, "i-0317f6c6b66ae9c40"))
                 .contains(&"S3 Buckets Listed With EC2 Instance Role Credentials".to_owned())
         );
+    }
+
+    #[test]
+    fn a_bucket_opened_to_everyone_fires_and_a_private_acl_does_not() {
+        let trail = LogSource::new("aws", Some("cloudtrail"));
+        let title = "S3 Bucket Opened To The Public".to_owned();
+        let acl = |uri: &str| json!({"eventSource": "s3.amazonaws.com", "eventName": "PutBucketAcl", "requestParameters": {"AccessControlPolicy": {"AccessControlList": {"Grant": [{"Grantee": {"URI": uri}}]}}}});
+        assert!(fired(&trail, acl("http://acs.amazonaws.com/groups/global/AllUsers")).contains(&title));
+        assert!(!fired(&trail, acl("http://acs.amazonaws.com/groups/s3/LogDelivery")).contains(&title));
+        let policy = |principal: &str| json!({"eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy", "requestParameters": {"bucketPolicy": {"Statement": [{"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject"}]}}});
+        assert!(fired(&trail, policy("*")).contains(&title));
+        assert!(!fired(&trail, policy("arn:aws:iam::1:root")).contains(&title), "a named principal is not everyone");
+        assert!(
+            fired(
+                &trail,
+                json!({"eventSource": "s3.amazonaws.com", "eventName": "DeleteBucketPublicAccessBlock"})
+            )
+            .contains(&title)
+        );
+    }
+
+    #[test]
+    fn administrator_access_or_a_star_policy_fires_and_a_scoped_policy_does_not() {
+        let trail = LogSource::new("aws", Some("cloudtrail"));
+        let title = "Administrator Access Granted To An IAM Identity".to_owned();
+        let attach = |arn: &str| json!({"eventSource": "iam.amazonaws.com", "eventName": "AttachUserPolicy", "requestParameters": {"userName": "bob", "policyArn": arn}});
+        assert!(fired(&trail, attach("arn:aws:iam::aws:policy/AdministratorAccess")).contains(&title));
+        assert!(!fired(&trail, attach("arn:aws:iam::aws:policy/ReadOnlyAccess")).contains(&title));
+        let inline = |doc: &str| json!({"eventSource": "iam.amazonaws.com", "eventName": "PutUserPolicy", "requestParameters": {"policyDocument": doc}});
+        assert!(
+            fired(
+                &trail,
+                inline(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                )
+            )
+            .contains(&title)
+        );
+        assert!(!fired(&trail, inline(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)).contains(&title));
     }
 
     #[test]

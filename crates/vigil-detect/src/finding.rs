@@ -40,13 +40,31 @@ fn rule_finding(rule: &RuleInfo, uid: String, time: i64, related_events: Vec<Rel
     f
 }
 
-/// The Detection Finding for `detection` on `event`. Its uid is derived from the rule and the
-/// event, so the same detection is the same finding however often it is produced.
+/// The uid of the finding `rule` raises on the event `event_uid`: the same detection is the
+/// same finding however often it is produced.
+pub fn detection_uid(rule: &RuleInfo, event_uid: &str) -> String {
+    EventId::from_content("vigil-detect", format!("{}\n{event_uid}", rule.id).as_bytes()).to_string()
+}
+
+/// The uid of the finding a correlation raises at `time` for its group.
+pub fn correlation_uid(alert: &CorrelationAlert, time: i64) -> String {
+    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    EventId::from_content("vigil-correlate", format!("{}\n{group}{time}", alert.rule.id).as_bytes())
+        .to_string()
+}
+
+/// The uid of the finding a behavioural detector raises, from its rule, time and cited events.
+pub fn behaviour_uid(alert: &BehaviourAlert) -> String {
+    let cited: String = alert.events.iter().map(|e| format!("{e}\n")).collect();
+    EventId::from_content("vigil-behaviour", format!("{}\n{}\n{cited}", alert.rule.id, alert.time).as_bytes())
+        .to_string()
+}
+
+/// The Detection Finding for `detection` on `event`.
 pub fn finding(detection: &Detection, event: &Event) -> Event {
     let rule = &detection.rule;
     let event_uid = event.metadata.uid.clone().unwrap_or_default();
-    let uid =
-        EventId::from_content("vigil-detect", format!("{}\n{event_uid}", rule.id).as_bytes()).to_string();
+    let uid = detection_uid(rule, &event_uid);
     let related = vec![RelatedEvent { uid: event_uid, type_uid: Some(event.type_uid) }];
     let mut f = rule_finding(rule, uid, event.time, related);
     f.device = event.device.clone();
@@ -58,9 +76,7 @@ pub fn finding(detection: &Detection, event: &Event) -> Event {
 /// The Detection Finding for a correlation that fired at `time` (ms since the epoch).
 pub fn correlation_finding(alert: &CorrelationAlert, time: i64) -> Event {
     let rule = &alert.rule;
-    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    let uid = EventId::from_content("vigil-correlate", format!("{}\n{group}{time}", rule.id).as_bytes())
-        .to_string();
+    let uid = correlation_uid(alert, time);
     let mut f = rule_finding(rule, uid, time, Vec::new());
     f.unmapped.insert(
         "correlation".into(),

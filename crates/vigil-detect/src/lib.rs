@@ -25,7 +25,9 @@ pub use config::DetectConfig;
 pub use correlation::{CorrelationAlert, Correlator};
 pub use diagnostic::Diagnostic;
 pub use error::{Error, Result};
-pub use finding::{behaviour_finding, correlation_finding, finding};
+pub use finding::{
+    behaviour_finding, behaviour_uid, correlation_finding, correlation_uid, detection_uid, finding,
+};
 pub use mapping::FieldMapping;
 pub use rule::{Level, RuleInfo};
 pub use ruleset::{Detection, RuleFile, RuleSet, RuleSetConfig};

@@ -25,6 +25,24 @@ pub enum CaseState {
 
 use CaseState::*;
 
+impl CaseState {
+    /// Every state, the pipeline's in order, then the closing ones.
+    pub const ALL: [CaseState; 12] = [
+        New,
+        Enriched,
+        Correlated,
+        Recommended,
+        Approved,
+        Executed,
+        Recovered,
+        Learned,
+        Resolved,
+        FalsePositive,
+        Benign,
+        Duplicate,
+    ];
+}
+
 /// Every legal transition, and only those.
 pub const TRANSITIONS: &[(CaseState, CaseState)] = &[
     // The pipeline, in order. Enrichment may be skipped (a hunt has no inventories).
@@ -189,21 +207,6 @@ impl Lifecycle {
 mod tests {
     use super::*;
 
-    const ALL: [CaseState; 12] = [
-        New,
-        Enriched,
-        Correlated,
-        Recommended,
-        Approved,
-        Executed,
-        Recovered,
-        Learned,
-        Resolved,
-        FalsePositive,
-        Benign,
-        Duplicate,
-    ];
-
     #[test]
     fn the_pipeline_runs_from_new_to_learned_and_records_each_step() {
         let mut case = Lifecycle::default();
@@ -235,7 +238,7 @@ mod tests {
                 assert!(from.can_become(to), "{from} -> {to}");
             }
         }
-        for from in ALL.into_iter().filter(|s| s.is_closed()) {
+        for from in CaseState::ALL.into_iter().filter(|s| s.is_closed()) {
             for to in [Approved, Executed, Recovered] {
                 assert!(!from.can_become(to), "{from} -> {to}");
             }
