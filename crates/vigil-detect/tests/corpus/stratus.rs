@@ -33,6 +33,13 @@ fn at_least_25_of_35_stratus_techniques_are_detected() {
         let technique = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if alerts > 0 { detected.push(technique) } else { missed.push(technique) }
     }
+    println!("detected {} of {}:", detected.len(), files.len());
+    for t in &detected {
+        println!("  detected  {t}");
+    }
+    for t in &missed {
+        println!("  missed    {t}");
+    }
     assert_eq!(files.len(), 35);
     assert!(detected.len() >= 25, "detected {} of 35; missed: {missed:#?}", detected.len());
 }
