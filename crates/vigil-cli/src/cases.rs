@@ -11,6 +11,8 @@ use vigil_detect::{CorrelationAlert, Detection, RuleInfo, behaviour_uid, correla
 use vigil_model::{Entity, EntityKind};
 use vigil_ocsf::Event;
 
+use vigil_triage::{Recommendation, Verdict};
+
 use crate::terminal::safe;
 
 fn rule(info: &RuleInfo) -> RuleRef {
@@ -138,8 +140,9 @@ fn span(case: &Case) -> String {
     }
 }
 
-/// The case table: severity, alerts, time span, tactics, techniques and key entities per case.
-pub fn table(cases: &[Case]) -> String {
+/// The case table: severity, alerts, time span, tactics, techniques and key entities per case,
+/// then the built-in analyst's verdict, confidence and top reasons.
+pub fn table(cases: &[Case], recommendations: &[Recommendation]) -> String {
     let mut out = String::new();
     if cases.is_empty() {
         return out;
@@ -151,14 +154,15 @@ pub fn table(cases: &[Case]) -> String {
         "{:<9} {:<13} {:>6}  {:<22} {:<34} {:<24} key entities / title",
         "case", "severity", "alerts", "time span", "tactics", "techniques"
     );
-    let mut ranked: Vec<&Case> = cases.iter().collect();
-    ranked.sort_by(|a, b| {
+    let mut ranked: Vec<(&Case, Option<&Recommendation>)> =
+        cases.iter().enumerate().map(|(i, c)| (c, recommendations.get(i))).collect();
+    ranked.sort_by(|(a, _), (b, _)| {
         b.severity
             .cmp(&a.severity)
             .then(b.alert_count().cmp(&a.alert_count()))
             .then(a.first_seen.cmp(&b.first_seen))
     });
-    for case in ranked.iter().take(40) {
+    for &(case, recommendation) in ranked.iter().take(40) {
         let tactics: Vec<&str> = case.tactics.iter().map(|t| t.short_name.as_str()).collect();
         let techniques: Vec<&str> = case.techniques.iter().take(3).map(|t| t.id.as_str()).collect();
         let more = if case.techniques.len() > 3 {
@@ -183,12 +187,48 @@ pub fn table(cases: &[Case]) -> String {
             safe(&entities.join(", "), 80)
         );
         let _ = writeln!(out, "{:<9} {}", "", safe(&case.title, 110));
+        if let Some(r) = recommendation {
+            let reasons: Vec<String> = r
+                .contributions
+                .iter()
+                .filter(|c| c.contribution.abs() >= 0.05)
+                .take(3)
+                .map(|c| format!("{} {:+.1}", c.feature, c.contribution))
+                .collect();
+            let unknowns = if r.unknowns.is_empty() {
+                String::new()
+            } else {
+                format!("; {} unknowns", r.unknowns.len())
+            };
+            let _ = writeln!(
+                out,
+                "{:<9} {} (confidence {:.2}): {}{unknowns}",
+                "",
+                verdict_name(r.verdict),
+                r.confidence,
+                reasons.join(", ")
+            );
+        }
     }
     if ranked.len() > 40 {
         let _ = writeln!(out, "… and {} more cases (--json or --report lists them all)", ranked.len() - 40);
     }
     out.push('\n');
     out
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Malicious => "malicious",
+        Verdict::Suspicious => "suspicious",
+        Verdict::Benign => "benign",
+        Verdict::InsufficientEvidence => "insufficient evidence",
+    }
+}
+
+/// Now, in ms since the epoch: how old the context inputs are is measured against it.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Now, as RFC 3339 UTC (for the report's header only; nothing else reads the clock).

@@ -2,7 +2,7 @@
 //! keys are errors, so a misspelt setting is caught instead of silently ignored.
 //! `vigil.example.yml` at the repository root lists every setting with its default.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -12,6 +12,62 @@ use vigil_detect::DetectConfig;
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub detect: DetectConfig,
+    pub triage: TriageConfig,
+}
+
+/// The context files the built-in analyst reads, and the model it uses.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriageConfig {
+    pub assets: Option<PathBuf>,
+    pub identities: Option<PathBuf>,
+    pub allow: Option<PathBuf>,
+    pub iocs: Option<PathBuf>,
+    /// A model from `vigil train` instead of the built-in one.
+    pub model: Option<PathBuf>,
+}
+
+impl TriageConfig {
+    /// Reads the configured context files; paths are relative to the configuration file.
+    pub fn context(&self, base: &Path) -> Result<vigil_triage::context::Context> {
+        let mut context = vigil_triage::context::Context::default();
+        let read = |p: &PathBuf| -> Result<(String, String)> {
+            let path = base.join(p);
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((path.display().to_string(), text))
+        };
+        if let Some(p) = &self.assets {
+            let (name, text) = read(p)?;
+            context.load_assets(&name, &text)?;
+        }
+        if let Some(p) = &self.identities {
+            let (name, text) = read(p)?;
+            context.load_identities(&name, &text)?;
+        }
+        if let Some(p) = &self.allow {
+            let (name, text) = read(p)?;
+            context.load_allow(&name, &text)?;
+        }
+        if let Some(p) = &self.iocs {
+            let (name, text) = read(p)?;
+            context.load_iocs(&name, &text)?;
+        }
+        Ok(context)
+    }
+
+    pub fn model(&self, base: &Path) -> Result<vigil_triage::model::Model> {
+        match &self.model {
+            Some(p) => {
+                let path = base.join(p);
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(vigil_triage::model::Model::from_json(&text)
+                    .with_context(|| format!("in {}", path.display()))?)
+            }
+            None => Ok(vigil_triage::model::Model::builtin()?),
+        }
+    }
 }
 
 impl Config {

@@ -112,10 +112,15 @@ struct Alert {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let min_level = Level::parse(&args.min_level).unwrap_or(Level::Informational);
-    let mut detect = match &args.config {
-        Some(path) => crate::config::Config::load(path)?.detect,
-        None => vigil_detect::DetectConfig::default(),
+    let config_file = match &args.config {
+        Some(path) => crate::config::Config::load(path)?,
+        None => crate::config::Config::default(),
     };
+    let config_dir = args.config.as_ref().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
+    let triage_context = config_file.triage.context(&config_dir)?;
+    let model = config_file.triage.model(&config_dir)?;
+    let library = vigil_triage::playbook::library()?;
+    let mut detect = config_file.detect;
     for p in &args.placeholders {
         let Some((name, value)) = p.split_once('=') else {
             bail!("--placeholder takes NAME=VALUE, got {p:?}")
@@ -282,12 +287,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         });
     }
     let cases = vigil_correlate::cluster(&case_alerts, &vigil_correlate::ClusterConfig::default());
+    let now = crate::cases::now_ms();
+    let recommendations: Vec<vigil_triage::Recommendation> =
+        cases.iter().map(|c| vigil_triage::recommend(c, &triage_context, &model, &library, now)).collect();
     if let Some(w) = out.as_mut()
         && args.json
     {
-        for case in &cases {
-            let line =
-                serde_json::to_string(&json!({"type": "case", "case": case})).map_err(std::io::Error::other);
+        for (case, recommendation) in cases.iter().zip(&recommendations) {
+            let line = serde_json::to_string(
+                &json!({"type": "case", "case": case, "recommendation": recommendation}),
+            )
+            .map_err(std::io::Error::other);
             line.and_then(|l| writeln!(w, "{l}")).context("writing output")?;
         }
     }
@@ -308,13 +318,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             events,
             alerts: alerts.len() as u64,
             cases: &cases,
+            recommendations: &recommendations,
         };
         std::fs::write(path, vigil_report::render(&report))
             .with_context(|| format!("writing report {}", path.display()))?;
         eprintln!("report written to {}", path.display());
     }
     if !(args.json || args.ocsf) {
-        print!("{}", crate::cases::table(&cases));
+        print!("{}", crate::cases::table(&cases, &recommendations));
         print!("{}", summary(&alerts));
     }
     Ok(if alerts.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -10,6 +10,7 @@ mod output;
 mod progress;
 mod summary;
 mod terminal;
+mod train;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Hunt(hunt::Args),
     /// Turn log files into OCSF events (JSON lines), with a dead-letter file for what could not be read.
     Normalize(normalize::Args),
+    /// Fit the built-in analyst's model to labelled cases (from `vigil hunt --json`).
+    Train(train::Args),
     /// Measure Vigil's throughput on your data.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Bench(bench) => bench::run(bench),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(code) => code,

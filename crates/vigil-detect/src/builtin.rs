@@ -276,7 +276,10 @@ mod correlation_tests {
         assert!(!fired(&trail, acl("http://acs.amazonaws.com/groups/s3/LogDelivery")).contains(&title));
         let policy = |principal: &str| json!({"eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy", "requestParameters": {"bucketPolicy": {"Statement": [{"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject"}]}}});
         assert!(fired(&trail, policy("*")).contains(&title));
-        assert!(!fired(&trail, policy("arn:aws:iam::1:root")).contains(&title), "a named principal is not everyone");
+        assert!(
+            !fired(&trail, policy("arn:aws:iam::1:root")).contains(&title),
+            "a named principal is not everyone"
+        );
         assert!(
             fired(
                 &trail,

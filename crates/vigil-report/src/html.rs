@@ -7,6 +7,8 @@ use std::fmt::Write;
 use vigil_correlate::attack::Attack;
 use vigil_correlate::{Case, TimelineKind};
 
+use vigil_triage::Recommendation;
+
 use crate::escape::html as esc;
 use crate::graph;
 
@@ -19,6 +21,8 @@ pub struct HuntReport<'a> {
     pub events: u64,
     pub alerts: u64,
     pub cases: &'a [Case],
+    /// The built-in analyst's recommendation for each case, in the same order.
+    pub recommendations: &'a [Recommendation],
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#1f2933;padding:0 1em}\
@@ -82,14 +86,83 @@ pub fn render(report: &HuntReport<'_>) -> String {
         );
     }
     out.push_str("</table>");
-    for case in report.cases {
-        case_section(&mut out, case);
+    for (i, case) in report.cases.iter().enumerate() {
+        case_section(&mut out, case, report.recommendations.get(i));
     }
     out.push_str("</body></html>\n");
     out
 }
 
-fn case_section(out: &mut String, case: &Case) {
+fn recommendation_section(out: &mut String, r: &Recommendation) {
+    let verdict = serde_json_name(&r.verdict);
+    let _ = write!(
+        out,
+        "<h3>Recommendation</h3><p><b>{}</b>, confidence {:.2} (probability {:.3}). {}</p><p class=\"muted\">{}. Advisory only: nothing runs without policy and approval.</p>",
+        esc(&verdict),
+        r.confidence,
+        r.probability,
+        esc(&r.hypothesis),
+        esc(&r.drafted_by)
+    );
+    if !r.unknowns.is_empty() {
+        out.push_str("<p>What the analyst lacked:</p><ul>");
+        for u in &r.unknowns {
+            let _ = write!(out, "<li>{}</li>", esc(u));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<table><tr><th>context input</th><th>present</th><th>age (days)</th></tr>");
+    for i in &r.inputs {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&i.input),
+            if i.present { "yes" } else { "no" },
+            i.age_days.map(|a| format!("{a:.1}")).unwrap_or_else(|| "-".into())
+        );
+    }
+    out.push_str(
+        "</table><table><tr><th>feature</th><th>value</th><th>weight</th><th>contribution</th></tr>",
+    );
+    for c in r.contributions.iter().filter(|c| c.contribution != 0.0) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:.2}</td><td>{:+.2}</td><td>{:+.2}</td></tr>",
+            esc(&c.feature),
+            c.value,
+            c.weight,
+            c.contribution
+        );
+    }
+    out.push_str("</table>");
+    if let Some(plan) = &r.playbook {
+        let _ = write!(
+            out,
+            "<p>Playbook <b>{}</b> (v{}):</p><table><tr><th>phase</th><th>action</th><th>touches</th><th>blast radius</th></tr>",
+            esc(&plan.title),
+            plan.version
+        );
+        for s in &plan.steps {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td></tr>",
+                esc(&serde_json_name(&s.phase)),
+                esc(&s.action),
+                esc(&s.description),
+                esc(&s.touches.join(", ")),
+                esc(&s.blast_radius.join("; "))
+            );
+        }
+        out.push_str("</table>");
+    }
+}
+
+/// A value's serde name (`insufficient_evidence`).
+fn serde_json_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn case_section(out: &mut String, case: &Case, recommendation: Option<&Recommendation>) {
     let _ = write!(
         out,
         "<h2 id=\"case-{}\">{} {}</h2><p>Case <code>{}</code>, state <b>{}</b>; {} alerts from {} to {}.</p>",
@@ -108,6 +181,9 @@ fn case_section(out: &mut String, case: &Case) {
             "<p class=\"muted\">Continues case <a href=\"#case-{0}\"><code>{0}</code></a>, which reached its size cap.</p>",
             esc(earlier)
         );
+    }
+    if let Some(r) = recommendation {
+        recommendation_section(out, r);
     }
     out.push_str("<h3>ATT&amp;CK tactics</h3><div class=\"chain\">");
     let used: Vec<&str> = case.tactics.iter().map(|t| t.short_name.as_str()).collect();

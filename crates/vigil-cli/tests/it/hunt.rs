@@ -226,3 +226,74 @@ fn the_case_table_and_case_json_of_the_samples_are_stable() {
         .collect();
     insta::assert_json_snapshot!("sample_cases", cases);
 }
+
+#[test]
+fn each_case_gets_a_recommendation_that_cites_its_own_evidence_and_names_missing_context() {
+    let dir = scratch("hunt-triage");
+    std::fs::write(
+        dir.join("assets.yml"),
+        "as_of: 2026-03-01T00:00:00Z\nassets:\n  ws-12: {owner: alice, criticality: high, environment: production, exposure: internal}\n",
+    )
+    .expect("assets");
+    std::fs::write(dir.join("vigil.yml"), "triage:\n  assets: assets.yml\n").expect("config");
+    let samples = repo().join("samples");
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--json", "--config", "vigil.yml"], &dir);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|l| l["type"] == "case")
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let (case, r) = (&line["case"], &line["recommendation"]);
+        let mut evidence: Vec<String> = Vec::new();
+        for alert in case["alerts"].as_array().into_iter().flatten() {
+            evidence.extend(
+                alert["ids"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i.as_str())
+                    .map(|i| format!("alert:{i}")),
+            );
+            evidence.extend(
+                alert["evidence"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e["event_uid"].as_str())
+                    .map(|u| format!("event:{u}")),
+            );
+        }
+        for cited in r["supporting"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(r["contradicting"].as_array().into_iter().flatten())
+        {
+            assert!(
+                evidence.iter().any(|e| Some(e.as_str()) == cited.as_str()),
+                "{cited} is not evidence of case {}",
+                case["id"]
+            );
+        }
+        assert_eq!(r["inputs"][0]["input"], "asset inventory");
+        assert_eq!(r["inputs"][0]["present"], true);
+        assert_eq!(r["inputs"][1]["present"], false, "no identity inventory was given");
+    }
+    let ws12 = lines
+        .iter()
+        .find(|l| l["case"]["title"].as_str().is_some_and(|t| t.contains("ws-12")))
+        .expect("the ws-12 case");
+    let unknowns: Vec<&str> = ws12["recommendation"]["unknowns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str())
+        .collect();
+    assert!(unknowns.iter().any(|u| u.contains("identity inventory")), "{unknowns:?}");
+    assert!(!unknowns.iter().any(|u| u.contains("asset inventory")), "{unknowns:?}");
+    let plan = &ws12["recommendation"]["playbook"];
+    assert!(plan["steps"].as_array().is_some_and(|s| !s.is_empty()), "{plan}");
+}
