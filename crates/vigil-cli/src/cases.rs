@@ -200,9 +200,14 @@ pub fn table(cases: &[Case], recommendations: &[Recommendation]) -> String {
             } else {
                 format!("; {} unknowns", r.unknowns.len())
             };
+            let closed = if case.lifecycle.state().is_closed() {
+                format!(" [{} by {}]", case.lifecycle.state(), vigil_triage::autotriage::ACTOR)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "{:<9} {} (confidence {:.2}): {}{unknowns}",
+                "{:<9} {} (confidence {:.2}): {}{unknowns}{closed}",
                 "",
                 verdict_name(r.verdict),
                 r.confidence,

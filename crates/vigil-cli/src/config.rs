@@ -25,6 +25,8 @@ pub struct TriageConfig {
     pub iocs: Option<PathBuf>,
     /// A model from `vigil train` instead of the built-in one.
     pub model: Option<PathBuf>,
+    /// When a case may be closed as benign without a human (off by default).
+    pub auto_close: vigil_triage::autotriage::AutoClosePolicy,
 }
 
 impl TriageConfig {

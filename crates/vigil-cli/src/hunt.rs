@@ -286,10 +286,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
             user: entity("user"),
         });
     }
-    let cases = vigil_correlate::cluster(&case_alerts, &vigil_correlate::ClusterConfig::default());
+    let mut cases = vigil_correlate::cluster(&case_alerts, &vigil_correlate::ClusterConfig::default());
     let now = crate::cases::now_ms();
     let recommendations: Vec<vigil_triage::Recommendation> =
         cases.iter().map(|c| vigil_triage::recommend(c, &triage_context, &model, &library, now)).collect();
+    let policy = &config_file.triage.auto_close;
+    let mut auto_closed = 0;
+    for (case, r) in cases.iter_mut().zip(&recommendations) {
+        auto_closed += usize::from(vigil_triage::autotriage::apply(policy, case, r, now));
+    }
+    if policy.enabled {
+        eprintln!("auto-triage closed {auto_closed} of {} cases as benign", cases.len());
+    }
     if let Some(w) = out.as_mut()
         && args.json
     {

@@ -4,6 +4,7 @@
 //! together: a verdict, a hypothesis that cites evidence, a plan resolved to the case's own
 //! entities with its blast radius, and the context it lacked. Triage drafts; it cannot act.
 
+pub mod autotriage;
 pub mod context;
 mod error;
 pub mod evidence;
