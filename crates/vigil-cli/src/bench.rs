@@ -32,6 +32,13 @@ pub enum Bench {
         #[arg(long, default_value_t = 3)]
         runs: u32,
     },
+    /// Triage one generated case of this many alerts with the built-in analyst: time per case.
+    Triage {
+        #[arg(long, default_value_t = 500)]
+        alerts: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+    },
     /// Cluster generated alerts into cases: alerts per second and how time grows with the count.
     Cluster {
         /// Alert counts to generate and cluster.
@@ -46,6 +53,7 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
     match bench {
         Bench::Normalize { paths, runs } => normalize(&paths, runs.max(1)),
         Bench::Hunt { paths, rules, max_rules, runs } => hunt(&paths, &rules, max_rules, runs.max(1)),
+        Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
         Bench::Cluster { alerts, runs } => {
             crate::bench_cluster::run(&alerts, runs);
             Ok(ExitCode::SUCCESS)

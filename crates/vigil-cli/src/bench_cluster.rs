@@ -102,3 +102,43 @@ pub fn run(sizes: &[usize], runs: u32) {
         previous = Some((n, best));
     }
 }
+
+/// Times the built-in analyst on one case of `n` alerts (one host and account, many rules).
+pub fn triage(n: usize, runs: u32) -> anyhow::Result<std::process::ExitCode> {
+    let mut generated = alerts(n, 7);
+    for a in &mut generated {
+        a.entities.truncate(2);
+        a.entities[0] = Entity::new(EntityKind::Host, "ws-1").expect("host");
+        a.entities[1] = Entity::new(EntityKind::User, "corp\\user1").expect("user");
+        a.time %= 3_600_000;
+        a.evidence = vec![vigil_correlate::Evidence {
+            event_uid: format!("event-{}", a.id),
+            time: a.time,
+            source: "generated.json".into(),
+            class_name: "Process Activity".into(),
+            summary: Some(format!("{} on ws-1", a.rule.title)),
+        }];
+    }
+    let config = ClusterConfig { max_case_alerts: n, ..ClusterConfig::default() };
+    let mut cases = cluster(&generated, &config);
+    cases.sort_by_key(|c| std::cmp::Reverse(c.alert_count()));
+    let case = cases.first().ok_or_else(|| anyhow::anyhow!("no case"))?;
+    let model = vigil_triage::model::Model::builtin()?;
+    let library = vigil_triage::playbook::library()?;
+    let context = vigil_triage::context::Context::default();
+    let mut best = f64::INFINITY;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let r = vigil_triage::recommend(case, &context, &model, &library, 0);
+        best = best.min(start.elapsed().as_secs_f64());
+        std::hint::black_box(r);
+    }
+    println!(
+        "one case of {} alerts ({} after folding), {} timeline lines: {:.2} ms to triage (best of {runs})",
+        case.alert_count(),
+        case.alerts.len(),
+        case.timeline.len(),
+        best * 1000.0
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -27,6 +27,22 @@ pub struct TriageConfig {
     pub model: Option<PathBuf>,
     /// When a case may be closed as benign without a human (off by default).
     pub auto_close: vigil_triage::autotriage::AutoClosePolicy,
+    /// An OpenAI-compatible model that drafts recommendations too (none by default).
+    pub llm: Option<LlmConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    #[serde(flatten)]
+    pub endpoint: vigil_triage::narrator::OpenAiConfig,
+    /// How many cases (the most severe first) the model drafts for in one hunt.
+    #[serde(default = "default_llm_cases")]
+    pub max_cases: usize,
+}
+
+fn default_llm_cases() -> usize {
+    10
 }
 
 impl TriageConfig {

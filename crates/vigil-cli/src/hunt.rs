@@ -81,6 +81,31 @@ pub fn rule_files(dir: &PathBuf) -> Result<Vec<RuleFile>> {
     Ok(files)
 }
 
+/// Drafts by the configured model for the most severe cases, by case id; none without a model.
+fn narrate(
+    llm: Option<&crate::config::LlmConfig>,
+    cases: &[vigil_correlate::Case],
+    recommendations: &[vigil_triage::Recommendation],
+) -> Vec<(String, vigil_triage::narrator::Narration)> {
+    let Some(llm) = llm else { return Vec::new() };
+    let client = vigil_triage::narrator::OpenAiClient::new(llm.endpoint.clone());
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    order.sort_by(|a, b| cases[*b].severity.cmp(&cases[*a].severity).then(a.cmp(b)));
+    let mut out = Vec::new();
+    for i in order.into_iter().take(llm.max_cases) {
+        let n =
+            vigil_triage::narrator::narrate(&client, &cases[i], &recommendations[i], llm.endpoint.max_tokens);
+        out.push((cases[i].id.clone(), n));
+    }
+    let accepted = out.iter().filter(|(_, n)| n.source == "model").count();
+    eprintln!(
+        "narrator ({}): {accepted} of {} drafts accepted; the rest fell back to the built-in analyst",
+        llm.endpoint.model,
+        out.len()
+    );
+    out
+}
+
 /// The behavioural detectors under the configuration, with the geo-IP database if one is given.
 fn behaviour(args: &Args, detect: &vigil_detect::DetectConfig) -> Result<Behaviour> {
     let geo: Option<std::sync::Arc<dyn GeoLookup>> =
@@ -298,12 +323,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if policy.enabled {
         eprintln!("auto-triage closed {auto_closed} of {} cases as benign", cases.len());
     }
+    let narrations = narrate(config_file.triage.llm.as_ref(), &cases, &recommendations);
     if let Some(w) = out.as_mut()
         && args.json
     {
         for (case, recommendation) in cases.iter().zip(&recommendations) {
+            let narration = narrations.iter().find(|(id, _)| *id == case.id).map(|(_, n)| n);
             let line = serde_json::to_string(
-                &json!({"type": "case", "case": case, "recommendation": recommendation}),
+                &json!({"type": "case", "case": case, "recommendation": recommendation, "narration": narration}),
             )
             .map_err(std::io::Error::other);
             line.and_then(|l| writeln!(w, "{l}")).context("writing output")?;

@@ -1,9 +1,11 @@
 //! The `vigil` command: the only place Vigil prints to a terminal.
 
+mod ask;
 mod bench;
 mod bench_cluster;
 mod cases;
 mod config;
+mod eval;
 mod hunt;
 mod normalize;
 mod output;
@@ -29,11 +31,16 @@ enum Command {
     Hunt(hunt::Args),
     /// Turn log files into OCSF events (JSON lines), with a dead-letter file for what could not be read.
     Normalize(normalize::Args),
+    /// Ask a question about one case of a hunt; answered from its evidence, with citations.
+    Ask(ask::Args),
     /// Fit the built-in analyst's model to labelled cases (from `vigil hunt --json`).
     Train(train::Args),
     /// Measure Vigil's throughput on your data.
     #[command(subcommand)]
     Bench(bench::Bench),
+    /// Measure Vigil's judgement on labelled public data.
+    #[command(subcommand)]
+    Eval(eval::Eval),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +50,8 @@ fn main() -> ExitCode {
         Command::Normalize(args) => normalize::run(args),
         Command::Bench(bench) => bench::run(bench),
         Command::Train(args) => train::run(args),
+        Command::Ask(args) => ask::run(args),
+        Command::Eval(eval) => eval::run(eval),
     };
     match result {
         Ok(code) => code,

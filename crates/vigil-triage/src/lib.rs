@@ -4,12 +4,14 @@
 //! together: a verdict, a hypothesis that cites evidence, a plan resolved to the case's own
 //! entities with its blast radius, and the context it lacked. Triage drafts; it cannot act.
 
+pub mod ask;
 pub mod autotriage;
 pub mod context;
 mod error;
 pub mod evidence;
 pub mod features;
 pub mod model;
+pub mod narrator;
 pub mod playbook;
 mod recommend;
 

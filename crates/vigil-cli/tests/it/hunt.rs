@@ -297,3 +297,25 @@ fn each_case_gets_a_recommendation_that_cites_its_own_evidence_and_names_missing
     let plan = &ws12["recommendation"]["playbook"];
     assert!(plan["steps"].as_array().is_some_and(|s| !s.is_empty()), "{plan}");
 }
+
+#[test]
+fn asking_a_case_answers_from_its_evidence_or_says_i_dont_know() {
+    let dir = scratch("hunt-ask");
+    let samples = repo().join("samples");
+    let run = vigil(&["hunt", samples.to_str().expect("utf-8"), "--json", "--out", "hunt.jsonl"], &dir);
+    assert_eq!(run.status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.join("hunt.jsonl")).expect("hunt written");
+    let case = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .find(|l| l["type"] == "case" && l["case"]["title"].as_str().is_some_and(|t| t.contains("ws-12")))
+        .expect("the ws-12 case");
+    let id = case["case"]["id"].as_str().expect("id")[..8].to_owned();
+    let run = vigil(&["ask", "--cases", "hunt.jsonl", "--case", &id, "Which service was installed?"], &dir);
+    let answer = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{answer}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(answer.contains("[alert:") || answer.contains("[event:"), "{answer}");
+    let run = vigil(&["ask", "--cases", "hunt.jsonl", "--case", &id, "Was data sent to dropbox?"], &dir);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with("I don't know"));
+}

@@ -1,0 +1,254 @@
+//! `vigil eval triage`: the built-in analyst measured on labelled public data it was not trained
+//! on (see `scripts/train_default_model.sh` for what it was): OTRF recordings and Stratus
+//! detonations (attacks), and the odd-numbered Panther CloudTrail and Okta tests (should-alert
+//! attacks, should-not-alert benign). Each labelled set is hunted by this same binary; the
+//! report gives verdicts per label, precision and recall, attacks auto-closed, the share of benign
+//! alerts auto-triaged, citation validity, and an abstention rerun without inventories.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context as _, Result, bail};
+use vigil_correlate::Case;
+use vigil_model::EntityKind;
+use vigil_triage::autotriage::{self, AutoClosePolicy};
+use vigil_triage::context::Context;
+use vigil_triage::model::Model;
+use vigil_triage::{Recommendation, Verdict, evidence, playbook, recommend};
+
+#[derive(clap::Subcommand)]
+pub enum Eval {
+    /// Verdicts, auto-triage and abstention on labelled data the model was not trained on.
+    Triage {
+        /// The public data folder (`../shared/data` by default, or `$VIGIL_TEST_DATA`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+pub fn run(eval: Eval) -> Result<ExitCode> {
+    let Eval::Triage { data } = eval;
+    let data = data
+        .or_else(|| std::env::var_os("VIGIL_TEST_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    if !data.is_dir() {
+        bail!("no data at {} (give --data)", data.display());
+    }
+    triage(&data)
+}
+
+/// Cases of one labelled set, from a hunt by this binary with SigmaHQ's rules.
+fn hunt(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<Vec<Case>> {
+    let exe = std::env::current_exe().context("finding this binary")?;
+    let sigma = data.join("sigma");
+    let mut command = Command::new(exe);
+    command.arg("hunt").args(paths).arg("--json");
+    if let Some(f) = format {
+        command.args(["--format", f]);
+    }
+    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        command.arg("--rules").arg(sigma.join(dir));
+    }
+    let out = command.output().context("running vigil hunt")?;
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        bail!("vigil hunt failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut cases = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).context("hunt output is not JSON")?;
+        if value["type"] == "case" {
+            cases.push(serde_json::from_value(value["case"].clone()).context("not a case")?);
+        }
+    }
+    Ok(cases)
+}
+
+/// The odd-numbered Panther tests of one log type, one file per record, by label.
+fn panther(data: &Path, work: &Path, name: &str, fmt: &str) -> Result<(PathBuf, PathBuf)> {
+    let text = std::fs::read_to_string(data.join("panther-analysis/extracted_tests").join(name))
+        .with_context(|| format!("reading Panther {name}"))?;
+    let (attacks, benign) = (work.join(format!("{fmt}-attack")), work.join(format!("{fmt}-benign")));
+    std::fs::create_dir_all(&attacks)?;
+    std::fs::create_dir_all(&benign)?;
+    for (i, line) in text.lines().enumerate().filter(|(i, _)| i % 2 == 1) {
+        let record: serde_json::Value = serde_json::from_str(line).context("a Panther test is not JSON")?;
+        let dir = if record["expected_result"] == true { &attacks } else { &benign };
+        std::fs::write(dir.join(format!("{i:04}.json")), record["log"].to_string())?;
+    }
+    Ok((attacks, benign))
+}
+
+/// Inventories that know every host and account of the cases (none privileged or critical):
+/// the complete context the abstention rerun withholds.
+fn complete_context(cases: &[&Case]) -> Result<Context> {
+    let mut hosts = BTreeSet::new();
+    let mut users = BTreeSet::new();
+    for case in cases {
+        for e in &case.entities {
+            match e.entity.kind {
+                EntityKind::Host => hosts.insert(e.entity.key.clone()),
+                EntityKind::User => users.insert(e.entity.key.clone()),
+                _ => false,
+            };
+        }
+    }
+    let as_of = "as_of: 2026-01-01T00:00:00Z\n";
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let assets: String = hosts.iter().map(|h| format!("  {}: {{criticality: medium}}\n", quote(h))).collect();
+    let identities: String =
+        users.iter().map(|u| format!("  {}: {{department: unknown}}\n", quote(u))).collect();
+    let mut context = Context::default();
+    context.load_assets("derived assets", &format!("{as_of}assets:\n{assets}"))?;
+    context.load_identities("derived identities", &format!("{as_of}identities:\n{identities}"))?;
+    if hosts.is_empty() {
+        context.load_assets("derived assets", &format!("{as_of}assets: {{}}\n"))?;
+    }
+    if users.is_empty() {
+        context.load_identities("derived identities", &format!("{as_of}identities: {{}}\n"))?;
+    }
+    Ok(context)
+}
+
+struct Outcome {
+    attack: bool,
+    recommendation: Recommendation,
+    alerts: u64,
+    auto_closed: bool,
+    citations_valid: bool,
+}
+
+fn assess(
+    labelled: &[(&Case, bool)],
+    context: &Context,
+    model: &Model,
+    policy: &AutoClosePolicy,
+) -> Result<Vec<Outcome>> {
+    let library = playbook::library()?;
+    Ok(labelled
+        .iter()
+        .map(|(case, attack)| {
+            let r = recommend(case, context, model, &library, case.last_seen);
+            let ids: Vec<String> = evidence::items(case).into_iter().map(|i| i.id).collect();
+            let citations_valid = r.supporting.iter().chain(&r.contradicting).all(|c| ids.contains(c));
+            let mut closed = (*case).clone();
+            let auto_closed = autotriage::apply(policy, &mut closed, &r, case.last_seen);
+            Outcome {
+                attack: *attack,
+                alerts: case.alert_count(),
+                recommendation: r,
+                auto_closed,
+                citations_valid,
+            }
+        })
+        .collect())
+}
+
+fn report(title: &str, outcomes: &[Outcome]) {
+    println!("\n{title}");
+    let verdicts = [Verdict::Malicious, Verdict::Suspicious, Verdict::Benign, Verdict::InsufficientEvidence];
+    println!(
+        "{:<10} {:>10} {:>11} {:>8} {:>14} {:>16}",
+        "label", "malicious", "suspicious", "benign", "insufficient", "mean confidence"
+    );
+    for (label, attack) in [("attack", true), ("benign", false)] {
+        let rows: Vec<&Outcome> = outcomes.iter().filter(|o| o.attack == attack).collect();
+        let count = |v: Verdict| rows.iter().filter(|o| o.recommendation.verdict == v).count();
+        let confidence =
+            rows.iter().map(|o| o.recommendation.confidence).sum::<f64>() / rows.len().max(1) as f64;
+        println!(
+            "{label:<10} {:>10} {:>11} {:>8} {:>14} {confidence:>16.2}",
+            count(verdicts[0]),
+            count(verdicts[1]),
+            count(verdicts[2]),
+            count(verdicts[3])
+        );
+    }
+    // Flagged: malicious or suspicious. Cleared: benign. Insufficient evidence is neither.
+    let flagged = |o: &&Outcome| matches!(o.recommendation.verdict, Verdict::Malicious | Verdict::Suspicious);
+    let cleared = |o: &&Outcome| o.recommendation.verdict == Verdict::Benign;
+    let ratio =
+        |a: usize, b: usize| if b == 0 { "-".to_owned() } else { format!("{:.2}", a as f64 / b as f64) };
+    let tp = outcomes.iter().filter(|o| o.attack).filter(flagged).count();
+    let fp = outcomes.iter().filter(|o| !o.attack).filter(flagged).count();
+    let tn = outcomes.iter().filter(|o| !o.attack).filter(cleared).count();
+    let fn_ = outcomes.iter().filter(|o| o.attack).filter(cleared).count();
+    let attacks = outcomes.iter().filter(|o| o.attack).count();
+    let benign = outcomes.len() - attacks;
+    println!("attack class: precision {} recall {}", ratio(tp, tp + fp), ratio(tp, attacks));
+    println!("benign class: precision {} recall {}", ratio(tn, tn + fn_), ratio(tn, benign));
+    let attacks_closed = outcomes.iter().filter(|o| o.attack && o.auto_closed).count();
+    let benign_alerts: u64 = outcomes.iter().filter(|o| !o.attack).map(|o| o.alerts).sum();
+    let benign_closed: u64 = outcomes.iter().filter(|o| !o.attack && o.auto_closed).map(|o| o.alerts).sum();
+    println!("labelled attacks auto-closed: {attacks_closed}");
+    println!(
+        "benign alert volume auto-triaged: {benign_closed} of {benign_alerts} ({})",
+        ratio(benign_closed as usize, benign_alerts as usize)
+    );
+    let valid = outcomes.iter().filter(|o| o.citations_valid).count();
+    println!(
+        "citation validity: {valid} of {} recommendations ({})",
+        outcomes.len(),
+        ratio(valid, outcomes.len())
+    );
+}
+
+fn triage(data: &Path) -> Result<ExitCode> {
+    let work = std::env::temp_dir().join(format!("vigil-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let (ct_attack, ct_benign) = panther(data, &work, "AWS_CloudTrail.jsonl", "cloudtrail")?;
+    let (okta_attack, okta_benign) = panther(data, &work, "Okta_SystemLog.jsonl", "okta")?;
+    let sets: Vec<(&str, Vec<PathBuf>, Option<&str>, bool)> = vec![
+        ("OTRF recordings", vec![data.join("otrf-security-datasets")], None, true),
+        (
+            "Stratus detonations",
+            vec![data.join("stratus-red-team/docs/detonation-logs")],
+            Some("cloudtrail"),
+            true,
+        ),
+        ("Panther CloudTrail should-alert (odd)", vec![ct_attack], Some("cloudtrail"), true),
+        ("Panther CloudTrail should-not-alert (odd)", vec![ct_benign], Some("cloudtrail"), false),
+        ("Panther Okta should-alert (odd)", vec![okta_attack], Some("okta"), true),
+        ("Panther Okta should-not-alert (odd)", vec![okta_benign], Some("okta"), false),
+    ];
+    let mut all: Vec<(Case, bool)> = Vec::new();
+    for (name, paths, format, attack) in &sets {
+        let cases = hunt(data, paths, *format)?;
+        eprintln!("{name}: {} cases", cases.len());
+        all.extend(cases.into_iter().map(|c| (c, *attack)));
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let model = Model::builtin()?;
+    let labelled: Vec<(&Case, bool)> = all.iter().map(|(c, a)| (c, *a)).collect();
+    let cases: Vec<&Case> = all.iter().map(|(c, _)| c).collect();
+    let policy = AutoClosePolicy { enabled: true, ..AutoClosePolicy::default() };
+    let full = assess(&labelled, &complete_context(&cases)?, &model, &policy)?;
+    let bare = assess(&labelled, &Context::default(), &model, &policy)?;
+    println!("model: {}", full.first().map(|o| o.recommendation.drafted_by.clone()).unwrap_or_default());
+    println!("trained on: {}", model.provenance.data.join("; "));
+    report(
+        "with complete inventories (derived from the data: every host and account known, none critical or privileged)",
+        &full,
+    );
+    report("abstention: the same cases with the asset and identity inventories withheld", &bare);
+    let named =
+        bare.iter().filter(|o| o.recommendation.unknowns.iter().any(|u| u.contains("inventory"))).count();
+    let with_entities = bare.iter().filter(|o| !o.recommendation.unknowns.is_empty()).count();
+    let mean =
+        |o: &[Outcome]| o.iter().map(|o| o.recommendation.confidence).sum::<f64>() / o.len().max(1) as f64;
+    println!(
+        "confidence {:.2} → {:.2}; unknowns name a withheld inventory in {named} of {with_entities} cases with unknowns; auto-closed without inventories: {}",
+        mean(&full),
+        mean(&bare),
+        bare.iter().filter(|o| o.auto_closed).count()
+    );
+    std::io::stdout().flush()?;
+    let attacks_closed = full.iter().chain(&bare).filter(|o| o.attack && o.auto_closed).count();
+    let citations = full.iter().chain(&bare).all(|o| o.citations_valid);
+    Ok(if attacks_closed == 0 && citations && bare.iter().all(|o| !o.auto_closed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
