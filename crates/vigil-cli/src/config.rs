@@ -55,21 +55,18 @@ impl TriageConfig {
                 std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             Ok((path.display().to_string(), text))
         };
-        if let Some(p) = &self.assets {
-            let (name, text) = read(p)?;
-            context.load_assets(&name, &text)?;
-        }
-        if let Some(p) = &self.identities {
-            let (name, text) = read(p)?;
-            context.load_identities(&name, &text)?;
-        }
-        if let Some(p) = &self.allow {
-            let (name, text) = read(p)?;
-            context.load_allow(&name, &text)?;
-        }
-        if let Some(p) = &self.iocs {
-            let (name, text) = read(p)?;
-            context.load_iocs(&name, &text)?;
+        type Loader = fn(&mut vigil_triage::context::Context, &str, &str) -> vigil_triage::Result<()>;
+        let inputs: [(&Option<PathBuf>, Loader); 4] = [
+            (&self.assets, vigil_triage::context::Context::load_assets),
+            (&self.identities, vigil_triage::context::Context::load_identities),
+            (&self.allow, vigil_triage::context::Context::load_allow),
+            (&self.iocs, vigil_triage::context::Context::load_iocs),
+        ];
+        for (path, load) in inputs {
+            if let Some(p) = path {
+                let (name, text) = read(p)?;
+                load(&mut context, &name, &text)?;
+            }
         }
         Ok(context)
     }

@@ -19,6 +19,7 @@ pub struct EvidenceItem {
 /// Every evidence item of `case`, in time order, each once.
 pub fn items(case: &Case) -> Vec<EvidenceItem> {
     let mut out: Vec<EvidenceItem> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for entry in &case.timeline {
         let alert = &case.alerts[entry.alert];
         let host =
@@ -29,7 +30,7 @@ pub fn items(case: &Case) -> Vec<EvidenceItem> {
                 (format!("event:{}", entry.reference), entry.source.clone().unwrap_or_default())
             }
         };
-        if out.iter().any(|i| i.id == id) {
+        if !seen.insert(id.clone()) {
             continue;
         }
         out.push(EvidenceItem { id, time: entry.time, what: entry.title.clone(), source, host });
