@@ -4,13 +4,13 @@
 
 use std::net::IpAddr;
 
-use vigil_model::{Entity, EntityKind};
+use vigil_model::{Entity, EntityKind, address};
 
 /// What an entity of this kind and key is worth before its rarity is counted.
 pub fn base(entity: &Entity) -> f64 {
     match entity.kind {
         EntityKind::Rule => 0.0,
-        EntityKind::User if is_builtin_account(&entity.key) => 0.0,
+        EntityKind::User if address::is_builtin_account(&entity.key) => 0.0,
         EntityKind::User => 1.0,
         EntityKind::Host => 1.0,
         EntityKind::Process => 1.0,
@@ -22,50 +22,11 @@ pub fn base(entity: &Entity) -> f64 {
         EntityKind::CloudAccount => 0.4,
         EntityKind::Service => 0.2,
         EntityKind::Ip => match entity.key.parse::<IpAddr>() {
-            Ok(ip) if !is_meaningful(ip) => 0.0,
-            Ok(ip) if is_private(ip) => 0.4,
+            Ok(ip) if address::is_local(ip) => 0.0,
+            Ok(ip) if address::is_private(ip) => 0.4,
             Ok(_) => 1.0,
             Err(_) => 0.0,
         },
-    }
-}
-
-/// Accounts every Windows machine has: they identify no one.
-fn is_builtin_account(key: &str) -> bool {
-    let short = key.rsplit('\\').next().unwrap_or(key);
-    matches!(
-        short,
-        "system" | "local service" | "network service" | "anonymous logon" | "localsystem" | "-" | "n/a"
-    ) || short.starts_with("dwm-")
-        || short.starts_with("umfd-")
-        || key.starts_with("nt authority\\")
-        || key.starts_with("font driver host\\")
-        || key.starts_with("window manager\\")
-}
-
-/// Loopback, unspecified, link-local and multicast addresses say nothing about who.
-fn is_meaningful(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_unspecified()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast())
-        }
-        IpAddr::V6(v6) => {
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (v6.segments()[0] & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
-fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Vigil's domain types, shared by every stage of the pipeline. Pure: no IO.
 
+pub mod address;
 pub mod case;
 mod dead_letter;
 mod entity;

@@ -35,11 +35,7 @@ pub fn user_key(name: &str) -> String {
 /// Accounts no person signs in as: machine accounts and Windows' built-in principals.
 pub fn is_machine_or_builtin(name: &str) -> bool {
     let short = short_name(name);
-    short.ends_with('$')
-        || ["system", "local service", "network service", "anonymous logon", "-", "dwm-1", "umfd-0"]
-            .contains(&short)
-        || short.starts_with("dwm-")
-        || short.starts_with("umfd-")
+    short.ends_with('$') || vigil_model::address::is_builtin_account(name)
 }
 
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
