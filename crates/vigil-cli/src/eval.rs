@@ -99,15 +99,13 @@ fn complete_context(cases: &[&Case]) -> Result<Context> {
     let assets: String = hosts.iter().map(|h| format!("  {}: {{criticality: medium}}\n", quote(h))).collect();
     let identities: String =
         users.iter().map(|u| format!("  {}: {{department: unknown}}\n", quote(u))).collect();
+    // An empty YAML mapping must be written `{}`: `key:` alone is null.
+    let section = |name: &str, body: String| {
+        if body.is_empty() { format!("{as_of}{name}: {{}}\n") } else { format!("{as_of}{name}:\n{body}") }
+    };
     let mut context = Context::default();
-    context.load_assets("derived assets", &format!("{as_of}assets:\n{assets}"))?;
-    context.load_identities("derived identities", &format!("{as_of}identities:\n{identities}"))?;
-    if hosts.is_empty() {
-        context.load_assets("derived assets", &format!("{as_of}assets: {{}}\n"))?;
-    }
-    if users.is_empty() {
-        context.load_identities("derived identities", &format!("{as_of}identities: {{}}\n"))?;
-    }
+    context.load_assets("derived assets", &section("assets", assets))?;
+    context.load_identities("derived identities", &section("identities", identities))?;
     Ok(context)
 }
 
@@ -251,4 +249,14 @@ fn triage(data: &Path) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cases_without_hosts_or_accounts_still_get_complete_inventories() {
+        let context = super::complete_context(&[]).expect("empty inventories load");
+        assert!(context.assets.is_some_and(|a| a.entries.is_empty()));
+        assert!(context.identities.is_some_and(|i| i.entries.is_empty()));
+    }
 }
