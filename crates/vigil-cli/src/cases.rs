@@ -11,7 +11,7 @@ use vigil_detect::{CorrelationAlert, Detection, RuleInfo, behaviour_uid, correla
 use vigil_model::{Entity, EntityKind};
 use vigil_ocsf::Event;
 
-use vigil_triage::{Recommendation, Verdict};
+use vigil_triage::Recommendation;
 
 use crate::terminal::safe;
 
@@ -38,36 +38,36 @@ fn evidence(event: &Event, source: &Path) -> Evidence {
     }
 }
 
-/// The record a correlation fired on: what it names and where it was read. Kept with the
-/// records replayed through the correlator, so the alert can cite it.
-pub struct Trigger {
+/// A record that fired a rule: what it names and where it was read. Read once per record, for
+/// every alert it raises and for the correlations replayed over it.
+#[derive(Clone)]
+pub struct Record {
     entities: vigil_correlate::entities::Extracted,
     evidence: Evidence,
 }
 
-impl Trigger {
-    pub fn of(event: &Event, source: &Path) -> Trigger {
-        Trigger { entities: extract(event), evidence: evidence(event, source) }
+impl Record {
+    pub fn of(event: &Event, source: &Path) -> Record {
+        Record { entities: extract(event), evidence: evidence(event, source) }
     }
 }
 
-/// A Sigma detection on `event`, read from `source`.
-pub fn from_detection(detection: &Detection, event: &Event, source: &Path) -> Alert {
-    let extracted = extract(event);
+/// A Sigma detection on `record`.
+pub fn from_detection(detection: &Detection, record: &Record) -> Alert {
     Alert {
-        id: detection_uid(&detection.rule, event.metadata.uid.as_deref().unwrap_or_default()),
+        id: detection_uid(&detection.rule, &record.evidence.event_uid),
         rule: rule(&detection.rule),
-        time: event.time,
-        entities: extracted.entities,
-        aliases: extracted.aliases,
-        evidence: vec![evidence(event, source)],
+        time: record.evidence.time,
+        entities: record.entities.entities.clone(),
+        aliases: record.entities.aliases.clone(),
+        evidence: vec![record.evidence.clone()],
         summary: None,
     }
 }
 
 /// A correlation that fired at `time` on the record `trigger`: its entities are its group-by
 /// values and what the record names; it cites the record.
-pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Trigger) -> Alert {
+pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Record) -> Alert {
     let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Alert {
         id: correlation_uid(alert, time),
@@ -209,7 +209,7 @@ pub fn table(cases: &[Case], recommendations: &[Recommendation]) -> String {
                 out,
                 "{:<9} {} (confidence {:.2}): {}{unknowns}{closed}",
                 "",
-                verdict_name(r.verdict),
+                r.verdict.as_str().replace('_', " "),
                 r.confidence,
                 reasons.join(", ")
             );
@@ -220,15 +220,6 @@ pub fn table(cases: &[Case], recommendations: &[Recommendation]) -> String {
     }
     out.push('\n');
     out
-}
-
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Malicious => "malicious",
-        Verdict::Suspicious => "suspicious",
-        Verdict::Benign => "benign",
-        Verdict::InsufficientEvidence => "insufficient evidence",
-    }
 }
 
 /// Now, in ms since the epoch: how old the context inputs are is measured against it.

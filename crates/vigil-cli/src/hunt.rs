@@ -190,7 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // Correlation needs records in time order, and files do not come in it: the records that
     // fired a rule are kept and replayed in order once every file is read.
     let mut correlator = rules.correlator();
-    let mut fired: Vec<(i64, SourceView, Vec<Detection>, crate::cases::Trigger)> = Vec::new();
+    let mut fired: Vec<(i64, SourceView, Vec<Detection>, crate::cases::Record)> = Vec::new();
     let mut observations = Vec::new();
     let mut case_alerts: Vec<vigil_correlate::Alert> = Vec::new();
     for input in &inputs {
@@ -202,6 +202,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             events += 1;
             observations.extend(behaviour.observe(&event));
+            let mut record: Option<crate::cases::Record> = None;
             for view in views {
                 let detections = rules.evaluate(&view);
                 for detection in &detections {
@@ -242,10 +243,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         host,
                         user,
                     });
-                    case_alerts.push(crate::cases::from_detection(detection, &event, input));
+                    let record = record.get_or_insert_with(|| crate::cases::Record::of(&event, input));
+                    case_alerts.push(crate::cases::from_detection(detection, record));
                 }
                 if correlator.is_active() && !detections.is_empty() {
-                    fired.push((event.time, view, detections, crate::cases::Trigger::of(&event, input)));
+                    let record =
+                        record.get_or_insert_with(|| crate::cases::Record::of(&event, input)).clone();
+                    fired.push((event.time, view, detections, record));
                 }
             }
         });

@@ -94,7 +94,7 @@ pub fn render(report: &HuntReport<'_>) -> String {
 }
 
 fn recommendation_section(out: &mut String, r: &Recommendation) {
-    let verdict = serde_json_name(&r.verdict);
+    let verdict = r.verdict.as_str().replace('_', " ");
     let _ = write!(
         out,
         "<h3>Recommendation</h3><p><b>{}</b>, confidence {:.2} (probability {:.3}). {}</p><p class=\"muted\">{}. Advisory only: nothing runs without policy and approval.</p>",

@@ -21,6 +21,18 @@ pub enum Verdict {
     InsufficientEvidence,
 }
 
+impl Verdict {
+    /// The name the JSON schema uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Malicious => "malicious",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Benign => "benign",
+            Verdict::InsufficientEvidence => "insufficient_evidence",
+        }
+    }
+}
+
 /// One playbook step resolved to the case's entities, with who and what it would affect.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedStep {
