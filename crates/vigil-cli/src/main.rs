@@ -13,6 +13,7 @@ mod progress;
 mod summary;
 mod terminal;
 mod train;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ enum Command {
     /// Measure Vigil's judgement on labelled public data.
     #[command(subcommand)]
     Eval(eval::Eval),
+    /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Ask(args) => ask::run(args),
         Command::Eval(eval) => eval::run(eval),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,

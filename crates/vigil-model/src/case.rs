@@ -136,6 +136,17 @@ impl CaseState {
     }
 }
 
+impl std::str::FromStr for CaseState {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<CaseState, String> {
+        CaseState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+            .ok_or_else(|| format!("no case state is called {name:?}"))
+    }
+}
+
 impl fmt::Display for CaseState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,0 +1,141 @@
+-- Vigil store, version 1 (PostgreSQL). Times are UTC RFC 3339 with microseconds, so text order is time order.
+
+CREATE TABLE events (
+    id          TEXT PRIMARY KEY,          -- content-derived EventId: a retried batch is not stored twice
+    received_at TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    class_uid   BIGINT NOT NULL,
+    time        TEXT NOT NULL,
+    ocsf        TEXT NOT NULL,
+    raw         BYTEA NOT NULL,
+    size        BIGINT NOT NULL
+);
+CREATE INDEX events_received ON events (received_at);
+CREATE INDEX events_time ON events (time);
+
+CREATE TABLE dead_letters (
+    id          BIGSERIAL PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    locator     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    excerpt     TEXT NOT NULL
+);
+
+CREATE TABLE alerts (
+    id        TEXT PRIMARY KEY,
+    case_id   TEXT,
+    rule_id   TEXT NOT NULL,
+    title     TEXT NOT NULL,
+    severity  BIGINT NOT NULL,
+    time      TEXT NOT NULL,
+    finding   TEXT NOT NULL
+);
+CREATE INDEX alerts_case ON alerts (case_id);
+
+CREATE TABLE cases (
+    id         TEXT PRIMARY KEY,
+    title      TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    severity   BIGINT NOT NULL,
+    assignee   TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX cases_state ON cases (state, last_seen);
+
+CREATE TABLE case_comments (
+    id      BIGSERIAL PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    author  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    body    TEXT NOT NULL
+);
+CREATE INDEX case_comments_case ON case_comments (case_id, id);
+
+CREATE TABLE recommendations (
+    case_id    TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    created_at TEXT NOT NULL,
+    author     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
+
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    disabled      BIGINT NOT NULL DEFAULT 0,
+    failed_logins BIGINT NOT NULL DEFAULT 0,
+    locked_until  TEXT
+);
+
+CREATE TABLE tokens (
+    id         TEXT PRIMARY KEY,
+    hash       TEXT NOT NULL UNIQUE,     -- SHA-256 of the secret; the secret itself is never stored
+    owner      TEXT NOT NULL,
+    scopes     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+CREATE TABLE evidence (
+    sha256     TEXT PRIMARY KEY,
+    size       BIGINT NOT NULL,
+    media_type TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    content    BYTEA NOT NULL
+);
+
+CREATE TABLE audit (
+    seq       BIGINT PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    origin    TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+
+CREATE TABLE audit_checkpoints (
+    seq        BIGINT PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    signed_at  TEXT NOT NULL,
+    key_id     TEXT NOT NULL,
+    signature  TEXT NOT NULL
+);
+
+-- One row: the chain's head. Every audited write locks it first, which orders writers in both
+-- databases (SQLite's write lock, PostgreSQL's row lock).
+CREATE TABLE audit_head (
+    id   BIGINT PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- The audit trail is append-only in the database itself, not only in the API.
+CREATE FUNCTION vigil_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
+CREATE TRIGGER checkpoint_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+CREATE TRIGGER evidence_immutable BEFORE UPDATE ON evidence
+    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();

@@ -1,0 +1,199 @@
+//! Reading a stored audit trail, writing it as a self-contained export (NDJSON: a header with
+//! the public key, every record, every checkpoint), and verifying either offline.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use super::chain::{AuditRecord, Broken, ChainVerifier, Checkpoint, Verified, key_id};
+use super::key;
+use crate::{DATABASE_FILE, Error, Result, Store};
+
+const PAGE: i64 = 5_000;
+pub const EXPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Line {
+    Header { vigil_audit_export: u32, public_key: String, key_id: String },
+    Record(AuditRecord),
+    Checkpoint(Checkpoint),
+}
+
+fn record_from(row: &AnyRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        origin: row.try_get("origin")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        outcome: row.try_get("outcome")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+async fn records_after(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+    let rows = sqlx::query("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(record_from).collect()
+}
+
+async fn checkpoints(pool: &AnyPool) -> Result<Vec<Checkpoint>> {
+    let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY seq").fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Checkpoint {
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+                signed_at: row.try_get("signed_at")?,
+                key_id: row.try_get("key_id")?,
+                signature: row.try_get("signature")?,
+            })
+        })
+        .collect()
+}
+
+/// Checks the whole chain in a database, a page at a time.
+pub async fn verify_pool(pool: &AnyPool, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
+    let checkpoints = checkpoints(pool).await?;
+    let mut verifier = ChainVerifier::new(&checkpoints, keys);
+    let mut after = 0;
+    loop {
+        let page = records_after(pool, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for record in &page {
+            if let Err(broken) = verifier.push(record) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    Ok(verifier.finish())
+}
+
+/// Verifies a database without changing it: opened read-only, no migrations, no key made.
+/// `location` is a data directory or a `postgres://` URL; `keys` are the trusted public keys
+/// (for a data directory, the key file beside the database when none are given).
+pub async fn verify_location(location: &str, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
+    install_default_drivers();
+    let mut trusted = keys.to_vec();
+    let url = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        location.to_owned()
+    } else {
+        let dir = Path::new(location);
+        let db = dir.join(DATABASE_FILE);
+        if !db.is_file() {
+            return Err(Error::Url(location.to_owned()));
+        }
+        if trusted.is_empty() {
+            trusted.push(key::read_public_key(&key::public_key_path(dir))?);
+        }
+        format!("sqlite://{}?mode=ro", db.display())
+    };
+    let pool = AnyPoolOptions::new().max_connections(1).connect(&url).await?;
+    let outcome = verify_pool(&pool, &trusted).await;
+    pool.close().await;
+    outcome
+}
+
+impl Store {
+    /// Audit records with `seq > after`, in sequence order, at most `limit`.
+    pub async fn audit_records(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        records_after(&self.reader, after, limit).await
+    }
+
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        checkpoints(&self.reader).await
+    }
+
+    /// Checks the whole stored chain against `keys` (the store's own key when empty).
+    pub async fn verify_audit(&self, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
+        let own = [self.public_key()];
+        let keys = if keys.is_empty() { &own[..] } else { keys };
+        verify_pool(&self.reader, keys).await
+    }
+
+    /// Writes the whole trail as an export file.
+    pub async fn export_audit(&self, out: &mut impl Write) -> Result<u64> {
+        let io = |source| Error::Io { path: "<export>".into(), source };
+        let key = self.public_key();
+        let header = Line::Header {
+            vigil_audit_export: EXPORT_VERSION,
+            public_key: hex::encode(key.as_bytes()),
+            key_id: key_id(&key),
+        };
+        writeln!(out, "{}", serde_json::to_string(&header)?).map_err(io)?;
+        let mut after = 0;
+        let mut written = 0;
+        loop {
+            let page = self.audit_records(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for record in page {
+                writeln!(out, "{}", serde_json::to_string(&Line::Record(record))?).map_err(io)?;
+                written += 1;
+            }
+        }
+        for cp in self.audit_checkpoints().await? {
+            writeln!(out, "{}", serde_json::to_string(&Line::Checkpoint(cp))?).map_err(io)?;
+        }
+        Ok(written)
+    }
+}
+
+/// An export read back: its records and checkpoints in file order, and the key it names.
+pub struct Export {
+    pub public_key: VerifyingKey,
+    pub records: Vec<AuditRecord>,
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+pub fn read_export(input: impl BufRead) -> Result<Export> {
+    let mut public_key = None;
+    let mut records = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let bad = |reason: String| Error::Export { line: i + 1, reason };
+        let line = line.map_err(|e| bad(e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Line>(&line).map_err(|e| bad(e.to_string()))? {
+            Line::Header { vigil_audit_export, public_key: hex_key, .. } => {
+                if i != 0 || vigil_audit_export != EXPORT_VERSION {
+                    return Err(bad(format!(
+                        "expected one version-{EXPORT_VERSION} header on the first line"
+                    )));
+                }
+                public_key = Some(
+                    key::parse_public_key(&hex_key)
+                        .ok_or_else(|| bad("the header's public key is not valid".into()))?,
+                );
+            }
+            Line::Record(record) => records.push(record),
+            Line::Checkpoint(cp) => checkpoints.push(cp),
+        }
+    }
+    let public_key =
+        public_key.ok_or(Error::Export { line: 1, reason: "no header: not a Vigil audit export".into() })?;
+    Ok(Export { public_key, records, checkpoints })
+}
+
+impl Export {
+    /// Verifies the export against `keys`, or against the key it names when `keys` is empty.
+    pub fn verify(&self, keys: &[VerifyingKey]) -> Result<Verified, Broken> {
+        let own = [self.public_key];
+        let keys = if keys.is_empty() { &own[..] } else { keys };
+        super::chain::verify(self.records.iter().cloned(), &self.checkpoints, keys)
+    }
+}

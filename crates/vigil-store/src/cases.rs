@@ -1,0 +1,339 @@
+//! Cases, their alerts, comments and recommendations. Every change here is audited in the same
+//! transaction; a state change is checked against `vigil_model`'s one transition table.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use vigil_model::CaseState;
+
+use crate::audit::AuditEntry;
+use crate::{Error, Result, Store, WriteTx, time};
+
+/// A case as stored: the columns that are queried, and the whole case document in `body`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub title: String,
+    pub state: CaseState,
+    /// OCSF severity id.
+    pub severity: i64,
+    pub assignee: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub updated_at: String,
+    pub body: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub id: String,
+    pub case_id: Option<String>,
+    pub rule_id: String,
+    pub title: String,
+    pub severity: i64,
+    pub time: String,
+    pub finding: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comment {
+    pub id: i64,
+    pub author: String,
+    pub at: String,
+    pub body: String,
+}
+
+/// Who is making a change and from where; every audited write names one.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub name: String,
+    pub origin: String,
+}
+
+impl Actor {
+    pub fn new(name: impl Into<String>, origin: impl Into<String>) -> Actor {
+        Actor { name: name.into(), origin: origin.into() }
+    }
+
+    pub(crate) fn entry_for(&self, action: &str, target: String, detail: serde_json::Value) -> AuditEntry {
+        AuditEntry {
+            actor: self.name.clone(),
+            origin: self.origin.clone(),
+            action: action.to_owned(),
+            target,
+            outcome: "ok".to_owned(),
+            detail,
+        }
+    }
+}
+
+/// Filters for listing cases.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    pub min_severity: Option<i64>,
+    pub assignee: Option<String>,
+    pub limit: i64,
+}
+
+fn case_from(row: &AnyRow) -> Result<CaseRow> {
+    let state: String = row.try_get("state")?;
+    let body: String = row.try_get("body")?;
+    Ok(CaseRow {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        state: state.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })?,
+        severity: row.try_get("severity")?,
+        assignee: row.try_get("assignee")?,
+        first_seen: row.try_get("first_seen")?,
+        last_seen: row.try_get("last_seen")?,
+        updated_at: row.try_get("updated_at")?,
+        body: serde_json::from_str(&body)?,
+    })
+}
+
+impl WriteTx<'_> {
+    /// Creates a case or replaces its document; the state of an existing case is kept (it changes
+    /// only through `transition_case`).
+    pub async fn save_case(&mut self, case: &CaseRow, by: &Actor) -> Result<()> {
+        let existing = sqlx::query("SELECT state FROM cases WHERE id = $1")
+            .bind(&case.id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let body = case.body.to_string();
+        if existing.is_some() {
+            sqlx::query(
+                "UPDATE cases SET title = $2, severity = $3, first_seen = $4, last_seen = $5, \
+                 updated_at = $6, body = $7 WHERE id = $1",
+            )
+            .bind(&case.id)
+            .bind(&case.title)
+            .bind(case.severity)
+            .bind(&case.first_seen)
+            .bind(&case.last_seen)
+            .bind(time::now())
+            .bind(&body)
+            .execute(&mut *self.tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&case.id)
+            .bind(&case.title)
+            .bind(case.state.as_str())
+            .bind(case.severity)
+            .bind(&case.assignee)
+            .bind(&case.first_seen)
+            .bind(&case.last_seen)
+            .bind(time::now())
+            .bind(&body)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let action = if existing.is_some() { "case.update" } else { "case.create" };
+        self.audit(by.entry_for(
+            action,
+            format!("case:{}", case.id),
+            json!({"title": case.title, "severity": case.severity, "state": case.state}),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a case to `to`, if the transition table allows it.
+    pub async fn transition_case(
+        &mut self,
+        id: &str,
+        to: CaseState,
+        reason: &str,
+        by: &Actor,
+    ) -> Result<CaseState> {
+        let from = self.case_state(id).await?;
+        if !from.can_become(to) {
+            return Err(vigil_model::IllegalTransition { from, to }.into());
+        }
+        sqlx::query("UPDATE cases SET state = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(to.as_str())
+            .bind(time::now())
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for(
+            "case.transition",
+            format!("case:{id}"),
+            json!({"from": from, "to": to, "reason": reason}),
+        ))
+        .await?;
+        Ok(from)
+    }
+
+    pub async fn assign_case(&mut self, id: &str, assignee: Option<&str>, by: &Actor) -> Result<()> {
+        self.case_state(id).await?;
+        sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(assignee)
+            .bind(time::now())
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for("case.assign", format!("case:{id}"), json!({ "assignee": assignee })))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn comment_case(&mut self, id: &str, body: &str, by: &Actor) -> Result<()> {
+        self.case_state(id).await?;
+        sqlx::query("INSERT INTO case_comments (case_id, author, at, body) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(&by.name)
+            .bind(time::now())
+            .bind(body)
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for("case.comment", format!("case:{id}"), json!({ "body": body }))).await?;
+        Ok(())
+    }
+
+    /// Stores the next version of a case's recommendation.
+    pub async fn add_recommendation(
+        &mut self,
+        case_id: &str,
+        body: &serde_json::Value,
+        by: &Actor,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM recommendations WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let version: i64 = row.try_get::<i64, _>(0)? + 1;
+        sqlx::query(
+            "INSERT INTO recommendations (case_id, version, created_at, author, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(time::now())
+        .bind(&by.name)
+        .bind(body.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        let verdict = body.get("verdict").cloned().unwrap_or_default();
+        self.audit(by.entry_for(
+            "recommendation.create",
+            format!("case:{case_id}"),
+            json!({"version": version, "verdict": verdict}),
+        ))
+        .await?;
+        Ok(version)
+    }
+
+    /// Stores an alert, or re-homes it to another case; `false` when nothing changed.
+    pub async fn save_alert(&mut self, alert: &AlertRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO alerts (id, case_id, rule_id, title, severity, time, finding) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET case_id = excluded.case_id \
+             WHERE alerts.case_id IS DISTINCT FROM excluded.case_id",
+        )
+        .bind(&alert.id)
+        .bind(&alert.case_id)
+        .bind(&alert.rule_id)
+        .bind(&alert.title)
+        .bind(alert.severity)
+        .bind(&alert.time)
+        .bind(alert.finding.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn case_state(&mut self, id: &str) -> Result<CaseState> {
+        let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_owned() })?;
+        let state: String = row.try_get(0)?;
+        state.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })
+    }
+}
+
+impl Store {
+    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
+        let row =
+            sqlx::query("SELECT * FROM cases WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+        row.as_ref().map(case_from).transpose()
+    }
+
+    /// Cases, most recently active first.
+    pub async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases WHERE ($1 IS NULL OR state = $1) AND severity >= $2 \
+             AND ($3 IS NULL OR assignee = $3) ORDER BY last_seen DESC, id LIMIT $4",
+        )
+        .bind(filter.state.map(CaseState::as_str))
+        .bind(filter.min_severity.unwrap_or(0))
+        .bind(filter.assignee.as_deref())
+        .bind(if filter.limit > 0 { filter.limit } else { 100 })
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(case_from).collect()
+    }
+
+    pub async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query("SELECT * FROM alerts WHERE case_id = $1 ORDER BY time, id")
+            .bind(case_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let finding: String = row.try_get("finding")?;
+                Ok(AlertRow {
+                    id: row.try_get("id")?,
+                    case_id: row.try_get("case_id")?,
+                    rule_id: row.try_get("rule_id")?,
+                    title: row.try_get("title")?,
+                    severity: row.try_get("severity")?,
+                    time: row.try_get("time")?,
+                    finding: serde_json::from_str(&finding)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn case_comments(&self, case_id: &str) -> Result<Vec<Comment>> {
+        let rows =
+            sqlx::query("SELECT id, author, at, body FROM case_comments WHERE case_id = $1 ORDER BY id")
+                .bind(case_id)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Comment {
+                    id: row.try_get("id")?,
+                    author: row.try_get("author")?,
+                    at: row.try_get("at")?,
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest recommendation for a case, with its version.
+    pub async fn recommendation(&self, case_id: &str) -> Result<Option<(i64, serde_json::Value)>> {
+        let row = sqlx::query(
+            "SELECT version, body FROM recommendations WHERE case_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            let body: String = row.try_get(1)?;
+            Ok((row.try_get(0)?, serde_json::from_str(&body)?))
+        })
+        .transpose()
+    }
+}

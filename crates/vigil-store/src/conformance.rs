@@ -1,0 +1,490 @@
+//! The conformance suite: every test runs against SQLite, and against PostgreSQL with the
+//! `postgres-tests` feature. Both databases must behave the same through the same code.
+
+use serde_json::json;
+use sqlx::Executor;
+use tempfile::TempDir;
+use vigil_model::{CaseState, DeadLetter, Locator};
+
+use crate::audit::AuditEntry;
+use crate::audit::export::read_export;
+use crate::{Actor, AlertRow, CaseFilter, CaseRow, Error, NewEvent, Retention, Store, TokenRow, time};
+
+async fn fresh_sqlite() -> (Store, TempDir) {
+    let dir = TempDir::new().expect("temp dir");
+    let store = Store::open_dir(dir.path()).await.expect("open sqlite store");
+    (store, dir)
+}
+
+#[cfg(feature = "postgres-tests")]
+async fn fresh_postgres() -> (Store, TempDir) {
+    use sqlx::any::{AnyPoolOptions, install_default_drivers};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::var("VIGIL_TEST_POSTGRES_URL")
+        .expect("the postgres-tests feature needs VIGIL_TEST_POSTGRES_URL (postgres://user@127.0.0.1:port)");
+    install_default_drivers();
+    let admin = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{base}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    let name = format!(
+        "vigil_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros()
+    );
+    admin
+        // The name is ours (digits and underscores), not input.
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let dir = TempDir::new().expect("temp dir");
+    let store = Store::open(&format!("{base}/{name}"), dir.path()).await.expect("open postgres store");
+    (store, dir)
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = super::fresh_sqlite().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+        #[cfg(feature = "postgres-tests")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = super::fresh_postgres().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    a_retried_event_is_stored_once,
+    dead_letters_keep_their_reason,
+    case_changes_are_audited_in_their_transaction,
+    an_illegal_transition_writes_nothing,
+    an_uncommitted_change_leaves_no_audit_record,
+    audit_records_cannot_be_changed_or_deleted,
+    concurrent_writers_keep_one_chain,
+    evidence_is_content_addressed_and_immutable,
+    users_and_tokens,
+    retention_by_age_and_size,
+    an_export_verifies_offline,
+    sql_metacharacters_are_data,
+);
+
+fn analyst() -> Actor {
+    Actor::new("alice", "127.0.0.1")
+}
+
+fn event(n: u32) -> NewEvent {
+    NewEvent {
+        id: format!("{n:032x}"),
+        source: "test".into(),
+        format: "jsonl".into(),
+        class_uid: 3002,
+        time: time::from_millis(1_700_000_000_000 + i64::from(n)),
+        ocsf: json!({"class_uid": 3002, "n": n}).to_string(),
+        raw: format!("{{\"n\":{n}}}").into_bytes(),
+    }
+}
+
+fn case(id: &str) -> CaseRow {
+    CaseRow {
+        id: id.into(),
+        title: "Lateral movement from ws-12".into(),
+        state: CaseState::New,
+        severity: 4,
+        assignee: None,
+        first_seen: time::from_millis(1_700_000_000_000),
+        last_seen: time::from_millis(1_700_000_360_000),
+        updated_at: String::new(),
+        body: json!({"alerts": 4}),
+    }
+}
+
+async fn audit_len(store: &Store) -> usize {
+    store.audit_records(0, i64::MAX).await.expect("read audit").len()
+}
+
+async fn assert_chain_verifies(store: &Store) -> u64 {
+    let verified = store.verify_audit(&[]).await.expect("read audit");
+    verified.expect("the chain verifies").records
+}
+
+async fn migrations_are_idempotent(store: &Store) {
+    crate::migrations::run(&store.writer, store.backend()).await.expect("rerun migrations");
+    let row: (i64,) = sqlx::query_as("SELECT CAST(MAX(version) AS BIGINT) FROM vigil_schema")
+        .fetch_one(&store.reader)
+        .await
+        .expect("schema version");
+    assert_eq!(row.0, crate::SCHEMA_VERSION);
+}
+
+async fn a_retried_event_is_stored_once(store: &Store) {
+    let batch: Vec<NewEvent> = (0..50).map(event).collect();
+    for attempt in 0..2 {
+        let mut tx = store.write().await.expect("begin");
+        let mut new = 0;
+        for e in &batch {
+            new += usize::from(tx.insert_event(e).await.expect("insert"));
+        }
+        tx.commit().await.expect("commit");
+        assert_eq!(new, if attempt == 0 { 50 } else { 0 });
+    }
+    assert_eq!(store.event_count().await.expect("count"), 50);
+    let stored = store.event(&batch[7].id).await.expect("get").expect("present");
+    assert_eq!(stored.raw, batch[7].raw);
+    assert_eq!(stored.ocsf["n"], 7);
+    let window = store.events_between(&batch[10].time, &batch[20].time, 100).await.expect("range");
+    assert_eq!(window.len(), 10);
+    assert_eq!(store.event_ids().await.expect("ids").len(), 50);
+}
+
+async fn dead_letters_keep_their_reason(store: &Store) {
+    let dead =
+        DeadLetter::new("webhook:okta", Locator::Line { line: 3, offset: 120 }, "not JSON: expected value")
+            .with_excerpt(b"{nope");
+    let mut tx = store.write().await.expect("begin");
+    tx.insert_dead_letter(&dead).await.expect("insert");
+    tx.commit().await.expect("commit");
+    let stored = store.dead_letters(10).await.expect("list");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].reason, "not JSON: expected value");
+    assert_eq!(stored[0].excerpt, "{nope");
+    assert!(stored[0].locator.contains("\"line\":3"), "{}", stored[0].locator);
+}
+
+async fn case_changes_are_audited_in_their_transaction(store: &Store) {
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c1"), &by).await.expect("save");
+    tx.save_alert(&AlertRow {
+        id: "a1".into(),
+        case_id: Some("c1".into()),
+        rule_id: "r1".into(),
+        title: "PsExec".into(),
+        severity: 4,
+        time: time::from_millis(1_700_000_000_000),
+        finding: json!({"class_uid": 2004}),
+    })
+    .await
+    .expect("alert");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.write().await.expect("begin");
+    tx.transition_case("c1", CaseState::Correlated, "four alerts share ws-12", &by)
+        .await
+        .expect("transition");
+    tx.assign_case("c1", Some("bob"), &by).await.expect("assign");
+    tx.comment_case("c1", "looking at the PsExec service", &by).await.expect("comment");
+    tx.add_recommendation("c1", &json!({"verdict": "malicious"}), &Actor::new("vigil:triage", "engine"))
+        .await
+        .expect("recommend");
+    tx.commit().await.expect("commit");
+
+    let stored = store.case("c1").await.expect("get").expect("present");
+    assert_eq!(stored.state, CaseState::Correlated);
+    assert_eq!(stored.assignee.as_deref(), Some("bob"));
+    assert_eq!(store.case_alerts("c1").await.expect("alerts").len(), 1);
+    assert_eq!(store.case_comments("c1").await.expect("comments")[0].author, "alice");
+    assert_eq!(store.recommendation("c1").await.expect("rec").map(|r| r.0), Some(1));
+    let listed = store
+        .cases(&CaseFilter { state: Some(CaseState::Correlated), ..CaseFilter::default() })
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert!(
+        store
+            .cases(&CaseFilter { state: Some(CaseState::New), ..CaseFilter::default() })
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let actions: Vec<String> =
+        store.audit_records(0, 100).await.expect("audit").into_iter().map(|r| r.action).collect();
+    assert_eq!(
+        actions,
+        ["case.create", "case.transition", "case.assign", "case.comment", "recommendation.create"]
+    );
+    assert_eq!(assert_chain_verifies(store).await, 5);
+    assert_eq!(store.audit_checkpoints().await.expect("checkpoints").len(), 2);
+}
+
+async fn an_illegal_transition_writes_nothing(store: &Store) {
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c2"), &by).await.expect("save");
+    tx.commit().await.expect("commit");
+    let before = audit_len(store).await;
+
+    let mut tx = store.write().await.expect("begin");
+    let refused = tx.transition_case("c2", CaseState::Executed, "skip ahead", &by).await;
+    assert!(matches!(refused, Err(Error::Transition(_))), "{refused:?}");
+    drop(tx);
+    assert_eq!(audit_len(store).await, before);
+    assert_eq!(store.case("c2").await.expect("get").expect("present").state, CaseState::New);
+
+    let mut tx = store.write().await.expect("begin");
+    let missing = tx.transition_case("nope", CaseState::Benign, "", &by).await;
+    assert!(matches!(missing, Err(Error::NotFound { .. })), "{missing:?}");
+}
+
+async fn an_uncommitted_change_leaves_no_audit_record(store: &Store) {
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c3"), &by).await.expect("save");
+    drop(tx);
+    assert!(store.case("c3").await.expect("get").is_none());
+    assert_eq!(audit_len(store).await, 0);
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c3"), &by).await.expect("save");
+    tx.commit().await.expect("commit");
+    assert_eq!(assert_chain_verifies(store).await, 1);
+}
+
+async fn audit_records_cannot_be_changed_or_deleted(store: &Store) {
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c4"), &analyst()).await.expect("save");
+    tx.commit().await.expect("commit");
+    for sql in [
+        "UPDATE audit SET actor = 'mallory'",
+        "DELETE FROM audit",
+        "UPDATE audit_checkpoints SET signature = ''",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        let refused = store.writer.execute(sql).await;
+        assert!(refused.is_err(), "{sql} was allowed");
+    }
+    assert_eq!(assert_chain_verifies(store).await, 1);
+}
+
+async fn concurrent_writers_keep_one_chain(store: &Store) {
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let mut tx = store.write().await.expect("begin");
+                tx.save_case(&case(&format!("w{w}-{i}")), &Actor::new(format!("user{w}"), "test"))
+                    .await
+                    .expect("save");
+                tx.audit(AuditEntry {
+                    actor: format!("user{w}"),
+                    origin: "test".into(),
+                    action: "setting.change".into(),
+                    target: "setting:x".into(),
+                    outcome: "ok".into(),
+                    detail: json!({ "i": i }),
+                })
+                .await
+                .expect("audit");
+                tx.commit().await.expect("commit");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer task");
+    }
+    assert_eq!(assert_chain_verifies(store).await, 120);
+}
+
+async fn evidence_is_content_addressed_and_immutable(store: &Store) {
+    let by = analyst();
+    let bytes = b"MZ\x90\x00 not really a PE file";
+    let mut tx = store.write().await.expect("begin");
+    let (sha, new) =
+        tx.add_evidence(bytes, "application/octet-stream", "dropper.exe", "case:c1", &by).await.expect("add");
+    let (again, new_again) =
+        tx.add_evidence(bytes, "text/html", "other.html", "global", &by).await.expect("add again");
+    tx.commit().await.expect("commit");
+    assert!(new && !new_again);
+    assert_eq!(sha, again);
+    assert_eq!(sha.len(), 64);
+    let meta = store.evidence_meta(&sha).await.expect("meta").expect("present");
+    assert_eq!((meta.name.as_str(), meta.size), ("dropper.exe", bytes.len() as i64));
+    assert_eq!(store.evidence_content(&sha).await.expect("content").as_deref(), Some(&bytes[..]));
+    let refused = store.writer.execute("UPDATE evidence SET content = content").await;
+    assert!(refused.is_err(), "evidence was updated");
+    assert_eq!(audit_len(store).await, 1);
+}
+
+async fn users_and_tokens(store: &Store) {
+    let admin = Actor::new("admin", "cli");
+    let mut tx = store.write().await.expect("begin");
+    tx.create_user("alice", "analyst", "$argon2id$stub-hash-for-store-test", &admin).await.expect("create");
+    tx.commit().await.expect("commit");
+    let mut tx = store.write().await.expect("begin");
+    let dup = tx.create_user("alice", "admin", "x", &admin).await;
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    drop(tx);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.record_login("alice", false, None, &Actor::new("alice", "10.0.0.5")).await.expect("fail 1");
+    tx.record_login("alice", false, Some("2099-01-01T00:00:00.000000Z"), &Actor::new("alice", "10.0.0.5"))
+        .await
+        .expect("fail 2");
+    tx.commit().await.expect("commit");
+    let user = store.user("alice").await.expect("get").expect("present");
+    assert_eq!(user.failed_logins, 2);
+    assert_eq!(user.locked_until.as_deref(), Some("2099-01-01T00:00:00.000000Z"));
+    assert_eq!(user.role, "analyst");
+
+    let token = TokenRow {
+        id: "tok1".into(),
+        hash: "f".repeat(64),
+        owner: "ingest-okta".into(),
+        scopes: vec!["ingest".into()],
+        created_at: time::now(),
+        expires_at: "2099-01-01T00:00:00.000000Z".into(),
+        revoked_at: None,
+    };
+    let mut tx = store.write().await.expect("begin");
+    tx.create_token(&token, &admin).await.expect("token");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.token_by_hash(&token.hash).await.expect("lookup").map(|t| t.scopes),
+        Some(vec!["ingest".to_owned()])
+    );
+    let mut tx = store.write().await.expect("begin");
+    tx.revoke_token("tok1", &admin).await.expect("revoke");
+    assert!(matches!(tx.revoke_token("tok1", &admin).await, Err(Error::NotFound { .. })));
+    tx.commit().await.expect("commit");
+    assert!(store.token_by_hash(&token.hash).await.expect("lookup").expect("present").revoked_at.is_some());
+    let failed: Vec<String> = store
+        .audit_records(0, 100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.action == "user.login")
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(failed, ["denied: bad credentials"; 2]);
+    assert_chain_verifies(store).await;
+}
+
+async fn retention_by_age_and_size(store: &Store) {
+    let mut tx = store.write().await.expect("begin");
+    for n in 0..20 {
+        tx.insert_event(&event(n)).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    // Nothing is old enough.
+    let kept = store
+        .apply_retention(
+            &Retention { max_age_days: Some(1), max_bytes: None },
+            &Actor::new("vigil:retention", "engine"),
+        )
+        .await
+        .expect("age");
+    assert_eq!(kept.events, 0);
+    let one = event(0);
+    let per_event = (one.raw.len() + one.ocsf.len()) as i64;
+    // Received in the same microsecond or not, the budget is never exceeded afterwards.
+    store
+        .apply_retention(
+            &Retention { max_age_days: None, max_bytes: Some(per_event * 5) },
+            &Actor::new("vigil:retention", "engine"),
+        )
+        .await
+        .expect("size");
+    let left = store.event_count().await.expect("count");
+    assert!(left <= 5, "{left} events left");
+    let purges = store
+        .audit_records(0, 100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.action == "retention.purge")
+        .count();
+    assert_eq!(purges, 1);
+    assert_chain_verifies(store).await;
+}
+
+async fn an_export_verifies_offline(store: &Store) {
+    for i in 0..3 {
+        let mut tx = store.write().await.expect("begin");
+        tx.save_case(&case(&format!("e{i}")), &analyst()).await.expect("save");
+        tx.commit().await.expect("commit");
+    }
+    let mut out = Vec::new();
+    assert_eq!(store.export_audit(&mut out).await.expect("export"), 3);
+    let export = read_export(out.as_slice()).expect("read export");
+    let verified = export.verify(&[]).expect("verifies");
+    assert_eq!(verified.records, 3);
+    assert_eq!(verified.head_hash, store.audit_records(2, 1).await.expect("audit")[0].hash);
+    // A key that did not sign it is refused.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    assert!(export.verify(&[stranger]).is_err());
+}
+
+async fn sql_metacharacters_are_data(store: &Store) {
+    let hostile = "x'); DROP TABLE cases; --";
+    let mut tx = store.write().await.expect("begin");
+    let mut c = case(hostile);
+    c.title = "\"; DELETE FROM audit; --".into();
+    tx.save_case(&c, &Actor::new(hostile, hostile)).await.expect("save");
+    tx.commit().await.expect("commit");
+    let stored = store.case(hostile).await.expect("get").expect("present");
+    assert_eq!(stored.title, c.title);
+    assert_eq!(store.cases(&CaseFilter::default()).await.expect("list").len(), 1);
+    assert_eq!(store.audit_records(0, 10).await.expect("audit")[0].actor, hostile);
+}
+
+/// Tampering with the SQLite file itself (triggers dropped, as someone with the file would):
+/// each kind of change is caught by the read-only check `vigil verify` runs.
+#[tokio::test]
+async fn tampering_with_the_database_file_is_detected() {
+    use crate::audit::export::verify_location;
+    let edits: &[(&str, i64)] = &[
+        ("UPDATE audit SET actor = 'mallory' WHERE seq = 4", 4),
+        ("UPDATE audit SET detail = '{}' WHERE seq = 9", 9),
+        ("DELETE FROM audit WHERE seq = 6", 6),
+        ("UPDATE audit SET seq = 100 WHERE seq = 3", 3),
+        (
+            "UPDATE audit SET seq = -seq WHERE seq IN (5, 7); UPDATE audit SET seq = 7 WHERE seq = -5; UPDATE audit SET seq = 5 WHERE seq = -7",
+            5,
+        ),
+        ("DELETE FROM audit WHERE seq = 12", 12),
+        (
+            "UPDATE audit_checkpoints SET signature = substr(signature, 2) || '0' WHERE seq = (SELECT MAX(seq) FROM audit_checkpoints)",
+            12,
+        ),
+    ];
+    for (sql, first_bad) in edits {
+        let (store, dir) = fresh_sqlite().await;
+        for i in 0..12 {
+            let mut tx = store.write().await.expect("begin");
+            tx.save_case(&case(&format!("t{i}")), &analyst()).await.expect("save");
+            tx.commit().await.expect("commit");
+        }
+        let location = dir.path().to_str().expect("utf-8 temp path");
+        let clean = verify_location(location, &[]).await.expect("read");
+        assert_eq!(clean.expect("untouched").records, 12);
+        for drop in ["audit_no_update", "audit_no_delete", "checkpoint_no_update", "checkpoint_no_delete"] {
+            store
+                .writer
+                .execute(sqlx::AssertSqlSafe(format!("DROP TRIGGER {drop}")))
+                .await
+                .expect("drop trigger");
+        }
+        store.writer.execute(*sql).await.expect("tamper");
+        store.close().await;
+        let broken = verify_location(location, &[]).await.expect("read").expect_err(sql);
+        assert_eq!(broken.seq, *first_bad, "{sql}: {}", broken.reason);
+    }
+}

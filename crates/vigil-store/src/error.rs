@@ -1,0 +1,31 @@
+//! The store's one error type.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("audit signing key {}: {reason}", path.display())]
+    Key { path: PathBuf, reason: String },
+    #[error("unsupported database {0:?}: expected a data directory, sqlite://… or postgres://…")]
+    Url(String),
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("no {kind} {id:?}")]
+    NotFound { kind: &'static str, id: String },
+    #[error(transparent)]
+    Transition(#[from] vigil_model::IllegalTransition),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored value {column} is not valid: {reason}")]
+    Corrupt { column: &'static str, reason: String },
+    #[error("audit export line {line}: {reason}")]
+    Export { line: usize, reason: String },
+    #[error("migration {version}: {source}")]
+    Migration { version: i64, source: sqlx::Error },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

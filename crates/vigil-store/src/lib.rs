@@ -1,0 +1,32 @@
+//! Vigil's persistence: one code path for SQLite (the default, in one data directory) and
+//! PostgreSQL, with the audit trail written in the same transaction as every change it records.
+//!
+//! - [`Store`] opens a database and brings its schema up to date (`migrations`).
+//! - [`WriteTx`] is the only way to change anything; audited changes take the chain's lock and
+//!   commit with a signed checkpoint.
+//! - [`audit`] is the chain: hashing, signing, verifying, exporting.
+
+pub mod audit;
+mod cases;
+mod error;
+mod events;
+mod evidence;
+mod migrations;
+mod retention;
+mod store;
+pub mod time;
+mod users;
+mod write;
+
+pub use cases::{Actor, AlertRow, CaseFilter, CaseRow, Comment};
+pub use error::{Error, Result};
+pub use events::{NewEvent, StoredDeadLetter, StoredEvent};
+pub use evidence::EvidenceMeta;
+pub use migrations::LATEST as SCHEMA_VERSION;
+pub use retention::{Purged, Retention};
+pub use store::{Backend, DATABASE_FILE, Store};
+pub use users::{TokenRow, UserRow};
+pub use write::WriteTx;
+
+#[cfg(test)]
+mod conformance;

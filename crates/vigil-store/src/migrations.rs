@@ -1,0 +1,55 @@
+//! Schema versions, applied in order inside one transaction each and recorded in
+//! `vigil_schema`. Each version has a SQLite and a PostgreSQL file with the same tables.
+
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::store::Backend;
+use crate::{Error, Result};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/0001_init.sqlite.sql"),
+    postgres: include_str!("../migrations/0001_init.postgres.sql"),
+}];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = 1;
+
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS vigil_schema (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    let row = sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM vigil_schema")
+        .fetch_one(pool)
+        .await?;
+    let current: i64 = row.try_get(0)?;
+    if current > LATEST {
+        return Err(Error::Conflict(format!(
+            "the database has schema version {current}, newer than this build's {LATEST}"
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let sql = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        let failed = |source| Error::Migration { version: migration.version, source };
+        let mut tx = pool.begin().await.map_err(failed)?;
+        tx.execute(sql).await.map_err(failed)?;
+        sqlx::query("INSERT INTO vigil_schema (version, applied_at) VALUES ($1, $2)")
+            .bind(migration.version)
+            .bind(crate::time::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Opening a store: which database, its connection pools, its schema, and the audit key.
+//!
+//! SQLite (the default) lives in one data directory: `vigil.db` in WAL mode with
+//! `synchronous=FULL`, so a committed transaction survives a power cut. PostgreSQL takes a URL.
+//! Both run the same queries through sqlx's Any driver; only the schema files differ.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sqlx::Executor;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::audit::key;
+use crate::{Error, Result, migrations};
+
+pub const DATABASE_FILE: &str = "vigil.db";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::Url(url.to_owned()))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection to Vigil's database.
+///
+/// Writes go through one connection (`writer`): SQLite allows one writer at a time anyway, and
+/// one writer keeps the audit chain's order the commit order. Reads use their own pool.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) writer: AnyPool,
+    pub(crate) reader: AnyPool,
+    backend: Backend,
+    pub(crate) signing_key: SigningKey,
+    key_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store in a data directory.
+    pub async fn open_dir(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join(DATABASE_FILE).display());
+        Store::open(&url, dir).await
+    }
+
+    /// Opens a store by URL (`sqlite://…` or `postgres://…`), with the audit signing key kept in
+    /// `key_dir`, and brings its schema up to date.
+    pub async fn open(url: &str, key_dir: &Path) -> Result<Store> {
+        install_default_drivers();
+        let backend = Backend::of(url)?;
+        let writer = pool(url, backend, 1).await?;
+        migrations::run(&writer, backend).await?;
+        let reader = pool(url, backend, 4).await?;
+        let signing_key = key::load_or_create(key_dir)?;
+        Ok(Store { writer, reader, backend, signing_key, key_dir: key_dir.to_owned() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn public_key(&self) -> VerifyingKey {
+        self.signing_key.verifying_key()
+    }
+
+    pub fn key_dir(&self) -> &Path {
+        &self.key_dir
+    }
+
+    /// The database's own consistency check: `PRAGMA integrity_check` on SQLite; on PostgreSQL,
+    /// that the catalog answers (its pages are checksummed by the server).
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let rows = sqlx::query("PRAGMA integrity_check").fetch_all(&self.reader).await?;
+                let mut problems = Vec::new();
+                for row in rows {
+                    let line: String = row.try_get(0)?;
+                    if line != "ok" {
+                        problems.push(line);
+                    }
+                }
+                Ok(problems)
+            }
+            Backend::Postgres => {
+                sqlx::query("SELECT count(*) FROM pg_catalog.pg_class").fetch_one(&self.reader).await?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+async fn pool(url: &str, backend: Backend, size: u32) -> Result<AnyPool> {
+    let mut options = AnyPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(30));
+    if backend == Backend::Sqlite {
+        options = options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 30000").await?;
+                Ok(())
+            })
+        });
+    }
+    Ok(options.connect(url).await?)
+}

@@ -1,0 +1,197 @@
+//! Local users and API tokens. The store keeps password hashes (computed by the server) and
+//! token hashes, never a secret; every change is audited.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::cases::Actor;
+use crate::{Error, Result, Store, WriteTx, time};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: String,
+    pub disabled: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenRow {
+    pub id: String,
+    #[serde(skip)]
+    pub hash: String,
+    pub owner: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+}
+
+fn user_from(row: &AnyRow) -> Result<UserRow> {
+    Ok(UserRow {
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: row.try_get("created_at")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        failed_logins: row.try_get("failed_logins")?,
+        locked_until: row.try_get("locked_until")?,
+    })
+}
+
+fn token_from(row: &AnyRow) -> Result<TokenRow> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(TokenRow {
+        id: row.try_get("id")?,
+        hash: row.try_get("hash")?,
+        owner: row.try_get("owner")?,
+        scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+impl WriteTx<'_> {
+    pub async fn create_user(
+        &mut self,
+        name: &str,
+        role: &str,
+        password_hash: &str,
+        by: &Actor,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(role)
+        .bind(password_hash)
+        .bind(time::now())
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::Conflict(format!("a user called {name:?} exists")));
+        }
+        self.audit(by.entry_for("user.create", format!("user:{name}"), json!({ "role": role }))).await?;
+        Ok(())
+    }
+
+    /// Records a login attempt's outcome: a failure counts towards lockout (`lock_until` set
+    /// once the limit is reached), a success clears the count.
+    pub async fn record_login(
+        &mut self,
+        name: &str,
+        succeeded: bool,
+        lock_until: Option<&str>,
+        by: &Actor,
+    ) -> Result<()> {
+        if succeeded {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $1")
+                .bind(name)
+                .execute(&mut *self.tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "UPDATE users SET failed_logins = failed_logins + 1, \
+                 locked_until = COALESCE($2, locked_until) WHERE name = $1",
+            )
+            .bind(name)
+            .bind(lock_until)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let mut entry =
+            by.entry_for("user.login", format!("user:{name}"), json!({ "locked_until": lock_until }));
+        if !succeeded {
+            entry.outcome = "denied: bad credentials".to_owned();
+        }
+        self.audit(entry).await?;
+        Ok(())
+    }
+
+    pub async fn set_user_disabled(&mut self, name: &str, disabled: bool, by: &Actor) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET disabled = $2 WHERE name = $1")
+            .bind(name)
+            .bind(i64::from(disabled))
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { kind: "user", id: name.to_owned() });
+        }
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        self.audit(by.entry_for(action, format!("user:{name}"), json!({}))).await?;
+        Ok(())
+    }
+
+    pub async fn create_token(&mut self, token: &TokenRow, by: &Actor) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, hash, owner, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&token.hash)
+        .bind(&token.owner)
+        .bind(token.scopes.join(" "))
+        .bind(&token.created_at)
+        .bind(&token.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(by.entry_for(
+            "token.create",
+            format!("token:{}", token.id),
+            json!({"owner": token.owner, "scopes": token.scopes, "expires_at": token.expires_at}),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_token(&mut self, id: &str, by: &Actor) -> Result<()> {
+        let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(time::now())
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { kind: "live token", id: id.to_owned() });
+        }
+        self.audit(by.entry_for("token.revoke", format!("token:{id}"), json!({}))).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY name").fetch_all(&self.reader).await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// The token whose secret hashes to `hash`, whatever its state; the caller checks expiry
+    /// and revocation so it can say which.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<TokenRow>> {
+        let rows =
+            sqlx::query("SELECT * FROM tokens ORDER BY created_at, id").fetch_all(&self.reader).await?;
+        rows.iter().map(token_from).collect()
+    }
+}
