@@ -13,6 +13,50 @@ use vigil_detect::DetectConfig;
 pub struct Config {
     pub detect: DetectConfig,
     pub triage: TriageConfig,
+    pub serve: ServeConfig,
+}
+
+/// `vigil serve`: where it listens, where it keeps its data, what it ingests besides HTTP.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    pub listen: String,
+    /// The data directory: the SQLite database and the audit signing key.
+    pub data: PathBuf,
+    /// A PostgreSQL URL instead of SQLite (the signing key stays in `data`).
+    pub database: Option<String>,
+    /// Sigma rule directories, besides the built-in pack.
+    pub rules: Vec<PathBuf>,
+    /// Alerts below this level are not raised.
+    pub min_level: String,
+    pub max_body_bytes: usize,
+    /// Ingest batches that may wait for a commit; beyond it, 503 with Retry-After.
+    pub ingest_queue: usize,
+    pub syslog_udp: Option<String>,
+    pub syslog_tcp: Option<String>,
+    /// A directory whose files are ingested and moved to `.done/`.
+    pub watch: Option<PathBuf>,
+    pub watch_interval_secs: u64,
+    pub retention: vigil_store::Retention,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:8080".into(),
+            data: "vigil-data".into(),
+            database: None,
+            rules: Vec::new(),
+            min_level: "informational".into(),
+            max_body_bytes: 16 << 20,
+            ingest_queue: 64,
+            syslog_udp: None,
+            syslog_tcp: None,
+            watch: None,
+            watch_interval_secs: 2,
+            retention: vigil_store::Retention::default(),
+        }
+    }
 }
 
 /// The context files the built-in analyst reads, and the model it uses.
@@ -120,6 +164,7 @@ mod tests {
             b.impossible_travel.country_change_within,
             defaults.impossible_travel.country_change_within
         );
+        assert_eq!(config.serve, ServeConfig::default());
     }
 
     #[test]

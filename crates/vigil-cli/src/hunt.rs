@@ -190,10 +190,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // Correlation needs records in time order, and files do not come in it: the records that
     // fired a rule are kept and replayed in order once every file is read.
     let mut correlator = rules.correlator();
-    let mut fired: Vec<(i64, SourceView, Vec<Detection>, crate::cases::Record)> = Vec::new();
+    let mut fired: Vec<(i64, SourceView, Vec<Detection>, vigil_engine::alerts::Record)> = Vec::new();
     let mut observations = Vec::new();
     let mut case_alerts: Vec<vigil_correlate::Alert> = Vec::new();
     for input in &inputs {
+        let source = input.display().to_string();
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         read_file(input, &options, &mut |outcome| {
             let Outcome::Event(event, views) = outcome else {
@@ -202,7 +203,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             events += 1;
             observations.extend(behaviour.observe(&event));
-            let mut record: Option<crate::cases::Record> = None;
+            let mut record: Option<vigil_engine::alerts::Record> = None;
             for view in views {
                 let detections = rules.evaluate(&view);
                 for detection in &detections {
@@ -243,12 +244,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         host,
                         user,
                     });
-                    let record = record.get_or_insert_with(|| crate::cases::Record::of(&event, input));
-                    case_alerts.push(crate::cases::from_detection(detection, record));
+                    let record =
+                        record.get_or_insert_with(|| vigil_engine::alerts::Record::of(&event, &source));
+                    case_alerts.push(vigil_engine::alerts::from_detection(detection, record));
                 }
                 if correlator.is_active() && !detections.is_empty() {
-                    let record =
-                        record.get_or_insert_with(|| crate::cases::Record::of(&event, input)).clone();
+                    let record = record
+                        .get_or_insert_with(|| vigil_engine::alerts::Record::of(&event, &source))
+                        .clone();
                     fired.push((event.time, view, detections, record));
                 }
             }
@@ -279,7 +282,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     .and_then(|l| writeln!(w, "{l}"))
                     .context("writing output")?;
             }
-            case_alerts.push(crate::cases::from_correlation(&alert, *time, trigger));
+            case_alerts.push(vigil_engine::alerts::from_correlation(&alert, *time, trigger));
             let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
             alerts.push(Alert {
                 rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
@@ -304,7 +307,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")).context("writing output")?;
         }
-        case_alerts.push(crate::cases::from_behaviour(&alert));
+        case_alerts.push(vigil_engine::alerts::from_behaviour(&alert));
         let entity = |name: &str| {
             alert.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
         };

@@ -5,11 +5,13 @@ mod bench;
 mod bench_cluster;
 mod cases;
 mod config;
+mod demo;
 mod eval;
 mod hunt;
 mod normalize;
 mod output;
 mod progress;
+mod serve;
 mod summary;
 mod terminal;
 mod train;
@@ -42,6 +44,10 @@ enum Command {
     /// Measure Vigil's judgement on labelled public data.
     #[command(subcommand)]
     Eval(eval::Eval),
+    /// Run the SOC server: ingest endpoints, the pipeline, the REST API, the audit trail.
+    Serve(serve::Args),
+    /// Start the server on a fresh data directory with demo users and a sample intrusion.
+    Demo(demo::Args),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
 }
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Eval(eval) => eval::run(eval),
         Command::Verify(args) => verify::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,11 +2,12 @@
 //! logsource (product, service, categories) it belongs to. The detection stage evaluates rules
 //! against this view; the OCSF event is what later stages use.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A Sigma logsource as an event carries it. An event may belong to several categories
 /// (a Sysmon registry value set is both `registry_set` and `registry_event`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogSource {
     pub product: Option<String>,
     pub service: Option<String>,
@@ -29,7 +30,7 @@ impl LogSource {
 }
 
 /// One record as Sigma rules read it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceView {
     pub logsource: LogSource,
     /// A JSON object; nested objects are reached by dotted paths (`userIdentity.type`).

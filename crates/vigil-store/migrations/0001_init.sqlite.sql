@@ -2,17 +2,25 @@
 
 CREATE TABLE events (
     id          TEXT PRIMARY KEY,          -- content-derived EventId: a retried batch is not stored twice
+    seq         INTEGER NOT NULL UNIQUE,     -- arrival order: the pipeline reads events after its watermark
     received_at TEXT NOT NULL,
     source      TEXT NOT NULL,
     format      TEXT NOT NULL,
     class_uid   INTEGER NOT NULL,
     time        TEXT NOT NULL,
     ocsf        TEXT NOT NULL,
+    views       TEXT NOT NULL,             -- the record as Sigma rules read it (source field names)
     raw         BLOB NOT NULL,
     size        INTEGER NOT NULL
 );
 CREATE INDEX events_received ON events (received_at);
 CREATE INDEX events_time ON events (time);
+
+-- How far each consumer has read (the pipeline: `pipeline`, by event seq).
+CREATE TABLE watermarks (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 
 CREATE TABLE dead_letters (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -83,6 +91,15 @@ CREATE TABLE tokens (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     revoked_at TEXT
+);
+
+-- Browser sessions; the cookie holds a secret whose SHA-256 is the key here.
+CREATE TABLE sessions (
+    hash       TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );
 
 CREATE TABLE evidence (

@@ -93,6 +93,19 @@ fn case_from(row: &AnyRow) -> Result<CaseRow> {
     })
 }
 
+fn alert_from(row: &AnyRow) -> Result<AlertRow> {
+    let finding: String = row.try_get("finding")?;
+    Ok(AlertRow {
+        id: row.try_get("id")?,
+        case_id: row.try_get("case_id")?,
+        rule_id: row.try_get("rule_id")?,
+        title: row.try_get("title")?,
+        severity: row.try_get("severity")?,
+        time: row.try_get("time")?,
+        finding: serde_json::from_str(&finding)?,
+    })
+}
+
 impl WriteTx<'_> {
     /// Creates a case or replaces its document; the state of an existing case is kept (it changes
     /// only through `transition_case`).
@@ -250,7 +263,7 @@ impl WriteTx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn case_state(&mut self, id: &str) -> Result<CaseState> {
+    pub async fn case_state(&mut self, id: &str) -> Result<CaseState> {
         let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *self.tx)
@@ -288,20 +301,23 @@ impl Store {
             .bind(case_id)
             .fetch_all(&self.reader)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let finding: String = row.try_get("finding")?;
-                Ok(AlertRow {
-                    id: row.try_get("id")?,
-                    case_id: row.try_get("case_id")?,
-                    rule_id: row.try_get("rule_id")?,
-                    title: row.try_get("title")?,
-                    severity: row.try_get("severity")?,
-                    time: row.try_get("time")?,
-                    finding: serde_json::from_str(&finding)?,
-                })
-            })
-            .collect()
+        rows.iter().map(alert_from).collect()
+    }
+
+    /// The newest alerts, at most `limit`, optionally of at least `min_severity`.
+    pub async fn alerts(&self, min_severity: i64, limit: i64) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query("SELECT * FROM alerts WHERE severity >= $1 ORDER BY time DESC, id LIMIT $2")
+            .bind(min_severity)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<Option<AlertRow>> {
+        let row =
+            sqlx::query("SELECT * FROM alerts WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+        row.as_ref().map(alert_from).transpose()
     }
 
     pub async fn case_comments(&self, case_id: &str) -> Result<Vec<Comment>> {

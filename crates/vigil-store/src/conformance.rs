@@ -98,6 +98,7 @@ fn event(n: u32) -> NewEvent {
         class_uid: 3002,
         time: time::from_millis(1_700_000_000_000 + i64::from(n)),
         ocsf: json!({"class_uid": 3002, "n": n}).to_string(),
+        views: "[]".into(),
         raw: format!("{{\"n\":{n}}}").into_bytes(),
     }
 }
@@ -152,6 +153,14 @@ async fn a_retried_event_is_stored_once(store: &Store) {
     let window = store.events_between(&batch[10].time, &batch[20].time, 100).await.expect("range");
     assert_eq!(window.len(), 10);
     assert_eq!(store.event_ids().await.expect("ids").len(), 50);
+    let after = store.events_after(45, 100).await.expect("after");
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [46, 47, 48, 49, 50]);
+    assert_eq!(store.watermark("pipeline").await.expect("watermark"), 0);
+    let mut tx = store.write().await.expect("begin");
+    tx.set_watermark("pipeline", 45).await.expect("set");
+    tx.set_watermark("pipeline", 48).await.expect("move");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.watermark("pipeline").await.expect("watermark"), 48);
 }
 
 async fn dead_letters_keep_their_reason(store: &Store) {
@@ -393,7 +402,7 @@ async fn retention_by_age_and_size(store: &Store) {
         .expect("age");
     assert_eq!(kept.events, 0);
     let one = event(0);
-    let per_event = (one.raw.len() + one.ocsf.len()) as i64;
+    let per_event = (one.raw.len() + one.ocsf.len() + one.views.len()) as i64;
     // Received in the same microsecond or not, the budget is never exceeded afterwards.
     store
         .apply_retention(

@@ -21,18 +21,24 @@ pub struct NewEvent {
     pub time: String,
     /// The OCSF event as JSON text.
     pub ocsf: String,
+    /// The record as Sigma rules read it, as JSON text (an array of views).
+    pub views: String,
     pub raw: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoredEvent {
     pub id: String,
+    /// Arrival order.
+    pub seq: i64,
     pub received_at: String,
     pub source: String,
     pub format: String,
     pub class_uid: i64,
     pub time: String,
     pub ocsf: serde_json::Value,
+    #[serde(skip)]
+    pub views: String,
     #[serde(skip)]
     pub raw: Vec<u8>,
 }
@@ -50,22 +56,48 @@ pub struct StoredDeadLetter {
 impl WriteTx<'_> {
     /// Stores an event; `false` when an event with the same id is already stored.
     pub async fn insert_event(&mut self, event: &NewEvent) -> Result<bool> {
+        let seq = match self.next_event_seq {
+            Some(seq) => seq,
+            None => {
+                let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                row.try_get::<i64, _>(0)? + 1
+            }
+        };
         let done = sqlx::query(
-            "INSERT INTO events (id, received_at, source, format, class_uid, time, ocsf, raw, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO events (id, seq, received_at, source, format, class_uid, time, ocsf, views, raw, size) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&event.id)
+        .bind(seq)
         .bind(time::now())
         .bind(&event.source)
         .bind(&event.format)
         .bind(event.class_uid)
         .bind(&event.time)
         .bind(&event.ocsf)
+        .bind(&event.views)
         .bind(&event.raw)
-        .bind((event.raw.len() + event.ocsf.len()) as i64)
+        .bind((event.raw.len() + event.ocsf.len() + event.views.len()) as i64)
         .execute(&mut *self.tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let stored = done.rows_affected() == 1;
+        self.next_event_seq = Some(if stored { seq + 1 } else { seq });
+        Ok(stored)
+    }
+
+    /// Moves the consumer `name` on to `value`, in this transaction.
+    pub async fn set_watermark(&mut self, name: &str, value: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO watermarks (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     pub async fn insert_dead_letter(&mut self, dead: &DeadLetter) -> Result<()> {
@@ -88,12 +120,14 @@ fn event_from(row: &AnyRow) -> Result<StoredEvent> {
     let ocsf: String = row.try_get("ocsf")?;
     Ok(StoredEvent {
         id: row.try_get("id")?,
+        seq: row.try_get("seq")?,
         received_at: row.try_get("received_at")?,
         source: row.try_get("source")?,
         format: row.try_get("format")?,
         class_uid: row.try_get("class_uid")?,
         time: row.try_get("time")?,
         ocsf: serde_json::from_str(&ocsf)?,
+        views: row.try_get("views")?,
         raw: row.try_get("raw")?,
     })
 }
@@ -120,6 +154,28 @@ impl Store {
                 .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(event_from).collect()
+    }
+
+    /// Events that arrived after `seq`, in arrival order, at most `limit`.
+    pub async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// How far the consumer `name` has read (0 when it has not started).
+    pub async fn watermark(&self, name: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM watermarks WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        })
     }
 
     /// Every stored event id, in id order: what the crash test compares with what was

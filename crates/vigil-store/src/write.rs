@@ -13,12 +13,20 @@ pub struct WriteTx<'s> {
     /// The chain's head, once this transaction holds its lock.
     head: Option<(i64, String)>,
     appended: bool,
+    /// The next event's arrival number, once this transaction has read it.
+    pub(crate) next_event_seq: Option<i64>,
 }
 
 impl Store {
     /// Begins a write transaction.
     pub async fn write(&self) -> Result<WriteTx<'_>> {
-        Ok(WriteTx { tx: self.writer.begin().await?, store: self, head: None, appended: false })
+        Ok(WriteTx {
+            tx: self.writer.begin().await?,
+            store: self,
+            head: None,
+            appended: false,
+            next_event_seq: None,
+        })
     }
 }
 

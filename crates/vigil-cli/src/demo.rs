@@ -1,0 +1,217 @@
+//! `vigil demo`: the server on a fresh data directory, with a user for every role, fed a
+//! scenario of our own making over its own APIs — an intrusion across identity (Okta), endpoint
+//! (Windows, Linux) and cloud (AWS) among ordinary sign-ins and API calls — then left running.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use vigil_store::{Actor, CaseFilter, TokenRow, time};
+
+use crate::serve::{Running, Settings, start};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to listen (an unused port on loopback by default).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The data directory (a new one under the system's temporary directory by default).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Load the scenario, print what came of it, and exit instead of serving on.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// The scenario, in the order a SOC would receive it: (file name, how it arrives, bytes).
+const SCENARIO: &[(&str, &str, &[u8])] = &[
+    ("noise-okta.json", "http", include_bytes!("../../../demo/noise-okta.json")),
+    ("noise-cloudtrail.json", "http", include_bytes!("../../../demo/noise-cloudtrail.json")),
+    ("okta-system-log.json", "webhook", include_bytes!("../../../samples/okta-system-log.json")),
+    ("windows-sysmon-security.json", "http", include_bytes!("../../../samples/windows-sysmon-security.json")),
+    (
+        "windows-lateral-movement.json",
+        "http",
+        include_bytes!("../../../samples/windows-lateral-movement.json"),
+    ),
+    ("cloudtrail.json", "http", include_bytes!("../../../samples/cloudtrail.json")),
+    ("auditd.log", "http", include_bytes!("../../../samples/auditd.log")),
+    ("syslog.log", "syslog", include_bytes!("../../../samples/syslog.log")),
+];
+
+const ROLES: &[&str] = &["admin", "lead", "responder", "analyst", "auditor"];
+
+fn random_hex(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+async fn users(running: &Running) -> Result<Vec<(String, String)>> {
+    let by = Actor::new("vigil:demo", "cli");
+    let mut out = Vec::new();
+    for role in ROLES {
+        let name = format!("demo-{role}");
+        let password = random_hex(8)?;
+        let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
+        let mut tx = running.store.write().await?;
+        tx.create_user(&name, role, &hash, &by).await?;
+        tx.commit().await?;
+        out.push((name, password));
+    }
+    Ok(out)
+}
+
+/// An ingest service account and a token for it, scoped to ingest.
+async fn ingest_token(running: &Running) -> Result<String> {
+    let by = Actor::new("vigil:demo", "cli");
+    let secret = format!("vgl_demo_{}", random_hex(20)?);
+    let mut tx = running.store.write().await?;
+    tx.create_user("demo-ingest", "ingest", "!", &by).await?;
+    tx.create_token(
+        &TokenRow {
+            id: "demo".into(),
+            hash: vigil_server::auth::secrets::hash(&secret),
+            owner: "demo-ingest".into(),
+            scopes: vec!["ingest".into()],
+            created_at: time::now(),
+            expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
+            revoked_at: None,
+        },
+        &by,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// Sends the scenario through the server's own front doors: the bulk API, a webhook URL, syslog.
+fn stream(url: &str, token: &str, syslog: Option<std::net::SocketAddr>) -> Result<()> {
+    let agent = ureq::Agent::new_with_defaults();
+    for (name, how, bytes) in SCENARIO {
+        match *how {
+            "syslog" => {
+                let to = syslog.context("the demo's syslog listener is not running")?;
+                let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+                for line in lines(bytes) {
+                    socket.send_to(line, to)?;
+                }
+                eprintln!("  {name}: {} messages over syslog/UDP", lines(bytes).count());
+            }
+            _ => {
+                let endpoint = if *how == "webhook" {
+                    format!("{url}/api/v1/webhooks/okta")
+                } else {
+                    format!("{url}/api/v1/ingest?source=demo")
+                };
+                let text = agent
+                    .post(&endpoint)
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .send(&bytes[..])
+                    .with_context(|| format!("sending {name}"))?
+                    .body_mut()
+                    .read_to_string()?;
+                let answer: serde_json::Value = serde_json::from_str(&text)?;
+                eprintln!(
+                    "  {name}: {} stored, {} dead letters (over {how})",
+                    answer["stored"], answer["dead_letters"]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits until every syslog message has been committed and the engine has read every stored
+/// event.
+async fn settled(running: &Running, syslog_messages: u64) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let processed = running.engine.processed.notified();
+        let committed = running.ingest.stats.committed.notified();
+        tokio::pin!(processed, committed);
+        processed.as_mut().enable();
+        committed.as_mut().enable();
+        let progress = running.engine.progress();
+        if let Some(e) = &progress.last_error {
+            bail!("the engine failed: {e}");
+        }
+        let stats = &running.syslog_stats;
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        let syslog_done = stats.messages.load(relaxed) + stats.dropped.load(relaxed) >= syslog_messages;
+        let behind = !running.store.events_after(progress.watermark, 1).await?.is_empty();
+        if syslog_done && !behind {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = &mut processed => {}
+            _ = &mut committed => {}
+            _ = tokio::time::sleep_until(deadline) => bail!("the engine did not finish the scenario within two minutes"),
+        }
+    }
+}
+
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty())
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let data = match args.data {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("vigil-demo-{}", random_hex(4)?)),
+    };
+    let mut settings = Settings::load(None)?;
+    settings.config.serve.syslog_udp = Some("127.0.0.1:0".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let running = start(&settings, &data, &args.listen).await?;
+        let people = users(&running).await?;
+        let token = ingest_token(&running).await?;
+        eprintln!("vigil demo: streaming the scenario into {}", running.url);
+        let (url, syslog) = (running.url.clone(), running.syslog_udp);
+        let token_for_stream = token.clone();
+        tokio::task::spawn_blocking(move || stream(&url, &token_for_stream, syslog)).await??;
+        let syslog_messages = SCENARIO
+            .iter()
+            .filter(|(_, how, _)| *how == "syslog")
+            .map(|(_, _, b)| lines(b).count() as u64)
+            .sum();
+        settled(&running, syslog_messages).await?;
+
+        let cases = running.store.cases(&CaseFilter::default()).await?;
+        println!("\nVigil demo is running at {}", running.url);
+        println!(
+            "data directory: {} (check its audit trail with `vigil verify {}`)",
+            data.display(),
+            data.display()
+        );
+        println!("\nsign in (POST /api/v1/login with {{\"name\": …, \"password\": …}}):");
+        for (name, password) in &people {
+            println!("  {name:<16} {password}");
+        }
+        if let Some(p) = &running.bootstrap_password {
+            println!("  {:<16} {p}", "admin");
+        }
+        println!("  ingest token     {token}");
+        println!("\n{} events stored, {} cases:", running.store.event_count().await?, cases.len());
+        for c in &cases {
+            println!(
+                "  {}  {:<12} severity {}  {}",
+                &c.id[..c.id.len().min(12)],
+                c.state.as_str(),
+                c.severity,
+                crate::terminal::safe(&c.title, 100)
+            );
+        }
+        println!("\ntry: curl -s -H 'Authorization: Bearer {token}' {}/api/v1/me", running.url);
+        if args.once {
+            running.stop().await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("Ctrl-C stops the demo; the data directory stays.");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        running.stop().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

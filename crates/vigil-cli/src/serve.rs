@@ -1,0 +1,236 @@
+//! `vigil serve`: the SOC server. Opens the store, starts the engine, the ingest queue and the
+//! listeners, and serves the API until interrupted. `vigil demo` starts the same server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use vigil_detect::behaviour::{Behaviour, GeoLookup, MaxMind};
+use vigil_detect::{Level, RuleSet, builtin};
+use vigil_engine::ingest::Ingest;
+use vigil_engine::pipeline::Detectors;
+use vigil_engine::runner::{self, EngineHandle, Triage};
+use vigil_server::{AppState, Limits};
+use vigil_store::{Actor, Store};
+
+use crate::config::Config;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Vigil's configuration file (see vigil.example.yml, section `serve`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory (overrides `serve.data`).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Where to listen (overrides `serve.listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+/// Everything `start` needs, resolved from the configuration.
+pub struct Settings {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn load(path: Option<&Path>) -> Result<Settings> {
+        let config = match path {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        Ok(Settings { config, config_path: path.map(Path::to_path_buf) })
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.config_path.as_ref().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default()
+    }
+}
+
+/// Loads the rules and behavioural detectors the configuration names.
+pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
+    let mut files = builtin::files();
+    for dir in &config.serve.rules {
+        files.extend(crate::hunt::rule_files(&base.join(dir))?);
+    }
+    let (rules, diagnostics) =
+        RuleSet::load(&files, &config.detect.rule_set_config()).context("loading rules")?;
+    if rules.is_empty() {
+        bail!("no rules to run");
+    }
+    let skipped = diagnostics.iter().filter(|d| d.skipped).count();
+    eprintln!("loaded {} rules ({skipped} not loaded)", rules.len());
+    let geo: Option<Arc<dyn GeoLookup>> = match &config.detect.geoip_database {
+        Some(path) => {
+            let path = base.join(path);
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Some(Arc::new(MaxMind::from_bytes(bytes).with_context(|| format!("in {}", path.display()))?))
+        }
+        None => None,
+    };
+    Ok(Detectors {
+        rules: Arc::new(rules),
+        behaviour: Behaviour::new(config.detect.behaviour.clone(), geo),
+        min_level: Level::parse(&config.serve.min_level).unwrap_or(Level::Informational),
+    })
+}
+
+/// A running server.
+pub struct Running {
+    pub url: String,
+    pub store: Store,
+    pub engine: EngineHandle,
+    pub ingest: Ingest,
+    pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tcp: Option<SocketAddr>,
+    pub syslog_stats: Arc<vigil_server::syslog::SyslogStats>,
+    /// The first administrator's password, when this start created the account.
+    pub bootstrap_password: Option<String>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.server.await.context("server task")?.context("serving")?;
+        Ok(())
+    }
+}
+
+fn random_password() -> Result<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Creates `admin` with a random password when the store has no user yet.
+async fn bootstrap(store: &Store) -> Result<Option<String>> {
+    if !store.users().await?.is_empty() {
+        return Ok(None);
+    }
+    let password = random_password()?;
+    let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
+    let mut tx = store.write().await?;
+    tx.create_user("admin", "admin", &hash, &Actor::new("vigil:bootstrap", "cli")).await?;
+    tx.commit().await?;
+    Ok(Some(password))
+}
+
+pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Running> {
+    let config = &settings.config;
+    let serve = &config.serve;
+    let store = match &serve.database {
+        Some(url) => Store::open(url, data).await,
+        None => Store::open_dir(data).await,
+    }
+    .with_context(|| format!("opening the store in {}", data.display()))?;
+    let base = settings.dir();
+    let built = detectors(config, &base)?;
+    let triage = Triage {
+        context: config.triage.context(&base)?,
+        model: config.triage.model(&base)?,
+        library: vigil_triage::playbook::library()?,
+        auto_close: config.triage.auto_close.clone(),
+    };
+    let engine = EngineHandle::default();
+    let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
+    runner::spawn(store.clone(), built, triage, engine.clone());
+    let bootstrap_password = bootstrap(&store).await?;
+
+    let config_path = settings.config_path.clone();
+    let reload: vigil_server::Reloader = Arc::new(move || {
+        let fresh = Settings::load(config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
+        detectors(&fresh.config, &fresh.dir()).map_err(|e| format!("{e:#}"))
+    });
+    let limits = Limits { max_body_bytes: serve.max_body_bytes, ..Limits::default() };
+    let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload);
+
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vigil_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let stats = Arc::new(vigil_server::syslog::SyslogStats::default());
+    let mut syslog_udp = None;
+    if let Some(at) = &serve.syslog_udp {
+        let socket = tokio::net::UdpSocket::bind(at).await.with_context(|| format!("syslog UDP on {at}"))?;
+        syslog_udp = Some(socket.local_addr()?);
+        tokio::spawn(vigil_server::syslog::udp(socket, ingest.clone(), Arc::clone(&stats)));
+    }
+    let mut syslog_tcp = None;
+    if let Some(at) = &serve.syslog_tcp {
+        let listener =
+            tokio::net::TcpListener::bind(at).await.with_context(|| format!("syslog TCP on {at}"))?;
+        syslog_tcp = Some(listener.local_addr()?);
+        tokio::spawn(vigil_server::syslog::tcp(listener, ingest.clone(), Arc::clone(&stats)));
+    }
+    if let Some(dir) = &serve.watch {
+        let dir = base.join(dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let every = Duration::from_secs(serve.watch_interval_secs.max(1));
+        tokio::spawn(vigil_server::watch::run(dir, ingest.clone(), every));
+    }
+    if serve.retention.max_age_days.is_some() || serve.retention.max_bytes.is_some() {
+        let store = store.clone();
+        let policy = serve.retention.clone();
+        tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                if let Err(e) = store.apply_retention(&policy, &Actor::new("vigil:retention", "engine")).await
+                {
+                    eprintln!("vigil serve: retention: {e}");
+                }
+            }
+        });
+    }
+    Ok(Running {
+        url: format!("http://{addr}"),
+        store,
+        engine,
+        ingest,
+        syslog_udp,
+        syslog_tcp,
+        syslog_stats: stats,
+        bootstrap_password,
+        shutdown,
+        server,
+    })
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let settings = Settings::load(args.config.as_deref())?;
+    let data = args.data.clone().unwrap_or_else(|| settings.dir().join(&settings.config.serve.data));
+    let listen = args.listen.clone().unwrap_or_else(|| settings.config.serve.listen.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let running = start(&settings, &data, &listen).await?;
+        eprintln!(
+            "vigil serve: {} (data in {}, {})",
+            running.url,
+            data.display(),
+            running.store.backend().name()
+        );
+        if let Some(password) = &running.bootstrap_password {
+            eprintln!("first start: created user `admin` with password {password} (shown once; change it)");
+        }
+        if let Some(a) = running.syslog_udp {
+            eprintln!("syslog over UDP on {a}");
+        }
+        if let Some(a) = running.syslog_tcp {
+            eprintln!("syslog over TCP on {a}");
+        }
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        eprintln!("vigil serve: stopping");
+        running.stop().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

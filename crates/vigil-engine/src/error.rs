@@ -1,0 +1,17 @@
+//! The engine's one error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] vigil_store::Error),
+    #[error("stored event {id}: {reason}")]
+    StoredEvent { id: String, reason: String },
+    #[error("the ingest queue is full; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("the batch could not be stored: {0}")]
+    NotDurable(String),
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! Vigil's pipeline, wired. `vigil hunt` and `vigil serve` share it:
+//!
+//! - [`alerts`] turns every kind of alert into what clustering reads.
+//! - [`decode`] turns an upload into events and dead letters ready to store.
+//! - [`pipeline`] detects (Sigma, correlations across batches, behavioural detectors).
+//! - [`live`] keeps cases up to date as alerts arrive, with ids that stay put.
+//! - [`ingest`] acknowledges a batch only once it is durable, committing concurrent batches
+//!   together, and refuses work beyond its queue instead of growing.
+//! - [`runner`] reads the store from its watermark and drives the rest.
+
+pub mod alerts;
+pub mod decode;
+mod error;
+pub mod ingest;
+pub mod live;
+pub mod pipeline;
+pub mod runner;
+
+pub use error::{Error, Result};

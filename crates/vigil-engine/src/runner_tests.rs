@@ -1,0 +1,101 @@
+//! The engine end to end on a store: ingest, detect, cases, recommendations, audit — and a
+//! replay of the same batch changing nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigil_detect::behaviour::Behaviour;
+use vigil_detect::{Level, RuleSet, builtin};
+use vigil_store::{CaseFilter, Store};
+use vigil_triage::autotriage::AutoClosePolicy;
+use vigil_triage::context::Context;
+use vigil_triage::model::Model;
+
+use super::*;
+use crate::decode::decode;
+use crate::ingest::Ingest;
+
+fn detectors() -> Detectors {
+    let (rules, _) = RuleSet::load(&builtin::files(), &Default::default()).expect("built-in rules load");
+    Detectors {
+        rules: Arc::new(rules),
+        behaviour: Behaviour::new(Default::default(), None),
+        min_level: Level::Informational,
+    }
+}
+
+fn triage() -> Triage {
+    Triage {
+        context: Context::default(),
+        model: Model::builtin().expect("built-in model"),
+        library: vigil_triage::playbook::library().expect("playbooks"),
+        auto_close: AutoClosePolicy::default(),
+    }
+}
+
+/// Waits until the engine has read up to `seq`, failing after a generous bound.
+async fn processed_up_to(handle: &EngineHandle, seq: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let woken = handle.processed.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let progress = handle.progress();
+        assert!(progress.last_error.is_none(), "engine error: {:?}", progress.last_error);
+        if progress.watermark >= seq {
+            return;
+        }
+        tokio::time::timeout_at(deadline, woken).await.expect("the engine did not catch up");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingested_events_become_recommended_cases() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = Store::open_dir(dir.path()).await.expect("store");
+    let handle = EngineHandle::default();
+    let ingest = Ingest::start(store.clone(), 16, Arc::clone(&handle.stored));
+    let _engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+
+    let body = std::fs::read("../../samples/windows-lateral-movement.json").expect("sample");
+    let decoded = decode("test", "windows-lateral-movement.json", body.clone(), None);
+    assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
+    let receipt = ingest.submit(decoded.events, decoded.dead).await.expect("durable");
+    assert!(receipt.stored > 0);
+    processed_up_to(&handle, receipt.stored as i64).await;
+
+    let cases = store.cases(&CaseFilter::default()).await.expect("cases");
+    let mut biggest = None;
+    for case in &cases {
+        let alerts = store.case_alerts(&case.id).await.expect("alerts");
+        if biggest.as_ref().is_none_or(|(_, a): &(_, Vec<_>)| alerts.len() > a.len()) {
+            biggest = Some((case, alerts));
+        }
+    }
+    let (biggest, alerts) = biggest.expect("a case");
+    assert_eq!(biggest.state, vigil_model::CaseState::Recommended);
+    // The same case `vigil hunt` builds from this file: the correlations span batches of one.
+    let mut titles: Vec<&str> = alerts.iter().map(|a| a.title.as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(
+        titles,
+        [
+            "Brute Force Followed By A Successful Logon",
+            "Burst Of Failed Logons For One Account",
+            "Remote Service Creation After A Network Logon"
+        ]
+    );
+    let (_, rec) = store.recommendation(&biggest.id).await.expect("rec").expect("recommended");
+    assert!(rec["supporting"].as_array().is_some_and(|s| !s.is_empty()));
+    let audit = store.audit_records(0, 10_000).await.expect("audit");
+    assert!(audit.iter().any(|r| r.action == "case.transition" && r.actor == "vigil:engine"));
+    store.verify_audit(&[]).await.expect("read").expect("chain verifies");
+
+    // The same upload again: nothing new is stored, no case changes.
+    let before = (store.event_count().await.expect("count"), audit.len());
+    let again = decode("test", "windows-lateral-movement.json", body, None);
+    let receipt = ingest.submit(again.events, again.dead).await.expect("durable");
+    assert_eq!(receipt.stored, 0);
+    let after = store.event_count().await.expect("count");
+    assert_eq!((after, store.audit_records(0, 10_000).await.expect("audit").len()), before);
+}

@@ -1,0 +1,36 @@
+//! Alerts, newest first, and one alert with the evidence it cites.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Auth, perm};
+use crate::error::{ApiError, ApiResult};
+use crate::params::{Params, PathId, limit};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    min_severity: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    _: Auth<perm::AlertRead>,
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let alerts = state.store.alerts(q.min_severity.unwrap_or(0), limit(q.limit, 100, 1_000)).await?;
+    Ok(Json(json!({ "alerts": alerts })))
+}
+
+pub async fn get(
+    _: Auth<perm::AlertRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    let alert = state.store.alert(&id).await?.ok_or_else(|| ApiError::not_found("alert"))?;
+    Ok(Json(json!({ "alert": alert })))
+}

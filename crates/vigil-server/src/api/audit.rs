@@ -1,0 +1,35 @@
+//! The audit trail, read-only: records in order, and a verification of the whole chain. No
+//! route changes or deletes a record.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Auth, perm};
+use crate::error::ApiResult;
+use crate::params::{Params, limit};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    _: Auth<perm::AuditRead>,
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let records = state.store.audit_records(q.after.unwrap_or(0).max(0), limit(q.limit, 100, 5_000)).await?;
+    Ok(Json(json!({ "records": records })))
+}
+
+pub async fn verify(_: Auth<perm::AuditRead>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(match state.store.verify_audit(&[]).await? {
+        Ok(v) => json!({"intact": true, "verified": v}),
+        Err(broken) => json!({"intact": false, "broken": broken}),
+    }))
+}

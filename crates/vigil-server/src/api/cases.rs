@@ -1,0 +1,200 @@
+//! Cases: the queue, one case with its alerts, comments, timeline, entity graph and
+//! recommendation, and the changes an analyst makes (assign, comment, transition), each audited.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_model::CaseState;
+use vigil_store::CaseFilter;
+
+use super::actor;
+use crate::auth::{Auth, perm};
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{Params, PathId, limit, valid_name};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    min_severity: Option<i64>,
+    assignee: Option<String>,
+    limit: Option<i64>,
+}
+
+fn parse_state(name: &str) -> ApiResult<CaseState> {
+    name.parse().map_err(|e: String| ApiError::new(Code::BadRequest, e))
+}
+
+pub async fn list(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let filter = CaseFilter {
+        state: q.state.as_deref().map(parse_state).transpose()?,
+        min_severity: q.min_severity,
+        assignee: q.assignee,
+        limit: limit(q.limit, 100, 1_000),
+    };
+    let cases = state.store.cases(&filter).await?;
+    let rows: Vec<Value> = cases
+        .into_iter()
+        .map(|c| {
+            json!({"id": c.id, "title": c.title, "state": c.state, "severity": c.severity,
+                   "assignee": c.assignee, "first_seen": c.first_seen, "last_seen": c.last_seen,
+                   "updated_at": c.updated_at})
+        })
+        .collect();
+    Ok(Json(json!({ "cases": rows })))
+}
+
+async fn case_or_404(state: &AppState, id: &str) -> ApiResult<vigil_store::CaseRow> {
+    state.store.case(id).await?.ok_or_else(|| ApiError::not_found("case"))
+}
+
+pub async fn detail(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    let case = case_or_404(&state, &id).await?;
+    let alerts = state.store.case_alerts(&id).await?;
+    let comments = state.store.case_comments(&id).await?;
+    let recommendation = state.store.recommendation(&id).await?;
+    Ok(Json(json!({
+        "case": case,
+        "alerts": alerts,
+        "comments": comments,
+        "recommendation": recommendation.map(|(version, body)| json!({"version": version, "body": body})),
+    })))
+}
+
+pub async fn timeline(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    let case = case_or_404(&state, &id).await?;
+    Ok(Json(json!({"case": id, "timeline": case.body.get("timeline").cloned().unwrap_or_default()})))
+}
+
+/// The entity graph: alerts and entities as nodes, an edge where an alert names an entity.
+pub async fn graph(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    case_or_404(&state, &id).await?;
+    let alerts = state.store.case_alerts(&id).await?;
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for alert in &alerts {
+        nodes.push(json!({"id": format!("alert:{}", alert.id), "kind": "alert", "label": alert.title}));
+        for entity in alert.finding.get("entities").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(kind), Some(key)) =
+                (entity.get("kind").and_then(Value::as_str), entity.get("key").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let node = format!("{kind}:{key}");
+            if seen.insert(node.clone()) {
+                nodes.push(json!({"id": node, "kind": kind, "label": key}));
+            }
+            edges.push(json!({"from": format!("alert:{}", alert.id), "to": node}));
+        }
+    }
+    Ok(Json(json!({"case": id, "nodes": nodes, "edges": edges})))
+}
+
+pub async fn recommendation(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    case_or_404(&state, &id).await?;
+    let (version, body) =
+        state.store.recommendation(&id).await?.ok_or_else(|| ApiError::not_found("recommendation"))?;
+    Ok(Json(json!({"case": id, "version": version, "recommendation": body})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    to: String,
+    reason: String,
+}
+
+pub async fn transition(
+    auth: Auth<perm::CaseWrite>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody<Transition>,
+) -> ApiResult<Json<Value>> {
+    let to = parse_state(&body.to)?;
+    if body.reason.trim().is_empty() || body.reason.len() > 2_000 {
+        return Err(ApiError::new(Code::BadRequest, "reason: 1 to 2000 characters"));
+    }
+    if matches!(to, CaseState::Approved | CaseState::Executed | CaseState::Recovered) {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "approval and execution go through the approval workflow, not a transition",
+        ));
+    }
+    let mut tx = state.store.write().await?;
+    let was = tx.transition_case(&id, to, &body.reason, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"case": id, "from": was, "to": to})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    assignee: Option<String>,
+}
+
+pub async fn assign(
+    auth: Auth<perm::CaseWrite>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody<Assign>,
+) -> ApiResult<Json<Value>> {
+    if let Some(name) = &body.assignee
+        && (!valid_name(name) || state.store.user(name).await?.is_none())
+    {
+        return Err(ApiError::new(Code::BadRequest, "assignee: no such user"));
+    }
+    let mut tx = state.store.write().await?;
+    tx.assign_case(&id, body.assignee.as_deref(), &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"case": id, "assignee": body.assignee})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    body: String,
+}
+
+pub async fn comment(
+    auth: Auth<perm::CaseWrite>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody<NewComment>,
+) -> ApiResult<Json<Value>> {
+    if body.body.trim().is_empty() || body.body.len() > 20_000 {
+        return Err(ApiError::new(Code::BadRequest, "body: 1 to 20000 characters"));
+    }
+    let mut tx = state.store.write().await?;
+    tx.comment_case(&id, &body.body, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"case": id, "commented": true})))
+}

@@ -1,0 +1,66 @@
+//! Stored events by time range or id (the OCSF event with its raw record), and dead letters.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Auth, perm};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{Params, PathId, limit};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// RFC 3339, inclusive.
+    from: Option<String>,
+    /// RFC 3339, exclusive.
+    to: Option<String>,
+    limit: Option<i64>,
+}
+
+fn instant(text: Option<&str>, default: &str) -> Result<String, ApiError> {
+    match text {
+        None => Ok(default.to_owned()),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| vigil_store::time::stamp(d.with_timezone(&chrono::Utc)))
+            .map_err(|e| ApiError::new(Code::BadRequest, format!("{t:?} is not an RFC 3339 time: {e}"))),
+    }
+}
+
+pub async fn search(
+    _: Auth<perm::EventRead>,
+    State(state): State<AppState>,
+    Params(q): Params<SearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let from = instant(q.from.as_deref(), "0000")?;
+    let to = instant(q.to.as_deref(), "9999")?;
+    let events = state.store.events_between(&from, &to, limit(q.limit, 100, 1_000)).await?;
+    Ok(Json(json!({ "events": events })))
+}
+
+pub async fn get(
+    _: Auth<perm::EventRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    let event = state.store.event(&id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let raw = String::from_utf8_lossy(&event.raw).into_owned();
+    Ok(Json(json!({ "event": event, "raw": raw })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadQuery {
+    limit: Option<i64>,
+}
+
+pub async fn dead_letters(
+    _: Auth<perm::EventRead>,
+    State(state): State<AppState>,
+    Params(q): Params<DeadQuery>,
+) -> ApiResult<Json<Value>> {
+    let dead = state.store.dead_letters(limit(q.limit, 100, 1_000)).await?;
+    Ok(Json(json!({ "dead_letters": dead })))
+}

@@ -1,0 +1,23 @@
+//! The REST API's handlers, one file per resource. Each handler's first argument is the
+//! permission it needs (`Auth<perm::…>`); `routes.rs` lists them all.
+
+pub mod alerts;
+pub mod audit;
+pub mod cases;
+pub mod events;
+pub mod evidence;
+pub mod ingest;
+pub mod rules;
+pub mod session;
+pub mod system;
+pub mod tokens;
+pub mod users;
+
+use vigil_store::Actor;
+
+use crate::auth::Principal;
+
+/// The audit trail's actor for a request: who, and from which address.
+pub fn actor(principal: &Principal, from: std::net::SocketAddr) -> Actor {
+    Actor::new(principal.actor(), from.ip().to_string())
+}

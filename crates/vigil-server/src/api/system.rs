@@ -1,0 +1,79 @@
+//! Health, the OpenAPI document, server status, and who the caller is.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::auth::{Auth, perm};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+pub async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(crate::routes::openapi())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// Wait (up to 30 s) until at least this many events are stored and the engine has read
+    /// them all: how a client knows its data has been through the pipeline.
+    settled_at: Option<i64>,
+}
+
+/// Waits until `min_events` are stored and the engine has read every stored event; `false` on
+/// timeout.
+async fn settle(state: &AppState, min_events: i64) -> Result<bool, crate::error::ApiError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let processed = state.engine.processed.notified();
+        let committed = state.ingest.stats.committed.notified();
+        tokio::pin!(processed, committed);
+        processed.as_mut().enable();
+        committed.as_mut().enable();
+        let watermark = state.engine.progress().watermark;
+        let behind = !state.store.events_after(watermark, 1).await?.is_empty();
+        if !behind && state.store.event_count().await? >= min_events {
+            return Ok(true);
+        }
+        tokio::select! {
+            _ = &mut processed => {}
+            _ = &mut committed => {}
+            _ = tokio::time::sleep_until(deadline) => return Ok(false),
+        }
+    }
+}
+
+pub async fn status(
+    _: Auth<perm::Session>,
+    State(state): State<AppState>,
+    crate::params::Params(q): crate::params::Params<StatusQuery>,
+) -> ApiResult<Json<Value>> {
+    let settled = match q.settled_at {
+        Some(n) => Some(settle(&state, n).await?),
+        None => None,
+    };
+    let stats = &state.ingest.stats;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    Ok(Json(json!({
+        "engine": state.engine.progress(),
+        "ingest": {
+            "commits": stats.commits.load(relaxed),
+            "events": stats.events.load(relaxed),
+            "refused": stats.refused.load(relaxed),
+        },
+        "events_stored": state.store.event_count().await?,
+        "database": state.store.backend().name(),
+        "settled": settled,
+    })))
+}
+
+pub async fn me(auth: Auth<perm::Session>) -> Json<Value> {
+    let p = &auth.principal;
+    let permissions: Vec<&str> =
+        crate::auth::Permission::ALL.into_iter().filter(|x| p.may(*x)).map(|x| x.as_str()).collect();
+    Json(json!({"name": p.name, "role": p.role, "permissions": permissions}))
+}

@@ -1,0 +1,83 @@
+//! API tokens: created for a user with scopes and an expiry (the secret is shown once; only its
+//! hash is kept), listed, revoked.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_store::{TokenRow, time};
+
+use super::actor;
+use crate::auth::{Auth, Permission, perm, secrets};
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{PathId, valid_name};
+use crate::state::AppState;
+
+pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "tokens": state.store.tokens().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    owner: String,
+    /// `*`, permission names, or `webhook:<source>`.
+    scopes: Vec<String>,
+    expires_in_days: u32,
+}
+
+fn valid_scope(scope: &str) -> bool {
+    scope == "*"
+        || Permission::parse(scope).is_some()
+        || scope.strip_prefix("webhook:").is_some_and(valid_name)
+}
+
+pub async fn create(
+    auth: Auth<perm::TokenAdmin>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<NewToken>,
+) -> ApiResult<Json<Value>> {
+    if body.scopes.is_empty() || body.scopes.len() > 32 || !body.scopes.iter().all(|s| valid_scope(s)) {
+        return Err(ApiError::new(Code::BadRequest, "scopes: *, permission names, or webhook:<source>"));
+    }
+    if !(1..=366).contains(&body.expires_in_days) {
+        return Err(ApiError::new(Code::BadRequest, "expires_in_days: 1 to 366"));
+    }
+    state
+        .store
+        .user(&body.owner)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::BadRequest, "owner: no such user"))?;
+    let (id, secret) = secrets::new_token().map_err(ApiError::internal)?;
+    let expires_at =
+        time::stamp(chrono::Utc::now() + chrono::Duration::days(i64::from(body.expires_in_days)));
+    let token = TokenRow {
+        id: id.clone(),
+        hash: secrets::hash(&secret),
+        owner: body.owner,
+        scopes: body.scopes,
+        created_at: time::now(),
+        expires_at: expires_at.clone(),
+        revoked_at: None,
+    };
+    let mut tx = state.store.write().await?;
+    tx.create_token(&token, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "token": secret, "expires_at": expires_at, "note": "the token is shown once"})))
+}
+
+pub async fn revoke(
+    auth: Auth<perm::TokenAdmin>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    let mut tx = state.store.write().await?;
+    tx.revoke_token(&id, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"id": id, "revoked": true})))
+}

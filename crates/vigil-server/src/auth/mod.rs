@@ -1,0 +1,207 @@
+//! Who is calling, and whether they may: sessions (cookie + CSRF header) and API tokens
+//! (`Authorization: Bearer`), resolved to a [`Principal`] whose role and token scopes are checked
+//! against the permission a handler's signature names.
+
+pub mod password;
+pub mod roles;
+pub mod secrets;
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+
+pub use roles::{Permission, Role};
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "vigil_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Clone, Debug)]
+pub enum Via {
+    Session { csrf: String },
+    Token { id: String, scopes: Vec<String> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+    pub via: Via,
+}
+
+impl Principal {
+    /// The role allows it, and a token's scopes (`*`, a permission name) include it.
+    pub fn may(&self, permission: Permission) -> bool {
+        if !self.role.may(permission) {
+            return false;
+        }
+        match &self.via {
+            Via::Session { .. } => true,
+            Via::Token { scopes, .. } => {
+                permission == Permission::Session
+                    || scopes.iter().any(|s| {
+                        s == "*"
+                            || s == permission.as_str()
+                            || (permission == Permission::Webhook
+                                && (s == "ingest" || s.starts_with("webhook:")))
+                    })
+            }
+        }
+    }
+
+    /// A token scoped to one webhook source (`webhook:<source>`), or to all ingest.
+    pub fn may_post_to(&self, source: &str) -> bool {
+        match &self.via {
+            Via::Token { scopes, .. } => scopes.iter().any(|s| {
+                s == "*" || s == Permission::Ingest.as_str() || s.strip_prefix("webhook:") == Some(source)
+            }),
+            Via::Session { .. } => true,
+        }
+    }
+
+    /// What the audit trail records as the actor.
+    pub fn actor(&self) -> String {
+        match &self.via {
+            Via::Session { .. } => self.name.clone(),
+            Via::Token { id, .. } => format!("{} (token {id})", self.name),
+        }
+    }
+}
+
+/// Names a permission at the type level, so a handler's signature carries it.
+pub trait Perm: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// The marker types, one per permission.
+pub mod perm {
+    use super::{Perm, Permission};
+
+    macro_rules! markers {
+        ($($name:ident),* $(,)?) => {$(
+            pub struct $name;
+            impl Perm for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+
+    markers!(
+        Session,
+        CaseRead,
+        CaseWrite,
+        AlertRead,
+        EventRead,
+        EvidenceRead,
+        EvidenceWrite,
+        RuleRead,
+        RuleAdmin,
+        UserRead,
+        UserAdmin,
+        TokenAdmin,
+        AuditRead,
+        Ingest,
+        Webhook,
+    );
+}
+
+/// An authenticated caller holding permission `P`. Extracting it answers 401 or 403 otherwise;
+/// as a handler's first argument it runs before the body is read.
+pub struct Auth<P: Perm> {
+    pub principal: Principal,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Perm> FromRequestParts<AppState> for Auth<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = authenticate(parts, state).await?;
+        if !principal.may(P::PERMISSION) {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                format!("{} may not do this (needs {})", principal.role.as_str(), P::PERMISSION.as_str()),
+            ));
+        }
+        if let Via::Session { csrf } = &principal.via {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD);
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if !safe && sent != Some(csrf.as_str()) {
+                return Err(ApiError::new(
+                    Code::CsrfMismatch,
+                    "this change needs the session's X-CSRF-Token header",
+                ));
+            }
+        }
+        Ok(Auth { principal, _permission: PhantomData })
+    }
+}
+
+fn unauthenticated(why: &str) -> ApiError {
+    ApiError::new(Code::Unauthenticated, why)
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let now = vigil_store::time::now();
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let secret = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthenticated("Authorization must be `Bearer <token>`"))?;
+        let token = state
+            .store
+            .token_by_hash(&secrets::hash(secret.trim()))
+            .await?
+            .ok_or_else(|| unauthenticated("unknown token"))?;
+        if token.revoked_at.is_some() {
+            return Err(unauthenticated("the token was revoked"));
+        }
+        if token.expires_at <= now {
+            return Err(unauthenticated("the token has expired"));
+        }
+        let role = live_role(state, &token.owner).await?;
+        return Ok(Principal {
+            name: token.owner,
+            role,
+            via: Via::Token { id: token.id, scopes: token.scopes },
+        });
+    }
+    if let Some(secret) = cookie(parts, SESSION_COOKIE) {
+        let session = state
+            .store
+            .session(&secrets::hash(secret))
+            .await?
+            .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
+        let role = live_role(state, &session.username).await?;
+        return Ok(Principal { name: session.username, role, via: Via::Session { csrf: session.csrf } });
+    }
+    Err(unauthenticated("sign in, or send an API token"))
+}
+
+/// The role of an enabled user; a disabled or deleted owner's credentials stop working at once.
+async fn live_role(state: &AppState, name: &str) -> Result<Role, ApiError> {
+    let user =
+        state.store.user(name).await?.ok_or_else(|| unauthenticated("the credential's user is gone"))?;
+    if user.disabled {
+        return Err(unauthenticated("the user is disabled"));
+    }
+    Role::parse(&user.role)
+        .ok_or_else(|| ApiError::internal(format!("user {name} has unknown role {}", user.role)))
+}

@@ -1,0 +1,154 @@
+//! Roles and permissions: the one table of who may do what. A route names the permission it
+//! needs in its handler's signature (`Auth<perm::CaseWrite>`), and the route table repeats it so
+//! it can be listed, documented and tested.
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Any signed-in principal (who am I, sign out).
+    Session,
+    CaseRead,
+    CaseWrite,
+    AlertRead,
+    EventRead,
+    EvidenceRead,
+    EvidenceWrite,
+    RuleRead,
+    RuleAdmin,
+    UserRead,
+    UserAdmin,
+    TokenAdmin,
+    AuditRead,
+    Ingest,
+    /// Ingest through one source's webhook URL (a token scoped `webhook:<source>` holds it).
+    Webhook,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 15] = [
+        Permission::Session,
+        Permission::CaseRead,
+        Permission::CaseWrite,
+        Permission::AlertRead,
+        Permission::EventRead,
+        Permission::EvidenceRead,
+        Permission::EvidenceWrite,
+        Permission::RuleRead,
+        Permission::RuleAdmin,
+        Permission::UserRead,
+        Permission::UserAdmin,
+        Permission::TokenAdmin,
+        Permission::AuditRead,
+        Permission::Ingest,
+        Permission::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Session => "session",
+            Permission::CaseRead => "case_read",
+            Permission::CaseWrite => "case_write",
+            Permission::AlertRead => "alert_read",
+            Permission::EventRead => "event_read",
+            Permission::EvidenceRead => "evidence_read",
+            Permission::EvidenceWrite => "evidence_write",
+            Permission::RuleRead => "rule_read",
+            Permission::RuleAdmin => "rule_admin",
+            Permission::UserRead => "user_read",
+            Permission::UserAdmin => "user_admin",
+            Permission::TokenAdmin => "token_admin",
+            Permission::AuditRead => "audit_read",
+            Permission::Ingest => "ingest",
+            Permission::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Lead,
+    Responder,
+    Analyst,
+    /// Read-only, audit trail included.
+    Auditor,
+    /// A service that only sends events.
+    Ingest,
+}
+
+use Permission::*;
+
+const READ: &[Permission] = &[Session, CaseRead, AlertRead, EventRead, EvidenceRead, RuleRead];
+
+impl Role {
+    pub const ALL: [Role; 6] =
+        [Role::Admin, Role::Lead, Role::Responder, Role::Analyst, Role::Auditor, Role::Ingest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Lead => "lead",
+            Role::Responder => "responder",
+            Role::Analyst => "analyst",
+            Role::Auditor => "auditor",
+            Role::Ingest => "ingest",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// Every permission the role holds.
+    pub fn permissions(self) -> Vec<Permission> {
+        let mut p = match self {
+            Role::Admin => return Permission::ALL.to_vec(),
+            Role::Lead => [READ, &[CaseWrite, EvidenceWrite, RuleAdmin, UserRead, AuditRead]].concat(),
+            Role::Responder | Role::Analyst => [READ, &[CaseWrite, EvidenceWrite]].concat(),
+            Role::Auditor => [READ, &[UserRead, AuditRead]].concat(),
+            Role::Ingest => vec![Session, Ingest, Webhook],
+        };
+        p.sort();
+        p
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        self.permissions().contains(&permission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_auditor_and_above_read_the_audit_trail_and_nobody_but_admin_manages_users() {
+        let holders =
+            |p: Permission| Role::ALL.into_iter().filter(|r| r.may(p)).map(Role::as_str).collect::<Vec<_>>();
+        assert_eq!(holders(AuditRead), ["admin", "lead", "auditor"]);
+        assert_eq!(holders(UserAdmin), ["admin"]);
+        assert_eq!(holders(TokenAdmin), ["admin"]);
+        assert_eq!(holders(Ingest), ["admin", "ingest"]);
+        assert_eq!(holders(Webhook), ["admin", "ingest"]);
+        assert!(
+            !Role::Auditor.permissions().iter().any(|p| matches!(p, CaseWrite | EvidenceWrite | RuleAdmin))
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

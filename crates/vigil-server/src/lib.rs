@@ -1,0 +1,27 @@
+//! Vigil's SOC server: the REST API (`routes` lists every route and who may call it), accounts
+//! and roles (`auth`), and the ingest listeners besides HTTP (`syslog`, `watch`). The only crate
+//! that knows HTTP.
+
+pub mod api;
+pub mod auth;
+mod body;
+pub mod error;
+mod params;
+pub mod routes;
+pub mod state;
+pub mod syslog;
+pub mod watch;
+
+use std::net::SocketAddr;
+
+pub use state::{AppState, Limits, Reloader};
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

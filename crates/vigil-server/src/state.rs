@@ -1,0 +1,76 @@
+//! What every handler shares: the store, the ingest queue, the engine, the limits, and the
+//! sign-in rate limiter.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use vigil_engine::ingest::Ingest;
+use vigil_engine::pipeline::Detectors;
+use vigil_engine::runner::EngineHandle;
+use vigil_store::Store;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The largest ingest body.
+    pub max_body_bytes: usize,
+    /// Sign-in attempts per client address per minute.
+    pub logins_per_minute: u32,
+    /// Failed sign-ins in a row that lock an account.
+    pub lockout_after: i64,
+    pub lockout: Duration,
+    pub session_lifetime: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 << 20,
+            logins_per_minute: 10,
+            lockout_after: 5,
+            lockout: Duration::from_secs(15 * 60),
+            session_lifetime: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+/// Builds fresh detectors from the configuration on disk (rules reload without a restart).
+pub type Reloader = Arc<dyn Fn() -> Result<Detectors, String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub ingest: Ingest,
+    pub engine: EngineHandle,
+    pub limits: Limits,
+    pub reload: Reloader,
+    logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        ingest: Ingest,
+        engine: EngineHandle,
+        limits: Limits,
+        reload: Reloader,
+    ) -> AppState {
+        AppState { store, ingest, engine, limits, reload, logins: Arc::default() }
+    }
+
+    /// Counts a sign-in attempt from `ip`; `false` once the address is over its limit this minute.
+    pub fn admit_login(&self, ip: IpAddr) -> bool {
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if logins.len() > 10_000 {
+            logins.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = logins.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.limits.logins_per_minute
+    }
+}

@@ -1,0 +1,101 @@
+//! Generated from the route table: every role against every route, allowed or denied as the
+//! table says; no route reachable without authentication outside the public list.
+
+use vigil_server::auth::Role;
+use vigil_server::routes::ROUTES;
+
+use crate::Server;
+
+/// The only routes anyone may call without signing in.
+const PUBLIC: &[&str] = &["GET /healthz", "GET /api/v1/openapi.json", "POST /api/v1/login"];
+
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { "no-such-object" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn every_role_on_every_route_is_allowed_or_denied_as_the_table_says() {
+    let server = Server::start();
+    let tokens: Vec<(Role, String)> = Role::ALL
+        .into_iter()
+        .map(|r| (r, server.user_with_token(&format!("u-{}", r.as_str()), r.as_str())))
+        .collect();
+    let mut mismatches = Vec::new();
+    let mut checked = 0;
+    for route in ROUTES {
+        let Some(permission) = route.permission else { continue };
+        let path = concrete(route.path);
+        for (role, token) in &tokens {
+            let body = (route.method == "POST").then_some(&b"{}"[..]);
+            let answer =
+                server.request(route.method, &path, &[("Authorization", &format!("Bearer {token}"))], body);
+            let denied = answer.status == 403 && answer.code() == "forbidden";
+            let expected_denied = !role.may(permission);
+            if denied != expected_denied || answer.status == 401 || answer.status >= 500 {
+                mismatches.push(format!(
+                    "{} {} as {}: {} {}",
+                    route.method,
+                    route.path,
+                    role.as_str(),
+                    answer.status,
+                    String::from_utf8_lossy(&answer.body)
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert_eq!(checked, Role::ALL.len() * ROUTES.iter().filter(|r| r.permission.is_some()).count());
+}
+
+#[test]
+fn nothing_outside_the_public_list_answers_without_authentication() {
+    let server = Server::start();
+    for route in ROUTES {
+        let key = format!("{} {}", route.method, route.path);
+        let body = (route.method == "POST").then_some(&b"{}"[..]);
+        let answer = server.request(route.method, &concrete(route.path), &[], body);
+        if PUBLIC.contains(&key.as_str()) {
+            assert!(route.permission.is_none(), "{key} is public in the list but not in the table");
+            assert_ne!(answer.status, 401, "{key}");
+        } else {
+            assert!(route.permission.is_some(), "{key} is public but not in the short public list");
+            assert_eq!((answer.status, answer.code().as_str()), (401, "unauthenticated"), "{key}");
+        }
+    }
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_with_its_permission() {
+    let server = Server::start();
+    let doc = server.request("GET", "/api/v1/openapi.json", &[], None).json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.to_lowercase()];
+        assert!(op.is_object(), "{} {} is missing", route.method, route.path);
+        let documented = op["x-vigil-permission"].as_str();
+        assert_eq!(documented, route.permission.map(|p| p.as_str()), "{} {}", route.method, route.path);
+    }
+}
+
+#[test]
+fn a_token_is_limited_to_its_scopes() {
+    let server = Server::start();
+    let narrow = server.token_for("lead-narrow", "lead", &["case_read"], "2099-01-01T00:00:00.000000Z");
+    assert_eq!(server.get("/api/v1/cases", &narrow).status, 200);
+    let denied = server.get("/api/v1/audit", &narrow);
+    assert_eq!((denied.status, denied.code().as_str()), (403, "forbidden"));
+    let hook = server.token_for("okta-hook", "ingest", &["webhook:okta"], "2099-01-01T00:00:00.000000Z");
+    let line = br#"{"uuid":"x1","published":"2026-03-02T10:10:00.000Z","eventType":"user.session.start","actor":{"id":"u1","type":"User","alternateId":"a@corp.example"},"client":{"ipAddress":"10.0.0.1"},"outcome":{"result":"SUCCESS"}}"#;
+    assert_eq!(server.post("/api/v1/webhooks/okta?format=okta", &hook, line).status, 200);
+    let other = server.post("/api/v1/webhooks/github?format=okta", &hook, line);
+    assert_eq!((other.status, other.code().as_str()), (403, "forbidden"));
+    assert_eq!(
+        server.post("/api/v1/ingest", &hook, line).status,
+        403,
+        "a webhook token is not a bulk-ingest token"
+    );
+}

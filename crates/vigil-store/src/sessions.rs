@@ -1,0 +1,61 @@
+//! Browser sessions, keyed by the SHA-256 of the cookie's secret.
+
+use sqlx::Row;
+
+use crate::{Result, Store, WriteTx, time};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRow {
+    pub username: String,
+    pub csrf: String,
+    pub expires_at: String,
+}
+
+impl WriteTx<'_> {
+    pub async fn create_session(
+        &mut self,
+        hash: &str,
+        username: &str,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (hash, username, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(hash)
+        .bind(username)
+        .bind(csrf)
+        .bind(time::now())
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a session, and every expired one with it.
+    pub async fn delete_session(&mut self, hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE hash = $1 OR expires_at < $2")
+            .bind(hash)
+            .bind(time::now())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The live session with this hash; expired sessions are not returned.
+    pub async fn session(&self, hash: &str) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT username, csrf, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2",
+        )
+        .bind(hash)
+        .bind(time::now())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            Ok(SessionRow { username: row.try_get(0)?, csrf: row.try_get(1)?, expires_at: row.try_get(2)? })
+        })
+        .transpose()
+    }
+}
