@@ -39,6 +39,21 @@ pub enum Bench {
         #[arg(long, default_value_t = 20)]
         runs: u32,
     },
+    /// Run the server on loopback and load its bulk ingest API: durable events per second,
+    /// acknowledgement latency, event-to-case latency, memory.
+    Serve {
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Concurrent client connections.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Events per request.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Every Nth batch carries one alerting event (0: none).
+        #[arg(long, default_value_t = 10)]
+        trigger_every: u64,
+    },
     /// Cluster generated alerts into cases: alerts per second and how time grows with the count.
     Cluster {
         /// Alert counts to generate and cluster.
@@ -53,6 +68,9 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
     match bench {
         Bench::Normalize { paths, runs } => normalize(&paths, runs.max(1)),
         Bench::Hunt { paths, rules, max_rules, runs } => hunt(&paths, &rules, max_rules, runs.max(1)),
+        Bench::Serve { seconds, clients, batch, trigger_every } => {
+            crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every)
+        }
         Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
         Bench::Cluster { alerts, runs } => {
             crate::bench_cluster::run(&alerts, runs);

@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod bench_cluster;
+mod bench_serve;
 mod cases;
 mod config;
 mod demo;

@@ -213,12 +213,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let running = start(&settings, &data, &listen).await?;
-        eprintln!(
-            "vigil serve: {} (data in {}, {})",
-            running.url,
-            data.display(),
-            running.store.backend().name()
-        );
         if let Some(password) = &running.bootstrap_password {
             eprintln!("first start: created user `admin` with password {password} (shown once; change it)");
         }
@@ -228,6 +222,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(a) = running.syslog_tcp {
             eprintln!("syslog over TCP on {a}");
         }
+        // Last: the line that says the server is ready.
+        eprintln!(
+            "vigil serve: {} (data in {}, {})",
+            running.url,
+            data.display(),
+            running.store.backend().name()
+        );
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         eprintln!("vigil serve: stopping");
         running.stop().await?;

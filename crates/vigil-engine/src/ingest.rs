@@ -126,13 +126,8 @@ async fn commit(store: &Store, group: &[Job]) -> vigil_store::Result<Vec<Receipt
     let mut receipts = Vec::with_capacity(group.len());
     for job in group {
         let mut receipt = Receipt { dead_letters: job.dead.len() as u64, ..Receipt::default() };
-        for event in &job.events {
-            if tx.insert_event(event).await? {
-                receipt.stored += 1;
-            } else {
-                receipt.duplicates += 1;
-            }
-        }
+        receipt.stored = tx.insert_events(&job.events).await?;
+        receipt.duplicates = job.events.len() as u64 - receipt.stored;
         for dead in &job.dead {
             tx.insert_dead_letter(dead).await?;
         }

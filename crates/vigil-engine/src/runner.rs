@@ -160,11 +160,11 @@ impl Engine {
     /// Processes one page of events; returns how many it read.
     async fn step(&mut self) -> Result<usize> {
         let watermark = self.store.watermark(WATERMARK).await?;
-        let page = self.store.events_after(watermark, PAGE).await?;
+        let page = self.store.pipeline_events_after(watermark, PAGE).await?;
         let Some(last) = page.last().map(|e| e.seq) else { return Ok(0) };
         let mut alerts = Vec::new();
         for stored in &page {
-            let event: vigil_ocsf::Event = serde_json::from_value(stored.ocsf.clone())
+            let event: vigil_ocsf::Event = serde_json::from_str(&stored.ocsf)
                 .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;
             let views: Vec<SourceView> = serde_json::from_str(&stored.views)
                 .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;

@@ -153,7 +153,17 @@ async fn a_retried_event_is_stored_once(store: &Store) {
     let window = store.events_between(&batch[10].time, &batch[20].time, 100).await.expect("range");
     assert_eq!(window.len(), 10);
     assert_eq!(store.event_ids().await.expect("ids").len(), 50);
-    let after = store.events_after(45, 100).await.expect("after");
+    // A batch larger than one statement, half of it already stored.
+    let mixed: Vec<NewEvent> = (25..175).map(event).collect();
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(tx.insert_events(&mixed).await.expect("insert"), 125);
+    tx.commit().await.expect("commit");
+    assert_eq!(store.event_count().await.expect("count"), 175);
+    let lean = store.pipeline_events_after(0, 1_000).await.expect("pipeline read");
+    assert_eq!(lean.len(), 175);
+    assert!(lean.windows(2).all(|w| w[0].seq < w[1].seq), "arrival order");
+    assert_eq!(lean[0].ocsf, batch[0].ocsf);
+    let after = store.events_after(45, 5).await.expect("after");
     assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [46, 47, 48, 49, 50]);
     assert_eq!(store.watermark("pipeline").await.expect("watermark"), 0);
     let mut tx = store.write().await.expect("begin");

@@ -43,6 +43,16 @@ pub struct StoredEvent {
     pub raw: Vec<u8>,
 }
 
+/// An event as the pipeline reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineEvent {
+    pub id: String,
+    pub seq: i64,
+    pub source: String,
+    pub ocsf: String,
+    pub views: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoredDeadLetter {
     pub id: i64,
@@ -56,7 +66,15 @@ pub struct StoredDeadLetter {
 impl WriteTx<'_> {
     /// Stores an event; `false` when an event with the same id is already stored.
     pub async fn insert_event(&mut self, event: &NewEvent) -> Result<bool> {
-        let seq = match self.next_event_seq {
+        Ok(self.insert_events(std::slice::from_ref(event)).await? == 1)
+    }
+
+    /// Stores events, several to a statement; returns how many were new (the rest were already
+    /// stored). Arrival numbers are given in order; a duplicate leaves a gap.
+    pub async fn insert_events(&mut self, events: &[NewEvent]) -> Result<u64> {
+        // 11 parameters a row; SQLite allows 32,766 and PostgreSQL 65,535 to a statement.
+        const ROWS: usize = 64;
+        let mut seq = match self.next_event_seq {
             Some(seq) => seq,
             None => {
                 let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
@@ -65,25 +83,48 @@ impl WriteTx<'_> {
                 row.try_get::<i64, _>(0)? + 1
             }
         };
-        let done = sqlx::query(
-            "INSERT INTO events (id, seq, received_at, source, format, class_uid, time, ocsf, views, raw, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&event.id)
-        .bind(seq)
-        .bind(time::now())
-        .bind(&event.source)
-        .bind(&event.format)
-        .bind(event.class_uid)
-        .bind(&event.time)
-        .bind(&event.ocsf)
-        .bind(&event.views)
-        .bind(&event.raw)
-        .bind((event.raw.len() + event.ocsf.len() + event.views.len()) as i64)
-        .execute(&mut *self.tx)
-        .await?;
-        let stored = done.rows_affected() == 1;
-        self.next_event_seq = Some(if stored { seq + 1 } else { seq });
+        let received = time::now();
+        let mut stored = 0;
+        for chunk in events.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO events (id, seq, received_at, source, format, class_uid, time, ocsf, views, raw, size) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                let b = row * 11;
+                if row > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for p in 1..=11 {
+                    if p > 1 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&(b + p).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            // Only placeholders are built into the text; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for event in chunk {
+                query = query
+                    .bind(&event.id)
+                    .bind(seq)
+                    .bind(&received)
+                    .bind(&event.source)
+                    .bind(&event.format)
+                    .bind(event.class_uid)
+                    .bind(&event.time)
+                    .bind(&event.ocsf)
+                    .bind(&event.views)
+                    .bind(&event.raw)
+                    .bind((event.raw.len() + event.ocsf.len() + event.views.len()) as i64);
+                seq += 1;
+            }
+            stored += query.execute(&mut *self.tx).await?.rows_affected();
+        }
+        self.next_event_seq = Some(seq);
         Ok(stored)
     }
 
@@ -164,6 +205,29 @@ impl Store {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(event_from).collect()
+    }
+
+    /// What the pipeline reads of events after `seq`: id, seq, source, and the OCSF event and
+    /// views as stored text (parsed once, by the reader, into its own types).
+    pub async fn pipeline_events_after(&self, seq: i64, limit: i64) -> Result<Vec<PipelineEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, seq, source, ocsf, views FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PipelineEvent {
+                    id: row.try_get(0)?,
+                    seq: row.try_get(1)?,
+                    source: row.try_get(2)?,
+                    ocsf: row.try_get(3)?,
+                    views: row.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// How far the consumer `name` has read (0 when it has not started).

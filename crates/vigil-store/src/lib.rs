@@ -21,7 +21,7 @@ mod write;
 
 pub use cases::{Actor, AlertRow, CaseFilter, CaseRow, Comment};
 pub use error::{Error, Result};
-pub use events::{NewEvent, StoredDeadLetter, StoredEvent};
+pub use events::{NewEvent, PipelineEvent, StoredDeadLetter, StoredEvent};
 pub use evidence::EvidenceMeta;
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use retention::{Purged, Retention};

@@ -1,6 +1,9 @@
 //! The `vigil` binary run as a user runs it.
 
+mod crash;
+mod end_to_end;
 mod hunt;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,217 @@
+//! `vigil bench serve`: the server under sustained load on loopback. Client threads post NDJSON
+//! batches to the bulk ingest API; each answer means the batch is durable (committed with
+//! `synchronous=FULL`). Reports durable events per second, acknowledgement latency, the time
+//! from acknowledgement to the case that an alerting event lands in, and peak memory.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use vigil_store::{Actor, CaseFilter, TokenRow, time};
+
+use crate::serve::{Settings, start};
+
+fn record(client: usize, batch: u64, i: usize, trigger: Option<&str>) -> String {
+    let (source, name, user) = match trigger {
+        Some(user) => ("cloudtrail", "StopLogging", user.to_owned()),
+        None => ("s3", "GetObject", format!("app{}", client % 3)),
+    };
+    let n = batch * 1_000 + i as u64;
+    format!(
+        r#"{{"eventVersion":"1.08","eventID":"b-{client}-{batch}-{i}","eventTime":"2026-11-30T{:02}:{:02}:{:02}Z","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.0","requestParameters":{{"bucketName":"data-{}","key":"objects/{n}.parquet"}},"userIdentity":{{"type":"IAMUser","userName":"{user}","accountId":"111122223333"}}}}"#,
+        n / 3600 % 24,
+        n / 60 % 60,
+        n % 60,
+        client + 1,
+        batch % 250,
+        i % 250 + 1,
+        client
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub fn run(seconds: u64, clients: usize, batch: usize, trigger_every: u64) -> Result<ExitCode> {
+    let data = std::env::temp_dir().join(format!("vigil-bench-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let settings = Settings::load(None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let running = runtime.block_on(start(&settings, &data, "127.0.0.1:0"))?;
+    let secret = "vgl_bench_0123456789abcdef0123456789abcdef";
+    runtime.block_on(async {
+        let by = Actor::new("vigil:bench", "cli");
+        let mut tx = running.store.write().await?;
+        tx.create_user("bench-ingest", "ingest", "!", &by).await?;
+        tx.create_token(
+            &TokenRow {
+                id: "bench".into(),
+                hash: vigil_server::auth::secrets::hash(secret),
+                owner: "bench-ingest".into(),
+                scopes: vec!["ingest".into()],
+                created_at: time::now(),
+                expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
+                revoked_at: None,
+            },
+            &by,
+        )
+        .await?;
+        tx.commit().await?;
+        anyhow::Ok(())
+    })?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked_events = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    // Trigger user → when its batch was acknowledged.
+    let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let url = format!("{}/api/v1/ingest?format=cloudtrail", running.url);
+    let started = Instant::now();
+    let mut threads = Vec::new();
+    for client in 0..clients {
+        let (stop, acked_events, refused, latencies, pending, url) = (
+            Arc::clone(&stop),
+            Arc::clone(&acked_events),
+            Arc::clone(&refused),
+            Arc::clone(&latencies),
+            Arc::clone(&pending),
+            url.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let trigger =
+                    (trigger_every > 0 && n.is_multiple_of(trigger_every)).then(|| format!("bench-u{client}-{n}"));
+                let body: String = (0..batch)
+                    .map(|i| record(client, n, i, trigger.as_deref().filter(|_| i == 0)) + "\n")
+                    .collect();
+                let sent = Instant::now();
+                let response = agent
+                    .post(&url)
+                    .header("Authorization", &format!("Bearer {secret}"))
+                    .send(body.as_bytes());
+                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
+                match response.map(|r| r.status().as_u16()) {
+                    Ok(200) => {
+                        acked_events.fetch_add(batch as u64, Ordering::Relaxed);
+                        latencies.lock().unwrap_or_else(PoisonError::into_inner).push(elapsed);
+                        if let Some(user) = trigger {
+                            pending
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .insert(user, Instant::now());
+                        }
+                    }
+                    Ok(_) => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+        }));
+    }
+
+    // Event-to-case: after each engine step, which pending trigger users now have a case.
+    let to_case = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let monitor = {
+        let (store, engine, pending, to_case, stop) = (
+            running.store.clone(),
+            running.engine.clone(),
+            Arc::clone(&pending),
+            Arc::clone(&to_case),
+            Arc::clone(&stop),
+        );
+        runtime.spawn(async move {
+            let mut filed = std::collections::HashSet::new();
+            loop {
+                let woken = engine.processed.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                let waiting: Vec<String> =
+                    pending.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+                if !waiting.is_empty()
+                    && let Ok(cases) =
+                        store.cases(&CaseFilter { limit: 100_000, ..CaseFilter::default() }).await
+                {
+                    let now = Instant::now();
+                    for case in &cases {
+                        for user in &waiting {
+                            if !filed.contains(user) && case.title.contains(&format!("(user {user})")) {
+                                filed.insert(user.clone());
+                                if let Some(at) =
+                                    pending.lock().unwrap_or_else(PoisonError::into_inner).remove(user)
+                                {
+                                    to_case
+                                        .lock()
+                                        .unwrap_or_else(PoisonError::into_inner)
+                                        .push(now.duration_since(at).as_secs_f64() * 1000.0);
+                                }
+                            }
+                        }
+                    }
+                }
+                if stop.load(Ordering::Relaxed)
+                    && pending.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
+                {
+                    return;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(30), woken).await;
+            }
+        })
+    };
+
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let wall = started.elapsed().as_secs_f64();
+    runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), monitor).await }).ok();
+    let events = acked_events.load(Ordering::Relaxed);
+    let mut lat = latencies.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    lat.sort_by(f64::total_cmp);
+    let mut cases = to_case.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    cases.sort_by(f64::total_cmp);
+    let progress = running.engine.progress();
+    println!(
+        "vigil bench serve: {clients} clients, {batch}-event batches, {seconds} s, SQLite in {}",
+        data.display()
+    );
+    println!(
+        "  durable ingest       {:.0} events/s ({events} events acknowledged in {wall:.1} s)",
+        events as f64 / wall
+    );
+    println!(
+        "  acknowledgement      p50 {:.1} ms, p99 {:.1} ms ({} batches; {} refused with 503)",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.len(),
+        refused.load(Ordering::Relaxed)
+    );
+    println!(
+        "  event to case        p50 {:.0} ms, p99 {:.0} ms ({} alerting events)",
+        percentile(&cases, 0.5),
+        percentile(&cases, 0.99),
+        cases.len()
+    );
+    println!(
+        "  engine               {} events read, {} alerts, {} case updates",
+        progress.events, progress.alerts, progress.case_updates
+    );
+    if let Some(mib) = crate::bench::peak_rss_mib() {
+        println!("  peak memory          {mib} MiB (server and clients in one process)");
+    }
+    runtime.block_on(running.stop()).context("stopping the server")?;
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,96 @@
+//! The scenario through the real binary: events over HTTP and syslog (UDP and TCP), the
+//! expected cases through the API, an analyst's change audited, and the trail verified offline.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::server::{Serve, admin_session, call, ingest_token};
+use crate::{repo, scratch, vigil};
+
+#[test]
+fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
+    let dir = scratch("e2e");
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let config = dir.join("vigil.yml");
+    std::fs::write(&config, "serve:\n  syslog_udp: 127.0.0.1:0\n  syslog_tcp: 127.0.0.1:0\n")
+        .expect("config");
+    let serve = Serve::start(&data, Some(&config));
+    let token = ingest_token(&serve);
+    let bearer = format!("Bearer {token}");
+
+    let mut stored = 0;
+    for file in ["windows-lateral-movement.json", "cloudtrail.json"] {
+        let body = std::fs::read(repo().join("samples").join(file)).expect("sample");
+        let (status, answer) =
+            call("POST", &format!("{}/api/v1/ingest", serve.url), &[("Authorization", &bearer)], Some(&body))
+                .expect("ingest");
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["rejected"].as_array().is_some_and(Vec::is_empty), "{answer}");
+        stored += answer["stored"].as_i64().expect("stored");
+    }
+    let syslog = std::fs::read_to_string(repo().join("samples/syslog.log")).expect("sample");
+    let lines: Vec<&str> = syslog.lines().filter(|l| !l.is_empty()).collect();
+    // Two messages over TCP with octet counting, one over UDP.
+    let mut tcp = std::net::TcpStream::connect(serve.syslog_tcp.as_deref().expect("tcp")).expect("connect");
+    for line in &lines[..2] {
+        write!(tcp, "{} {line}", line.len()).expect("send");
+    }
+    drop(tcp);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    udp.send_to(lines[2].as_bytes(), serve.syslog_udp.as_deref().expect("udp")).expect("send");
+
+    let expected = stored + lines.len() as i64;
+    let (status, progress) = call(
+        "GET",
+        &format!("{}/api/v1/status?settled_at={expected}", serve.url),
+        &[("Authorization", &bearer)],
+        None,
+    )
+    .expect("status");
+    assert_eq!((status, &progress["settled"]), (200, &json!(true)), "{progress}");
+
+    let password = serve.admin_password.clone().expect("admin password");
+    let (cookie, csrf) = admin_session(&serve, &password);
+    let session = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let (_, cases) = call("GET", &format!("{}/api/v1/cases", serve.url), &session, None).expect("cases");
+    let cases = cases["cases"].as_array().expect("case list").clone();
+    let titled =
+        |text: &str| cases.iter().find(|c| c["title"].as_str().is_some_and(|t| t.contains(text))).cloned();
+    let lateral =
+        titled("Brute Force Followed By A Successful Logon").expect("the ws-12 intrusion is a case");
+    titled("SSH Login Attempt For A User That Does Not Exist").expect("the syslog case");
+    titled("CloudTrail Logging Stopped").expect("the cloud case");
+    assert_eq!(lateral["state"], "recommended");
+
+    let id = lateral["id"].as_str().expect("id");
+    let (_, detail) =
+        call("GET", &format!("{}/api/v1/cases/{id}", serve.url), &session, None).expect("detail");
+    assert_eq!(detail["alerts"].as_array().map(Vec::len), Some(3), "{detail}");
+    assert!(detail["recommendation"]["body"]["supporting"].as_array().is_some_and(|s| !s.is_empty()));
+    let (_, graph) =
+        call("GET", &format!("{}/api/v1/cases/{id}/graph", serve.url), &session, None).expect("graph");
+    assert!(graph["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["id"] == "host:ws-12")), "{graph}");
+
+    let (status, moved) = call(
+        "POST",
+        &format!("{}/api/v1/cases/{id}/transition", serve.url),
+        &session,
+        Some(json!({"to": "resolved", "reason": "contained: ws-12 reimaged"}).to_string().as_bytes()),
+    )
+    .expect("transition");
+    assert_eq!(status, 200, "{moved}");
+    let (_, audit) =
+        call("GET", &format!("{}/api/v1/audit?limit=5000", serve.url), &session, None).expect("audit");
+    let records = audit["records"].as_array().expect("records");
+    assert!(records.iter().any(|r| r["action"] == "case.transition"
+        && r["actor"] == "admin"
+        && r["target"] == format!("case:{id}")));
+    drop(serve);
+
+    let verified = vigil(&["verify", data.to_str().expect("utf-8")], &dir);
+    let out = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("audit trail intact"), "{out}");
+}
