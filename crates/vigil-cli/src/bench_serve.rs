@@ -89,8 +89,8 @@ pub fn run(seconds: u64, clients: usize, batch: usize, trigger_every: u64) -> Re
             let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let trigger =
-                    (trigger_every > 0 && n.is_multiple_of(trigger_every)).then(|| format!("bench-u{client}-{n}"));
+                let trigger = (trigger_every > 0 && n.is_multiple_of(trigger_every))
+                    .then(|| format!("bench-u{client}-{n}"));
                 let body: String = (0..batch)
                     .map(|i| record(client, n, i, trigger.as_deref().filter(|_| i == 0)) + "\n")
                     .collect();
