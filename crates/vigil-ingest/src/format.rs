@@ -96,6 +96,7 @@ pub const FORMATS: &[&dyn Format] = &[
     &decoders::auditd::Auditd,
     &decoders::syslog::Syslog,
     &decoders::csv_table::CsvTable,
+    &decoders::ocsf::Ocsf,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Format> {

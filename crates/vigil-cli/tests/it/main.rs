@@ -4,6 +4,7 @@ mod crash;
 mod end_to_end;
 mod hunt;
 mod server;
+mod tamper;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

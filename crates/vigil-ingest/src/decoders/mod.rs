@@ -11,6 +11,7 @@ pub mod evtx_json;
 pub mod gcp_audit;
 pub mod github_audit;
 pub mod nxlog;
+pub mod ocsf;
 pub mod okta;
 pub mod sentinel;
 pub mod syslog;

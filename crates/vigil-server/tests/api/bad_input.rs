@@ -165,3 +165,32 @@ fn the_audit_trail_has_no_route_that_changes_it() {
     let verify = server.get("/api/v1/audit/verify", &admin).json();
     assert_eq!(verify["intact"], true, "{verify}");
 }
+
+#[test]
+fn ocsf_lines_with_broken_bytes_nesting_or_classes_become_dead_letters_with_reasons() {
+    let server = Server::start();
+    let token = server.user_with_token("svc", "ingest");
+    let good = br#"{"class_uid":3002,"activity_id":1,"time":1772446200000,"metadata":{"version":"1.5.0","product":{"name":"IdP"}},"user":{"name":"alice"}}"#;
+    let mut body = good.to_vec();
+    body.extend_from_slice(b"\n{\"class_uid\":3002,\"time\":1,\"metadata\":{},\"note\":\"\xff\xfe\"}\n");
+    body.extend_from_slice(&[b'['; 300]);
+    body.extend_from_slice(b"\n{\"class_uid\":424242,\"time\":1,\"metadata\":{}}\n");
+    let answer = server.post("/api/v1/ingest?format=ocsf", &token, &body);
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let json = answer.json();
+    assert_eq!(json["stored"], 1, "{json}");
+    let reasons: Vec<String> = json["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .map(|r| format!("{}: {}", r["line"], r["reason"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].starts_with("2: ") && reasons[0].contains("UTF-8"), "{reasons:?}");
+    assert!(reasons[1].starts_with("3: ") && reasons[1].contains("deeper"), "{reasons:?}");
+    assert!(reasons[2].starts_with("4: ") && reasons[2].contains("class"), "{reasons:?}");
+    let unknown = server.post("/api/v1/ingest?format=no-such-format", &token, good);
+    assert_eq!((unknown.status, unknown.code().as_str()), (415, "unsupported_format"));
+    let empty = server.post("/api/v1/ingest", &token, b"");
+    assert_eq!((empty.status, empty.code().as_str()), (400, "bad_request"));
+}
