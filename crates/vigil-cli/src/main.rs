@@ -8,6 +8,7 @@ mod cases;
 mod config;
 mod demo;
 mod eval;
+mod export;
 mod hunt;
 mod normalize;
 mod output;
@@ -49,6 +50,9 @@ enum Command {
     Serve(serve::Args),
     /// Start the server on a fresh data directory with demo users and a sample intrusion.
     Demo(demo::Args),
+    /// Write self-contained files for auditors (the audit trail).
+    #[command(subcommand)]
+    Export(export::Export),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
 }
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Eval(eval) => eval::run(eval),
         Command::Verify(args) => verify::run(args),
+        Command::Export(export) => export::run(export),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
     };

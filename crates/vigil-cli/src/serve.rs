@@ -12,7 +12,7 @@ use vigil_detect::behaviour::{Behaviour, GeoLookup, MaxMind};
 use vigil_detect::{Level, RuleSet, builtin};
 use vigil_engine::ingest::Ingest;
 use vigil_engine::pipeline::Detectors;
-use vigil_engine::runner::{self, EngineHandle, Triage};
+use vigil_engine::runner::{self, EngineHandle, Reloaded, Triage};
 use vigil_server::{AppState, Limits};
 use vigil_store::{Actor, Store};
 
@@ -79,6 +79,16 @@ pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
     })
 }
 
+/// The built-in analyst's inputs the configuration names.
+fn triage_inputs(config: &Config, base: &Path) -> Result<Triage> {
+    Ok(Triage {
+        context: config.triage.context(base)?,
+        model: config.triage.model(base)?,
+        library: vigil_triage::playbook::library()?,
+        auto_close: config.triage.auto_close.clone(),
+    })
+}
+
 /// A running server.
 pub struct Running {
     pub url: String,
@@ -131,12 +141,7 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     .with_context(|| format!("opening the store in {}", data.display()))?;
     let base = settings.dir();
     let built = detectors(config, &base)?;
-    let triage = Triage {
-        context: config.triage.context(&base)?,
-        model: config.triage.model(&base)?,
-        library: vigil_triage::playbook::library()?,
-        auto_close: config.triage.auto_close.clone(),
-    };
+    let triage = triage_inputs(config, &base)?;
     let engine = EngineHandle::default();
     let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
     runner::spawn(store.clone(), built, triage, engine.clone());
@@ -145,7 +150,10 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     let config_path = settings.config_path.clone();
     let reload: vigil_server::Reloader = Arc::new(move || {
         let fresh = Settings::load(config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
-        detectors(&fresh.config, &fresh.dir()).map_err(|e| format!("{e:#}"))
+        let base = fresh.dir();
+        let detectors = detectors(&fresh.config, &base).map_err(|e| format!("{e:#}"))?;
+        let triage = triage_inputs(&fresh.config, &base).map_err(|e| format!("{e:#}"))?;
+        Ok(Reloaded { detectors, triage })
     });
     let limits = Limits { max_body_bytes: serve.max_body_bytes, ..Limits::default() };
     let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload);

@@ -20,7 +20,7 @@ pub struct Args {
     pub key: Option<String>,
 }
 
-fn trusted(key: Option<&str>) -> Result<Vec<VerifyingKey>> {
+pub fn trusted(key: Option<&str>) -> Result<Vec<VerifyingKey>> {
     let Some(key) = key else { return Ok(Vec::new()) };
     if let Some(k) = parse_public_key(key.trim()) {
         return Ok(vec![k]);

@@ -34,12 +34,18 @@ pub struct Triage {
     pub auto_close: AutoClosePolicy,
 }
 
+/// Detectors and triage inputs rebuilt from configuration, to swap into a running engine.
+pub struct Reloaded {
+    pub detectors: Detectors,
+    pub triage: Triage,
+}
+
 /// How the rest of the server talks to a running engine.
 #[derive(Clone, Default)]
 pub struct EngineHandle {
     /// Told when new events are stored.
     pub stored: Arc<Notify>,
-    reload: Arc<Mutex<Option<Detectors>>>,
+    reload: Arc<Mutex<Option<Reloaded>>>,
     pub progress: Arc<Mutex<Progress>>,
     /// Told after each batch is processed.
     pub processed: Arc<Notify>,
@@ -56,9 +62,10 @@ pub struct Progress {
 }
 
 impl EngineHandle {
-    /// Swaps in new detectors before the next batch (correlation windows start afresh).
-    pub fn reload(&self, detectors: Detectors) {
-        *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(detectors);
+    /// Swaps in new detectors and triage inputs before the next batch (correlation windows
+    /// start afresh).
+    pub fn reload(&self, reloaded: Reloaded) {
+        *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
     }
 
@@ -107,8 +114,9 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         engine.note_error(&e);
     }
     loop {
-        if let Some(detectors) = engine.handle.reload.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            engine.pipeline = Pipeline::new(detectors);
+        if let Some(reloaded) = engine.handle.reload.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            engine.pipeline = Pipeline::new(reloaded.detectors);
+            engine.triage = reloaded.triage;
         }
         engine.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).rules =
             engine.pipeline.rule_count();

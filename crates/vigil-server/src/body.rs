@@ -32,13 +32,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
-/// A raw upload, up to the server's ingest limit.
-pub struct RawBody(pub Bytes);
+/// A raw upload, up to the server's ingest limit. It holds one of the server's upload slots
+/// while it lives; with none free, the request is answered 503 before its body is read.
+pub struct RawBody(pub Bytes, pub tokio::sync::OwnedSemaphorePermit);
 
 impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        bytes(req.into_body(), state.limits.max_body_bytes).await.map(RawBody)
+        let slot = state.uploads.clone().try_acquire_owned().map_err(|_| ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(Code::Overloaded, "too many uploads in progress; nothing was stored")
+        })?;
+        let body = bytes(req.into_body(), state.limits.max_body_bytes).await?;
+        Ok(RawBody(body, slot))
     }
 }

@@ -7,14 +7,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use vigil_engine::ingest::Ingest;
-use vigil_engine::pipeline::Detectors;
-use vigil_engine::runner::EngineHandle;
+use vigil_engine::runner::{EngineHandle, Reloaded};
 use vigil_store::Store;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// The largest ingest body.
     pub max_body_bytes: usize,
+    /// Uploads read at once; one more is answered 503 before its body is read, which bounds the
+    /// memory uploads can take to about this times `max_body_bytes` (plus their decoded events).
+    pub max_concurrent_uploads: usize,
     /// Sign-in attempts per client address per minute.
     pub logins_per_minute: u32,
     /// Failed sign-ins in a row that lock an account.
@@ -27,6 +29,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 16 << 20,
+            max_concurrent_uploads: 16,
             logins_per_minute: 10,
             lockout_after: 5,
             lockout: Duration::from_secs(15 * 60),
@@ -35,8 +38,9 @@ impl Default for Limits {
     }
 }
 
-/// Builds fresh detectors from the configuration on disk (rules reload without a restart).
-pub type Reloader = Arc<dyn Fn() -> Result<Detectors, String> + Send + Sync>;
+/// Builds fresh detectors and triage inputs from the configuration on disk (rules, thresholds,
+/// inventories and allow-lists reload without a restart).
+pub type Reloader = Arc<dyn Fn() -> Result<Reloaded, String> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -45,6 +49,7 @@ pub struct AppState {
     pub engine: EngineHandle,
     pub limits: Limits,
     pub reload: Reloader,
+    pub uploads: Arc<tokio::sync::Semaphore>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -56,7 +61,8 @@ impl AppState {
         limits: Limits,
         reload: Reloader,
     ) -> AppState {
-        AppState { store, ingest, engine, limits, reload, logins: Arc::default() }
+        let uploads = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_uploads.max(1)));
+        AppState { store, ingest, engine, limits, reload, uploads, logins: Arc::default() }
     }
 
     /// Counts a sign-in attempt from `ip`; `false` once the address is over its limit this minute.

@@ -152,6 +152,19 @@ async fn a_retried_event_is_stored_once(store: &Store) {
     assert_eq!(stored.ocsf["n"], 7);
     let window = store.events_between(&batch[10].time, &batch[20].time, 100).await.expect("range");
     assert_eq!(window.len(), 10);
+    let found = store.search_events("0000", "9999", Some("\"N\":7}"), 100).await.expect("search");
+    assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [batch[7].id.as_str()]);
+    assert!(
+        store.search_events("0000", "9999", Some("%"), 100).await.expect("search").is_empty(),
+        "% is text"
+    );
+    assert!(
+        store
+            .search_events("0000", "9999", Some("'; DROP TABLE events; --"), 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
     assert_eq!(store.event_ids().await.expect("ids").len(), 50);
     // A batch larger than one statement, half of it already stored.
     let mixed: Vec<NewEvent> = (25..175).map(event).collect();

@@ -197,6 +197,32 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
+    /// Events with `time` in `[from, to)` whose OCSF text contains `text` (case-insensitive, as
+    /// plain text: `%` and `_` match themselves), oldest first, at most `limit`.
+    pub async fn search_events(
+        &self,
+        from: &str,
+        to: &str,
+        text: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        let pattern = text.map(|t| {
+            let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{}%", escaped.to_lowercase())
+        });
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE time >= $1 AND time < $2 \
+             AND ($3 IS NULL OR LOWER(ocsf) LIKE $3 ESCAPE '\\') ORDER BY time, id LIMIT $4",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(event_from).collect()
+    }
+
     /// Events that arrived after `seq`, in arrival order, at most `limit`.
     pub async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
         let rows = sqlx::query("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")

@@ -81,16 +81,37 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     )
     .expect("transition");
     assert_eq!(status, 200, "{moved}");
+    let (status, reloaded) =
+        call("POST", &format!("{}/api/v1/rules/reload", serve.url), &session, None).expect("reload");
+    assert_eq!((status, &reloaded["reloaded"]), (200, &json!(true)), "{reloaded}");
     let (_, audit) =
         call("GET", &format!("{}/api/v1/audit?limit=5000", serve.url), &session, None).expect("audit");
     let records = audit["records"].as_array().expect("records");
     assert!(records.iter().any(|r| r["action"] == "case.transition"
         && r["actor"] == "admin"
         && r["target"] == format!("case:{id}")));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "rules.reload"
+                && r["outcome"].as_str().is_some_and(|o| o.starts_with("ok")))
+    );
     drop(serve);
 
     let verified = vigil(&["verify", data.to_str().expect("utf-8")], &dir);
     let out = String::from_utf8_lossy(&verified.stdout);
     assert_eq!(verified.status.code(), Some(0), "{out}");
     assert!(out.starts_with("audit trail intact"), "{out}");
+
+    // The export verifies anywhere, against the key the server published.
+    let export = dir.join("audit.ndjson");
+    let exported = vigil(
+        &["export", "audit", data.to_str().expect("utf-8"), "--out", export.to_str().expect("utf-8")],
+        &dir,
+    );
+    assert_eq!(exported.status.code(), Some(0), "{}", String::from_utf8_lossy(&exported.stderr));
+    let key = data.join("audit-signing.pub");
+    let checked =
+        vigil(&["verify", export.to_str().expect("utf-8"), "--key", key.to_str().expect("utf-8")], &dir);
+    assert_eq!(checked.status.code(), Some(0), "{}", String::from_utf8_lossy(&checked.stdout));
 }

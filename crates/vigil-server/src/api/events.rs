@@ -17,6 +17,8 @@ pub struct SearchQuery {
     from: Option<String>,
     /// RFC 3339, exclusive.
     to: Option<String>,
+    /// Text the event contains (case-insensitive).
+    q: Option<String>,
     limit: Option<i64>,
 }
 
@@ -36,7 +38,10 @@ pub async fn search(
 ) -> ApiResult<Json<Value>> {
     let from = instant(q.from.as_deref(), "0000")?;
     let to = instant(q.to.as_deref(), "9999")?;
-    let events = state.store.events_between(&from, &to, limit(q.limit, 100, 1_000)).await?;
+    if q.q.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256) {
+        return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
+    }
+    let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)).await?;
     Ok(Json(json!({ "events": events })))
 }
 

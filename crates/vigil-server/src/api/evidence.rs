@@ -36,7 +36,7 @@ pub async fn upload(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Params(q): Params<UploadQuery>,
-    RawBody(body): RawBody,
+    RawBody(body, _slot): RawBody,
 ) -> ApiResult<Json<Value>> {
     if !printable(&q.name, 255) || !printable(&q.scope, 300) {
         return Err(ApiError::new(Code::BadRequest, "name and scope: printable text"));

@@ -36,7 +36,7 @@ pub async fn bulk(
     auth: Auth<perm::Ingest>,
     State(state): State<AppState>,
     Params(query): Params<IngestQuery>,
-    RawBody(body): RawBody,
+    RawBody(body, _slot): RawBody,
 ) -> ApiResult<Json<IngestAnswer>> {
     let source = match &query.source {
         Some(s) if valid_name(s) => format!("http:{s}"),
@@ -59,7 +59,7 @@ pub async fn webhook(
     State(state): State<AppState>,
     PathId(source): PathId,
     Params(query): Params<WebhookQuery>,
-    RawBody(body): RawBody,
+    RawBody(body, _slot): RawBody,
 ) -> ApiResult<Json<IngestAnswer>> {
     if !valid_name(&source) {
         return Err(ApiError::new(Code::BadRequest, "source: 1-64 of a-z 0-9 . _ @ -"));

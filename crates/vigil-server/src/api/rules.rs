@@ -24,7 +24,7 @@ pub async fn reload(
     let reload = state.reload.clone();
     let built = tokio::task::spawn_blocking(move || reload()).await.map_err(ApiError::internal)?;
     let outcome = match &built {
-        Ok(d) => format!("ok: {} rules", d.rules.len()),
+        Ok(r) => format!("ok: {} rules", r.detectors.rules.len()),
         Err(e) => format!("failed: {e}"),
     };
     let mut tx = state.store.write().await?;
@@ -39,9 +39,9 @@ pub async fn reload(
     .await?;
     tx.commit().await?;
     match built {
-        Ok(detectors) => {
-            let rules = detectors.rules.len();
-            state.engine.reload(detectors);
+        Ok(reloaded) => {
+            let rules = reloaded.detectors.rules.len();
+            state.engine.reload(reloaded);
             Ok(Json(json!({"reloaded": true, "rules": rules})))
         }
         Err(e) => {

@@ -39,6 +39,10 @@ pub async fn login(
             ..ApiError::new(Code::RateLimited, "too many sign-in attempts")
         });
     }
+    // A name no user can have is refused before it reaches the audit trail.
+    if !crate::params::valid_name(&body.name) || body.password.len() > 1_024 {
+        return Err(wrong());
+    }
     let origin = Actor::new(body.name.clone(), from.ip().to_string());
     let Some(user) = state.store.user(&body.name).await? else {
         password::verify_nobody(&body.password);

@@ -194,3 +194,18 @@ fn ocsf_lines_with_broken_bytes_nesting_or_classes_become_dead_letters_with_reas
     let empty = server.post("/api/v1/ingest", &token, b"");
     assert_eq!((empty.status, empty.code().as_str()), (400, "bad_request"));
 }
+
+#[test]
+fn with_every_upload_slot_taken_an_upload_is_refused_before_its_body_is_read() {
+    let server = Server::with_limits(Limits { max_concurrent_uploads: 1, ..Limits::default() });
+    let token = server.user_with_token("svc", "ingest");
+    let held = server.block_on(server.uploads.clone().acquire_owned()).expect("the one slot");
+    let refused = server.post("/api/v1/ingest", &token, b"<13>Mar  2 10:47:30 web-01 cron[812]: tick\n");
+    assert_eq!((refused.status, refused.code().as_str()), (503, "overloaded"));
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(events(&server), 0);
+    drop(held);
+    let accepted = server.post("/api/v1/ingest", &token, b"<13>Mar  2 10:47:30 web-01 cron[812]: tick\n");
+    assert_eq!(accepted.status, 200, "{}", String::from_utf8_lossy(&accepted.body));
+    assert_eq!(events(&server), 1);
+}

@@ -16,6 +16,7 @@ use vigil_store::{Actor, Store, TokenRow, time};
 pub struct Server {
     pub url: String,
     pub store: Store,
+    pub uploads: Arc<tokio::sync::Semaphore>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -52,18 +53,19 @@ impl Server {
             .enable_all()
             .build()
             .expect("runtime");
-        let (url, store) = runtime.block_on(async {
+        let (url, store, uploads) = runtime.block_on(async {
             let store = Store::open_dir(dir.path()).await.expect("store");
             let engine = EngineHandle::default();
             let ingest = Ingest::start(store.clone(), 8, Arc::clone(&engine.stored));
             let reload: vigil_server::Reloader = Arc::new(|| Err("no rules in this test".to_owned()));
             let state = AppState::new(store.clone(), ingest, engine, limits, reload);
+            let uploads = state.uploads.clone();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let url = format!("http://{}", listener.local_addr().expect("addr"));
             tokio::spawn(vigil_server::serve(listener, state, std::future::pending()));
-            (url, store)
+            (url, store, uploads)
         });
-        Server { url, store, runtime, _dir: dir }
+        Server { url, store, uploads, runtime, _dir: dir }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

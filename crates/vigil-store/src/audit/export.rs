@@ -81,29 +81,77 @@ pub async fn verify_pool(pool: &AnyPool, keys: &[VerifyingKey]) -> Result<Result
     Ok(verifier.finish())
 }
 
-/// Verifies a database without changing it: opened read-only, no migrations, no key made.
-/// `location` is a data directory or a `postgres://` URL; `keys` are the trusted public keys
-/// (for a data directory, the key file beside the database when none are given).
-pub async fn verify_location(location: &str, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
+/// Opens a trail without changing it (read-only, no migrations, no key made): a data directory
+/// or a `postgres://` URL. Returns the pool and, for a data directory, the public key beside it.
+async fn open_read_only(location: &str) -> Result<(AnyPool, Option<VerifyingKey>)> {
     install_default_drivers();
-    let mut trusted = keys.to_vec();
-    let url = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        location.to_owned()
+    let (url, own) = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        (location.to_owned(), None)
     } else {
         let dir = Path::new(location);
         let db = dir.join(DATABASE_FILE);
         if !db.is_file() {
             return Err(Error::Url(location.to_owned()));
         }
-        if trusted.is_empty() {
-            trusted.push(key::read_public_key(&key::public_key_path(dir))?);
-        }
-        format!("sqlite://{}?mode=ro", db.display())
+        let own = key::read_public_key(&key::public_key_path(dir)).ok();
+        (format!("sqlite://{}?mode=ro", db.display()), own)
     };
-    let pool = AnyPoolOptions::new().max_connections(1).connect(&url).await?;
+    Ok((AnyPoolOptions::new().max_connections(1).connect(&url).await?, own))
+}
+
+fn no_key(location: &str) -> Error {
+    Error::Key { path: location.into(), reason: "no public key beside the trail; pass one".into() }
+}
+
+/// Verifies a trail without changing it, against `keys` (for a data directory, the key file
+/// beside the database when none are given).
+pub async fn verify_location(location: &str, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
+    let (pool, own) = open_read_only(location).await?;
+    let trusted: Vec<VerifyingKey> = if keys.is_empty() { own.into_iter().collect() } else { keys.to_vec() };
+    if trusted.is_empty() {
+        pool.close().await;
+        return Err(no_key(location));
+    }
     let outcome = verify_pool(&pool, &trusted).await;
     pool.close().await;
     outcome
+}
+
+/// Writes a trail as an export file, naming `key` (or the key beside a data directory).
+pub async fn export_location(location: &str, key: Option<VerifyingKey>, out: &mut impl Write) -> Result<u64> {
+    let (pool, own) = open_read_only(location).await?;
+    let Some(key) = key.or(own) else {
+        pool.close().await;
+        return Err(no_key(location));
+    };
+    let written = export_pool(&pool, &key, out).await;
+    pool.close().await;
+    written
+}
+
+async fn export_pool(pool: &AnyPool, key: &VerifyingKey, out: &mut impl Write) -> Result<u64> {
+    let io = |source| Error::Io { path: "<export>".into(), source };
+    let header = Line::Header {
+        vigil_audit_export: EXPORT_VERSION,
+        public_key: hex::encode(key.as_bytes()),
+        key_id: key_id(key),
+    };
+    writeln!(out, "{}", serde_json::to_string(&header)?).map_err(io)?;
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let page = records_after(pool, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for record in page {
+            writeln!(out, "{}", serde_json::to_string(&Line::Record(record))?).map_err(io)?;
+            written += 1;
+        }
+    }
+    for cp in checkpoints(pool).await? {
+        writeln!(out, "{}", serde_json::to_string(&Line::Checkpoint(cp))?).map_err(io)?;
+    }
+    Ok(written)
 }
 
 impl Store {
@@ -125,29 +173,7 @@ impl Store {
 
     /// Writes the whole trail as an export file.
     pub async fn export_audit(&self, out: &mut impl Write) -> Result<u64> {
-        let io = |source| Error::Io { path: "<export>".into(), source };
-        let key = self.public_key();
-        let header = Line::Header {
-            vigil_audit_export: EXPORT_VERSION,
-            public_key: hex::encode(key.as_bytes()),
-            key_id: key_id(&key),
-        };
-        writeln!(out, "{}", serde_json::to_string(&header)?).map_err(io)?;
-        let mut after = 0;
-        let mut written = 0;
-        loop {
-            let page = self.audit_records(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for record in page {
-                writeln!(out, "{}", serde_json::to_string(&Line::Record(record))?).map_err(io)?;
-                written += 1;
-            }
-        }
-        for cp in self.audit_checkpoints().await? {
-            writeln!(out, "{}", serde_json::to_string(&Line::Checkpoint(cp))?).map_err(io)?;
-        }
-        Ok(written)
+        export_pool(&self.reader, &self.public_key(), out).await
     }
 }
 
