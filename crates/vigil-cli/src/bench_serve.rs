@@ -212,6 +212,9 @@ pub fn run(seconds: u64, clients: usize, batch: usize, trigger_every: u64) -> Re
         println!("  peak memory          {mib} MiB (server and clients in one process)");
     }
     runtime.block_on(running.stop()).context("stopping the server")?;
+    if let Some(e) = progress.last_error {
+        anyhow::bail!("the engine failed during the run: {e}");
+    }
     let _ = std::fs::remove_dir_all(&data);
     Ok(ExitCode::SUCCESS)
 }

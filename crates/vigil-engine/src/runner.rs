@@ -174,7 +174,7 @@ impl Engine {
         for stored in &page {
             let event: vigil_ocsf::Event = serde_json::from_str(&stored.ocsf)
                 .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;
-            let views: Vec<SourceView> = serde_json::from_str(&stored.views)
+            let views: Vec<SourceView> = crate::decode::decode_views(&stored.views, &stored.raw)
                 .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;
             alerts.extend(self.pipeline.detect(&event, &views, &stored.source));
         }

@@ -51,6 +51,7 @@ pub struct PipelineEvent {
     pub source: String,
     pub ocsf: String,
     pub views: String,
+    pub raw: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -73,7 +74,7 @@ impl WriteTx<'_> {
     /// stored). Arrival numbers are given in order; a duplicate leaves a gap.
     pub async fn insert_events(&mut self, events: &[NewEvent]) -> Result<u64> {
         // 11 parameters a row; SQLite allows 32,766 and PostgreSQL 65,535 to a statement.
-        const ROWS: usize = 64;
+        const ROWS: usize = 24;
         let mut seq = match self.next_event_seq {
             Some(seq) => seq,
             None => {
@@ -237,7 +238,7 @@ impl Store {
     /// views as stored text (parsed once, by the reader, into its own types).
     pub async fn pipeline_events_after(&self, seq: i64, limit: i64) -> Result<Vec<PipelineEvent>> {
         let rows = sqlx::query(
-            "SELECT id, seq, source, ocsf, views FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT id, seq, source, ocsf, views, raw FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
@@ -251,6 +252,7 @@ impl Store {
                     source: row.try_get(2)?,
                     ocsf: row.try_get(3)?,
                     views: row.try_get(4)?,
+                    raw: row.try_get(5)?,
                 })
             })
             .collect()
