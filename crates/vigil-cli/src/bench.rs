@@ -53,6 +53,9 @@ pub enum Bench {
         /// Every Nth batch carries one alerting event (0: none).
         #[arg(long, default_value_t = 10)]
         trigger_every: u64,
+        /// A PostgreSQL URL (an empty database) instead of SQLite in a temporary directory.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Cluster generated alerts into cases: alerts per second and how time grows with the count.
     Cluster {
@@ -68,8 +71,8 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
     match bench {
         Bench::Normalize { paths, runs } => normalize(&paths, runs.max(1)),
         Bench::Hunt { paths, rules, max_rules, runs } => hunt(&paths, &rules, max_rules, runs.max(1)),
-        Bench::Serve { seconds, clients, batch, trigger_every } => {
-            crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every)
+        Bench::Serve { seconds, clients, batch, trigger_every, database } => {
+            crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every, database)
         }
         Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
         Bench::Cluster { alerts, runs } => {

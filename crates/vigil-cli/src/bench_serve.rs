@@ -39,10 +39,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-pub fn run(seconds: u64, clients: usize, batch: usize, trigger_every: u64) -> Result<ExitCode> {
+pub fn run(
+    seconds: u64,
+    clients: usize,
+    batch: usize,
+    trigger_every: u64,
+    database: Option<String>,
+) -> Result<ExitCode> {
     let data = std::env::temp_dir().join(format!("vigil-bench-serve-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let settings = Settings::load(None)?;
+    let mut settings = Settings::load(None)?;
+    settings.config.serve.database = database;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let running = runtime.block_on(start(&settings, &data, "127.0.0.1:0"))?;
     let secret = "vgl_bench_0123456789abcdef0123456789abcdef";
@@ -184,8 +191,8 @@ pub fn run(seconds: u64, clients: usize, batch: usize, trigger_every: u64) -> Re
     cases.sort_by(f64::total_cmp);
     let progress = running.engine.progress();
     println!(
-        "vigil bench serve: {clients} clients, {batch}-event batches, {seconds} s, SQLite in {}",
-        data.display()
+        "vigil bench serve: {clients} clients, {batch}-event batches, {seconds} s, {}",
+        running.store.backend().name()
     );
     println!(
         "  durable ingest       {:.0} events/s ({events} events acknowledged in {wall:.1} s)",

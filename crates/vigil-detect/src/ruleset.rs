@@ -307,6 +307,20 @@ impl RuleSet {
         self.len
     }
 
+    /// Every loaded detection rule (correlation rules are counted apart), sorted by title then id.
+    pub fn rules(&self) -> Vec<&RuleInfo> {
+        let mut all: Vec<&RuleInfo> = self
+            .routes
+            .values()
+            .flat_map(HashMap::values)
+            .flat_map(HashMap::values)
+            .flat_map(|route| route.rules.values().map(Arc::as_ref))
+            .collect();
+        all.sort_by(|a, b| (&a.title, &a.id).cmp(&(&b.title, &b.id)));
+        all.dedup_by(|a, b| a.id == b.id && a.title == b.title);
+        all
+    }
+
     /// How many correlation rules were loaded.
     pub fn correlation_count(&self) -> usize {
         self.correlations.len()

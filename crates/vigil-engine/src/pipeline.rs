@@ -36,6 +36,23 @@ impl Pipeline {
         self.detectors.rules.len()
     }
 
+    /// The Sigma rules and behavioural detectors this pipeline runs.
+    pub fn rule_summaries(&self) -> Vec<crate::runner::RuleSummary> {
+        self.detectors
+            .rules
+            .rules()
+            .into_iter()
+            .map(|r| crate::runner::RuleSummary {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                level: r.level.as_str().to_owned(),
+                tags: r.tags.clone(),
+                author: r.author.clone(),
+                license: r.license.clone(),
+            })
+            .collect()
+    }
+
     /// The alerts one event raises, in arrival order. Correlations and behavioural detectors
     /// see events in the order they arrive, which is time order for a live source.
     pub fn detect(&mut self, event: &Event, views: &[SourceView], source: &str) -> Vec<Alert> {

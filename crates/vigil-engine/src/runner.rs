@@ -47,6 +47,8 @@ pub struct EngineHandle {
     pub stored: Arc<Notify>,
     reload: Arc<Mutex<Option<Reloaded>>>,
     pub progress: Arc<Mutex<Progress>>,
+    /// The rules the engine runs now.
+    pub rules: Arc<Mutex<Vec<RuleSummary>>>,
     /// Told after each batch is processed.
     pub processed: Arc<Notify>,
 }
@@ -61,12 +63,27 @@ pub struct Progress {
     pub last_error: Option<String>,
 }
 
+/// One rule the engine runs, as the API lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSummary {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub author: Option<String>,
+    pub license: String,
+}
+
 impl EngineHandle {
     /// Swaps in new detectors and triage inputs before the next batch (correlation windows
     /// start afresh).
     pub fn reload(&self, reloaded: Reloaded) {
         *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
+    }
+
+    pub fn rules(&self) -> Vec<RuleSummary> {
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn progress(&self) -> Progress {
@@ -118,8 +135,14 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
         }
-        engine.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).rules =
-            engine.pipeline.rule_count();
+        let count = engine.pipeline.rule_count();
+        let mut progress = engine.handle.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rules = engine.handle.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        if progress.rules != count || rules.is_empty() {
+            *rules = engine.pipeline.rule_summaries();
+        }
+        progress.rules = count;
+        drop((rules, progress));
         let stored = Arc::clone(&engine.handle.stored);
         let wake = stored.notified();
         match engine.step().await {

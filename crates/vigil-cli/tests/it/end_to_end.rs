@@ -81,6 +81,10 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     )
     .expect("transition");
     assert_eq!(status, 200, "{moved}");
+    let (_, rules) = call("GET", &format!("{}/api/v1/rules", serve.url), &session, None).expect("rules");
+    let listed = rules["rules"].as_array().expect("rule list");
+    assert_eq!(rules["count"].as_u64(), Some(listed.len() as u64));
+    assert!(listed.iter().any(|r| r["title"] == "Okta MFA Factor Removed Or Reset"), "{rules}");
     let (status, reloaded) =
         call("POST", &format!("{}/api/v1/rules/reload", serve.url), &session, None).expect("reload");
     assert_eq!((status, &reloaded["reloaded"]), (200, &json!(true)), "{reloaded}");

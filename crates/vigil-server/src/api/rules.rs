@@ -12,8 +12,8 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 
 pub async fn status(_: Auth<perm::RuleRead>, State(state): State<AppState>) -> Json<Value> {
-    let progress = state.engine.progress();
-    Json(json!({"rules": progress.rules}))
+    let rules = state.engine.rules();
+    Json(json!({"count": rules.len(), "rules": rules}))
 }
 
 pub async fn reload(
