@@ -135,14 +135,7 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
         }
-        let count = engine.pipeline.rule_count();
-        let mut progress = engine.handle.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut rules = engine.handle.rules.lock().unwrap_or_else(PoisonError::into_inner);
-        if progress.rules != count || rules.is_empty() {
-            *rules = engine.pipeline.rule_summaries();
-        }
-        progress.rules = count;
-        drop((rules, progress));
+        engine.publish_rules();
         let stored = Arc::clone(&engine.handle.stored);
         let wake = stored.notified();
         match engine.step().await {
@@ -166,6 +159,17 @@ struct Engine {
 }
 
 impl Engine {
+    /// Tells the handle which rules run now (after a start or a reload).
+    fn publish_rules(&self) {
+        let count = self.pipeline.rule_count();
+        let mut progress = self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rules = self.handle.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        if progress.rules != count || rules.is_empty() {
+            *rules = self.pipeline.rule_summaries();
+        }
+        progress.rules = count;
+    }
+
     fn note_error(&self, e: &Error) {
         self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).last_error = Some(e.to_string());
     }
