@@ -130,12 +130,13 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
     if let Err(e) = engine.restore().await {
         engine.note_error(&e);
     }
+    engine.publish_rules();
     loop {
         if let Some(reloaded) = engine.handle.reload.lock().unwrap_or_else(PoisonError::into_inner).take() {
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
+            engine.publish_rules();
         }
-        engine.publish_rules();
         let stored = Arc::clone(&engine.handle.stored);
         let wake = stored.notified();
         match engine.step().await {
@@ -161,13 +162,9 @@ struct Engine {
 impl Engine {
     /// Tells the handle which rules run now (after a start or a reload).
     fn publish_rules(&self) {
-        let count = self.pipeline.rule_count();
-        let mut progress = self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut rules = self.handle.rules.lock().unwrap_or_else(PoisonError::into_inner);
-        if progress.rules != count || rules.is_empty() {
-            *rules = self.pipeline.rule_summaries();
-        }
-        progress.rules = count;
+        let summaries = self.pipeline.rule_summaries();
+        self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).rules = summaries.len();
+        *self.handle.rules.lock().unwrap_or_else(PoisonError::into_inner) = summaries;
     }
 
     fn note_error(&self, e: &Error) {
