@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use vigil_engine::decode::{Rejected, decode, format_named};
 use vigil_engine::ingest::Receipt;
 
-use crate::auth::{Auth, Principal, perm};
+use crate::auth::{Auth, perm};
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, valid_name};
@@ -43,7 +43,7 @@ pub async fn bulk(
         Some(_) => return Err(ApiError::new(Code::BadRequest, "source: 1-64 of a-z 0-9 . _ @ -")),
         None => format!("http:{}", auth.principal.name),
     };
-    accept(&state, &auth.principal, source, query.format.as_deref(), body.to_vec()).await.map(Json)
+    accept(&state, source, query.format.as_deref(), body.to_vec()).await.map(Json)
 }
 
 #[derive(Deserialize)]
@@ -67,14 +67,11 @@ pub async fn webhook(
     if !auth.principal.may_post_to(&source) {
         return Err(ApiError::new(Code::Forbidden, "this token is not scoped to that webhook"));
     }
-    accept(&state, &auth.principal, format!("webhook:{source}"), query.format.as_deref(), body.to_vec())
-        .await
-        .map(Json)
+    accept(&state, format!("webhook:{source}"), query.format.as_deref(), body.to_vec()).await.map(Json)
 }
 
 async fn accept(
     state: &AppState,
-    _principal: &Principal,
     source: String,
     format: Option<&str>,
     body: Vec<u8>,
