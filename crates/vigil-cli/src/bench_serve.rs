@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use vigil_store::{Actor, CaseFilter, TokenRow, time};
+use vigil_store::{Actor, CaseFilter};
 
 use crate::serve::{Settings, start};
 
@@ -52,27 +52,11 @@ pub fn run(
     settings.config.serve.database = database;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let running = runtime.block_on(start(&settings, &data, "127.0.0.1:0"))?;
-    let secret = "vgl_bench_0123456789abcdef0123456789abcdef";
-    runtime.block_on(async {
-        let by = Actor::new("vigil:bench", "cli");
-        let mut tx = running.store.write().await?;
-        tx.create_user("bench-ingest", "ingest", "!", &by).await?;
-        tx.create_token(
-            &TokenRow {
-                id: "bench".into(),
-                hash: vigil_server::auth::secrets::hash(secret),
-                owner: "bench-ingest".into(),
-                scopes: vec!["ingest".into()],
-                created_at: time::now(),
-                expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
-                revoked_at: None,
-            },
-            &by,
-        )
-        .await?;
-        tx.commit().await?;
-        anyhow::Ok(())
-    })?;
+    let secret = runtime.block_on(crate::serve::ingest_account(
+        &running.store,
+        "bench-ingest",
+        &Actor::new("vigil:bench", "cli"),
+    ))?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked_events = Arc::new(AtomicU64::new(0));
@@ -92,6 +76,7 @@ pub fn run(
             Arc::clone(&pending),
             url.clone(),
         );
+        let secret = secret.clone();
         threads.push(std::thread::spawn(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
             let mut n = 0u64;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use vigil_store::{Actor, CaseFilter, TokenRow, time};
+use vigil_store::{Actor, CaseFilter};
 
 use crate::serve::{Running, Settings, start};
 
@@ -61,29 +61,6 @@ async fn users(running: &Running) -> Result<Vec<(String, String)>> {
         out.push((name, password));
     }
     Ok(out)
-}
-
-/// An ingest service account and a token for it, scoped to ingest.
-async fn ingest_token(running: &Running) -> Result<String> {
-    let by = Actor::new("vigil:demo", "cli");
-    let secret = format!("vgl_demo_{}", random_hex(20)?);
-    let mut tx = running.store.write().await?;
-    tx.create_user("demo-ingest", "ingest", "!", &by).await?;
-    tx.create_token(
-        &TokenRow {
-            id: "demo".into(),
-            hash: vigil_server::auth::secrets::hash(&secret),
-            owner: "demo-ingest".into(),
-            scopes: vec!["ingest".into()],
-            created_at: time::now(),
-            expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
-            revoked_at: None,
-        },
-        &by,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(secret)
 }
 
 /// Sends the scenario through the server's own front doors: the bulk API, a webhook URL, syslog.
@@ -167,7 +144,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     runtime.block_on(async {
         let running = start(&settings, &data, &args.listen).await?;
         let people = users(&running).await?;
-        let token = ingest_token(&running).await?;
+        let token =
+            crate::serve::ingest_account(&running.store, "demo-ingest", &Actor::new("vigil:demo", "cli"))
+                .await?;
         eprintln!("vigil demo: streaming the scenario into {}", running.url);
         let (url, syslog) = (running.url.clone(), running.syslog_udp);
         let token_for_stream = token.clone();

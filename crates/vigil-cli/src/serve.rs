@@ -14,7 +14,7 @@ use vigil_engine::ingest::Ingest;
 use vigil_engine::pipeline::Detectors;
 use vigil_engine::runner::{self, EngineHandle, Reloaded, Triage};
 use vigil_server::{AppState, Limits};
-use vigil_store::{Actor, Store};
+use vigil_store::{Actor, Store, TokenRow, time};
 
 use crate::config::Config;
 
@@ -116,6 +116,30 @@ fn random_password() -> Result<String> {
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     Ok(hex::encode(bytes))
+}
+
+/// Creates an ingest service account `name` (no password) with one day-long token scoped to
+/// ingest; returns the token's secret.
+pub async fn ingest_account(store: &Store, name: &str, by: &Actor) -> Result<String> {
+    let (id, secret) =
+        vigil_server::auth::secrets::new_token().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let mut tx = store.write().await?;
+    tx.create_user(name, "ingest", "!", by).await?;
+    tx.create_token(
+        &TokenRow {
+            id,
+            hash: vigil_server::auth::secrets::hash(&secret),
+            owner: name.into(),
+            scopes: vec!["ingest".into()],
+            created_at: time::now(),
+            expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
+            revoked_at: None,
+        },
+        by,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
 }
 
 /// Creates `admin` with a random password when the store has no user yet.

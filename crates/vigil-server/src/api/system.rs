@@ -74,6 +74,6 @@ pub async fn status(
 pub async fn me(auth: Auth<perm::Session>) -> Json<Value> {
     let p = &auth.principal;
     let permissions: Vec<&str> =
-        crate::auth::Permission::ALL.into_iter().filter(|x| p.may(*x)).map(|x| x.as_str()).collect();
+        crate::auth::Permission::ALL.iter().filter(|x| p.may(**x)).map(|x| x.as_str()).collect();
     Json(json!({"name": p.name, "role": p.role, "permissions": permissions}))
 }

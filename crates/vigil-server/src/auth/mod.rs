@@ -12,7 +12,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 
-pub use roles::{Permission, Role};
+pub use roles::{Permission, Role, perm};
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -75,38 +75,6 @@ impl Principal {
 /// Names a permission at the type level, so a handler's signature carries it.
 pub trait Perm: Send + Sync + 'static {
     const PERMISSION: Permission;
-}
-
-/// The marker types, one per permission.
-pub mod perm {
-    use super::{Perm, Permission};
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {$(
-            pub struct $name;
-            impl Perm for $name {
-                const PERMISSION: Permission = Permission::$name;
-            }
-        )*};
-    }
-
-    markers!(
-        Session,
-        CaseRead,
-        CaseWrite,
-        AlertRead,
-        EventRead,
-        EvidenceRead,
-        EvidenceWrite,
-        RuleRead,
-        RuleAdmin,
-        UserRead,
-        UserAdmin,
-        TokenAdmin,
-        AuditRead,
-        Ingest,
-        Webhook,
-    );
 }
 
 /// An authenticated caller holding permission `P`. Extracting it answers 401 or 403 otherwise;

@@ -4,69 +4,63 @@
 
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
+/// Declares the permissions once: the enum, its names, the list of all, and a marker type per
+/// permission (in `perm`) for handler signatures.
+macro_rules! permissions {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Permission {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Permission {
+            pub const ALL: &[Permission] = &[$(Permission::$name,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Permission::$name => $text,)*
+                }
+            }
+        }
+
+        /// One type per permission, named as it: `Auth<perm::CaseWrite>`.
+        pub mod perm {
+            use super::Permission;
+
+            $(
+                pub struct $name;
+                impl super::super::Perm for $name {
+                    const PERMISSION: Permission = Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
     /// Any signed-in principal (who am I, sign out).
-    Session,
-    CaseRead,
-    CaseWrite,
-    AlertRead,
-    EventRead,
-    EvidenceRead,
-    EvidenceWrite,
-    RuleRead,
-    RuleAdmin,
-    UserRead,
-    UserAdmin,
-    TokenAdmin,
-    AuditRead,
-    Ingest,
+    Session => "session",
+    CaseRead => "case_read",
+    CaseWrite => "case_write",
+    AlertRead => "alert_read",
+    EventRead => "event_read",
+    EvidenceRead => "evidence_read",
+    EvidenceWrite => "evidence_write",
+    RuleRead => "rule_read",
+    RuleAdmin => "rule_admin",
+    UserRead => "user_read",
+    UserAdmin => "user_admin",
+    TokenAdmin => "token_admin",
+    AuditRead => "audit_read",
+    Ingest => "ingest",
     /// Ingest through one source's webhook URL (a token scoped `webhook:<source>` holds it).
-    Webhook,
+    Webhook => "webhook",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
-        Permission::Session,
-        Permission::CaseRead,
-        Permission::CaseWrite,
-        Permission::AlertRead,
-        Permission::EventRead,
-        Permission::EvidenceRead,
-        Permission::EvidenceWrite,
-        Permission::RuleRead,
-        Permission::RuleAdmin,
-        Permission::UserRead,
-        Permission::UserAdmin,
-        Permission::TokenAdmin,
-        Permission::AuditRead,
-        Permission::Ingest,
-        Permission::Webhook,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::Session => "session",
-            Permission::CaseRead => "case_read",
-            Permission::CaseWrite => "case_write",
-            Permission::AlertRead => "alert_read",
-            Permission::EventRead => "event_read",
-            Permission::EvidenceRead => "evidence_read",
-            Permission::EvidenceWrite => "evidence_write",
-            Permission::RuleRead => "rule_read",
-            Permission::RuleAdmin => "rule_admin",
-            Permission::UserRead => "user_read",
-            Permission::UserAdmin => "user_admin",
-            Permission::TokenAdmin => "token_admin",
-            Permission::AuditRead => "audit_read",
-            Permission::Ingest => "ingest",
-            Permission::Webhook => "webhook",
-        }
-    }
-
     pub fn parse(name: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+        Permission::ALL.iter().copied().find(|p| p.as_str() == name)
     }
 }
 
@@ -144,7 +138,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for p in Permission::ALL {
+        for &p in Permission::ALL {
             assert_eq!(Permission::parse(p.as_str()), Some(p));
         }
         for r in Role::ALL {
