@@ -189,7 +189,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!("Ctrl-C stops the demo; the data directory stays.");
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        crate::serve::stopped().await?;
         running.stop().await?;
         Ok(ExitCode::SUCCESS)
     })

@@ -238,6 +238,24 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     })
 }
 
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (how service managers stop a server).
+pub async fn stopped() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
     let data = args.data.clone().unwrap_or_else(|| settings.dir().join(&settings.config.serve.data));
@@ -261,7 +279,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             data.display(),
             running.store.backend().name()
         );
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        stopped().await?;
         eprintln!("vigil serve: stopping");
         running.stop().await?;
         Ok(ExitCode::SUCCESS)

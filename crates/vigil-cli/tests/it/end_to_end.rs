@@ -100,6 +100,12 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
             .any(|r| r["action"] == "rules.reload"
                 && r["outcome"].as_str().is_some_and(|o| o.starts_with("ok")))
     );
+    // A service manager's stop (SIGTERM) ends the server cleanly.
+    let mut serve = serve;
+    let pid = serve.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let status = serve.child.wait().expect("the server exits");
+    assert!(status.success(), "{status}");
     drop(serve);
 
     let verified = vigil(&["verify", data.to_str().expect("utf-8")], &dir);
