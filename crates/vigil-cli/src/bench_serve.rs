@@ -66,10 +66,10 @@ pub fn run(
     let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let url = format!("{}/api/v1/ingest?format=cloudtrail", running.url);
     let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
     let mut threads = Vec::new();
     for client in 0..clients {
-        let (stop, acked_events, refused, latencies, pending, url) = (
-            Arc::clone(&stop),
+        let (acked_events, refused, latencies, pending, url) = (
             Arc::clone(&acked_events),
             Arc::clone(&refused),
             Arc::clone(&latencies),
@@ -80,7 +80,8 @@ pub fn run(
         threads.push(std::thread::spawn(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
             let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
+            // Each client stops at the deadline; the run lasts as long as they do.
+            while Instant::now() < deadline {
                 let trigger = (trigger_every > 0 && n.is_multiple_of(trigger_every))
                     .then(|| format!("bench-u{client}-{n}"));
                 let body: String = (0..batch)
@@ -162,11 +163,10 @@ pub fn run(
         })
     };
 
-    std::thread::sleep(Duration::from_secs(seconds));
-    stop.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();
     }
+    stop.store(true, Ordering::Relaxed);
     let wall = started.elapsed().as_secs_f64();
     runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), monitor).await }).ok();
     let events = acked_events.load(Ordering::Relaxed);
