@@ -6,6 +6,8 @@ pub enum Error {
     Store(#[from] vigil_store::Error),
     #[error("stored event {id}: {reason}")]
     StoredEvent { id: String, reason: String },
+    #[error("case {id} cannot be written as a document: {reason}")]
+    CaseDocument { id: String, reason: String },
     #[error("the ingest queue is full; retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
     #[error("the batch could not be stored: {0}")]

@@ -228,7 +228,12 @@ impl Engine {
                 tx.save_alert(&alert_row(case, folded, id)).await?;
             }
         }
-        let previous = if update.created { None } else { tx.case_state(&case.id).await.ok() };
+        // The store, not the in-memory flag, says whether the case exists and where it stands.
+        let previous = match tx.case_state(&case.id).await {
+            Ok(state) => Some(state),
+            Err(vigil_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
         tx.save_case(&case_row(case)?, &engine).await?;
         let n = update.new_alerts.len();
         match previous {
@@ -309,7 +314,7 @@ fn alert_row(case: &Case, folded: &vigil_correlate::FoldedAlert, id: &str) -> Al
 
 fn case_row(case: &Case) -> Result<CaseRow> {
     let mut body = serde_json::to_value(case)
-        .map_err(|e| Error::StoredEvent { id: case.id.clone(), reason: e.to_string() })?;
+        .map_err(|e| Error::CaseDocument { id: case.id.clone(), reason: e.to_string() })?;
     // The state lives in its column and changes only through audited transitions.
     if let Some(map) = body.as_object_mut() {
         map.remove("lifecycle");

@@ -77,13 +77,17 @@ pub struct CaseFilter {
     pub limit: i64,
 }
 
+fn parse_state(stored: &str) -> Result<CaseState> {
+    stored.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })
+}
+
 fn case_from(row: &AnyRow) -> Result<CaseRow> {
     let state: String = row.try_get("state")?;
     let body: String = row.try_get("body")?;
     Ok(CaseRow {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
-        state: state.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })?,
+        state: parse_state(&state)?,
         severity: row.try_get("severity")?,
         assignee: row.try_get("assignee")?,
         first_seen: row.try_get("first_seen")?,
@@ -270,7 +274,7 @@ impl WriteTx<'_> {
             .await?
             .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_owned() })?;
         let state: String = row.try_get(0)?;
-        state.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })
+        parse_state(&state)
     }
 }
 
