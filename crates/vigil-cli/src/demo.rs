@@ -104,29 +104,25 @@ fn stream(url: &str, token: &str, syslog: Option<std::net::SocketAddr>) -> Resul
 /// event.
 async fn settled(running: &Running, syslog_messages: u64) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let processed = running.engine.processed.notified();
-        let committed = running.ingest.stats.committed.notified();
-        tokio::pin!(processed, committed);
-        processed.as_mut().enable();
-        committed.as_mut().enable();
-        let progress = running.engine.progress();
-        if let Some(e) = &progress.last_error {
-            bail!("the engine failed: {e}");
-        }
-        let stats = &running.syslog_stats;
-        let relaxed = std::sync::atomic::Ordering::Relaxed;
-        let syslog_done = stats.messages.load(relaxed) + stats.dropped.load(relaxed) >= syslog_messages;
-        let behind = !running.store.events_after(progress.watermark, 1).await?.is_empty();
-        if syslog_done && !behind {
-            return Ok(());
-        }
-        tokio::select! {
-            _ = &mut processed => {}
-            _ = &mut committed => {}
-            _ = tokio::time::sleep_until(deadline) => bail!("the engine did not finish the scenario within two minutes"),
-        }
+    let stats = &running.syslog_stats;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    let syslog_done = || stats.messages.load(relaxed) + stats.dropped.load(relaxed) >= syslog_messages;
+    let done = vigil_engine::settle::settled(
+        &running.engine,
+        &running.ingest,
+        &running.store,
+        0,
+        syslog_done,
+        deadline,
+    )
+    .await?;
+    if let Some(e) = running.engine.progress().last_error {
+        bail!("the engine failed: {e}");
     }
+    if !done {
+        bail!("the engine did not finish the scenario within two minutes");
+    }
+    Ok(())
 }
 
 fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {

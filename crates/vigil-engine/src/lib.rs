@@ -7,6 +7,7 @@
 //! - [`ingest`] acknowledges a batch only once it is durable, committing concurrent batches
 //!   together, and refuses work beyond its queue instead of growing.
 //! - [`runner`] reads the store from its watermark and drives the rest.
+//! - [`settle`] waits until what was sent has been through the pipeline.
 
 pub mod alerts;
 pub mod decode;
@@ -15,5 +16,6 @@ pub mod ingest;
 pub mod live;
 pub mod pipeline;
 pub mod runner;
+pub mod settle;
 
 pub use error::{Error, Result};

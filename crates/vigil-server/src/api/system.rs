@@ -24,36 +24,26 @@ pub struct StatusQuery {
     settled_at: Option<i64>,
 }
 
-/// Waits until `min_events` are stored and the engine has read every stored event; `false` on
-/// timeout.
-async fn settle(state: &AppState, min_events: i64) -> Result<bool, crate::error::ApiError> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let processed = state.engine.processed.notified();
-        let committed = state.ingest.stats.committed.notified();
-        tokio::pin!(processed, committed);
-        processed.as_mut().enable();
-        committed.as_mut().enable();
-        let watermark = state.engine.progress().watermark;
-        let behind = !state.store.events_after(watermark, 1).await?.is_empty();
-        if !behind && state.store.event_count().await? >= min_events {
-            return Ok(true);
-        }
-        tokio::select! {
-            _ = &mut processed => {}
-            _ = &mut committed => {}
-            _ = tokio::time::sleep_until(deadline) => return Ok(false),
-        }
-    }
-}
-
 pub async fn status(
     _: Auth<perm::Session>,
     State(state): State<AppState>,
     crate::params::Params(q): crate::params::Params<StatusQuery>,
 ) -> ApiResult<Json<Value>> {
     let settled = match q.settled_at {
-        Some(n) => Some(settle(&state, n).await?),
+        Some(n) => {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+            Some(
+                vigil_engine::settle::settled(
+                    &state.engine,
+                    &state.ingest,
+                    &state.store,
+                    n,
+                    || true,
+                    deadline,
+                )
+                .await?,
+            )
+        }
         None => None,
     };
     let stats = &state.ingest.stats;
