@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::history::{History, PriorVerdict};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +69,13 @@ struct IocFile {
     iocs: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryFile {
+    as_of: String,
+    verdicts: Vec<PriorVerdict>,
+}
+
 /// One input with where it came from and when it was true (ms since the epoch).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Input<T> {
@@ -83,6 +91,7 @@ pub struct Context {
     pub identities: Option<Input<BTreeMap<String, Identity>>>,
     pub allow: Option<Input<Vec<AllowRule>>>,
     pub iocs: Option<Input<Vec<String>>>,
+    pub history: Option<Input<History>>,
 }
 
 fn as_of(file: &str, text: &str) -> Result<i64> {
@@ -142,6 +151,13 @@ impl Context {
         Ok(())
     }
 
+    pub fn load_history(&mut self, file: &str, text: &str) -> Result<()> {
+        let f: HistoryFile = parse(file, text)?;
+        let history = History::from_verdicts(&f.verdicts);
+        self.history = Some(Input { source: file.into(), as_of: as_of(file, &f.as_of)?, entries: history });
+        Ok(())
+    }
+
     /// Each input: its name, whether it was given, and its age in days at `now`.
     pub fn inventory(&self, now: i64) -> Vec<InputStatus> {
         let age = |as_of: i64| ((now - as_of).max(0) as f64 / 86_400_000.0 * 10.0).round() / 10.0;
@@ -150,6 +166,7 @@ impl Context {
             ("identity inventory", self.identities.as_ref().map(|i| (i.source.clone(), i.as_of))),
             ("allow-list", self.allow.as_ref().map(|i| (i.source.clone(), i.as_of))),
             ("IOC list", self.iocs.as_ref().map(|i| (i.source.clone(), i.as_of))),
+            ("verdict history", self.history.as_ref().map(|i| (i.source.clone(), i.as_of))),
         ]
         .into_iter()
         .map(|(name, given)| InputStatus {

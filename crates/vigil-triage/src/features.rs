@@ -22,7 +22,35 @@ pub const FEATURES: &[(&str, &str)] = &[
     ("exposed_asset", "a host the asset inventory lists as exposed to the internet"),
     ("allow_listed", "the share of alerts an allow-list entry explains"),
     ("ioc_match", "an entity on an IOC list"),
+    (
+        "prior_benign",
+        "the share of alerts whose rule analysts judged benign before on one of the same entities, and never malicious",
+    ),
+    ("prior_malicious", "an alert whose rule analysts judged malicious before on one of the same entities"),
 ];
+
+/// Which way a feature may push the score, whatever the training data says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Only towards malicious (a weight ≥ 0).
+    Raises,
+    /// Only towards benign (a weight ≤ 0).
+    Lowers,
+    /// Learned either way.
+    Either,
+}
+
+/// A feature's direction: context an analyst would read one way only is fixed, the shape of
+/// the case is learned.
+pub fn direction(feature: &str) -> Direction {
+    match feature {
+        "privileged_user" | "critical_asset" | "exposed_asset" | "ioc_match" | "prior_malicious" => {
+            Direction::Raises
+        }
+        "allow_listed" | "prior_benign" => Direction::Lowers,
+        _ => Direction::Either,
+    }
+}
 
 const LATE: &[&str] =
     &["credential-access", "lateral-movement", "collection", "command-and-control", "exfiltration", "impact"];
@@ -36,6 +64,12 @@ pub struct Features {
     /// Entities found on an IOC list.
     #[serde(skip)]
     pub iocs: Vec<String>,
+    /// Alerts (indices) analysts judged benign before, on the same rule and entity, and never
+    /// malicious; and alerts judged malicious before.
+    #[serde(skip)]
+    pub prior_benign: Vec<usize>,
+    #[serde(skip)]
+    pub prior_malicious: Vec<usize>,
 }
 
 fn level(s: Severity) -> f64 {
@@ -130,6 +164,18 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
             .collect(),
         None => Vec::new(),
     };
+    let (mut prior_benign, mut prior_malicious) = (Vec::new(), Vec::new());
+    if let Some(history) = &context.history {
+        for (i, alert) in case.alerts.iter().enumerate() {
+            let tally = history.entries.judge(alert);
+            if tally.malicious > 0 {
+                prior_malicious.push(i);
+            } else if tally.benign > 0 {
+                prior_benign.push(i);
+            }
+        }
+    }
+    let share = |n: usize| if case.alerts.is_empty() { 0.0 } else { n as f64 / case.alerts.len() as f64 };
     let rules = {
         let mut ids: Vec<&str> = case.alerts.iter().map(|a| a.rule.id.as_str()).collect();
         ids.sort_unstable();
@@ -149,8 +195,10 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
         privileged,
         critical,
         exposed,
-        if case.alerts.is_empty() { 0.0 } else { allowed.len() as f64 / case.alerts.len() as f64 },
+        share(allowed.len()),
         f64::from(u8::from(!iocs.is_empty())),
+        share(prior_benign.len()),
+        f64::from(u8::from(!prior_malicious.is_empty())),
     ];
-    (Features { values, allowed, iocs }, unknowns)
+    (Features { values, allowed, iocs, prior_benign, prior_malicious }, unknowns)
 }

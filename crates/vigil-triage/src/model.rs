@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::{FEATURES, Features};
+use crate::features::{self, Direction, FEATURES, Features};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -81,7 +81,9 @@ impl Model {
 
     /// Fits weights to labelled samples (true: malicious) by gradient descent on the
     /// L2-regularised log loss, from zero, in a fixed number of steps: the same data gives the
-    /// same model.
+    /// same model. A feature with a known direction ([`features::direction`]) never gets a weight
+    /// pointing the other way: data where "judged benign before" goes with attacks says the
+    /// feature does not help there, not that analysts' benign verdicts mean malicious.
     pub fn fit(samples: &[(Features, bool)], data: Vec<String>, iterations: usize) -> Result<Model> {
         let n = FEATURES.len();
         if samples.iter().any(|(f, _)| f.values.len() != n) {
@@ -96,6 +98,7 @@ impl Model {
         }
         // Each class weighs the same in total, however unbalanced the data.
         let class_weight = |label: bool| if label { 0.5 / malicious as f64 } else { 0.5 / benign as f64 };
+        let directions: Vec<Direction> = FEATURES.iter().map(|(name, _)| features::direction(name)).collect();
         let (mut w, mut b) = (vec![0.0; n], 0.0);
         let (rate, l2) = (2.0, 1e-3);
         for _ in 0..iterations {
@@ -108,8 +111,14 @@ impl Model {
                 }
                 gb += err;
             }
-            for (wi, g) in w.iter_mut().zip(&gw) {
+            for ((wi, g), direction) in w.iter_mut().zip(&gw).zip(&directions) {
                 *wi -= rate * (g + l2 * *wi);
+                // Projected descent: a feature whose meaning fixes its direction stays on its side.
+                *wi = match direction {
+                    Direction::Raises => wi.max(0.0),
+                    Direction::Lowers => wi.min(0.0),
+                    Direction::Either => *wi,
+                };
             }
             b -= rate * gb;
         }
@@ -129,7 +138,14 @@ mod tests {
     fn sample(values: &[f64], label: bool) -> (Features, bool) {
         let mut v = vec![0.0; FEATURES.len()];
         v[..values.len()].copy_from_slice(values);
-        (Features { values: v, allowed: Vec::new(), iocs: Vec::new() }, label)
+        let features = Features {
+            values: v,
+            allowed: Vec::new(),
+            iocs: Vec::new(),
+            prior_benign: Vec::new(),
+            prior_malicious: Vec::new(),
+        };
+        (features, label)
     }
 
     #[test]
@@ -149,6 +165,23 @@ mod tests {
         assert!(why[0].contribution > 0.0, "the largest contribution pushes towards malicious: {why:?}");
         let again = Model::fit(&samples, vec!["synthetic".into()], 2000).expect("fits");
         assert_eq!(again, model, "the same data gives the same model");
+    }
+
+    #[test]
+    fn a_feature_with_a_known_direction_never_gets_the_opposite_weight() {
+        // In this data "judged benign before" goes with attacks; the fit must not learn that.
+        let prior_benign = FEATURES.iter().position(|(n, _)| *n == "prior_benign").expect("feature");
+        let with_prior = |level: f64, label: bool| {
+            let mut s = sample(&[level], label);
+            s.0.values[prior_benign] = 1.0;
+            s
+        };
+        let samples: Vec<_> = (0..10)
+            .flat_map(|_| [with_prior(0.75, true), sample(&[0.75], false), sample(&[0.25], false)])
+            .collect();
+        let model = Model::fit(&samples, vec!["synthetic".into()], 2000).expect("fits");
+        assert_eq!(model.weights[prior_benign], 0.0, "{:?}", model.weights);
+        assert!(model.weights[0] > 0.0, "free features still learn: {:?}", model.weights);
     }
 
     #[test]

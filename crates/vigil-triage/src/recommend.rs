@@ -105,12 +105,16 @@ pub fn recommend(
     let completeness = 1.0 / (1.0 + unknowns.len() as f64);
     let confidence = ((p - 0.5).abs() * 2.0 * (0.5 + 0.5 * completeness) * 100.0).round() / 100.0;
 
-    let allowed: Vec<usize> = features.allowed.iter().map(|(i, _)| *i).collect();
+    // Allow-listed alerts, and alerts analysts judged benign before, argue against the case.
+    let mut against: Vec<usize> = features.allowed.iter().map(|(i, _)| *i).collect();
+    against.extend(&features.prior_benign);
+    against.sort_unstable();
+    against.dedup();
     let supporting_alerts: Vec<usize> = (0..case.alerts.len())
-        .filter(|i| !allowed.contains(i) && case.alerts[*i].rule.level >= Severity::Low)
+        .filter(|i| !against.contains(i) && case.alerts[*i].rule.level >= Severity::Low)
         .collect();
     let supporting = evidence::ids_of_alerts(case, &supporting_alerts);
-    let contradicting = evidence::ids_of_alerts(case, &allowed);
+    let contradicting = evidence::ids_of_alerts(case, &against);
 
     let tactics: Vec<&str> = case.tactics.iter().map(|t| t.short_name.as_str()).collect();
     let kinds: Vec<&str> =
@@ -123,7 +127,7 @@ pub fn recommend(
     };
     unknowns.dedup();
 
-    let hypothesis = hypothesis(case, verdict, &features, &supporting);
+    let hypothesis = hypothesis(case, verdict, &features, &supporting, &contradicting);
     let severity = match verdict {
         Verdict::Benign => Severity::Informational,
         _ => case.severity,
@@ -199,7 +203,13 @@ fn resolve(p: &Playbook, case: &Case, context: &Context, unknowns: &mut Vec<Stri
     PlaybookPlan { id: p.id.clone(), version: p.version, title: p.title.clone(), steps }
 }
 
-fn hypothesis(case: &Case, verdict: Verdict, features: &Features, supporting: &[String]) -> String {
+fn hypothesis(
+    case: &Case,
+    verdict: Verdict,
+    features: &Features,
+    supporting: &[String],
+    contradicting: &[String],
+) -> String {
     let cite = |ids: &[String]| {
         let shown: Vec<&str> = ids.iter().take(3).map(String::as_str).collect();
         let more = if ids.len() > 3 { format!(" +{}", ids.len() - 3) } else { String::new() };
@@ -208,10 +218,23 @@ fn hypothesis(case: &Case, verdict: Verdict, features: &Features, supporting: &[
     let tactics: Vec<&str> = case.tactics.iter().map(|t| t.name.as_str()).collect();
     let about: Vec<String> = case.key_entities(2).iter().map(|e| e.entity.to_string()).collect();
     match verdict {
-        Verdict::Benign => {
+        Verdict::Benign if !features.allowed.is_empty() => {
             let reasons: Vec<&str> = features.allowed.iter().map(|(_, r)| r.as_str()).collect();
-            format!("Known-benign activity: {} (allow-list)", reasons.join("; "))
+            format!("Known-benign activity: {} (allow-list) {}", reasons.join("; "), cite(contradicting))
         }
+        Verdict::Benign if !features.prior_benign.is_empty() => format!(
+            "Seen before and judged benign: analysts closed the same rule on the same entities as benign for {} of {} alert(s) around {} {}",
+            features.prior_benign.len(),
+            case.alerts.len(),
+            about.join(" and "),
+            cite(contradicting)
+        ),
+        Verdict::Benign => format!(
+            "Likely benign: {} around {} scores low on every weighed feature {}",
+            case.title,
+            about.join(" and "),
+            cite(&evidence::ids_of_alerts(case, &(0..case.alerts.len()).collect::<Vec<_>>()))
+        ),
         Verdict::InsufficientEvidence => format!(
             "Insufficient evidence: {} alert(s) reaching {} around {} {}, but the context needed to judge them is missing",
             case.alert_count(),
@@ -370,5 +393,47 @@ mod tests {
         assert_eq!(r.contradicting, vec!["alert:a1".to_owned(), "event:ev-a1".to_owned()]);
         assert!(r.playbook.is_none());
         assert!(r.hypothesis.contains("nightly backup script"));
+    }
+
+    #[test]
+    fn a_benign_verdict_without_an_allow_list_does_not_claim_one() {
+        let alerts = vec![alert("a1", "r1", Severity::Informational, &[], 0)];
+        let case = cluster(&alerts, &ClusterConfig::default()).remove(0);
+        let r = recommend(&case, &context(), &model(), &playbook::library().expect("library"), 0);
+        assert_eq!(r.verdict, Verdict::Benign, "{r:#?}");
+        assert!(!r.hypothesis.contains("allow-list"), "{}", r.hypothesis);
+        assert!(
+            r.hypothesis.starts_with("Likely benign") && r.hypothesis.contains("alert:a1"),
+            "{}",
+            r.hypothesis
+        );
+    }
+
+    #[test]
+    fn alerts_judged_benign_before_are_contradicting_evidence_and_malicious_ones_raise_the_score() {
+        use crate::history::{History, Judged};
+        let alerts = vec![alert("a1", "r1", Severity::Medium, &["attack.execution"], 0)];
+        let case = cluster(&alerts, &ClusterConfig::default()).remove(0);
+        let mut weights = model();
+        let n = FEATURES.len();
+        weights.weights[n - 2] = -6.0; // prior_benign
+        weights.weights[n - 1] = 6.0; // prior_malicious
+        let with = |verdict: Judged| {
+            let mut c = context();
+            c.history = Some(crate::context::Input {
+                source: "verdicts".into(),
+                as_of: 0,
+                entries: History::from_verdicts(&History::of_case(&case, verdict)),
+            });
+            recommend(&case, &c, &weights, &playbook::library().expect("library"), 0)
+        };
+        let plain = recommend(&case, &context(), &weights, &playbook::library().expect("library"), 0);
+        let benign = with(Judged::Benign);
+        assert_eq!(benign.verdict, Verdict::Benign, "{benign:#?}");
+        assert_eq!(benign.contradicting, vec!["alert:a1".to_owned(), "event:ev-a1".to_owned()]);
+        assert!(benign.hypothesis.starts_with("Seen before and judged benign"), "{}", benign.hypothesis);
+        let malicious = with(Judged::Malicious);
+        assert!(malicious.probability > plain.probability && plain.probability > benign.probability);
+        assert!(malicious.contradicting.is_empty());
     }
 }
