@@ -67,6 +67,8 @@ pub struct TriageConfig {
     pub identities: Option<PathBuf>,
     pub allow: Option<PathBuf>,
     pub iocs: Option<PathBuf>,
+    /// Verdicts analysts gave before (`vigil export verdicts` writes them from a data directory).
+    pub history: Option<PathBuf>,
     /// A model from `vigil train` instead of the built-in one.
     pub model: Option<PathBuf>,
     /// When a case may be closed as benign without a human (off by default).
@@ -100,11 +102,12 @@ impl TriageConfig {
             Ok((path.display().to_string(), text))
         };
         type Loader = fn(&mut vigil_triage::context::Context, &str, &str) -> vigil_triage::Result<()>;
-        let inputs: [(&Option<PathBuf>, Loader); 4] = [
+        let inputs: [(&Option<PathBuf>, Loader); 5] = [
             (&self.assets, vigil_triage::context::Context::load_assets),
             (&self.identities, vigil_triage::context::Context::load_identities),
             (&self.allow, vigil_triage::context::Context::load_allow),
             (&self.iocs, vigil_triage::context::Context::load_iocs),
+            (&self.history, vigil_triage::context::Context::load_history),
         ];
         for (path, load) in inputs {
             if let Some(p) = path {

@@ -1,9 +1,11 @@
 //! `vigil eval triage`: the built-in analyst measured on labelled public data it was not trained
 //! on (see `scripts/train_default_model.sh` for what it was): OTRF recordings and Stratus
 //! detonations (attacks), and the odd-numbered Panther CloudTrail and Okta tests (should-alert
-//! attacks, should-not-alert benign). Each labelled set is hunted by this same binary; the
-//! report gives verdicts per label, precision and recall, attacks auto-closed, the share of benign
-//! alerts auto-triaged, citation validity, and an abstention rerun without inventories.
+//! attacks, should-not-alert benign). The training split's labels stand for the verdicts analysts
+//! gave before the held-out cases arrived (the verdict history). Each labelled set is hunted by
+//! this same binary; the report gives verdicts per label, precision and recall, attacks
+//! auto-closed, the share of benign alerts auto-triaged and how much of it any policy could
+//! reach, citation validity, and an abstention rerun without inventories.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -11,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, Result, bail};
-use vigil_correlate::Case;
-use vigil_model::EntityKind;
+use vigil_correlate::{Case, FoldedAlert};
+use vigil_model::{EntityKind, Severity};
 use vigil_triage::autotriage::{self, AutoClosePolicy};
-use vigil_triage::context::Context;
+use vigil_triage::context::{Context, Input};
+use vigil_triage::history::{History, Judged, PriorVerdict};
 use vigil_triage::model::Model;
 use vigil_triage::{Recommendation, Verdict, evidence, playbook, recommend};
 
@@ -65,19 +68,77 @@ fn hunt(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<Vec<Case
     Ok(cases)
 }
 
-/// The odd-numbered Panther tests of one log type, one file per record, by label.
-fn panther(data: &Path, work: &Path, name: &str, fmt: &str) -> Result<(PathBuf, PathBuf)> {
+/// The Panther tests of one log type, one file per record, by split (even-numbered records
+/// train, odd-numbered ones are held out) and label.
+struct PantherSets {
+    train_attack: PathBuf,
+    train_benign: PathBuf,
+    held_attack: PathBuf,
+    held_benign: PathBuf,
+}
+
+fn panther(data: &Path, work: &Path, name: &str, fmt: &str) -> Result<PantherSets> {
     let text = std::fs::read_to_string(data.join("panther-analysis/extracted_tests").join(name))
         .with_context(|| format!("reading Panther {name}"))?;
-    let (attacks, benign) = (work.join(format!("{fmt}-attack")), work.join(format!("{fmt}-benign")));
-    std::fs::create_dir_all(&attacks)?;
-    std::fs::create_dir_all(&benign)?;
-    for (i, line) in text.lines().enumerate().filter(|(i, _)| i % 2 == 1) {
+    let dir = |split: &str, label: &str| work.join(format!("{fmt}-{split}-{label}"));
+    let sets = PantherSets {
+        train_attack: dir("even", "attack"),
+        train_benign: dir("even", "benign"),
+        held_attack: dir("odd", "attack"),
+        held_benign: dir("odd", "benign"),
+    };
+    for d in [&sets.train_attack, &sets.train_benign, &sets.held_attack, &sets.held_benign] {
+        std::fs::create_dir_all(d)?;
+    }
+    for (i, line) in text.lines().enumerate() {
         let record: serde_json::Value = serde_json::from_str(line).context("a Panther test is not JSON")?;
-        let dir = if record["expected_result"] == true { &attacks } else { &benign };
+        let dir = match (i % 2 == 1, record["expected_result"] == true) {
+            (false, true) => &sets.train_attack,
+            (false, false) => &sets.train_benign,
+            (true, true) => &sets.held_attack,
+            (true, false) => &sets.held_benign,
+        };
         std::fs::write(dir.join(format!("{i:04}.json")), record["log"].to_string())?;
     }
-    Ok((attacks, benign))
+    Ok(sets)
+}
+
+/// The training split's labels as the verdicts analysts gave before the held-out cases arrived.
+fn history(training: &[(Case, bool)]) -> Input<History> {
+    let verdicts: Vec<PriorVerdict> = training
+        .iter()
+        .flat_map(|(c, attack)| History::of_case(c, if *attack { Judged::Malicious } else { Judged::Benign }))
+        .collect();
+    Input { source: "training split labels".into(), as_of: 0, entries: History::from_verdicts(&verdicts) }
+}
+
+/// How much of the benign alert volume any auto-triage could close here: what sits in cases the
+/// default policy never closes (a high or critical alert), and what Vigil sees exactly as it
+/// sees a labelled attack (the same rule on the same entities).
+fn ceiling(held: &[(&Case, bool)], attacks: &[&Case]) {
+    let key = |a: &FoldedAlert| {
+        let mut entities: Vec<String> = a.entities.iter().map(ToString::to_string).collect();
+        entities.sort_unstable();
+        (a.rule.id.clone(), entities)
+    };
+    let attack_alerts: BTreeSet<(String, Vec<String>)> =
+        attacks.iter().flat_map(|c| c.alerts.iter().map(key)).collect();
+    let benign: Vec<&Case> = held.iter().filter(|(_, attack)| !attack).map(|(c, _)| *c).collect();
+    let volume: u64 = benign.iter().map(|c| c.alert_count()).sum();
+    let in_high: u64 = benign
+        .iter()
+        .filter(|c| c.alerts.iter().any(|a| a.rule.level >= Severity::High))
+        .map(|c| c.alert_count())
+        .sum();
+    let like_attacks: u64 = benign
+        .iter()
+        .flat_map(|c| &c.alerts)
+        .filter(|a| attack_alerts.contains(&key(a)))
+        .map(|a| a.count)
+        .sum();
+    println!(
+        "\nceiling: of {volume} benign alerts, {in_high} sit in cases holding a high or critical alert (the default policy never closes those), and {like_attacks} carry the same rule on the same entities as a labelled attack's alert"
+    );
 }
 
 /// Inventories that know every host and account of the cases (none privileged or critical):
@@ -192,42 +253,114 @@ fn report(title: &str, outcomes: &[Outcome]) {
     );
 }
 
+/// One labelled input: every case a hunt over it finds is an attack, or every one is benign.
+struct Set {
+    name: &'static str,
+    input: PathBuf,
+    format: Option<&'static str>,
+    attack: bool,
+}
+
+fn labelled_cases(data: &Path, role: &str, sets: &[Set]) -> Result<Vec<(Case, bool)>> {
+    let mut labelled = Vec::new();
+    for set in sets {
+        let cases = hunt(data, std::slice::from_ref(&set.input), set.format)?;
+        eprintln!("{}, {role}: {} cases", set.name, cases.len());
+        labelled.extend(cases.into_iter().map(|c| (c, set.attack)));
+    }
+    Ok(labelled)
+}
+
+/// What looser policies would close: the benign alert volume each reaches against the labelled
+/// attacks it would close with it, so a SOC lead sees the price of each setting.
+fn sweep(held: &[(&Case, bool)], outcomes: &[Outcome]) {
+    println!("policy sweep (auto-close on; benign alerts closed / labelled attacks closed):");
+    let benign: u64 = outcomes.iter().filter(|o| !o.attack).map(|o| o.alerts).sum();
+    for allow_high_severity in [false, true] {
+        let cells: Vec<String> = [0.9, 0.8, 0.7, 0.6, 0.5]
+            .into_iter()
+            .map(|min_confidence| {
+                let policy = AutoClosePolicy { enabled: true, min_confidence, allow_high_severity };
+                let (mut closed, mut attacks) = (0, 0);
+                for ((case, attack), o) in held.iter().zip(outcomes) {
+                    if autotriage::decide(&policy, case, &o.recommendation).is_ok() {
+                        if *attack {
+                            attacks += 1;
+                        } else {
+                            closed += o.alerts;
+                        }
+                    }
+                }
+                format!("≥{min_confidence:.1}: {closed}/{benign} / {attacks}")
+            })
+            .collect();
+        let label = if allow_high_severity { "high alerts too" } else { "default (no high)" };
+        println!("  {label:<18} {}", cells.join("   "));
+    }
+}
+
 fn triage(data: &Path) -> Result<ExitCode> {
     let work = std::env::temp_dir().join(format!("vigil-eval-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
-    let (ct_attack, ct_benign) = panther(data, &work, "AWS_CloudTrail.jsonl", "cloudtrail")?;
-    let (okta_attack, okta_benign) = panther(data, &work, "Okta_SystemLog.jsonl", "okta")?;
-    let sets: Vec<(&str, Vec<PathBuf>, Option<&str>, bool)> = vec![
-        ("OTRF recordings", vec![data.join("otrf-security-datasets")], None, true),
-        (
-            "Stratus detonations",
-            vec![data.join("stratus-red-team/docs/detonation-logs")],
-            Some("cloudtrail"),
-            true,
-        ),
-        ("Panther CloudTrail should-alert (odd)", vec![ct_attack], Some("cloudtrail"), true),
-        ("Panther CloudTrail should-not-alert (odd)", vec![ct_benign], Some("cloudtrail"), false),
-        ("Panther Okta should-alert (odd)", vec![okta_attack], Some("okta"), true),
-        ("Panther Okta should-not-alert (odd)", vec![okta_benign], Some("okta"), false),
+    let ct = panther(data, &work, "AWS_CloudTrail.jsonl", "cloudtrail")?;
+    let okta = panther(data, &work, "Okta_SystemLog.jsonl", "okta")?;
+    let set = |name: &'static str, input: PathBuf, format: Option<&'static str>, attack: bool| Set {
+        name,
+        input,
+        format,
+        attack,
+    };
+    let (ct_fmt, okta_fmt) = (Some("cloudtrail"), Some("okta"));
+    let training_sets = [
+        set("EVTX-to-MITRE recordings", data.join("evtx-to-mitre-attack"), None, true),
+        set("Panther CloudTrail should-alert (even)", ct.train_attack, ct_fmt, true),
+        set("Panther CloudTrail should-not-alert (even)", ct.train_benign, ct_fmt, false),
+        set("Panther Okta should-alert (even)", okta.train_attack, okta_fmt, true),
+        set("Panther Okta should-not-alert (even)", okta.train_benign, okta_fmt, false),
     ];
-    let mut all: Vec<(Case, bool)> = Vec::new();
-    for (name, paths, format, attack) in &sets {
-        let cases = hunt(data, paths, *format)?;
-        eprintln!("{name}: {} cases", cases.len());
-        all.extend(cases.into_iter().map(|c| (c, *attack)));
-    }
+    let held_sets = [
+        set("OTRF recordings", data.join("otrf-security-datasets"), None, true),
+        set("Stratus detonations", data.join("stratus-red-team/docs/detonation-logs"), ct_fmt, true),
+        set("Panther CloudTrail should-alert (odd)", ct.held_attack, ct_fmt, true),
+        set("Panther CloudTrail should-not-alert (odd)", ct.held_benign, ct_fmt, false),
+        set("Panther Okta should-alert (odd)", okta.held_attack, okta_fmt, true),
+        set("Panther Okta should-not-alert (odd)", okta.held_benign, okta_fmt, false),
+    ];
+    let training = labelled_cases(data, "training", &training_sets)?;
+    let held = labelled_cases(data, "held out", &held_sets)?;
     let _ = std::fs::remove_dir_all(&work);
     let model = Model::builtin()?;
-    let labelled: Vec<(&Case, bool)> = all.iter().map(|(c, a)| (c, *a)).collect();
-    let cases: Vec<&Case> = all.iter().map(|(c, _)| c).collect();
+    let labelled: Vec<(&Case, bool)> = held.iter().map(|(c, a)| (c, *a)).collect();
+    let cases: Vec<&Case> = held.iter().map(|(c, _)| c).collect();
     let policy = AutoClosePolicy { enabled: true, ..AutoClosePolicy::default() };
-    let full = assess(&labelled, &complete_context(&cases)?, &model, &policy)?;
-    let bare = assess(&labelled, &Context::default(), &model, &policy)?;
+    let mut complete = complete_context(&cases)?;
+    complete.history = Some(history(&training));
+    let mut withheld = Context { history: complete.history.clone(), ..Context::default() };
+    let full = assess(&labelled, &complete, &model, &policy)?;
+    let bare = assess(&labelled, &withheld, &model, &policy)?;
+    withheld = Context { history: None, ..complete.clone() };
+    let forgetful = assess(&labelled, &withheld, &model, &policy)?;
     println!("model: {}", full.first().map(|o| o.recommendation.drafted_by.clone()).unwrap_or_default());
     println!("trained on: {}", model.provenance.data.join("; "));
+    println!(
+        "verdict history: the training split's labels, as analysts' verdicts ({} rule-and-entity verdicts from {} cases)",
+        complete.history.as_ref().map_or(0, |h| h.entries.len()),
+        training.len()
+    );
     report(
-        "with complete inventories (derived from the data: every host and account known, none critical or privileged)",
+        "with complete inventories (derived from the data: every host and account known, none critical or privileged) and the verdict history",
         &full,
+    );
+    let attacks: Vec<&Case> =
+        training.iter().chain(&held).filter(|(_, attack)| *attack).map(|(c, _)| c).collect();
+    ceiling(&labelled, &attacks);
+    sweep(&labelled, &full);
+    let closed =
+        |o: &[Outcome]| -> u64 { o.iter().filter(|o| !o.attack && o.auto_closed).map(|o| o.alerts).sum() };
+    println!(
+        "without the verdict history: benign alert volume auto-triaged {} (with it: {})",
+        closed(&forgetful),
+        closed(&full)
     );
     report("abstention: the same cases with the asset and identity inventories withheld", &bare);
     let named =
@@ -242,8 +375,9 @@ fn triage(data: &Path) -> Result<ExitCode> {
         bare.iter().filter(|o| o.auto_closed).count()
     );
     std::io::stdout().flush()?;
-    let attacks_closed = full.iter().chain(&bare).filter(|o| o.attack && o.auto_closed).count();
-    let citations = full.iter().chain(&bare).all(|o| o.citations_valid);
+    let attacks_closed =
+        full.iter().chain(&bare).chain(&forgetful).filter(|o| o.attack && o.auto_closed).count();
+    let citations = full.iter().chain(&bare).chain(&forgetful).all(|o| o.citations_valid);
     Ok(if attacks_closed == 0 && citations && bare.iter().all(|o| !o.auto_closed) {
         ExitCode::SUCCESS
     } else {

@@ -1,5 +1,6 @@
-//! `vigil export`: self-contained files for auditors. `audit` writes the audit trail (records,
-//! signed checkpoints, the public key) for `vigil verify` to check anywhere.
+//! `vigil export`: self-contained files. `audit` writes the audit trail (records, signed
+//! checkpoints, the public key) for `vigil verify` to check anywhere; `verdicts` writes analysts'
+//! verdicts as a history file the built-in analyst reads (`triage.history`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,18 +23,44 @@ pub enum Export {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Analysts' verdicts on closed cases, as a `triage.history` file for `vigil hunt`.
+    Verdicts {
+        /// A data directory (`vigil serve --data`) or a `postgres://` URL.
+        location: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn write_out(out: Option<&PathBuf>, buffer: &[u8]) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, buffer).with_context(|| format!("writing {}", path.display())),
+        None => std::io::stdout().lock().write_all(buffer).context("writing the export"),
+    }
 }
 
 pub fn run(export: Export) -> Result<ExitCode> {
-    let Export::Audit { location, key, out } = export;
-    let key = crate::verify::trusted(key.as_deref())?.into_iter().next();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut buffer = Vec::new();
-    let written = runtime.block_on(export_location(&location, key, &mut buffer))?;
-    match &out {
-        Some(path) => std::fs::write(path, &buffer).with_context(|| format!("writing {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(&buffer).context("writing the export")?,
+    match export {
+        Export::Audit { location, key, out } => {
+            let key = crate::verify::trusted(key.as_deref())?.into_iter().next();
+            let mut buffer = Vec::new();
+            let written = runtime.block_on(export_location(&location, key, &mut buffer))?;
+            write_out(out.as_ref(), &buffer)?;
+            eprintln!("exported {written} audit records");
+        }
+        Export::Verdicts { location, out } => {
+            let rows = runtime.block_on(vigil_store::verdicts_at(&location))?;
+            let verdicts = vigil_engine::verdicts::prior(&rows);
+            // JSON is YAML: the file loads as `triage.history` as it is.
+            let file = serde_json::json!({
+                "as_of": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "verdicts": verdicts,
+            });
+            write_out(out.as_ref(), format!("{file:#}\n").as_bytes())?;
+            eprintln!("exported {} verdicts", verdicts.len());
+        }
     }
-    eprintln!("exported {written} audit records");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,7 @@
 //! `vigil train`: fits the built-in analyst's model to labelled cases, as `vigil hunt --json`
-//! writes them (lines with `"type": "case"`), and writes the model with its provenance.
+//! writes them (lines with `"type": "case"`) and as analysts judged them in a `vigil serve`
+//! store, and writes the model with its provenance. The
+//! labels double as analyst verdicts: each case is scored with the others' as its history.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -7,18 +9,24 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use vigil_correlate::Case;
-use vigil_triage::context::Context;
+use vigil_model::Lifecycle;
+use vigil_triage::context::{Context, Input};
 use vigil_triage::features::{self, FEATURES, Features};
+use vigil_triage::history::{History, Judged, PriorVerdict};
 use vigil_triage::model::Model;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Case files (JSON lines from `vigil hunt --json`) whose cases are attacks.
-    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub malicious: Vec<PathBuf>,
     /// Case files whose cases are benign.
-    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub benign: Vec<PathBuf>,
+    /// Cases analysts judged in a `vigil serve` data directory or `postgres://` database:
+    /// closed as benign or false positive (benign), or resolved (malicious).
+    #[arg(long, value_name = "LOCATION", num_args = 1..)]
+    pub verdicts: Vec<String>,
     /// Gradient-descent steps.
     #[arg(long, default_value_t = 3000)]
     pub iterations: usize,
@@ -27,7 +35,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-fn cases(path: &Path) -> Result<Vec<Case>> {
+pub fn cases(path: &Path) -> Result<Vec<Case>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -43,11 +51,31 @@ fn cases(path: &Path) -> Result<Vec<Case>> {
     Ok(out)
 }
 
+/// Each case's features, scored against the verdicts on every other labelled case: the labels
+/// stand for what analysts concluded, so a case sees the history it would have had, never its own.
+pub fn samples(labelled: &[(Case, bool)]) -> Vec<(Features, bool)> {
+    let judged = |label: bool| if label { Judged::Malicious } else { Judged::Benign };
+    let verdicts: Vec<Vec<PriorVerdict>> =
+        labelled.iter().map(|(c, label)| History::of_case(c, judged(*label))).collect();
+    let mut history = History::from_verdicts(verdicts.iter().flatten());
+    // Inventories are not part of training: the context features are learned as absent.
+    let mut context = Context::default();
+    labelled
+        .iter()
+        .zip(&verdicts)
+        .map(|((case, label), own)| {
+            own.iter().for_each(|v| history.remove(v));
+            context.history = Some(Input { source: "labels".into(), as_of: 0, entries: history.clone() });
+            let features = features::extract(case, &context).0;
+            own.iter().for_each(|v| history.add(v));
+            (features, *label)
+        })
+        .collect()
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut samples: Vec<(Features, bool)> = Vec::new();
+    let mut labelled: Vec<(Case, bool)> = Vec::new();
     let mut data = Vec::new();
-    // Training sees no inventories: the context features are learned as absent.
-    let context = Context::default();
     for (paths, label) in [(&args.malicious, true), (&args.benign, false)] {
         for path in paths {
             let cases = cases(path)?;
@@ -57,11 +85,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 cases.len(),
                 if label { "malicious" } else { "benign" }
             ));
-            samples.extend(cases.iter().map(|c| (features::extract(c, &context).0, label)));
+            labelled.extend(cases.into_iter().map(|c| (c, label)));
         }
     }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    for location in &args.verdicts {
+        let judged = runtime.block_on(vigil_store::judged_cases_at(location))?;
+        let before = labelled.len();
+        for (verdict, mut body) in judged {
+            // The state lives in its own column; the document's lifecycle is not what is learned.
+            if let Some(map) = body.as_object_mut() {
+                map.insert("lifecycle".into(), serde_json::to_value(Lifecycle::default())?);
+            }
+            let case: Case = serde_json::from_value(body).context("a stored case is not a case document")?;
+            labelled.push((case, verdict == "malicious"));
+        }
+        let added = &labelled[before..];
+        let malicious = added.iter().filter(|(_, m)| *m).count();
+        data.push(format!(
+            "analyst verdicts in {location} ({malicious} malicious, {} benign cases)",
+            added.len() - malicious
+        ));
+    }
+    let samples = samples(&labelled);
     if samples.is_empty() {
-        bail!("no cases in the given files");
+        bail!("no labelled cases: give --malicious and --benign case files, or --verdicts");
     }
     let model = Model::fit(&samples, data, args.iterations)?;
     let correct = samples.iter().filter(|(f, label)| (model.score(f).0 >= 0.5) == *label).count();

@@ -8,6 +8,7 @@
 //!   together, and refuses work beyond its queue instead of growing.
 //! - [`runner`] reads the store from its watermark and drives the rest.
 //! - [`settle`] waits until what was sent has been through the pipeline.
+//! - [`verdicts`] keeps analysts' verdicts with their cases, as the history triage weighs.
 
 pub mod alerts;
 pub mod decode;
@@ -17,5 +18,6 @@ pub mod live;
 pub mod pipeline;
 pub mod runner;
 pub mod settle;
+pub mod verdicts;
 
 pub use error::{Error, Result};

@@ -14,7 +14,8 @@ use vigil_ingest::view::SourceView;
 use vigil_model::CaseState;
 use vigil_store::{Actor, AlertRow, CaseFilter, CaseRow, Store, WriteTx, time};
 use vigil_triage::autotriage::{self, AutoClosePolicy};
-use vigil_triage::context::Context;
+use vigil_triage::context::{Context, Input};
+use vigil_triage::history::History;
 use vigil_triage::model::Model;
 use vigil_triage::playbook::Playbook;
 
@@ -126,7 +127,10 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         live: LiveCases::new(ClusterConfig::default()),
         triage,
         handle,
+        base_history: None,
+        verdicts_seen: None,
     };
+    engine.base_history = engine.triage.context.history.take();
     if let Err(e) = engine.restore().await {
         engine.note_error(&e);
     }
@@ -135,6 +139,8 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         if let Some(reloaded) = engine.handle.reload.lock().unwrap_or_else(PoisonError::into_inner).take() {
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
+            engine.base_history = engine.triage.context.history.take();
+            engine.verdicts_seen = None;
             engine.publish_rules();
         }
         let stored = Arc::clone(&engine.handle.stored);
@@ -157,9 +163,36 @@ struct Engine {
     live: LiveCases,
     triage: Triage,
     handle: EngineHandle,
+    /// The configured history file, to which the store's verdicts are added.
+    base_history: Option<Input<History>>,
+    /// The store's verdicts version the triage context reflects.
+    verdicts_seen: Option<(i64, i64)>,
 }
 
 impl Engine {
+    /// Brings the triage context's verdict history up to date with the store, when a person
+    /// has judged or reopened a case since it was last read.
+    async fn refresh_history(&mut self) -> Result<()> {
+        let version = self.store.verdicts_version().await?;
+        if self.verdicts_seen == Some(version) {
+            return Ok(());
+        }
+        let rows = self.store.verdicts().await?;
+        self.triage.context.history = match (&self.base_history, rows.is_empty()) {
+            (None, true) => None,
+            (base, _) => Some(Input {
+                source: match base {
+                    Some(b) => format!("{} and analyst verdicts in the store", b.source),
+                    None => "analyst verdicts in the store".to_owned(),
+                },
+                as_of: now_ms(),
+                entries: crate::verdicts::merged(base.as_ref().map(|b| &b.entries), &rows),
+            }),
+        };
+        self.verdicts_seen = Some(version);
+        Ok(())
+    }
+
     /// Tells the handle which rules run now (after a start or a reload).
     fn publish_rules(&self) {
         let summaries = self.pipeline.rule_summaries();
@@ -204,6 +237,9 @@ impl Engine {
         }
         let alert_count = alerts.len() as u64;
         let updates = self.live.add(alerts);
+        if !updates.is_empty() {
+            self.refresh_history().await?;
+        }
         let mut tx = self.store.write().await?;
         for update in &updates {
             self.file(&mut tx, update).await?;

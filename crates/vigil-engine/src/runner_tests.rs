@@ -99,3 +99,73 @@ async fn ingested_events_become_recommended_cases() {
     let after = store.event_count().await.expect("count");
     assert_eq!((after, store.audit_records(0, 10_000).await.expect("audit").len()), before);
 }
+
+/// One CloudTrail `StopLogging` by alice, `minute` minutes past ten.
+fn stop_logging(minute: u32) -> Vec<u8> {
+    format!(
+        r#"{{"Records": [{{"eventVersion": "1.09", "userIdentity": {{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333", "userName": "alice"}}, "eventTime": "2026-03-02T10:{minute:02}:00Z", "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.0", "requestParameters": {{"name": "main"}}, "responseElements": null, "eventID": "3b5c2f9e-0000-4000-8000-0000000000{minute:02}", "eventType": "AwsApiCall", "recipientAccountId": "111122223333"}}]}}"#
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_takes_it_back() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = Store::open_dir(dir.path()).await.expect("store");
+    let handle = EngineHandle::default();
+    let ingest = Ingest::start(store.clone(), 16, Arc::clone(&handle.stored));
+    let _engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    let send = |minute: u32| {
+        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"));
+        assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
+        ingest.submit(decoded.events, decoded.dead)
+    };
+    let receipt = send(0).await.expect("durable");
+    processed_up_to(&handle, receipt.stored as i64).await;
+    let cases = store.cases(&CaseFilter::default()).await.expect("cases");
+    assert_eq!(cases.len(), 1);
+    let id = cases[0].id.clone();
+    let prior = |rec: &serde_json::Value| -> (f64, bool) {
+        let value = rec["contributions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["feature"] == "prior_benign"))
+            .and_then(|c| c["value"].as_f64())
+            .unwrap_or(-1.0);
+        let present = rec["inputs"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|i| i["input"] == "verdict history" && i["present"] == true));
+        (value, present)
+    };
+    let (_, first) = store.recommendation(&id).await.expect("rec").expect("recommended");
+    assert_eq!(prior(&first), (0.0, false), "no one has judged anything yet");
+
+    let analyst = Actor::new("alice", "127.0.0.1");
+    let mut tx = store.write().await.expect("begin");
+    tx.transition_case(&id, CaseState::Benign, "change window: trail rotation", &analyst)
+        .await
+        .expect("close");
+    crate::verdicts::record(&store, &mut tx, &id, CaseState::Benign, &analyst).await.expect("verdict");
+    tx.commit().await.expect("commit");
+    let rows = store.verdicts().await.expect("verdicts");
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.verdict == "benign" && r.actor == "alice"), "{rows:?}");
+    assert!(rows.iter().any(|r| r.entity.starts_with("user ")), "{rows:?}");
+    assert!(!rows.iter().any(|r| r.entity.starts_with("cloud_account")), "an account is not an actor");
+
+    // The same rule on the same user again: the case reopens, and the verdict is its history.
+    let receipt = send(7).await.expect("durable");
+    assert_eq!(receipt.stored, 1);
+    processed_up_to(&handle, 2).await;
+    let (_, second) = store.recommendation(&id).await.expect("rec").expect("recommended");
+    assert_eq!(prior(&second), (1.0, true), "{second:#}");
+
+    // A person reopening the case takes the verdict back.
+    let mut tx = store.write().await.expect("begin");
+    tx.transition_case(&id, CaseState::FalsePositive, "not a rotation after all?", &analyst)
+        .await
+        .expect("close");
+    tx.transition_case(&id, CaseState::Correlated, "reopened", &analyst).await.expect("reopen");
+    crate::verdicts::record(&store, &mut tx, &id, CaseState::Correlated, &analyst).await.expect("verdict");
+    tx.commit().await.expect("commit");
+    assert!(store.verdicts().await.expect("verdicts").is_empty());
+    store.verify_audit(&[]).await.expect("read").expect("chain verifies");
+}

@@ -58,7 +58,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/cases/{id}/transition",
         Some(CaseWrite),
-        "Move a case to another state, with a reason",
+        "Move a case to another state, with a reason; closing it records your verdict",
     ),
     r("POST", "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)"),
     r("POST", "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case"),

@@ -84,6 +84,7 @@ conformance!(
     retention_by_age_and_size,
     an_export_verifies_offline,
     sql_metacharacters_are_data,
+    a_case_verdict_is_replaced_with_its_state_and_audited,
 );
 
 fn analyst() -> Actor {
@@ -255,6 +256,46 @@ async fn case_changes_are_audited_in_their_transaction(store: &Store) {
     );
     assert_eq!(assert_chain_verifies(store).await, 5);
     assert_eq!(store.audit_checkpoints().await.expect("checkpoints").len(), 2);
+}
+
+async fn a_case_verdict_is_replaced_with_its_state_and_audited(store: &Store) {
+    let by = analyst();
+    let pairs = |entities: &[&str]| -> Vec<(String, String)> {
+        entities.iter().map(|e| ("r1".to_owned(), (*e).to_owned())).collect()
+    };
+    assert_eq!(store.verdicts_version().await.expect("version"), (0, 0));
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c1"), &by).await.expect("save");
+    tx.set_case_verdict("c1", Some(("benign", &pairs(&["user svc-backup", "host ws-12"]))), &by)
+        .await
+        .expect("judge");
+    tx.commit().await.expect("commit");
+    let first = store.verdicts_version().await.expect("version");
+    assert_eq!(first.0, 2);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.set_case_verdict("c1", Some(("malicious", &pairs(&["user svc-backup"]))), &by).await.expect("judge");
+    tx.commit().await.expect("commit");
+    let rows = store.verdicts().await.expect("rows");
+    assert_eq!(rows.len(), 1, "the case's latest judgement replaces the earlier one");
+    assert_eq!((rows[0].verdict.as_str(), rows[0].actor.as_str()), ("malicious", "alice"));
+    assert_ne!(store.verdicts_version().await.expect("version"), first);
+
+    // An uncommitted verdict leaves nothing.
+    let mut tx = store.write().await.expect("begin");
+    tx.set_case_verdict("c1", None, &by).await.expect("clear");
+    drop(tx);
+    assert_eq!(store.verdicts().await.expect("rows").len(), 1);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.set_case_verdict("c1", None, &by).await.expect("clear");
+    tx.set_case_verdict("c1", None, &by).await.expect("clearing nothing is no change");
+    tx.commit().await.expect("commit");
+    assert!(store.verdicts().await.expect("rows").is_empty());
+    let actions: Vec<String> =
+        store.audit_records(0, 100).await.expect("audit").into_iter().map(|r| r.action).collect();
+    assert_eq!(actions, ["case.create", "case.verdict", "case.verdict", "case.verdict"]);
+    assert_chain_verifies(store).await;
 }
 
 async fn an_illegal_transition_writes_nothing(store: &Store) {

@@ -17,6 +17,7 @@ mod sessions;
 mod store;
 pub mod time;
 mod users;
+mod verdicts;
 mod write;
 
 pub use cases::{Actor, AlertRow, CaseFilter, CaseRow, Comment};
@@ -28,6 +29,7 @@ pub use retention::{Purged, Retention};
 pub use sessions::SessionRow;
 pub use store::{Backend, DATABASE_FILE, Store};
 pub use users::{TokenRow, UserRow};
+pub use verdicts::{VerdictRow, judged_cases_at, verdicts_at};
 pub use write::WriteTx;
 
 #[cfg(test)]

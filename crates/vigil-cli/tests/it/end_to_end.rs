@@ -1,9 +1,10 @@
 //! The scenario through the real binary: events over HTTP and syslog (UDP and TCP), the
-//! expected cases through the API, an analyst's change audited, and the trail verified offline.
+//! expected cases through the API, an analyst's change audited, the trail verified offline, and
+//! the analyst's verdict read back as history by a hunt.
 
 use std::io::Write;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::server::{Serve, admin_session, call, ingest_token};
 use crate::{repo, scratch, vigil};
@@ -60,7 +61,7 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
         |text: &str| cases.iter().find(|c| c["title"].as_str().is_some_and(|t| t.contains(text))).cloned();
     let lateral =
         titled("Brute Force Followed By A Successful Logon").expect("the ws-12 intrusion is a case");
-    titled("SSH Login Attempt For A User That Does Not Exist").expect("the syslog case");
+    let probe = titled("SSH Login Attempt For A User That Does Not Exist").expect("the syslog case");
     titled("CloudTrail Logging Stopped").expect("the cloud case");
     assert_eq!(lateral["state"], "recommended");
 
@@ -73,14 +74,14 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
         call("GET", &format!("{}/api/v1/cases/{id}/graph", serve.url), &session, None).expect("graph");
     assert!(graph["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["id"] == "host:ws-12")), "{graph}");
 
-    let (status, moved) = call(
-        "POST",
-        &format!("{}/api/v1/cases/{id}/transition", serve.url),
-        &session,
-        Some(json!({"to": "resolved", "reason": "contained: ws-12 reimaged"}).to_string().as_bytes()),
-    )
-    .expect("transition");
-    assert_eq!(status, 200, "{moved}");
+    let transition = |id: &str, to: &str, reason: &str| {
+        let body = json!({"to": to, "reason": reason}).to_string();
+        let url = format!("{}/api/v1/cases/{id}/transition", serve.url);
+        let (status, moved) = call("POST", &url, &session, Some(body.as_bytes())).expect("transition");
+        assert_eq!(status, 200, "{moved}");
+    };
+    transition(id, "resolved", "contained: ws-12 reimaged");
+    transition(probe["id"].as_str().expect("id"), "false_positive", "our vulnerability scanner");
     let (_, rules) = call("GET", &format!("{}/api/v1/rules", serve.url), &session, None).expect("rules");
     let listed = rules["rules"].as_array().expect("rule list");
     assert_eq!(rules["count"].as_u64(), Some(listed.len() as u64));
@@ -94,6 +95,11 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     assert!(records.iter().any(|r| r["action"] == "case.transition"
         && r["actor"] == "admin"
         && r["target"] == format!("case:{id}")));
+    assert!(
+        records.iter().any(|r| r["action"] == "case.verdict"
+            && r["detail"].as_str().is_some_and(|d| d.contains(r#""verdict":"malicious""#))),
+        "resolving the case is a verdict, audited with it"
+    );
     assert!(
         records
             .iter()
@@ -124,4 +130,41 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     let checked =
         vigil(&["verify", export.to_str().expect("utf-8"), "--key", key.to_str().expect("utf-8")], &dir);
     assert_eq!(checked.status.code(), Some(0), "{}", String::from_utf8_lossy(&checked.stdout));
+
+    // The verdict is history a hunt reads: the same intrusion again counts as judged malicious.
+    let verdicts = dir.join("verdicts.yml");
+    let exported = vigil(
+        &["export", "verdicts", data.to_str().expect("utf-8"), "--out", verdicts.to_str().expect("utf-8")],
+        &dir,
+    );
+    assert_eq!(exported.status.code(), Some(0), "{}", String::from_utf8_lossy(&exported.stderr));
+    let file: Value = serde_json::from_slice(&std::fs::read(&verdicts).expect("read")).expect("JSON");
+    assert!(
+        file["verdicts"].as_array().is_some_and(|v| v
+            .iter()
+            .any(|v| v["entity"] == "host ws-12" && v["verdict"] == "malicious" && v["case"] == id)),
+        "{file}"
+    );
+    std::fs::write(dir.join("vigil.yml"), "triage:\n  history: verdicts.yml\n").expect("config");
+    let sample = repo().join("samples/windows-lateral-movement.json");
+    let hunt = vigil(&["hunt", sample.to_str().expect("utf-8"), "--json", "--config", "vigil.yml"], &dir);
+    let judged = String::from_utf8_lossy(&hunt.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["type"] == "case")
+        .filter_map(|l| {
+            l["recommendation"]["contributions"].as_array().and_then(|c| {
+                c.iter().find(|c| c["feature"] == "prior_malicious").map(|c| c["value"].clone())
+            })
+        })
+        .any(|v| v == 1.0);
+    assert!(judged, "{}", String::from_utf8_lossy(&hunt.stderr));
+
+    // And the verdicts are labelled data: a model trains on them alone.
+    let trained = vigil(&["train", "--verdicts", data.to_str().expect("utf-8"), "--out", "model.json"], &dir);
+    assert_eq!(trained.status.code(), Some(0), "{}", String::from_utf8_lossy(&trained.stderr));
+    let model: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model.json")).expect("model")).expect("JSON");
+    assert_eq!((&model["provenance"]["malicious"], &model["provenance"]["benign"]), (&json!(1), &json!(1)));
+    assert!(model["provenance"]["data"][0].as_str().is_some_and(|d| d.starts_with("analyst verdicts in")));
 }

@@ -147,8 +147,11 @@ pub async fn transition(
             "approval and execution go through the approval workflow, not a transition",
         ));
     }
+    let by = actor(&auth.principal, from);
     let mut tx = state.store.write().await?;
-    let was = tx.transition_case(&id, to, &body.reason, &actor(&auth.principal, from)).await?;
+    let was = tx.transition_case(&id, to, &body.reason, &by).await?;
+    // A person's close or reopen is a verdict (or takes one back), kept with the state.
+    vigil_engine::verdicts::record(&state.store, &mut tx, &id, to, &by).await?;
     tx.commit().await?;
     Ok(Json(json!({"case": id, "from": was, "to": to})))
 }

@@ -83,7 +83,7 @@ pub async fn verify_pool(pool: &AnyPool, keys: &[VerifyingKey]) -> Result<Result
 
 /// Opens a trail without changing it (read-only, no migrations, no key made): a data directory
 /// or a `postgres://` URL. Returns the pool and, for a data directory, the public key beside it.
-async fn open_read_only(location: &str) -> Result<(AnyPool, Option<VerifyingKey>)> {
+pub(crate) async fn open_read_only(location: &str) -> Result<(AnyPool, Option<VerifyingKey>)> {
     install_default_drivers();
     let (url, own) = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         (location.to_owned(), None)

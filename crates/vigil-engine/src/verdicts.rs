@@ -1,0 +1,82 @@
+//! Analysts' verdicts, kept with the case states that carry them: a person closing a case as
+//! benign or false positive judges its rules on its entities benign, resolving it judges them
+//! malicious, and reopening it takes the judgement back. The engine reads them back as the
+//! history the built-in analyst weighs. Auto-triage never writes here: its closures are not
+//! anyone's judgement.
+
+use vigil_correlate::Alert;
+use vigil_model::CaseState;
+use vigil_store::{Actor, Store, VerdictRow, WriteTx};
+use vigil_triage::history::{self, History, Judged, PriorVerdict};
+
+use crate::Result;
+
+/// What a person moving a case to `to` says about it: `Some(Some(_))` a verdict,
+/// `Some(None)` none any more, `None` no change (a judged case moving on to lessons learned).
+pub fn change(to: CaseState) -> Option<Option<Judged>> {
+    match to {
+        CaseState::Benign | CaseState::FalsePositive => Some(Some(Judged::Benign)),
+        CaseState::Resolved => Some(Some(Judged::Malicious)),
+        CaseState::Learned => None,
+        _ => Some(None),
+    }
+}
+
+fn name(j: Judged) -> &'static str {
+    match j {
+        Judged::Benign => "benign",
+        Judged::Malicious => "malicious",
+    }
+}
+
+/// Records, in `tx`, what a person's transition of `case_id` to `to` says about the case.
+pub async fn record(
+    store: &Store,
+    tx: &mut WriteTx<'_>,
+    case_id: &str,
+    to: CaseState,
+    by: &Actor,
+) -> Result<()> {
+    let Some(change) = change(to) else { return Ok(()) };
+    let Some(judged) = change else {
+        tx.set_case_verdict(case_id, None, by).await?;
+        return Ok(());
+    };
+    let alerts: Vec<Alert> = store
+        .case_alerts(case_id)
+        .await?
+        .into_iter()
+        .filter_map(|row| serde_json::from_value(row.finding).ok())
+        .collect();
+    let pairs = history::pairs(alerts.iter().map(|a| (a.rule.id.as_str(), a.entities.as_slice())));
+    tx.set_case_verdict(case_id, Some((name(judged), &pairs)), by).await?;
+    Ok(())
+}
+
+/// The stored verdicts as prior verdicts (rows with an unknown verdict are skipped).
+pub fn prior(rows: &[VerdictRow]) -> Vec<PriorVerdict> {
+    rows.iter()
+        .filter_map(|r| {
+            let verdict = match r.verdict.as_str() {
+                "benign" => Judged::Benign,
+                "malicious" => Judged::Malicious,
+                _ => return None,
+            };
+            Some(PriorVerdict {
+                rule: r.rule_id.clone(),
+                entity: r.entity.clone(),
+                verdict,
+                case: Some(r.case_id.clone()),
+            })
+        })
+        .collect()
+}
+
+/// `base` (a configured history file's verdicts) with the store's added.
+pub fn merged(base: Option<&History>, rows: &[VerdictRow]) -> History {
+    let mut history = base.cloned().unwrap_or_default();
+    for v in prior(rows) {
+        history.add(&v);
+    }
+    history
+}
