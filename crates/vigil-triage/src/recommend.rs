@@ -230,7 +230,7 @@ fn hypothesis(
             cite(contradicting)
         ),
         Verdict::Benign => format!(
-            "Likely benign: {} around {} scores low on every weighed feature {}",
+            "Likely benign: {} around {} scores low overall {}",
             case.title,
             about.join(" and "),
             cite(&evidence::ids_of_alerts(case, &(0..case.alerts.len()).collect::<Vec<_>>()))
