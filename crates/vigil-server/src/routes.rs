@@ -61,6 +61,12 @@ pub const ROUTES: &[Route] = &[
         "Move a case to another state, with a reason; closing it records your verdict",
     ),
     r("POST", "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)"),
+    r(
+        "GET",
+        "/api/v1/verdicts",
+        Some(CaseRead),
+        "Analysts' verdicts by rule and entity, newest first, filtered by rule, entity, case",
+    ),
     r("POST", "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case"),
     r("GET", "/api/v1/alerts", Some(AlertRead), "Alerts, newest first"),
     r("GET", "/api/v1/alerts/{id}", Some(AlertRead), "One alert with its entities and evidence"),
@@ -123,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .add("GET", "/api/v1/cases/{id}/recommendation", get(cases::recommendation))
         .add("POST", "/api/v1/cases/{id}/transition", post(cases::transition))
         .add("POST", "/api/v1/cases/{id}/assign", post(cases::assign))
+        .add("GET", "/api/v1/verdicts", get(verdicts::list))
         .add("POST", "/api/v1/cases/{id}/comments", post(cases::comment))
         .add("GET", "/api/v1/alerts", get(alerts::list))
         .add("GET", "/api/v1/alerts/{id}", get(alerts::get))

@@ -278,6 +278,14 @@ async fn a_case_verdict_is_replaced_with_its_state_and_audited(store: &Store) {
     tx.commit().await.expect("commit");
     let rows = store.verdicts().await.expect("rows");
     assert_eq!(rows.len(), 1, "the case's latest judgement replaces the earlier one");
+    let find = |rule: &str, entity: &str| crate::VerdictFilter {
+        rule: Some(rule.to_owned()),
+        entity: Some(entity.to_owned()),
+        ..crate::VerdictFilter::default()
+    };
+    assert_eq!(store.find_verdicts(&find("r1", "user svc-backup")).await.expect("find"), rows);
+    assert!(store.find_verdicts(&find("r1", "host ws-12")).await.expect("find").is_empty());
+    assert!(store.find_verdicts(&find("r1' OR '1'='1", "user svc-backup")).await.expect("find").is_empty());
     assert_eq!((rows[0].verdict.as_str(), rows[0].actor.as_str()), ("malicious", "alice"));
     assert_ne!(store.verdicts_version().await.expect("version"), first);
 

@@ -29,7 +29,7 @@ pub use retention::{Purged, Retention};
 pub use sessions::SessionRow;
 pub use store::{Backend, DATABASE_FILE, Store};
 pub use users::{TokenRow, UserRow};
-pub use verdicts::{VerdictRow, judged_cases_at, verdicts_at};
+pub use verdicts::{VerdictFilter, VerdictRow, judged_cases_at, verdicts_at};
 pub use write::WriteTx;
 
 #[cfg(test)]

@@ -22,6 +22,16 @@ pub struct VerdictRow {
     pub at: String,
 }
 
+/// Filters for listing verdicts; `None` matches anything.
+#[derive(Clone, Debug, Default)]
+pub struct VerdictFilter {
+    pub rule: Option<String>,
+    /// `kind key`, exactly as stored.
+    pub entity: Option<String>,
+    pub case: Option<String>,
+    pub limit: i64,
+}
+
 const ALL: &str = "SELECT * FROM verdicts ORDER BY id";
 
 fn verdict_from(row: &AnyRow) -> Result<VerdictRow> {
@@ -108,6 +118,21 @@ impl Store {
     /// Every verdict row, oldest first.
     pub async fn verdicts(&self) -> Result<Vec<VerdictRow>> {
         let rows = sqlx::query(ALL).fetch_all(&self.reader).await?;
+        rows.iter().map(verdict_from).collect()
+    }
+
+    /// Verdicts matching `filter`, newest first.
+    pub async fn find_verdicts(&self, filter: &VerdictFilter) -> Result<Vec<VerdictRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM verdicts WHERE ($1 IS NULL OR rule_id = $1) AND ($2 IS NULL OR entity = $2) \
+             AND ($3 IS NULL OR case_id = $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(filter.rule.as_deref())
+        .bind(filter.entity.as_deref())
+        .bind(filter.case.as_deref())
+        .bind(if filter.limit > 0 { filter.limit } else { 100 })
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter().map(verdict_from).collect()
     }
 

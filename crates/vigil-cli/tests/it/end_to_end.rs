@@ -82,6 +82,14 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     };
     transition(id, "resolved", "contained: ws-12 reimaged");
     transition(probe["id"].as_str().expect("id"), "false_positive", "our vulnerability scanner");
+    let (_, judged) =
+        call("GET", &format!("{}/api/v1/verdicts?case={id}", serve.url), &session, None).expect("verdicts");
+    let rows = judged["verdicts"].as_array().expect("verdict list");
+    assert!(
+        rows.iter().any(|v| v["entity"] == "host ws-12")
+            && rows.iter().all(|v| v["verdict"] == "malicious" && v["actor"] == "admin"),
+        "{judged}"
+    );
     let (_, rules) = call("GET", &format!("{}/api/v1/rules", serve.url), &session, None).expect("rules");
     let listed = rules["rules"].as_array().expect("rule list");
     assert_eq!(rules["count"].as_u64(), Some(listed.len() as u64));

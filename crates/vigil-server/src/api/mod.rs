@@ -12,6 +12,7 @@ pub mod session;
 pub mod system;
 pub mod tokens;
 pub mod users;
+pub mod verdicts;
 
 use vigil_store::Actor;
 

@@ -1,0 +1,37 @@
+//! Analysts' verdicts, newest first: which rules on which entities people judged benign or
+//! malicious when they closed a case. The history the built-in analyst weighs.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_store::VerdictFilter;
+
+use crate::auth::{Auth, perm};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{Params, limit};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    rule: Option<String>,
+    /// `kind key`: `user corp\svc-backup`.
+    entity: Option<String>,
+    case: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    if [&q.rule, &q.entity, &q.case].into_iter().flatten().any(|v| v.len() > 1_000) {
+        return Err(ApiError::new(Code::BadRequest, "rule, entity, case: at most 1000 characters"));
+    }
+    let filter =
+        VerdictFilter { rule: q.rule, entity: q.entity, case: q.case, limit: limit(q.limit, 100, 1_000) };
+    let verdicts = state.store.find_verdicts(&filter).await?;
+    Ok(Json(json!({ "count": verdicts.len(), "verdicts": verdicts })))
+}
