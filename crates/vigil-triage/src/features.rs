@@ -6,6 +6,7 @@ use vigil_correlate::Case;
 use vigil_model::{EntityKind, Severity};
 
 use crate::context::Context;
+use crate::history::Precedent;
 
 /// The features, in the order a model's weights follow: (name, what it measures).
 pub const FEATURES: &[(&str, &str)] = &[
@@ -70,6 +71,9 @@ pub struct Features {
     pub prior_benign: Vec<usize>,
     #[serde(skip)]
     pub prior_malicious: Vec<usize>,
+    /// The earlier cases those verdicts were given on.
+    #[serde(skip)]
+    pub precedents: Vec<Precedent>,
 }
 
 fn level(s: Severity) -> f64 {
@@ -164,16 +168,20 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
             .collect(),
         None => Vec::new(),
     };
-    let (mut prior_benign, mut prior_malicious) = (Vec::new(), Vec::new());
+    let (mut prior_benign, mut prior_malicious, mut precedents) = (Vec::new(), Vec::new(), Vec::new());
     if let Some(history) = &context.history {
         for (i, alert) in case.alerts.iter().enumerate() {
-            let tally = history.entries.judge(alert);
+            let (tally, cases) = history.entries.judge(alert);
             if tally.malicious > 0 {
                 prior_malicious.push(i);
             } else if tally.benign > 0 {
                 prior_benign.push(i);
             }
+            // A case is not its own precedent (it was judged, then grew or was reopened).
+            precedents.extend(cases.into_iter().filter(|p| p.case != case.id));
         }
+        precedents.sort();
+        precedents.dedup();
     }
     let share = |n: usize| if case.alerts.is_empty() { 0.0 } else { n as f64 / case.alerts.len() as f64 };
     let rules = {
@@ -200,5 +208,5 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
         share(prior_benign.len()),
         f64::from(u8::from(!prior_malicious.is_empty())),
     ];
-    (Features { values, allowed, iocs, prior_benign, prior_malicious }, unknowns)
+    (Features { values, allowed, iocs, prior_benign, prior_malicious, precedents }, unknowns)
 }

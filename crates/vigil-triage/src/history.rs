@@ -11,7 +11,7 @@ use vigil_correlate::{Case, FoldedAlert};
 use vigil_model::{Entity, EntityKind};
 
 /// What an analyst concluded about a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Judged {
     Benign,
@@ -39,10 +39,27 @@ pub struct Tally {
     pub malicious: u32,
 }
 
+/// A verdict's case, as the evidence path of a judgement that rests on it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Precedent {
+    pub case: String,
+    pub verdict: Judged,
+}
+
+/// What one rule on one entity was judged, and the latest cases that judged it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+struct Judgements {
+    tally: Tally,
+    cases: Vec<Precedent>,
+}
+
+/// How many cases a rule on an entity keeps as precedents.
+const PRECEDENTS: usize = 5;
+
 /// Every prior verdict, by rule and entity.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct History {
-    by_rule: BTreeMap<String, BTreeMap<String, Tally>>,
+    by_rule: BTreeMap<String, BTreeMap<String, Judgements>>,
     verdicts: usize,
 }
 
@@ -77,28 +94,39 @@ impl History {
     }
 
     pub fn add(&mut self, v: &PriorVerdict) {
-        let tally =
+        let judged =
             self.by_rule.entry(v.rule.clone()).or_default().entry(v.entity.to_lowercase()).or_default();
         match v.verdict {
-            Judged::Benign => tally.benign += 1,
-            Judged::Malicious => tally.malicious += 1,
+            Judged::Benign => judged.tally.benign += 1,
+            Judged::Malicious => judged.tally.malicious += 1,
+        }
+        if let Some(case) = &v.case {
+            let precedent = Precedent { case: case.clone(), verdict: v.verdict };
+            judged.cases.retain(|p| *p != precedent);
+            judged.cases.push(precedent);
+            if judged.cases.len() > PRECEDENTS {
+                judged.cases.remove(0);
+            }
         }
         self.verdicts += 1;
     }
 
     /// Takes back verdicts added earlier (training scores each case against the others only).
     pub fn remove(&mut self, v: &PriorVerdict) {
-        let Some(tally) = self.by_rule.get_mut(&v.rule).and_then(|e| e.get_mut(&v.entity.to_lowercase()))
+        let Some(judged) = self.by_rule.get_mut(&v.rule).and_then(|e| e.get_mut(&v.entity.to_lowercase()))
         else {
             return;
         };
         let count = match v.verdict {
-            Judged::Benign => &mut tally.benign,
-            Judged::Malicious => &mut tally.malicious,
+            Judged::Benign => &mut judged.tally.benign,
+            Judged::Malicious => &mut judged.tally.malicious,
         };
         if *count > 0 {
             *count -= 1;
             self.verdicts -= 1;
+            if let Some(case) = &v.case {
+                judged.cases.retain(|p| !(p.case == *case && p.verdict == v.verdict));
+            }
         }
     }
 
@@ -119,15 +147,24 @@ impl History {
             .collect()
     }
 
-    /// What analysts said before about this alert's rule on any of its identifying entities.
-    pub fn judge(&self, alert: &FoldedAlert) -> Tally {
+    /// What analysts said before about this alert's rule on any of its identifying entities,
+    /// and the cases they said it on.
+    pub fn judge(&self, alert: &FoldedAlert) -> (Tally, Vec<Precedent>) {
+        let mut tally = Tally::default();
+        let mut cases = Vec::new();
         let Some(entities) = self.by_rule.get(&alert.rule.id) else {
-            return Tally::default();
+            return (tally, cases);
         };
-        alert.entities.iter().filter(|e| identifies(e)).fold(Tally::default(), |sum, e| {
-            let t = entities.get(&e.to_string().to_lowercase()).copied().unwrap_or_default();
-            Tally { benign: sum.benign + t.benign, malicious: sum.malicious + t.malicious }
-        })
+        for e in alert.entities.iter().filter(|e| identifies(e)) {
+            if let Some(judged) = entities.get(&e.to_string().to_lowercase()) {
+                tally.benign += judged.tally.benign;
+                tally.malicious += judged.tally.malicious;
+                cases.extend(judged.cases.iter().cloned());
+            }
+        }
+        cases.sort();
+        cases.dedup();
+        (tally, cases)
     }
 }
 
@@ -166,9 +203,11 @@ mod tests {
         let judged = case("r1", "svc-backup");
         let history = History::from_verdicts(&History::of_case(&judged, Judged::Benign));
         assert_eq!(history.len(), 1, "the shared cloud account leaves no verdict");
-        assert_eq!(history.judge(&judged.alerts[0]), Tally { benign: 1, malicious: 0 });
-        assert_eq!(history.judge(&case("r1", "alice").alerts[0]), Tally::default(), "another actor");
-        assert_eq!(history.judge(&case("r2", "svc-backup").alerts[0]), Tally::default(), "another rule");
+        let (tally, precedents) = history.judge(&judged.alerts[0]);
+        assert_eq!(tally, Tally { benign: 1, malicious: 0 });
+        assert_eq!(precedents, [Precedent { case: judged.id.clone(), verdict: Judged::Benign }]);
+        assert_eq!(history.judge(&case("r1", "alice").alerts[0]).0, Tally::default(), "another actor");
+        assert_eq!(history.judge(&case("r2", "svc-backup").alerts[0]).0, Tally::default(), "another rule");
     }
 
     #[test]
@@ -178,9 +217,10 @@ mod tests {
         let mut history = History::from_verdicts(&verdicts);
         history.add(&verdicts[0]);
         history.remove(&verdicts[0]);
-        assert_eq!(history.judge(&judged.alerts[0]), Tally { benign: 0, malicious: 1 });
+        assert_eq!(history.judge(&judged.alerts[0]).0, Tally { benign: 0, malicious: 1 });
         history.remove(&verdicts[0]);
         history.remove(&verdicts[0]);
         assert!(history.is_empty(), "never below zero");
+        assert!(history.judge(&judged.alerts[0]).1.is_empty(), "the case is no longer a precedent");
     }
 }

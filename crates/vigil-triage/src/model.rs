@@ -144,6 +144,7 @@ mod tests {
             iocs: Vec::new(),
             prior_benign: Vec::new(),
             prior_malicious: Vec::new(),
+            precedents: Vec::new(),
         };
         (features, label)
     }

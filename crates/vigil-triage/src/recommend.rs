@@ -9,6 +9,7 @@ use vigil_model::{EntityKind, Severity};
 use crate::context::{Context, InputStatus};
 use crate::evidence;
 use crate::features::{self, Features};
+use crate::history::{Judged, Precedent};
 use crate::model::{Contribution, Model};
 use crate::playbook::{self, Phase, Playbook};
 
@@ -67,6 +68,8 @@ pub struct Recommendation {
     pub techniques: Vec<String>,
     pub playbook: Option<PlaybookPlan>,
     pub unknowns: Vec<String>,
+    /// The earlier cases whose analysts' verdicts on the same rules and entities were weighed.
+    pub precedents: Vec<Precedent>,
     /// Which context inputs were present and how old they were.
     pub inputs: Vec<InputStatus>,
     pub probability: f64,
@@ -143,6 +146,7 @@ pub fn recommend(
         techniques: case.techniques.iter().map(|t| t.id.clone()).collect(),
         playbook: plan,
         unknowns,
+        precedents: features.precedents.clone(),
         inputs: context.inventory(now),
         probability: (p * 1000.0).round() / 1000.0,
         contributions,
@@ -222,13 +226,22 @@ fn hypothesis(
             let reasons: Vec<&str> = features.allowed.iter().map(|(_, r)| r.as_str()).collect();
             format!("Known-benign activity: {} (allow-list) {}", reasons.join("; "), cite(contradicting))
         }
-        Verdict::Benign if !features.prior_benign.is_empty() => format!(
-            "Seen before and judged benign: analysts closed the same rule on the same entities as benign for {} of {} alert(s) around {} {}",
-            features.prior_benign.len(),
-            case.alerts.len(),
-            about.join(" and "),
-            cite(contradicting)
-        ),
+        Verdict::Benign if !features.prior_benign.is_empty() => {
+            let cases: Vec<&str> = features
+                .precedents
+                .iter()
+                .filter(|p| p.verdict == Judged::Benign)
+                .map(|p| p.case.as_str())
+                .collect();
+            format!(
+                "Seen before and judged benign: analysts closed the same rule on the same entities as benign{} for {} of {} alert(s) around {} {}",
+                if cases.is_empty() { String::new() } else { format!(" (case {})", cases.join(", case ")) },
+                features.prior_benign.len(),
+                case.alerts.len(),
+                about.join(" and "),
+                cite(contradicting)
+            )
+        }
         Verdict::Benign => format!(
             "Likely benign: {} around {} scores low overall {}",
             case.title,
@@ -411,28 +424,34 @@ mod tests {
 
     #[test]
     fn alerts_judged_benign_before_are_contradicting_evidence_and_malicious_ones_raise_the_score() {
-        use crate::history::{History, Judged};
+        use crate::history::History;
         let alerts = vec![alert("a1", "r1", Severity::Medium, &["attack.execution"], 0)];
         let case = cluster(&alerts, &ClusterConfig::default()).remove(0);
         let mut weights = model();
         let n = FEATURES.len();
         weights.weights[n - 2] = -6.0; // prior_benign
         weights.weights[n - 1] = 6.0; // prior_malicious
-        let with = |verdict: Judged| {
+        // An earlier case: the same rule on the same host and account, a day before.
+        let earlier = alert("a0", "r1", Severity::Medium, &["attack.execution"], -1_440);
+        let earlier = cluster(&[earlier], &ClusterConfig::default()).remove(0);
+        let with = |judged: &Case, verdict: Judged| {
             let mut c = context();
             c.history = Some(crate::context::Input {
                 source: "verdicts".into(),
                 as_of: 0,
-                entries: History::from_verdicts(&History::of_case(&case, verdict)),
+                entries: History::from_verdicts(&History::of_case(judged, verdict)),
             });
             recommend(&case, &c, &weights, &playbook::library().expect("library"), 0)
         };
         let plain = recommend(&case, &context(), &weights, &playbook::library().expect("library"), 0);
-        let benign = with(Judged::Benign);
+        let benign = with(&earlier, Judged::Benign);
         assert_eq!(benign.verdict, Verdict::Benign, "{benign:#?}");
         assert_eq!(benign.contradicting, vec!["alert:a1".to_owned(), "event:ev-a1".to_owned()]);
         assert!(benign.hypothesis.starts_with("Seen before and judged benign"), "{}", benign.hypothesis);
-        let malicious = with(Judged::Malicious);
+        assert!(benign.hypothesis.contains(&format!("(case {})", earlier.id)), "{}", benign.hypothesis);
+        assert_eq!(benign.precedents, [Precedent { case: earlier.id.clone(), verdict: Judged::Benign }]);
+        assert!(with(&case, Judged::Benign).precedents.is_empty(), "a case is not its own precedent");
+        let malicious = with(&earlier, Judged::Malicious);
         assert!(malicious.probability > plain.probability && plain.probability > benign.probability);
         assert!(malicious.contradicting.is_empty());
     }
