@@ -1,7 +1,7 @@
 //! `vigil train`: fits the built-in analyst's model to labelled cases, as `vigil hunt --json`
 //! writes them (lines with `"type": "case"`) and as analysts judged them in a `vigil serve`
-//! store, and writes the model with its provenance. The
-//! labels double as analyst verdicts: each case is scored with the others' as its history.
+//! store, and writes the model with its provenance. The labels double as analyst verdicts: each
+//! case is scored with the others' as its history.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn cases(path: &Path) -> Result<Vec<Case>> {
+fn cases(path: &Path) -> Result<Vec<Case>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -53,24 +53,30 @@ pub fn cases(path: &Path) -> Result<Vec<Case>> {
 
 /// Each case's features, scored against the verdicts on every other labelled case: the labels
 /// stand for what analysts concluded, so a case sees the history it would have had, never its own.
-pub fn samples(labelled: &[(Case, bool)]) -> Vec<(Features, bool)> {
+fn samples(labelled: &[(Case, bool)]) -> Vec<(Features, bool)> {
     let judged = |label: bool| if label { Judged::Malicious } else { Judged::Benign };
     let verdicts: Vec<Vec<PriorVerdict>> =
         labelled.iter().map(|(c, label)| History::of_case(c, judged(*label))).collect();
-    let mut history = History::from_verdicts(verdicts.iter().flatten());
     // Inventories are not part of training: the context features are learned as absent.
-    let mut context = Context::default();
-    labelled
-        .iter()
-        .zip(&verdicts)
-        .map(|((case, label), own)| {
-            own.iter().for_each(|v| history.remove(v));
-            context.history = Some(Input { source: "labels".into(), as_of: 0, entries: history.clone() });
-            let features = features::extract(case, &context).0;
-            own.iter().for_each(|v| history.add(v));
-            (features, *label)
-        })
-        .collect()
+    let mut context = Context {
+        history: Some(Input {
+            source: "labels".into(),
+            as_of: 0,
+            entries: History::from_verdicts(verdicts.iter().flatten()),
+        }),
+        ..Context::default()
+    };
+    let mut samples = Vec::with_capacity(labelled.len());
+    for ((case, label), own) in labelled.iter().zip(&verdicts) {
+        if let Some(history) = context.history.as_mut() {
+            own.iter().for_each(|v| history.entries.remove(v));
+        }
+        samples.push((features::extract(case, &context).0, *label));
+        if let Some(history) = context.history.as_mut() {
+            own.iter().for_each(|v| history.entries.add(v));
+        }
+    }
+    samples
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
