@@ -11,14 +11,23 @@ use vigil_triage::history::{self, History, Judged, PriorVerdict};
 
 use crate::Result;
 
-/// What a person moving a case to `to` says about it: `Some(Some(_))` a verdict,
-/// `Some(None)` none any more, `None` no change (a judged case moving on to lessons learned).
-pub fn change(to: CaseState) -> Option<Option<Judged>> {
+/// What a person moving a case to a state says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A verdict: closed as benign or false positive, or resolved.
+    Judge(Judged),
+    /// No verdict any more: reopened, or closed as a duplicate.
+    Withdraw,
+    /// The verdict stands: a judged case moving on to lessons learned.
+    Keep,
+}
+
+pub fn change(to: CaseState) -> Change {
     match to {
-        CaseState::Benign | CaseState::FalsePositive => Some(Some(Judged::Benign)),
-        CaseState::Resolved => Some(Some(Judged::Malicious)),
-        CaseState::Learned => None,
-        _ => Some(None),
+        CaseState::Benign | CaseState::FalsePositive => Change::Judge(Judged::Benign),
+        CaseState::Resolved => Change::Judge(Judged::Malicious),
+        CaseState::Learned => Change::Keep,
+        _ => Change::Withdraw,
     }
 }
 
@@ -37,10 +46,10 @@ pub async fn record(
     to: CaseState,
     by: &Actor,
 ) -> Result<()> {
-    let Some(change) = change(to) else { return Ok(()) };
-    let Some(judged) = change else {
-        tx.set_case_verdict(case_id, None, by).await?;
-        return Ok(());
+    let judged = match change(to) {
+        Change::Keep => return Ok(()),
+        Change::Withdraw => return Ok(tx.set_case_verdict(case_id, None, by).await?),
+        Change::Judge(judged) => judged,
     };
     let alerts: Vec<Alert> = store
         .case_alerts(case_id)
