@@ -49,13 +49,19 @@ async fn processed_up_to(handle: &EngineHandle, seq: i64) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingested_events_become_recommended_cases() {
+/// A store in a fresh directory with its ingest queue and a running engine.
+async fn running() -> (tempfile::TempDir, Store, EngineHandle, Ingest, std::thread::JoinHandle<()>) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let store = Store::open_dir(dir.path()).await.expect("store");
     let handle = EngineHandle::default();
     let ingest = Ingest::start(store.clone(), 16, Arc::clone(&handle.stored));
-    let _engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    let engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    (dir, store, handle, ingest, engine)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingested_events_become_recommended_cases() {
+    let (_dir, store, handle, ingest, _engine) = running().await;
 
     let body = std::fs::read("../../samples/windows-lateral-movement.json").expect("sample");
     let decoded = decode("test", "windows-lateral-movement.json", body.clone(), None);
@@ -110,11 +116,7 @@ fn stop_logging(minute: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_takes_it_back() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let store = Store::open_dir(dir.path()).await.expect("store");
-    let handle = EngineHandle::default();
-    let ingest = Ingest::start(store.clone(), 16, Arc::clone(&handle.stored));
-    let _engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    let (_dir, store, handle, ingest, _engine) = running().await;
     let send = |minute: u32| {
         let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"));
         assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
