@@ -335,11 +335,11 @@ fn triage(data: &Path) -> Result<ExitCode> {
     let policy = AutoClosePolicy { enabled: true, ..AutoClosePolicy::default() };
     let mut complete = complete_context(&cases)?;
     complete.history = Some(history(&training));
-    let mut withheld = Context { history: complete.history.clone(), ..Context::default() };
+    let no_inventories = Context { history: complete.history.clone(), ..Context::default() };
+    let no_history = Context { history: None, ..complete.clone() };
     let full = assess(&labelled, &complete, &model, &policy)?;
-    let bare = assess(&labelled, &withheld, &model, &policy)?;
-    withheld = Context { history: None, ..complete.clone() };
-    let forgetful = assess(&labelled, &withheld, &model, &policy)?;
+    let bare = assess(&labelled, &no_inventories, &model, &policy)?;
+    let forgetful = assess(&labelled, &no_history, &model, &policy)?;
     println!("model: {}", full.first().map(|o| o.recommendation.drafted_by.clone()).unwrap_or_default());
     println!("trained on: {}", model.provenance.data.join("; "));
     println!(
