@@ -367,8 +367,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("report written to {}", path.display());
     }
     if !(args.json || args.ocsf) {
-        print!("{}", crate::cases::table(&cases, &recommendations));
-        print!("{}", summary(&alerts));
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(crate::cases::table(&cases, &recommendations).as_bytes())
+            .and_then(|()| stdout.write_all(summary(&alerts).as_bytes()))
+            .and_then(|()| stdout.flush())
+            .context("writing output")?;
     }
     Ok(if alerts.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -57,6 +57,12 @@ enum Command {
     Verify(verify::Args),
 }
 
+fn closed_output(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -73,6 +79,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`vigil hunt --json | head -1`): what it wanted it has; end
+        // quietly and successfully, as grep and ripgrep do.
+        Err(error) if closed_output(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("vigil: error: {error:#}");
             ExitCode::from(2)

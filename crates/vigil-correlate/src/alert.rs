@@ -35,8 +35,9 @@ pub struct Alert {
     /// Milliseconds since the epoch.
     pub time: i64,
     pub entities: Vec<Entity>,
-    /// User entities the events show to be one person.
-    #[serde(skip)]
+    /// User entities the events show to be one person. Stored with the alert: a restart that
+    /// lost them would cluster differently from the live engine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<(Entity, Entity)>,
     pub evidence: Vec<Evidence>,
     /// What a correlation or behavioural detector saw, in a sentence.

@@ -100,7 +100,7 @@ mod tests {
 #[cfg(test)]
 mod correlation_tests {
     use serde_json::{Value, json};
-    use vigil_ingest::view::{LogSource, SourceView};
+    use vigil_model::view::{LogSource, SourceView};
 
     use super::*;
     use crate::ruleset::{RuleSet, RuleSetConfig};

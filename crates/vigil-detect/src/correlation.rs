@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rsigma_eval::{CorrelationAction, CorrelationConfig, CorrelationEngine, JsonEvent, ResultBody};
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, SigmaRule};
 use serde::Serialize;
-use vigil_ingest::view::SourceView;
+use vigil_model::view::SourceView;
 
 use crate::diagnostic::Diagnostic;
 use crate::rule::RuleInfo;
@@ -133,6 +133,10 @@ impl CorrelationSet {
         self.correlations.len()
     }
 
+    pub(crate) fn longest_timespan_secs(&self) -> u64 {
+        self.correlations.iter().map(|c| c.timespan.seconds).max().unwrap_or(0)
+    }
+
     pub(crate) fn correlator(&self) -> Correlator {
         let mut engine = engine();
         for rule in &self.rules {
@@ -196,7 +200,7 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use vigil_ingest::view::LogSource;
+    use vigil_model::view::LogSource;
 
     use crate::ruleset::{RuleFile, RuleSet, RuleSetConfig};
 
@@ -253,7 +257,7 @@ level: low
         let mut correlator = rules.correlator();
         let mut fired = Vec::new();
         for (event_id, user, ip, bytes, second) in records {
-            let view = vigil_ingest::view::SourceView {
+            let view = vigil_model::view::SourceView {
                 logsource: LogSource::new("windows", Some("security")),
                 fields: json!({"EventID": event_id, "TargetUserName": user, "IpAddress": ip, "Bytes": bytes}),
             };

@@ -51,7 +51,7 @@ pub fn as_substrings(rule: &SigmaRule) -> Option<SigmaRule> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use vigil_ingest::view::{LogSource, SourceView};
+    use vigil_model::view::{LogSource, SourceView};
 
     use crate::ruleset::{RuleFile, RuleSet, RuleSetConfig};
 

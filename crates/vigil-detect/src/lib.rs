@@ -1,6 +1,6 @@
 //! Vigil's detection stage: Sigma rules, loaded with a diagnostic for every problem, routed by
 //! logsource to the records they apply to, and evaluated against each record's own fields
-//! ([`vigil_ingest::view::SourceView`]). Alerts become OCSF Detection Findings.
+//! ([`vigil_model::view::SourceView`]). Alerts become OCSF Detection Findings.
 //!
 //! No IO: rule files come in as text, events as views. The Sigma engine is `rsigma-eval`,
 //! behind [`RuleSet`], so it can be replaced where measurements demand.

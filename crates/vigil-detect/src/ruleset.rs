@@ -8,7 +8,7 @@ use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent, apply_pipel
 use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
-use vigil_ingest::view::SourceView;
+use vigil_model::view::SourceView;
 
 use crate::correlation::CorrelationSet;
 use crate::diagnostic::Diagnostic;
@@ -326,6 +326,12 @@ impl RuleSet {
         self.correlations.len()
     }
 
+    /// The longest timespan of any loaded correlation rule, in seconds (0 with none): how far
+    /// back a correlator must be fed again to rebuild its windows after a restart.
+    pub fn longest_correlation_secs(&self) -> u64 {
+        self.correlations.longest_timespan_secs()
+    }
+
     /// A fresh correlation state for one stream of records (in time order).
     pub fn correlator(&self) -> crate::correlation::Correlator {
         self.correlations.correlator()
@@ -370,7 +376,7 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use vigil_ingest::view::LogSource;
+    use vigil_model::view::LogSource;
 
     use super::*;
 

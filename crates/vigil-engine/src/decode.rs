@@ -49,19 +49,27 @@ pub fn format_named(name: &str) -> Option<&'static str> {
 }
 
 /// Decodes `body`. `source` names it in dead letters; `name` is a file name to recognise the
-/// format by when `format` is not given.
-pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>) -> Decoded {
+/// format by when `format` is not given; `received_at` (ms since the epoch) is when it arrived
+/// (for a file, when it was last written), which gives a yearless syslog date its year.
+pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>, received_at: i64) -> Decoded {
     let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1, views: true };
     let mut decoded = Decoded::default();
     let stream: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(body));
     let summary =
-        read_stream(source, Path::new(name), stream, None, &options, &mut |outcome| match outcome {
-            Outcome::Event(event, views) => match stored(*event, &views) {
-                Ok(e) => decoded.events.push(e),
-                Err(dead) => decoded.dead.push(DeadLetter::new(source, Locator::Source, dead)),
+        read_stream(
+            source,
+            Path::new(name),
+            stream,
+            Some(received_at),
+            &options,
+            &mut |outcome| match outcome {
+                Outcome::Event(event, views) => match stored(*event, &views) {
+                    Ok(e) => decoded.events.push(e),
+                    Err(dead) => decoded.dead.push(DeadLetter::new(source, Locator::Source, dead)),
+                },
+                Outcome::Dead(dead) => decoded.dead.push(dead),
             },
-            Outcome::Dead(dead) => decoded.dead.push(dead),
-        });
+        );
     let format = summary.format.unwrap_or("unknown");
     for e in &mut decoded.events {
         e.source = source.to_owned();
@@ -135,13 +143,13 @@ mod tests {
             r#"{"eventVersion":"1.08","eventTime":"2026-11-30T10:01:00Z","eventSource":"iam.amazonaws.com","eventName":"DeleteUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"}}"#,
             "\n"
         );
-        let decoded = decode("test", "upload.jsonl", body.as_bytes().to_vec(), Some("cloudtrail"));
+        let decoded = decode("test", "upload.jsonl", body.as_bytes().to_vec(), Some("cloudtrail"), 0);
         assert_eq!(decoded.events.len(), 2, "{:?}", decoded.rejected());
         assert_eq!(decoded.rejected().iter().map(|r| r.line).collect::<Vec<_>>(), [Some(2)]);
         assert!(decoded.events.iter().all(|e| e.format == "cloudtrail" && e.source == "test"));
         assert!(decoded.events[0].raw.starts_with(b"{\"eventVersion\""));
         assert!(!decoded.events[0].ocsf.contains("raw_data"));
-        let again = decode("test", "upload.jsonl", body.as_bytes().to_vec(), Some("cloudtrail"));
+        let again = decode("test", "upload.jsonl", body.as_bytes().to_vec(), Some("cloudtrail"), 0);
         assert_eq!(again.events[1].id, decoded.events[1].id, "ids are content-derived");
     }
 

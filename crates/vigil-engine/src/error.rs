@@ -4,8 +4,8 @@
 pub enum Error {
     #[error(transparent)]
     Store(#[from] vigil_store::Error),
-    #[error("stored event {id}: {reason}")]
-    StoredEvent { id: String, reason: String },
+    #[error("stored alert {id} cannot be read: {reason}")]
+    StoredAlert { id: String, reason: String },
     #[error("case {id} cannot be written as a document: {reason}")]
     CaseDocument { id: String, reason: String },
     #[error("the ingest queue is full; retry in {retry_after_secs} s")]

@@ -1,6 +1,8 @@
-//! Cases kept up to date as alerts arrive. Every new alert re-clusters the open alerts (the
-//! same clustering `vigil hunt` uses); a case keeps the id it was first given, whatever alerts
-//! join it later, and a case absorbed into another is named so it can be closed as a duplicate.
+//! Cases kept up to date as alerts arrive. Every new alert re-clusters the alerts still able to
+//! join a case (the same clustering `vigil hunt` uses); a case keeps the id it was first given,
+//! whatever alerts join it later, and a case absorbed into another is named so it can be closed
+//! as a duplicate. Memory is bounded by the clustering window: a case quiet for longer than it
+//! is forgotten whole (its alerts, their homes, its birth order); the store remembers it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,58 +13,74 @@ use vigil_correlate::{Alert, Case, ClusterConfig, cluster};
 pub struct CaseUpdate {
     /// The case as it now stands, under its stable id.
     pub case: Case,
-    /// The ids of the alerts that joined it in this batch.
-    pub new_alerts: Vec<String>,
+    /// The alerts that joined it in this batch, whole, as they were raised (aliases included):
+    /// what the store keeps, so a restart clusters exactly as the live engine did.
+    pub new_alerts: Vec<Alert>,
     /// Whether the case is new.
     pub created: bool,
     /// Cases that this one now contains, which should close as duplicates of it.
     pub absorbed: Vec<String>,
 }
 
+/// How much a [`LiveCases`] holds, for the status API and the bench.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Held {
+    pub alerts: usize,
+    pub cases: usize,
+}
+
 pub struct LiveCases {
     config: ClusterConfig,
     /// Alerts still able to join a case: those of cases active within the window.
     open: Vec<Alert>,
-    seen: HashSet<String>,
-    /// Alert id → the stable id of its case.
+    /// Alert id → the stable id of its case, for the alerts in `open`.
     home: HashMap<String, String>,
-    /// Stable case id → the order it was created in (the older case keeps its id on a merge).
+    /// Stable case id → the order it was created in (the older case keeps its id on a merge),
+    /// for the cases that have an alert in `open`.
     born: HashMap<String, u64>,
+    next_order: u64,
 }
 
 impl LiveCases {
     pub fn new(config: ClusterConfig) -> LiveCases {
-        LiveCases {
-            config,
-            open: Vec::new(),
-            seen: HashSet::new(),
-            home: HashMap::new(),
-            born: HashMap::new(),
-        }
+        LiveCases { config, open: Vec::new(), home: HashMap::new(), born: HashMap::new(), next_order: 0 }
     }
 
-    /// Remembers alerts already filed under `case_id` (from the store, after a restart).
+    /// Remembers alerts already filed under `case_id` (from the store, after a restart). Cases
+    /// must be restored oldest first, so a merge keeps the id it kept before the restart.
     pub fn restore(&mut self, case_id: &str, alerts: Vec<Alert>) {
-        let order = self.born.len() as u64;
-        self.born.entry(case_id.to_owned()).or_insert(order);
+        self.born_order(case_id);
         for alert in alerts {
-            if self.seen.insert(alert.id.clone()) {
+            if !self.home.contains_key(&alert.id) {
                 self.home.insert(alert.id.clone(), case_id.to_owned());
                 self.open.push(alert);
             }
         }
     }
 
-    pub fn open_alerts(&self) -> usize {
-        self.open.len()
+    /// Ends a restore: forgets what the live engine would already have forgotten.
+    pub fn restored(&mut self) {
+        self.prune();
     }
 
-    /// Files new alerts; returns every case they changed.
+    pub fn held(&self) -> Held {
+        Held { alerts: self.open.len(), cases: self.born.len() }
+    }
+
+    fn born_order(&mut self, case_id: &str) {
+        if !self.born.contains_key(case_id) {
+            self.born.insert(case_id.to_owned(), self.next_order);
+            self.next_order += 1;
+        }
+    }
+
+    /// Files new alerts; returns every case they changed. An alert already held is ignored;
+    /// one the engine has forgotten is the caller's to recognise (the store knows it).
     pub fn add(&mut self, alerts: Vec<Alert>) -> Vec<CaseUpdate> {
-        let mut fresh: HashSet<String> = HashSet::new();
+        let mut fresh: HashMap<String, Alert> = HashMap::new();
         for alert in alerts {
-            if self.seen.insert(alert.id.clone()) {
-                fresh.insert(alert.id.clone());
+            if !self.home.contains_key(&alert.id) && !fresh.contains_key(&alert.id) {
+                fresh.insert(alert.id.clone(), alert.clone());
                 self.open.push(alert);
             }
         }
@@ -72,11 +90,11 @@ impl LiveCases {
         let mut updates = Vec::new();
         for mut case in cluster(&self.open, &self.config) {
             let ids: Vec<&String> = case.alerts.iter().flat_map(|a| &a.ids).collect();
-            let new_alerts: Vec<String> =
-                ids.iter().filter(|id| fresh.contains(**id)).map(|id| (*id).clone()).collect();
+            let mut new_alerts: Vec<Alert> = ids.iter().filter_map(|id| fresh.get(*id).cloned()).collect();
             if new_alerts.is_empty() {
                 continue;
             }
+            new_alerts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
             let mut existing: Vec<&String> = ids.iter().filter_map(|id| self.home.get(*id)).collect();
             existing.sort_by_key(|c| (self.born.get(*c).copied().unwrap_or(u64::MAX), (*c).clone()));
             existing.dedup();
@@ -85,8 +103,7 @@ impl LiveCases {
                 None => (case.id.clone(), true),
             };
             let absorbed: Vec<String> = existing.iter().skip(1).map(|c| (*c).clone()).collect();
-            let order = self.born.len() as u64;
-            self.born.entry(stable.clone()).or_insert(order);
+            self.born_order(&stable);
             for id in &ids {
                 self.home.insert((*id).clone(), stable.clone());
             }
@@ -97,7 +114,7 @@ impl LiveCases {
         updates
     }
 
-    /// Forgets alerts of cases quiet for longer than the window: no new alert can join them.
+    /// Forgets cases quiet for longer than the window, whole: no new alert can join them.
     fn prune(&mut self) {
         let Some(latest) = self.open.iter().map(|a| a.time).max() else { return };
         let mut last_seen: HashMap<&str, i64> = HashMap::new();
@@ -107,16 +124,20 @@ impl LiveCases {
                 *t = (*t).max(alert.time);
             }
         }
-        let quiet: HashSet<String> = last_seen
+        let active: HashSet<String> = last_seen
             .into_iter()
-            .filter(|(_, t)| *t < latest - self.config.window_ms)
+            .filter(|(_, t)| *t >= latest - self.config.window_ms)
             .map(|(c, _)| c.to_owned())
             .collect();
-        if quiet.is_empty() {
-            return;
-        }
-        let home = &self.home;
-        self.open.retain(|a| home.get(&a.id).is_none_or(|c| !quiet.contains(c)));
+        let home = &mut self.home;
+        self.open.retain(|a| {
+            let keep = home.get(&a.id).is_some_and(|c| active.contains(c));
+            if !keep {
+                home.remove(&a.id);
+            }
+            keep
+        });
+        self.born.retain(|case, _| active.contains(case));
     }
 }
 
@@ -168,7 +189,7 @@ mod tests {
         assert_eq!(second.len(), 1);
         assert!(!second[0].created);
         assert_eq!(second[0].case.id, id);
-        assert_eq!(second[0].new_alerts, ["a2"]);
+        assert_eq!(second[0].new_alerts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a2"]);
         assert_eq!(second[0].case.alert_count(), 2);
         // The same alert again changes nothing.
         assert!(live.add(vec![alert("a2", 5 * MIN, "ws-12", "alice")]).is_empty());
@@ -187,13 +208,65 @@ mod tests {
     }
 
     #[test]
-    fn quiet_cases_are_forgotten_but_keep_their_alerts_filed() {
+    fn quiet_cases_are_forgotten_whole() {
         let mut live = LiveCases::new(ClusterConfig::default());
         live.add(vec![alert("a1", 0, "ws-12", "alice")]);
         let day = 24 * 60 * MIN;
         live.add(vec![alert("z1", 3 * day, "ws-99", "zed")]);
-        assert_eq!(live.open_alerts(), 1);
-        // A late copy of a filed alert is still recognised.
-        assert!(live.add(vec![alert("a1", 0, "ws-12", "alice")]).is_empty());
+        assert_eq!(live.held(), Held { alerts: 1, cases: 1 });
+    }
+
+    #[test]
+    fn live_cases_hold_no_more_than_the_window_however_long_they_run() {
+        // A year of alerts, one an hour, each day on a host and user of its own: what is held
+        // stays within about one window's worth (24 h), instead of growing with every alert
+        // ever filed.
+        let mut live = LiveCases::new(ClusterConfig::default());
+        let mut most = Held::default();
+        for hour in 0..24 * 365 {
+            let day = hour / 24;
+            live.add(vec![alert(
+                &format!("h{hour}"),
+                hour * 60 * MIN,
+                &format!("ws-{day}"),
+                &format!("u{day}"),
+            )]);
+            let held = live.held();
+            most = Held { alerts: most.alerts.max(held.alerts), cases: most.cases.max(held.cases) };
+        }
+        assert!(most.alerts <= 49 && most.cases <= 3, "{most:?}");
+    }
+
+    #[test]
+    fn alerts_keep_their_aliases_so_a_restart_clusters_as_the_live_engine_did() {
+        let name = Entity::new(EntityKind::User, "corp\\alice").expect("entity");
+        let sid =
+            Entity::new(EntityKind::User, "S-1-5-21-1004336348-1177238915-682003330-1104").expect("entity");
+        let mut first = alert("a1", 0, "ws-12", "corp\\alice");
+        first.entities = vec![name.clone(), sid.clone()];
+        first.aliases = vec![(name.clone(), sid.clone())];
+        let mut second = alert("a2", 5 * MIN, "db-01", "nobody");
+        second.entities = vec![sid.clone()];
+
+        let mut live = LiveCases::new(ClusterConfig::default());
+        let stored = live.add(vec![first]).remove(0);
+        let expected = live.add(vec![second.clone()]);
+
+        // What the store keeps of the first alert, read back after a restart.
+        let kept: Vec<Alert> = stored
+            .new_alerts
+            .iter()
+            .map(|a| serde_json::from_value(serde_json::to_value(a).expect("json")).expect("alert"))
+            .collect();
+        let mut restarted = LiveCases::new(ClusterConfig::default());
+        restarted.restore(&stored.case.id, kept);
+        restarted.restored();
+        let got = restarted.add(vec![second]);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].case.alerts.iter().all(|a| !a.entities.contains(&sid)), "the SID reads as alice");
+        assert_eq!(
+            serde_json::to_value(&got[0].case).expect("json"),
+            serde_json::to_value(&expected[0].case).expect("json")
+        );
     }
 }

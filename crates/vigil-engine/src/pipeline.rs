@@ -32,6 +32,12 @@ impl Pipeline {
         Pipeline { detectors, correlator, behaviour_state }
     }
 
+    /// How far back (ms of event time) detection must be fed again after a restart for its
+    /// correlation windows to hold what they held.
+    pub fn replay_window_ms(&self) -> i64 {
+        i64::try_from(self.detectors.rules.longest_correlation_secs()).unwrap_or(i64::MAX / 2_000) * 1_000
+    }
+
     pub fn rule_count(&self) -> usize {
         self.detectors.rules.len()
     }

@@ -2,30 +2,42 @@
 //! detection, files the alerts into live cases, drafts each changed case's recommendation, and
 //! writes all of it — with the new watermark — in one transaction. A crash replays at most the
 //! batch in flight, and every id it writes is derived from content, so a replay changes nothing.
+//!
+//! A stored event the engine cannot read becomes a dead letter of the pipeline (its id and the
+//! reason) in the same transaction as the watermark that passes it, so one bad row never stalls
+//! the rest. Only the store failing stops progress; the status says so, and the engine tries
+//! again with a growing pause until the store answers.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Notify;
 use vigil_correlate::{Alert, Case, ClusterConfig};
 use vigil_ingest::view::SourceView;
-use vigil_model::CaseState;
-use vigil_store::{Actor, AlertRow, CaseFilter, CaseRow, Store, WriteTx, time};
+use vigil_model::{CaseState, DeadLetter, Locator};
+use vigil_store::{Actor, AlertRow, CaseRow, PipelineEvent, Store, WriteTx, time};
 use vigil_triage::autotriage::{self, AutoClosePolicy};
 use vigil_triage::context::{Context, Input};
 use vigil_triage::history::History;
 use vigil_triage::model::Model;
 use vigil_triage::playbook::Playbook;
 
-use crate::live::{CaseUpdate, LiveCases};
+use crate::live::{CaseUpdate, Held, LiveCases};
 use crate::pipeline::{Detectors, Pipeline};
 use crate::{Error, Result};
 
 pub const WATERMARK: &str = "pipeline";
+/// The source that the pipeline's own dead letters name.
+pub const DEAD_LETTER_SOURCE: &str = "pipeline";
 const PAGE: i64 = 2_000;
 const ENGINE: &str = "vigil:engine";
+/// The first and the longest pause before trying a failing store again.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// What the built-in analyst needs.
 pub struct Triage {
@@ -52,15 +64,33 @@ pub struct EngineHandle {
     pub rules: Arc<Mutex<Vec<RuleSummary>>>,
     /// Told after each batch is processed.
     pub processed: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Whether the engine is making progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    #[default]
+    Starting,
+    Running,
+    /// The store failed; `last_error` says how. The engine tries again by itself.
+    Stalled,
+    Stopped,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Progress {
+    pub state: EngineState,
     pub watermark: i64,
     pub events: u64,
     pub alerts: u64,
     pub case_updates: u64,
+    /// Stored events the pipeline could not read, each now a dead letter of source `pipeline`.
+    pub dead_letters: u64,
     pub rules: usize,
+    /// What the live cases hold in memory: bounded by the clustering window.
+    pub held: Held,
     pub last_error: Option<String>,
 }
 
@@ -89,6 +119,20 @@ impl EngineHandle {
 
     pub fn progress(&self) -> Progress {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Asks the engine to stop after the batch in flight; its thread then ends.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.stored.notify_one();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Progress)) {
+        change(&mut self.progress.lock().unwrap_or_else(PoisonError::into_inner));
     }
 }
 
@@ -131,11 +175,10 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         verdicts_seen: None,
     };
     engine.base_history = engine.triage.context.history.take();
-    if let Err(e) = engine.restore().await {
-        engine.note_error(&e);
-    }
     engine.publish_rules();
-    loop {
+    let mut restored = false;
+    let mut retry = RETRY_FIRST;
+    while !engine.handle.stopping() {
         if let Some(reloaded) = engine.handle.reload.lock().unwrap_or_else(PoisonError::into_inner).take() {
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
@@ -145,16 +188,60 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         }
         let stored = Arc::clone(&engine.handle.stored);
         let wake = stored.notified();
-        match engine.step().await {
-            Ok(0) => wake.await,
-            Ok(_) => {}
+        let done = if restored {
+            engine.step().await
+        } else {
+            engine.restore().await.map(|()| {
+                restored = true;
+                1
+            })
+        };
+        match done {
+            Ok(read) => {
+                retry = RETRY_FIRST;
+                engine.handle.update(|p| {
+                    p.state = EngineState::Running;
+                    p.last_error = None;
+                    p.held = engine.live.held();
+                });
+                engine.handle.processed.notify_waiters();
+                if read == 0 {
+                    wake.await;
+                }
+            }
             Err(e) => {
-                engine.note_error(&e);
-                wake.await;
+                engine.handle.update(|p| {
+                    p.state = EngineState::Stalled;
+                    p.last_error = Some(e.to_string());
+                });
+                engine.handle.processed.notify_waiters();
+                // Woken early by new events or a stop; otherwise the pause grows.
+                let _ = tokio::time::timeout(retry, wake).await;
+                retry = (retry * 2).min(RETRY_MAX);
             }
         }
-        engine.handle.processed.notify_waiters();
     }
+    engine.handle.update(|p| p.state = EngineState::Stopped);
+    engine.handle.processed.notify_waiters();
+}
+
+/// A stored event as the pipeline reads it, or why it cannot be read.
+fn parse(stored: &PipelineEvent) -> std::result::Result<(vigil_ocsf::Event, Vec<SourceView>), String> {
+    let event: vigil_ocsf::Event =
+        serde_json::from_str(&stored.ocsf).map_err(|e| format!("its OCSF event does not parse: {e}"))?;
+    let views = crate::decode::decode_views(&stored.views, &stored.raw)
+        .map_err(|e| format!("its source views do not parse: {e}"))?;
+    Ok((event, views))
+}
+
+/// The dead letter for a stored event the pipeline could not read.
+fn unreadable(stored: &PipelineEvent, reason: &str) -> DeadLetter {
+    DeadLetter::new(
+        DEAD_LETTER_SOURCE,
+        Locator::Event { id: stored.id.clone(), seq: stored.seq as u64 },
+        format!("stored event {} (seq {}) was not processed: {reason}", stored.id, stored.seq),
+    )
+    .with_excerpt(&stored.raw)
 }
 
 struct Engine {
@@ -200,25 +287,45 @@ impl Engine {
         *self.handle.rules.lock().unwrap_or_else(PoisonError::into_inner) = summaries;
     }
 
-    fn note_error(&self, e: &Error) {
-        self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).last_error = Some(e.to_string());
-    }
-
-    /// Refiles the alerts of open cases, so alerts after a restart join the cases they belong to.
+    /// Refiles the alerts of the cases the live engine would hold: every open case, and closed
+    /// ones still within the clustering window (new alerts reopen those), oldest first. An alert
+    /// that cannot be read is an error: a case rebuilt without it would cluster differently.
     async fn restore(&mut self) -> Result<()> {
-        let cases = self.store.cases(&CaseFilter { limit: 10_000, ..CaseFilter::default() }).await?;
-        for case in cases.iter().filter(|c| !c.state.is_closed()) {
-            let alerts: Vec<Alert> = self
-                .store
-                .case_alerts(&case.id)
-                .await?
-                .into_iter()
-                .filter_map(|row| serde_json::from_value(row.finding).ok())
-                .collect();
+        self.live = LiveCases::new(ClusterConfig::default());
+        let window = ClusterConfig::default().window_ms;
+        for case in self.store.live_cases(window).await? {
+            let mut alerts = Vec::new();
+            for row in self.store.case_alerts(&case.id).await? {
+                let alert: Alert = serde_json::from_value(row.finding)
+                    .map_err(|e| Error::StoredAlert { id: row.id.clone(), reason: e.to_string() })?;
+                alerts.push(alert);
+            }
             self.live.restore(&case.id, alerts);
         }
+        self.live.restored();
         let watermark = self.store.watermark(WATERMARK).await?;
-        self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner).watermark = watermark;
+        self.warm_up(watermark).await?;
+        self.handle.update(|p| p.watermark = watermark);
+        Ok(())
+    }
+
+    /// Feeds detection the events it saw last before a restart (those within the longest
+    /// correlation window of the watermark), discarding what it raises: those alerts were filed
+    /// then. A burst that a restart split in two is still one burst.
+    async fn warm_up(&mut self, watermark: i64) -> Result<()> {
+        let Some(mut at) = self.store.replay_start(watermark, self.pipeline.replay_window_ms()).await? else {
+            return Ok(());
+        };
+        while at < watermark {
+            let page = self.store.pipeline_events_after(at, PAGE).await?;
+            let Some(last) = page.last().map(|e| e.seq) else { break };
+            for stored in page.iter().filter(|e| e.seq <= watermark) {
+                if let Ok((event, views)) = parse(stored) {
+                    self.pipeline.detect(&event, &views, &stored.source);
+                }
+            }
+            at = last;
+        }
         Ok(())
     }
 
@@ -228,30 +335,39 @@ impl Engine {
         let page = self.store.pipeline_events_after(watermark, PAGE).await?;
         let Some(last) = page.last().map(|e| e.seq) else { return Ok(0) };
         let mut alerts = Vec::new();
+        let mut dead = Vec::new();
         for stored in &page {
-            let event: vigil_ocsf::Event = serde_json::from_str(&stored.ocsf)
-                .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;
-            let views: Vec<SourceView> = crate::decode::decode_views(&stored.views, &stored.raw)
-                .map_err(|e| Error::StoredEvent { id: stored.id.clone(), reason: e.to_string() })?;
-            alerts.extend(self.pipeline.detect(&event, &views, &stored.source));
+            match parse(stored) {
+                Ok((event, views)) => alerts.extend(self.pipeline.detect(&event, &views, &stored.source)),
+                Err(reason) => dead.push(unreadable(stored, &reason)),
+            }
         }
         let alert_count = alerts.len() as u64;
+        // Alerts already filed (a replay after a restart, or a late copy of an alert whose case
+        // the live engine has forgotten) change nothing.
+        let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
+        let known: HashSet<String> = self.store.known_alerts(&ids).await?;
+        alerts.retain(|a| !known.contains(&a.id));
         let updates = self.live.add(alerts);
         if !updates.is_empty() {
             self.refresh_history().await?;
         }
         let mut tx = self.store.write().await?;
+        for letter in &dead {
+            tx.insert_dead_letter(letter).await?;
+        }
         for update in &updates {
             self.file(&mut tx, update).await?;
         }
         tx.set_watermark(WATERMARK, last).await?;
         tx.commit().await?;
-        let mut progress = self.handle.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        progress.watermark = last;
-        progress.events += page.len() as u64;
-        progress.alerts += alert_count;
-        progress.case_updates += updates.len() as u64;
-        progress.last_error = None;
+        self.handle.update(|p| {
+            p.watermark = last;
+            p.events += page.len() as u64;
+            p.alerts += alert_count;
+            p.case_updates += updates.len() as u64;
+            p.dead_letters += dead.len() as u64;
+        });
         Ok(page.len())
     }
 
@@ -259,10 +375,8 @@ impl Engine {
     async fn file(&self, tx: &mut WriteTx<'_>, update: &CaseUpdate) -> Result<()> {
         let engine = Actor::new(ENGINE, "engine");
         let case = &update.case;
-        for folded in &case.alerts {
-            for id in folded.ids.iter().filter(|id| update.new_alerts.contains(id)) {
-                tx.save_alert(&alert_row(case, folded, id)).await?;
-            }
+        for alert in &update.new_alerts {
+            tx.save_alert(&alert_row(&case.id, alert)).await?;
         }
         // The store, not the in-memory flag, says whether the case exists and where it stands.
         let previous = match tx.case_state(&case.id).await {
@@ -327,24 +441,17 @@ impl Engine {
     }
 }
 
-fn alert_row(case: &Case, folded: &vigil_correlate::FoldedAlert, id: &str) -> AlertRow {
-    let alert = Alert {
-        id: id.to_owned(),
-        rule: folded.rule.clone(),
-        time: folded.first_seen,
-        entities: folded.entities.clone(),
-        aliases: Vec::new(),
-        evidence: folded.evidence.clone(),
-        summary: folded.summary.clone(),
-    };
+/// An alert as stored: whole, as it was raised, so a restart refiles exactly what the live
+/// engine held.
+fn alert_row(case_id: &str, alert: &Alert) -> AlertRow {
     AlertRow {
-        id: id.to_owned(),
-        case_id: Some(case.id.clone()),
-        rule_id: folded.rule.id.clone(),
-        title: folded.rule.title.clone(),
-        severity: i64::from(folded.rule.level.id()),
-        time: time::from_millis(folded.first_seen),
-        finding: serde_json::to_value(&alert).unwrap_or_default(),
+        id: alert.id.clone(),
+        case_id: Some(case_id.to_owned()),
+        rule_id: alert.rule.id.clone(),
+        title: alert.rule.title.clone(),
+        severity: i64::from(alert.rule.level.id()),
+        time: time::from_millis(alert.time),
+        finding: serde_json::to_value(alert).unwrap_or_default(),
     }
 }
 

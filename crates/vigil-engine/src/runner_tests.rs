@@ -64,7 +64,7 @@ async fn ingested_events_become_recommended_cases() {
     let (_dir, store, handle, ingest, _engine) = running().await;
 
     let body = std::fs::read("../../samples/windows-lateral-movement.json").expect("sample");
-    let decoded = decode("test", "windows-lateral-movement.json", body.clone(), None);
+    let decoded = decode("test", "windows-lateral-movement.json", body.clone(), None, 0);
     assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
     let receipt = ingest.submit(decoded.events, decoded.dead).await.expect("durable");
     assert!(receipt.stored > 0);
@@ -99,7 +99,7 @@ async fn ingested_events_become_recommended_cases() {
 
     // The same upload again: nothing new is stored, no case changes.
     let before = (store.event_count().await.expect("count"), audit.len());
-    let again = decode("test", "windows-lateral-movement.json", body, None);
+    let again = decode("test", "windows-lateral-movement.json", body, None, 0);
     let receipt = ingest.submit(again.events, again.dead).await.expect("durable");
     assert_eq!(receipt.stored, 0);
     let after = store.event_count().await.expect("count");
@@ -118,7 +118,7 @@ fn stop_logging(minute: u32) -> Vec<u8> {
 async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_takes_it_back() {
     let (_dir, store, handle, ingest, _engine) = running().await;
     let send = |minute: u32| {
-        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"));
+        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
         assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
         ingest.submit(decoded.events, decoded.dead)
     };
@@ -170,4 +170,120 @@ async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_t
     tx.commit().await.expect("commit");
     assert!(store.verdicts().await.expect("verdicts").is_empty());
     store.verify_audit(&[]).await.expect("read").expect("chain verifies");
+}
+
+/// An engine (and an ingest queue that wakes it) on an open store.
+fn engine_on(store: &Store) -> (EngineHandle, Ingest, std::thread::JoinHandle<()>) {
+    let handle = EngineHandle::default();
+    let ingest = Ingest::start(store.clone(), 16, Arc::clone(&handle.stored));
+    let engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    (handle, ingest, engine)
+}
+
+/// Sends `lines` of the lateral-movement sample and waits until the engine has read them.
+async fn send_lines(handle: &EngineHandle, ingest: &Ingest, store: &Store, lines: &[&str]) {
+    let body = lines.join("\n").into_bytes();
+    let decoded = decode("test", "windows-lateral-movement.json", body, None, 0);
+    assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
+    ingest.submit(decoded.events, decoded.dead).await.expect("durable");
+    let stored = store.watermark(WATERMARK).await.expect("watermark").max(1);
+    let last = store.events_after(stored - 1, 100_000).await.expect("events").last().map(|e| e.seq);
+    processed_up_to(handle, last.unwrap_or(0)).await;
+}
+
+/// Every case as (id, state, its alert ids), sorted.
+async fn case_set(store: &Store) -> Vec<(String, CaseState, Vec<String>)> {
+    let mut out = Vec::new();
+    for case in store.cases(&CaseFilter { limit: 10_000, ..CaseFilter::default() }).await.expect("cases") {
+        let alerts = store.case_alerts(&case.id).await.expect("alerts").into_iter().map(|a| a.id).collect();
+        out.push((case.id, case.state, alerts));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_in_the_middle_of_a_scenario_gives_the_same_cases_as_none() {
+    let sample = std::fs::read_to_string("../../samples/windows-lateral-movement.json").expect("sample");
+    let lines: Vec<&str> = sample.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+
+    let straight_dir = tempfile::TempDir::new().expect("temp dir");
+    let straight = Store::open_dir(straight_dir.path()).await.expect("store");
+    let (handle, ingest, _engine) = engine_on(&straight);
+    send_lines(&handle, &ingest, &straight, first).await;
+    send_lines(&handle, &ingest, &straight, second).await;
+    let expected = case_set(&straight).await;
+    assert!(expected.iter().any(|(_, _, alerts)| alerts.len() >= 3), "{expected:?}");
+
+    let restarted_dir = tempfile::TempDir::new().expect("temp dir");
+    let restarted = Store::open_dir(restarted_dir.path()).await.expect("store");
+    let (handle, ingest, engine) = engine_on(&restarted);
+    send_lines(&handle, &ingest, &restarted, first).await;
+    handle.stop();
+    tokio::task::spawn_blocking(move || engine.join()).await.expect("join").expect("engine thread");
+    assert_eq!(handle.progress().state, EngineState::Stopped);
+    let (handle, ingest, _engine) = engine_on(&restarted);
+    send_lines(&handle, &ingest, &restarted, second).await;
+    assert_eq!(case_set(&restarted).await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_event_that_cannot_be_read_is_a_dead_letter_and_the_pipeline_moves_on() {
+    let (_dir, store, handle, ingest, _engine) = running().await;
+    let mut tx = store.write().await.expect("begin");
+    let broken = vigil_store::NewEvent {
+        id: "00000000000000000000000000000bad".into(),
+        source: "test".into(),
+        format: "cloudtrail".into(),
+        class_uid: 6003,
+        time: time::from_millis(0),
+        ocsf: "{not an OCSF event".into(),
+        views: "[]".into(),
+        raw: b"{\"eventName\": \"StopLogging\"}".to_vec(),
+    };
+    assert!(tx.insert_event(&broken).await.expect("insert"));
+    tx.commit().await.expect("commit");
+    // A good event after it is still processed.
+    let decoded = decode("test", "cloudtrail.json", stop_logging(3), Some("cloudtrail"), 0);
+    let receipt = ingest.submit(decoded.events, decoded.dead).await.expect("durable");
+    assert_eq!(receipt.stored, 1);
+    processed_up_to(&handle, 2).await;
+
+    assert_eq!(store.cases(&CaseFilter::default()).await.expect("cases").len(), 1);
+    let dead = store.dead_letters(10).await.expect("dead letters");
+    let letter = dead.iter().find(|d| d.source == DEAD_LETTER_SOURCE).expect("a pipeline dead letter");
+    assert!(letter.locator.contains(&broken.id) && letter.reason.contains(&broken.id), "{letter:?}");
+    assert!(letter.reason.contains("does not parse"), "{letter:?}");
+    let progress = handle.progress();
+    assert_eq!((progress.state, progress.dead_letters, progress.watermark), (EngineState::Running, 1, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_stored_alert_stops_the_restore_and_says_which() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = Store::open_dir(dir.path()).await.expect("store");
+    let (handle, ingest, engine) = engine_on(&store);
+    let decoded = decode("test", "cloudtrail.json", stop_logging(0), Some("cloudtrail"), 0);
+    ingest.submit(decoded.events, decoded.dead).await.expect("durable");
+    processed_up_to(&handle, 1).await;
+    handle.stop();
+    tokio::task::spawn_blocking(move || engine.join()).await.expect("join").expect("engine thread");
+    let case = store.cases(&CaseFilter::default()).await.expect("cases").remove(0);
+    let good = store.case_alerts(&case.id).await.expect("alerts").remove(0);
+    // An alert of the case whose stored document lacks what an alert cannot be read without.
+    let broken =
+        AlertRow { id: "broken-alert".into(), finding: serde_json::json!({"id": "broken-alert"}), ..good };
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.save_alert(&broken).await.expect("insert"));
+    tx.commit().await.expect("commit");
+    assert_eq!(store.case_alerts(&case.id).await.expect("alerts").len(), 2);
+
+    let handle = EngineHandle::default();
+    let woken = handle.processed.notified();
+    let _engine = spawn(store.clone(), detectors(), triage(), handle.clone());
+    tokio::time::timeout(Duration::from_secs(60), woken).await.expect("the engine reports");
+    let progress = handle.progress();
+    assert_eq!(progress.state, EngineState::Stalled);
+    assert!(progress.last_error.as_deref().is_some_and(|e| e.contains("broken-alert")), "{progress:?}");
 }

@@ -13,7 +13,8 @@ pub mod input;
 pub mod json_records;
 mod read;
 pub mod time;
-pub mod view;
+/// How Sigma rules see a record; the type lives in `vigil-model` so detection needs no IO crate.
+pub use vigil_model::view;
 pub mod windows;
 
 pub use error::{Error, Reject, Result};

@@ -14,6 +14,8 @@ pub enum Locator {
     Record(u64),
     /// The whole source (e.g. an unreadable or unrecognised file).
     Source,
+    /// A stored event (its id and arrival number) that the pipeline could not process.
+    Event { id: String, seq: u64 },
 }
 
 /// A record that could not be turned into an event, and why.

@@ -6,6 +6,7 @@ mod dead_letter;
 mod entity;
 mod event_id;
 mod severity;
+pub mod view;
 
 pub use case::{CaseState, IllegalTransition, Lifecycle, Transition};
 pub use dead_letter::{DeadLetter, EXCERPT_BYTES, Locator};

@@ -15,6 +15,7 @@ pub enum Code {
     Forbidden,
     CsrfMismatch,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     UnsupportedFormat,
@@ -47,6 +48,12 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "a session-authenticated change without the session's X-CSRF-Token",
     ),
     (Code::NotFound, "not_found", 404, "no such object"),
+    (
+        Code::MethodNotAllowed,
+        "method_not_allowed",
+        405,
+        "the route exists but does not take this method; Allow lists those it takes",
+    ),
     (
         Code::Conflict,
         "conflict",

@@ -1,171 +1,210 @@
-//! Every route, in one table: method, path, the permission it needs (`None`: public), and what
-//! it does. The router is built against the table (a route missing from it, or in it but not
-//! served, stops the server from starting), the OpenAPI document is generated from it, and the
-//! RBAC test walks it for every role.
-
-use std::collections::BTreeSet;
+//! Every route, declared once: method, path, the permission it needs (`None`: public), what it
+//! does, and its handler. The router, the OpenAPI document and the RBAC test all read this one
+//! table. A known path asked with another method is answered 405 with `Allow`.
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use serde_json::{Map, Value, json};
 
-use crate::api;
+use crate::api::*;
 use crate::auth::Permission::{self, *};
-use crate::error::CODES;
+use crate::error::{ApiError, CODES, Code};
 use crate::state::AppState;
 
+/// The HTTP methods the API serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+use Method::{Get, Post};
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Get => "GET",
+            Post => "POST",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Get => MethodFilter::GET,
+            Post => MethodFilter::POST,
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 pub struct Route {
-    pub method: &'static str,
+    pub method: Method,
     pub path: &'static str,
     pub permission: Option<Permission>,
     pub summary: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
 const fn r(
-    method: &'static str,
+    method: Method,
     path: &'static str,
     permission: Option<Permission>,
     summary: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
 ) -> Route {
-    Route { method, path, permission, summary }
+    Route { method, path, permission, summary, handler }
 }
 
 pub const ROUTES: &[Route] = &[
-    r("GET", "/healthz", None, "Liveness"),
-    r("GET", "/api/v1/openapi.json", None, "This document"),
-    r("POST", "/api/v1/login", None, "Sign in with a user name and password; sets the session cookie"),
-    r("POST", "/api/v1/logout", Some(Session), "Sign out"),
-    r("GET", "/api/v1/me", Some(Session), "The caller: name, role, permissions"),
-    r("GET", "/api/v1/status", Some(Session), "Engine and ingest progress"),
+    r(Get, "/healthz", None, "Liveness", |m| on(m, system::health)),
+    r(Get, "/api/v1/openapi.json", None, "This document", |m| on(m, system::openapi)),
+    r(Post, "/api/v1/login", None, "Sign in with a user name and password; sets the session cookie", |m| {
+        on(m, session::login)
+    }),
+    r(Post, "/api/v1/logout", Some(Session), "Sign out", |m| on(m, session::logout)),
+    r(Get, "/api/v1/me", Some(Session), "The caller: name, role, permissions", |m| on(m, system::me)),
+    r(Get, "/api/v1/status", Some(Session), "Engine and ingest progress", |m| on(m, system::status)),
     r(
-        "POST",
+        Post,
         "/api/v1/ingest",
         Some(Ingest),
         "Bulk ingest: a body in any decoded format; answered once durable",
+        |m| on(m, ingest::bulk),
     ),
     r(
-        "POST",
+        Post,
         "/api/v1/webhooks/{source}",
         Some(Webhook),
         "A source's own ingest URL; its token is scoped to it",
+        |m| on(m, ingest::webhook),
     ),
-    r("GET", "/api/v1/cases", Some(CaseRead), "The case queue, filtered by state, severity, assignee"),
-    r("GET", "/api/v1/cases/{id}", Some(CaseRead), "One case: document, alerts, comments, recommendation"),
-    r("GET", "/api/v1/cases/{id}/timeline", Some(CaseRead), "A case's timeline"),
-    r("GET", "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph"),
-    r("GET", "/api/v1/cases/{id}/recommendation", Some(CaseRead), "A case's newest recommendation"),
+    r(Get, "/api/v1/cases", Some(CaseRead), "The case queue, filtered by state, severity, assignee", |m| {
+        on(m, cases::list)
+    }),
     r(
-        "POST",
+        Get,
+        "/api/v1/cases/{id}",
+        Some(CaseRead),
+        "One case: document, alerts, comments, recommendation",
+        |m| on(m, cases::detail),
+    ),
+    r(Get, "/api/v1/cases/{id}/timeline", Some(CaseRead), "A case's timeline", |m| on(m, cases::timeline)),
+    r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph)),
+    r(Get, "/api/v1/cases/{id}/recommendation", Some(CaseRead), "A case's newest recommendation", |m| {
+        on(m, cases::recommendation)
+    }),
+    r(
+        Post,
         "/api/v1/cases/{id}/transition",
         Some(CaseWrite),
         "Move a case to another state, with a reason; closing it records your verdict",
+        |m| on(m, cases::transition),
     ),
-    r("POST", "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)"),
+    r(Post, "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)", |m| {
+        on(m, cases::assign)
+    }),
     r(
-        "GET",
+        Get,
         "/api/v1/verdicts",
         Some(CaseRead),
         "Analysts' verdicts by rule and entity, newest first, filtered by rule, entity, case",
+        |m| on(m, verdicts::list),
     ),
-    r("POST", "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case"),
-    r("GET", "/api/v1/alerts", Some(AlertRead), "Alerts, newest first"),
-    r("GET", "/api/v1/alerts/{id}", Some(AlertRead), "One alert with its entities and evidence"),
-    r("GET", "/api/v1/events", Some(EventRead), "Events in a time range"),
-    r("GET", "/api/v1/events/{id}", Some(EventRead), "One event: OCSF and the raw record"),
-    r("GET", "/api/v1/dead-letters", Some(EventRead), "Records that could not be read, with why"),
-    r("POST", "/api/v1/evidence", Some(EvidenceWrite), "Add a file to the evidence vault"),
-    r("GET", "/api/v1/evidence/{id}", Some(EvidenceRead), "An evidence file's metadata"),
-    r("GET", "/api/v1/evidence/{id}/content", Some(EvidenceRead), "An evidence file, as an attachment"),
-    r("GET", "/api/v1/users", Some(UserRead), "Users and their roles"),
-    r("POST", "/api/v1/users", Some(UserAdmin), "Create a user"),
+    r(Post, "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case", |m| on(m, cases::comment)),
+    r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list)),
+    r(Get, "/api/v1/alerts/{id}", Some(AlertRead), "One alert with its entities and evidence", |m| {
+        on(m, alerts::get)
+    }),
+    r(Get, "/api/v1/events", Some(EventRead), "Events in a time range", |m| on(m, events::search)),
+    r(Get, "/api/v1/events/{id}", Some(EventRead), "One event: OCSF and the raw record", |m| {
+        on(m, events::get)
+    }),
+    r(Get, "/api/v1/dead-letters", Some(EventRead), "Records that could not be read, with why", |m| {
+        on(m, events::dead_letters)
+    }),
+    r(Post, "/api/v1/evidence", Some(EvidenceWrite), "Add a file to the evidence vault", |m| {
+        on(m, evidence::upload)
+    }),
+    r(Get, "/api/v1/evidence/{id}", Some(EvidenceRead), "An evidence file's metadata", |m| {
+        on(m, evidence::meta)
+    }),
+    r(Get, "/api/v1/evidence/{id}/content", Some(EvidenceRead), "An evidence file, as an attachment", |m| {
+        on(m, evidence::download)
+    }),
+    r(Get, "/api/v1/users", Some(UserRead), "Users and their roles", |m| on(m, users::list)),
+    r(Post, "/api/v1/users", Some(UserAdmin), "Create a user", |m| on(m, users::create)),
     r(
-        "POST",
+        Post,
         "/api/v1/users/{id}/disable",
         Some(UserAdmin),
         "Disable a user; their sessions and tokens stop working",
+        |m| on(m, users::disable),
     ),
-    r("GET", "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)"),
-    r("POST", "/api/v1/tokens", Some(TokenAdmin), "Create an API token; the secret is shown once"),
-    r("POST", "/api/v1/tokens/{id}/revoke", Some(TokenAdmin), "Revoke a token"),
-    r("GET", "/api/v1/rules", Some(RuleRead), "The detection rules the engine runs"),
-    r("POST", "/api/v1/rules/reload", Some(RuleAdmin), "Reload rules and configuration from disk"),
-    r("GET", "/api/v1/audit", Some(AuditRead), "Audit records in order"),
-    r("GET", "/api/v1/audit/verify", Some(AuditRead), "Verify the whole audit chain"),
+    r(Get, "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)", |m| on(m, tokens::list)),
+    r(Post, "/api/v1/tokens", Some(TokenAdmin), "Create an API token; the secret is shown once", |m| {
+        on(m, tokens::create)
+    }),
+    r(Post, "/api/v1/tokens/{id}/revoke", Some(TokenAdmin), "Revoke a token", |m| on(m, tokens::revoke)),
+    r(Get, "/api/v1/rules", Some(RuleRead), "The detection rules the engine runs", |m| on(m, rules::status)),
+    r(Post, "/api/v1/rules/reload", Some(RuleAdmin), "Reload rules and configuration from disk", |m| {
+        on(m, rules::reload)
+    }),
+    r(Get, "/api/v1/audit", Some(AuditRead), "Audit records in order", |m| on(m, audit::list)),
+    r(Get, "/api/v1/audit/verify", Some(AuditRead), "Verify the whole audit chain", |m| on(m, audit::verify)),
 ];
 
-struct Builder {
-    router: Router<AppState>,
-    served: BTreeSet<(&'static str, &'static str)>,
-}
-
-impl Builder {
-    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Builder {
-        assert!(
-            ROUTES.iter().any(|r| r.method == method && r.path == path),
-            "{method} {path} is served but not in the route table"
-        );
-        self.served.insert((method, path));
-        self.router = self.router.route(path, handler);
-        self
+impl Route {
+    /// Whether `path` (a request's path) is this route's, `{…}` segments matching any one segment.
+    fn matches(&self, path: &str) -> bool {
+        let mut want = self.path.split('/');
+        let mut got = path.split('/');
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+                _ => return false,
+            }
+        }
     }
 }
 
-/// The API router, checked against [`ROUTES`].
+/// The API router, built from [`ROUTES`].
 pub fn router(state: AppState) -> Router {
-    use api::*;
-    let b = Builder { router: Router::new(), served: BTreeSet::new() }
-        .add("GET", "/healthz", get(system::health))
-        .add("GET", "/api/v1/openapi.json", get(system::openapi))
-        .add("POST", "/api/v1/login", post(session::login))
-        .add("POST", "/api/v1/logout", post(session::logout))
-        .add("GET", "/api/v1/me", get(system::me))
-        .add("GET", "/api/v1/status", get(system::status))
-        .add("POST", "/api/v1/ingest", post(ingest::bulk))
-        .add("POST", "/api/v1/webhooks/{source}", post(ingest::webhook))
-        .add("GET", "/api/v1/cases", get(cases::list))
-        .add("GET", "/api/v1/cases/{id}", get(cases::detail))
-        .add("GET", "/api/v1/cases/{id}/timeline", get(cases::timeline))
-        .add("GET", "/api/v1/cases/{id}/graph", get(cases::graph))
-        .add("GET", "/api/v1/cases/{id}/recommendation", get(cases::recommendation))
-        .add("POST", "/api/v1/cases/{id}/transition", post(cases::transition))
-        .add("POST", "/api/v1/cases/{id}/assign", post(cases::assign))
-        .add("GET", "/api/v1/verdicts", get(verdicts::list))
-        .add("POST", "/api/v1/cases/{id}/comments", post(cases::comment))
-        .add("GET", "/api/v1/alerts", get(alerts::list))
-        .add("GET", "/api/v1/alerts/{id}", get(alerts::get))
-        .add("GET", "/api/v1/events", get(events::search))
-        .add("GET", "/api/v1/events/{id}", get(events::get))
-        .add("GET", "/api/v1/dead-letters", get(events::dead_letters))
-        .add("POST", "/api/v1/evidence", post(evidence::upload))
-        .add("GET", "/api/v1/evidence/{id}", get(evidence::meta))
-        .add("GET", "/api/v1/evidence/{id}/content", get(evidence::download))
-        .add("GET", "/api/v1/users", get(users::list))
-        .add("POST", "/api/v1/users", post(users::create))
-        .add("POST", "/api/v1/users/{id}/disable", post(users::disable))
-        .add("GET", "/api/v1/tokens", get(tokens::list))
-        .add("POST", "/api/v1/tokens", post(tokens::create))
-        .add("POST", "/api/v1/tokens/{id}/revoke", post(tokens::revoke))
-        .add("GET", "/api/v1/rules", get(rules::status))
-        .add("POST", "/api/v1/rules/reload", post(rules::reload))
-        .add("GET", "/api/v1/audit", get(audit::list))
-        .add("GET", "/api/v1/audit/verify", get(audit::verify));
+    let mut router = Router::new();
     for route in ROUTES {
-        assert!(
-            b.served.contains(&(route.method, route.path)),
-            "{} {} is in the table but not served",
-            route.method,
-            route.path
-        );
+        router = router.route(route.path, (route.handler)(route.method.filter()));
     }
-    b.router
-        .fallback(|| async { crate::error::ApiError::not_found("route") })
-        .method_not_allowed_fallback(|| async {
-            crate::error::ApiError::new(
-                crate::error::Code::BadRequest,
-                "this route does not take that method",
-            )
-        })
+    router
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// 405 for a known path asked with a method it does not take, with the methods it does.
+async fn method_not_allowed(uri: Uri) -> Response {
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.matches(uri.path())) {
+        allowed.push(route.method.as_str());
+        if route.method == Get {
+            allowed.push("HEAD");
+        }
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    let allow = allowed.join(", ");
+    let mut response =
+        ApiError::new(Code::MethodNotAllowed, format!("this route takes {allow}")).into_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The OpenAPI 3.1 document, generated from [`ROUTES`] and the error code table.
@@ -196,7 +235,7 @@ pub fn openapi() -> Value {
         }
         let mut op = json!({
             "summary": route.summary,
-            "operationId": format!("{} {}", route.method.to_lowercase(), route.path),
+            "operationId": format!("{} {}", route.method.as_str().to_lowercase(), route.path),
             "parameters": params,
             "responses": responses,
         });
@@ -211,7 +250,7 @@ pub fn openapi() -> Value {
             None => op["security"] = json!([]),
         }
         let item = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
-        item[route.method.to_lowercase()] = op;
+        item[route.method.as_str().to_lowercase()] = op;
     }
     json!({
         "openapi": "3.1.0",
@@ -234,4 +273,27 @@ pub fn openapi() -> Value {
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_is_declared_once() {
+        let mut keys: Vec<(Method, &str)> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before);
+    }
+
+    #[test]
+    fn a_path_with_placeholders_matches_one_segment_per_placeholder() {
+        let route = ROUTES.iter().find(|r| r.path == "/api/v1/cases/{id}/timeline").expect("route");
+        assert!(route.matches("/api/v1/cases/abc/timeline"));
+        assert!(!route.matches("/api/v1/cases//timeline"));
+        assert!(!route.matches("/api/v1/cases/abc"));
+        assert!(!route.matches("/api/v1/cases/abc/timeline/more"));
+    }
 }

@@ -33,8 +33,10 @@ async fn submit(ingest: &Ingest, source: &str, messages: Vec<Vec<u8>>, stats: &S
         body.push(b'\n');
     }
     let source = source.to_owned();
+    let received_at = vigil_store::time::now_ms();
     let Ok(decoded) =
-        tokio::task::spawn_blocking(move || decode(&source, "syslog.log", body, Some("syslog"))).await
+        tokio::task::spawn_blocking(move || decode(&source, "syslog.log", body, Some("syslog"), received_at))
+            .await
     else {
         return false;
     };

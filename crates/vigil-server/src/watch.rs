@@ -25,6 +25,14 @@ async fn move_to(file: &Path, dir: &str, reason: Option<&str>) {
 
 /// Ingests one file; `false` when it should be tried again later (the queue was full).
 async fn ingest_file(ingest: &Ingest, file: PathBuf) -> bool {
+    // A file's yearless dates take their year from when it was last written.
+    let written_at = tokio::fs::metadata(&file)
+        .await
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or_else(vigil_store::time::now_ms);
     let bytes = match tokio::fs::read(&file).await {
         Ok(b) => b,
         Err(e) => {
@@ -34,13 +42,14 @@ async fn ingest_file(ingest: &Ingest, file: PathBuf) -> bool {
     };
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let source = format!("watch:{name}");
-    let decoded = match tokio::task::spawn_blocking(move || decode(&source, &name, bytes, None)).await {
-        Ok(d) => d,
-        Err(e) => {
-            move_to(&file, ".failed", Some(&e.to_string())).await;
-            return true;
-        }
-    };
+    let decoded =
+        match tokio::task::spawn_blocking(move || decode(&source, &name, bytes, None, written_at)).await {
+            Ok(d) => d,
+            Err(e) => {
+                move_to(&file, ".failed", Some(&e.to_string())).await;
+                return true;
+            }
+        };
     match ingest.submit(decoded.events, decoded.dead).await {
         Ok(_) => {
             move_to(&file, ".done", None).await;

@@ -300,6 +300,49 @@ impl Store {
         rows.iter().map(case_from).collect()
     }
 
+    /// The cases a live engine holds: every open case, and closed ones whose last alert is within
+    /// `window_ms` of the newest case's (new alerts reopen those). Oldest first, so merges keep
+    /// the older case's id as they did before a restart.
+    pub async fn live_cases(&self, window_ms: i64) -> Result<Vec<CaseRow>> {
+        let newest = sqlx::query("SELECT MAX(last_seen) FROM cases").fetch_one(&self.reader).await?;
+        let Some(newest) = newest.try_get::<Option<String>, _>(0)? else { return Ok(Vec::new()) };
+        let newest = time::to_millis(&newest)
+            .ok_or_else(|| Error::Corrupt { column: "cases.last_seen", reason: newest.clone() })?;
+        let closed: Vec<&str> =
+            CaseState::ALL.into_iter().filter(|s| s.is_closed()).map(CaseState::as_str).collect();
+        let placeholders: Vec<String> = (2..closed.len() + 2).map(|i| format!("${i}")).collect();
+        // Only placeholders are built into the text; every value is bound.
+        let sql = format!(
+            "SELECT * FROM cases WHERE last_seen >= $1 OR state NOT IN ({}) ORDER BY first_seen, id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(time::from_millis(newest - window_ms));
+        for state in closed {
+            query = query.bind(state);
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter().map(case_from).collect()
+    }
+
+    /// Which of `ids` are stored alerts.
+    pub async fn known_alerts(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        const CHUNK: usize = 500;
+        let mut known = std::collections::HashSet::new();
+        for chunk in ids.chunks(CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            // Only placeholders are built into the text; every value is bound.
+            let sql = format!("SELECT id FROM alerts WHERE id IN ({})", placeholders.join(", "));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.reader).await? {
+                known.insert(row.try_get(0)?);
+            }
+        }
+        Ok(known)
+    }
+
     pub async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRow>> {
         let rows = sqlx::query("SELECT * FROM alerts WHERE case_id = $1 ORDER BY time, id")
             .bind(case_id)

@@ -258,6 +258,29 @@ impl Store {
             .collect()
     }
 
+    /// Where to start feeding detection again after a restart, so its correlation windows hold
+    /// what they held: the arrival number just before the first event, at or before `watermark`,
+    /// whose time is within `lookback_ms` of the time of the event at the watermark. `None` when
+    /// nothing needs replaying.
+    pub async fn replay_start(&self, watermark: i64, lookback_ms: i64) -> Result<Option<i64>> {
+        if lookback_ms <= 0 || watermark <= 0 {
+            return Ok(None);
+        }
+        let last = sqlx::query("SELECT time FROM events WHERE seq <= $1 ORDER BY seq DESC LIMIT 1")
+            .bind(watermark)
+            .fetch_optional(&self.reader)
+            .await?;
+        let Some(last) = last else { return Ok(None) };
+        let last: String = last.try_get(0)?;
+        let Some(last_ms) = time::to_millis(&last) else { return Ok(None) };
+        let first = sqlx::query("SELECT CAST(MIN(seq) AS BIGINT) FROM events WHERE seq <= $1 AND time >= $2")
+            .bind(watermark)
+            .bind(time::from_millis(last_ms - lookback_ms))
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(first.try_get::<Option<i64>, _>(0)?.map(|seq| seq - 1))
+    }
+
     /// How far the consumer `name` has read (0 when it has not started).
     pub async fn watermark(&self, name: &str) -> Result<i64> {
         let row = sqlx::query("SELECT value FROM watermarks WHERE name = $1")

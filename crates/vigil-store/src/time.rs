@@ -11,6 +11,16 @@ pub fn now() -> String {
     stamp(Utc::now())
 }
 
+/// A stored time back in ms since the epoch; `None` when it is not one.
+pub fn to_millis(stamp: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.timestamp_millis())
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 pub fn from_millis(ms: i64) -> String {
     stamp(DateTime::from_timestamp_millis(ms).unwrap_or_default())
 }

@@ -319,3 +319,25 @@ fn asking_a_case_answers_from_its_evidence_or_says_i_dont_know() {
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stdout).starts_with("I don't know"));
 }
+
+#[test]
+fn hunt_into_a_closed_pipe_ends_quietly_with_status_0() {
+    let dir = scratch("hunt-closed-pipe");
+    let samples = repo().join("samples");
+    for extra in [&["--json"][..], &[][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["hunt", samples.to_str().expect("utf-8")])
+            .args(extra)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("vigil runs");
+        // The reader is gone before the first line is written, as `| head -1` is after one.
+        drop(child.stdout.take());
+        let run = child.wait_with_output().expect("vigil ends");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{extra:?}: {stderr}");
+        assert!(!stderr.to_lowercase().contains("broken pipe"), "{extra:?}: {stderr}");
+    }
+}

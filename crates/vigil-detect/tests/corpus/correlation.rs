@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use vigil_detect::{RuleFile, RuleSet, RuleSetConfig};
-use vigil_ingest::view::{LogSource, SourceView};
+use vigil_model::view::{LogSource, SourceView};
 
 use crate::data;
 

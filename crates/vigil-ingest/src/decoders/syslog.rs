@@ -58,13 +58,7 @@ impl Format for Syslog {
         vec![crate::view::SourceView { logsource, fields: Value::Object(fields) }]
     }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
-        let reference = record.source_time.and_then(|t| Utc.timestamp_millis_opt(t).single());
-        let year_of_reference = reference.map(|r| r.year()).unwrap_or(1970);
-        let month_of_reference = reference.map(|r| r.month()).unwrap_or(12);
-        // A yearless date later in the year than the file's last write belongs to the year before.
-        let get_year = |(month, _, _, _, _): syslog_loose::IncompleteDate| {
-            if month > month_of_reference { year_of_reference - 1 } else { year_of_reference }
-        };
+        let get_year = |date: syslog_loose::IncompleteDate| year_for(date, record.source_time);
         let message = parse_message_with_year_exact_tz(&record.text, get_year, Some(Utc), Variant::Either)
             .map_err(|_| Reject::Shape { format: "syslog", why: "no priority or timestamp header" })?;
         let time = message.timestamp.map(|t| t.timestamp_millis()).ok_or(Reject::Missing("timestamp"))?;
@@ -129,6 +123,28 @@ impl Format for Syslog {
     }
 }
 
+/// How far ahead of its reference time a yearless date may fall (clocks disagree a little).
+const FUTURE_TOLERANCE_MS: i64 = 24 * 3600 * 1000;
+
+/// The year of a yearless date: of the years around `reference` (when a file was last written,
+/// or when a message was received over the network), the one that puts the date nearest to
+/// it without placing it more than a day after it. With no reference the year is 1970.
+fn year_for((month, day, hour, minute, second): syslog_loose::IncompleteDate, reference: Option<i64>) -> i32 {
+    let Some(reference) = reference.and_then(|r| Utc.timestamp_millis_opt(r).single()) else {
+        return 1970;
+    };
+    let at = |year: i32| {
+        Utc.with_ymd_and_hms(year, month, day, hour, minute, second).single().map(|t| t.timestamp_millis())
+    };
+    let now = reference.timestamp_millis();
+    [reference.year() + 1, reference.year(), reference.year() - 1]
+        .into_iter()
+        .filter_map(|year| at(year).map(|t| (year, t)))
+        .filter(|(_, t)| *t <= now + FUTURE_TOLERANCE_MS)
+        .min_by_key(|(_, t)| (now - t).abs())
+        .map_or(reference.year(), |(year, _)| year)
+}
+
 struct SshLogin {
     user: String,
     ip: String,
@@ -157,4 +173,44 @@ fn ssh_login(msg: &str) -> Option<SshLogin> {
         _ => None,
     };
     Some(SshLogin { user: user.to_owned(), ip, port, method: Some(method.to_owned()), success })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(text).expect("time").timestamp_millis()
+    }
+
+    #[track_caller]
+    fn check(date: syslog_loose::IncompleteDate, reference: &str, year: i32) {
+        assert_eq!(year_for(date, Some(ms(reference))), year);
+    }
+
+    #[test]
+    fn a_yearless_date_takes_the_nearest_year_not_more_than_a_day_ahead() {
+        // Received the same day: the receive time's year.
+        check((3, 2, 10, 15, 0), "2026-03-02T10:16:00Z", 2026);
+        // A December message read in January belongs to last year.
+        check((12, 31, 23, 59, 50), "2027-01-01T00:00:05Z", 2026);
+        // A sender whose clock runs a few seconds ahead over the new year: next year.
+        check((1, 1, 0, 0, 10), "2026-12-31T23:59:59Z", 2027);
+        // More than a day ahead of the reference: the year before.
+        check((3, 9, 0, 0, 0), "2026-03-02T10:16:00Z", 2025);
+        // 29 February only exists in leap years.
+        check((2, 29, 12, 0, 0), "2025-03-01T00:00:00Z", 2024);
+    }
+
+    #[test]
+    fn yearless_syslog_received_over_the_network_is_not_dated_1970() {
+        let record = RawRecord {
+            locator: vigil_model::Locator::Line { line: 1, offset: 0 },
+            text: "<38>Mar  2 10:15:00 bastion sshd[812]: Failed password for root from 203.0.113.9 port 4242 ssh2".into(),
+            value: None,
+            source_time: Some(ms("2026-03-02T10:15:01Z")),
+        };
+        let event = Syslog.map(&record).expect("maps");
+        assert_eq!(event.time, ms("2026-03-02T10:15:00Z"));
+    }
 }

@@ -22,7 +22,10 @@ pub async fn list(
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let alerts = state.store.alerts(q.min_severity.unwrap_or(0), limit(q.limit, 100, 1_000)).await?;
+    let alerts = state
+        .store
+        .alerts(crate::params::min_severity(q.min_severity)?.unwrap_or(0), limit(q.limit, 100, 1_000)?)
+        .await?;
     Ok(Json(json!({ "alerts": alerts })))
 }
 

@@ -23,7 +23,14 @@ pub async fn list(
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let records = state.store.audit_records(q.after.unwrap_or(0).max(0), limit(q.limit, 100, 5_000)).await?;
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(crate::error::ApiError::new(
+            crate::error::Code::BadRequest,
+            "after: a sequence number, 0 or more",
+        ));
+    }
+    let records = state.store.audit_records(after, limit(q.limit, 100, 5_000)?).await?;
     Ok(Json(json!({ "records": records })))
 }
 

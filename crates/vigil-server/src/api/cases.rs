@@ -37,9 +37,9 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let filter = CaseFilter {
         state: q.state.as_deref().map(parse_state).transpose()?,
-        min_severity: q.min_severity,
+        min_severity: crate::params::min_severity(q.min_severity)?,
         assignee: q.assignee,
-        limit: limit(q.limit, 100, 1_000),
+        limit: limit(q.limit, 100, 1_000)?,
     };
     let cases = state.store.cases(&filter).await?;
     let rows: Vec<Value> = cases

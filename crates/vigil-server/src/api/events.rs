@@ -41,7 +41,7 @@ pub async fn search(
     if q.q.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256) {
         return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
     }
-    let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)).await?;
+    let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)?).await?;
     Ok(Json(json!({ "events": events })))
 }
 
@@ -66,6 +66,6 @@ pub async fn dead_letters(
     State(state): State<AppState>,
     Params(q): Params<DeadQuery>,
 ) -> ApiResult<Json<Value>> {
-    let dead = state.store.dead_letters(limit(q.limit, 100, 1_000)).await?;
+    let dead = state.store.dead_letters(limit(q.limit, 100, 1_000)?).await?;
     Ok(Json(json!({ "dead_letters": dead })))
 }

@@ -85,9 +85,10 @@ async fn accept(
     if body.is_empty() {
         return Err(ApiError::new(Code::BadRequest, "the body is empty"));
     }
+    let received_at = vigil_store::time::now_ms();
     let decoded = tokio::task::spawn_blocking(move || {
         let name = if format.is_some() { "upload" } else { "upload.jsonl" };
-        decode(&source, name, body, format)
+        decode(&source, name, body, format, received_at)
     })
     .await
     .map_err(ApiError::internal)?;

@@ -31,7 +31,7 @@ pub async fn list(
         return Err(ApiError::new(Code::BadRequest, "rule, entity, case: at most 1000 characters"));
     }
     let filter =
-        VerdictFilter { rule: q.rule, entity: q.entity, case: q.case, limit: limit(q.limit, 100, 1_000) };
+        VerdictFilter { rule: q.rule, entity: q.entity, case: q.case, limit: limit(q.limit, 100, 1_000)? };
     let verdicts = state.store.find_verdicts(&filter).await?;
     Ok(Json(json!({ "count": verdicts.len(), "verdicts": verdicts })))
 }

@@ -209,3 +209,43 @@ fn with_every_upload_slot_taken_an_upload_is_refused_before_its_body_is_read() {
     assert_eq!(accepted.status, 200, "{}", String::from_utf8_lossy(&accepted.body));
     assert_eq!(events(&server), 1);
 }
+
+#[test]
+fn every_bad_query_parameter_is_a_400_with_a_stable_code() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    for path in [
+        "/api/v1/cases?limit=-1",
+        "/api/v1/cases?limit=0",
+        "/api/v1/cases?limit=1000001",
+        "/api/v1/cases?min_severity=-3",
+        "/api/v1/alerts?limit=-1",
+        "/api/v1/events?q=%00%ff",
+        "/api/v1/events?q=%ff",
+        "/api/v1/events?q=a%00",
+        "/api/v1/dead-letters?limit=-5",
+        "/api/v1/audit?after=-1",
+        "/api/v1/verdicts?limit=0",
+    ] {
+        let answer = server.get(path, &admin);
+        assert_eq!((answer.status, answer.code().as_str()), (400, "bad_request"), "{path}");
+    }
+}
+
+#[test]
+fn a_known_route_asked_with_the_wrong_method_is_405_with_allow() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    let bearer = format!("Bearer {admin}");
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/cases", "GET, HEAD"),
+        ("GET", "/api/v1/ingest", "POST"),
+        ("DELETE", "/api/v1/users", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/cases/abc/transition", "POST"),
+    ] {
+        let answer = server.request(method, path, &[("Authorization", &bearer)], None);
+        assert_eq!((answer.status, answer.code().as_str()), (405, "method_not_allowed"), "{method} {path}");
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+    }
+    assert_eq!(server.get("/api/v1/no-such-route", &admin).status, 404);
+}

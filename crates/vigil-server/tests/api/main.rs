@@ -3,6 +3,7 @@
 mod bad_input;
 mod rbac;
 mod sessions;
+mod syslog_year;
 
 use std::sync::Arc;
 

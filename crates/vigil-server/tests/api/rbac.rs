@@ -29,15 +29,19 @@ fn every_role_on_every_route_is_allowed_or_denied_as_the_table_says() {
         let Some(permission) = route.permission else { continue };
         let path = concrete(route.path);
         for (role, token) in &tokens {
-            let body = (route.method == "POST").then_some(&b"{}"[..]);
-            let answer =
-                server.request(route.method, &path, &[("Authorization", &format!("Bearer {token}"))], body);
+            let body = (route.method == vigil_server::routes::Method::Post).then_some(&b"{}"[..]);
+            let answer = server.request(
+                route.method.as_str(),
+                &path,
+                &[("Authorization", &format!("Bearer {token}"))],
+                body,
+            );
             let denied = answer.status == 403 && answer.code() == "forbidden";
             let expected_denied = !role.may(permission);
             if denied != expected_denied || answer.status == 401 || answer.status >= 500 {
                 mismatches.push(format!(
                     "{} {} as {}: {} {}",
-                    route.method,
+                    route.method.as_str(),
                     route.path,
                     role.as_str(),
                     answer.status,
@@ -55,9 +59,9 @@ fn every_role_on_every_route_is_allowed_or_denied_as_the_table_says() {
 fn nothing_outside_the_public_list_answers_without_authentication() {
     let server = Server::start();
     for route in ROUTES {
-        let key = format!("{} {}", route.method, route.path);
-        let body = (route.method == "POST").then_some(&b"{}"[..]);
-        let answer = server.request(route.method, &concrete(route.path), &[], body);
+        let key = format!("{} {}", route.method.as_str(), route.path);
+        let body = (route.method == vigil_server::routes::Method::Post).then_some(&b"{}"[..]);
+        let answer = server.request(route.method.as_str(), &concrete(route.path), &[], body);
         if PUBLIC.contains(&key.as_str()) {
             assert!(route.permission.is_none(), "{key} is public in the list but not in the table");
             assert_ne!(answer.status, 401, "{key}");
@@ -74,7 +78,7 @@ fn the_openapi_document_lists_every_route_with_its_permission() {
     let doc = server.request("GET", "/api/v1/openapi.json", &[], None).json();
     assert_eq!(doc["openapi"], "3.1.0");
     for route in ROUTES {
-        let op = &doc["paths"][route.path][route.method.to_lowercase()];
+        let op = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
         assert!(op.is_object(), "{} {} is missing", route.method, route.path);
         let documented = op["x-vigil-permission"].as_str();
         assert_eq!(documented, route.permission.map(|p| p.as_str()), "{} {}", route.method, route.path);
