@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use vigil_store::{Actor, CaseFilter};
+use vigil_model::Component;
+use vigil_store::{By, CaseFilter};
 
 use crate::serve::{Settings, start};
 
@@ -55,7 +56,7 @@ pub fn run(
     let secret = runtime.block_on(crate::serve::ingest_account(
         &running.store,
         "bench-ingest",
-        &Actor::new("vigil:bench", "cli"),
+        &By::vigil(Component::Bench),
     ))?;
 
     let stop = Arc::new(AtomicBool::new(false));

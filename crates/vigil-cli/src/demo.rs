@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use vigil_store::{Actor, CaseFilter};
+use vigil_model::Component;
+use vigil_store::{By, CaseFilter};
 
 use crate::serve::{Running, Settings, start};
 
@@ -49,7 +50,7 @@ fn random_hex(n: usize) -> Result<String> {
 }
 
 async fn users(running: &Running) -> Result<Vec<(String, String)>> {
-    let by = Actor::new("vigil:demo", "cli");
+    let by = By::vigil(Component::Demo);
     let mut out = Vec::new();
     for role in ROLES {
         let name = format!("demo-{role}");
@@ -141,8 +142,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let running = start(&settings, &data, &args.listen).await?;
         let people = users(&running).await?;
         let token =
-            crate::serve::ingest_account(&running.store, "demo-ingest", &Actor::new("vigil:demo", "cli"))
-                .await?;
+            crate::serve::ingest_account(&running.store, "demo-ingest", &By::vigil(Component::Demo)).await?;
         eprintln!("vigil demo: streaming the scenario into {}", running.url);
         let (url, syslog) = (running.url.clone(), running.syslog_udp);
         let token_for_stream = token.clone();

@@ -13,8 +13,9 @@ use vigil_detect::{Level, RuleSet, builtin};
 use vigil_engine::ingest::Ingest;
 use vigil_engine::pipeline::Detectors;
 use vigil_engine::runner::{self, EngineHandle, Reloaded, Triage};
+use vigil_model::Component;
 use vigil_server::{AppState, Limits};
-use vigil_store::{Actor, Store, TokenRow, time};
+use vigil_store::{By, Store, TokenRow, time};
 
 use crate::config::Config;
 
@@ -120,7 +121,7 @@ fn random_password() -> Result<String> {
 
 /// Creates an ingest service account `name` (no password) with one day-long token scoped to
 /// ingest; returns the token's secret.
-pub async fn ingest_account(store: &Store, name: &str, by: &Actor) -> Result<String> {
+pub async fn ingest_account(store: &Store, name: &str, by: &By) -> Result<String> {
     let (id, secret) =
         vigil_server::auth::secrets::new_token().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let mut tx = store.write().await?;
@@ -150,7 +151,7 @@ async fn bootstrap(store: &Store) -> Result<Option<String>> {
     let password = random_password()?;
     let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
     let mut tx = store.write().await?;
-    tx.create_user("admin", "admin", &hash, &Actor::new("vigil:bootstrap", "cli")).await?;
+    tx.create_user("admin", "admin", &hash, &By::vigil(Component::Bootstrap)).await?;
     tx.commit().await?;
     Ok(Some(password))
 }
@@ -217,8 +218,7 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
             let mut hourly = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 hourly.tick().await;
-                if let Err(e) = store.apply_retention(&policy, &Actor::new("vigil:retention", "engine")).await
-                {
+                if let Err(e) = store.apply_retention(&policy, &By::vigil(Component::Retention)).await {
                     eprintln!("vigil serve: retention: {e}");
                 }
             }

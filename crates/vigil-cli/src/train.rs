@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use vigil_correlate::Case;
-use vigil_model::Lifecycle;
 use vigil_triage::context::{Context, Input};
 use vigil_triage::features::{self, FEATURES, Features};
 use vigil_triage::history::{History, Judged, PriorVerdict};
@@ -98,11 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for location in &args.verdicts {
         let judged = runtime.block_on(vigil_store::judged_cases_at(location))?;
         let before = labelled.len();
-        for (verdict, mut body) in judged {
-            // The state lives in its own column; the document's lifecycle is not what is learned.
-            if let Some(map) = body.as_object_mut() {
-                map.insert("lifecycle".into(), serde_json::to_value(Lifecycle::default())?);
-            }
+        for (verdict, body) in judged {
             let case: Case = serde_json::from_value(body).context("a stored case is not a case document")?;
             labelled.push((case, verdict == "malicious"));
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use vigil_model::{CaseState, Entity, EventId, Lifecycle, Severity};
+use vigil_model::{Actor, CaseState, Component, Entity, EventId, Lifecycle, Severity};
 
 use crate::alert::{Evidence, RuleRef};
 use crate::attack::Attack;
@@ -222,7 +222,7 @@ impl Case {
         // Clustering is the correlation step; a hunt has no enrichment inputs to skip past.
         let _ = lifecycle.transition(
             CaseState::Correlated,
-            "vigil",
+            &Actor::vigil(Component::Engine),
             last_seen,
             &match alerts.iter().map(|a| a.count).sum::<u64>() {
                 1 => "1 alert, nothing shared with other alerts".to_owned(),

@@ -11,15 +11,15 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Notify;
 use vigil_correlate::{Alert, Case, ClusterConfig};
 use vigil_ingest::view::SourceView;
-use vigil_model::{CaseState, DeadLetter, Locator};
-use vigil_store::{Actor, AlertRow, CaseRow, PipelineEvent, Store, WriteTx, time};
+use vigil_model::{CaseState, Component, DeadLetter, Locator};
+use vigil_store::{AlertRow, By, CaseRow, PipelineEvent, Store, WriteTx, time};
 use vigil_triage::autotriage::{self, AutoClosePolicy};
 use vigil_triage::context::{Context, Input};
 use vigil_triage::history::History;
@@ -34,7 +34,8 @@ pub const WATERMARK: &str = "pipeline";
 /// The source that the pipeline's own dead letters name.
 pub const DEAD_LETTER_SOURCE: &str = "pipeline";
 const PAGE: i64 = 2_000;
-const ENGINE: &str = "vigil:engine";
+/// The most events a restart feeds detection again to rebuild its correlation windows.
+const WARM_UP_MAX_EVENTS: i64 = 200_000;
 /// The first and the longest pause before trying a failing store again.
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -134,10 +135,6 @@ impl EngineHandle {
     fn update(&self, change: impl FnOnce(&mut Progress)) {
         change(&mut self.progress.lock().unwrap_or_else(PoisonError::into_inner));
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Runs the engine on a thread of its own (detection is CPU work) until the handle's owner
@@ -272,7 +269,7 @@ impl Engine {
                     Some(b) => format!("{} and analyst verdicts in the store", b.source),
                     None => "analyst verdicts in the store".to_owned(),
                 },
-                as_of: now_ms(),
+                as_of: self.store.clock().now_ms(),
                 entries: crate::verdicts::merged(base.as_ref().map(|b| &b.entries), &rows),
             }),
         };
@@ -310,10 +307,13 @@ impl Engine {
     }
 
     /// Feeds detection the events it saw last before a restart (those within the longest
-    /// correlation window of the watermark), discarding what it raises: those alerts were filed
-    /// then. A burst that a restart split in two is still one burst.
+    /// correlation window of the watermark, at most `WARM_UP_MAX_EVENTS`), discarding what it
+    /// raises: those alerts were filed then. A burst that a restart split in two is still one
+    /// burst.
     async fn warm_up(&mut self, watermark: i64) -> Result<()> {
-        let Some(mut at) = self.store.replay_start(watermark, self.pipeline.replay_window_ms()).await? else {
+        let Some(mut at) =
+            self.store.replay_start(watermark, self.pipeline.replay_window_ms(), WARM_UP_MAX_EVENTS).await?
+        else {
             return Ok(());
         };
         while at < watermark {
@@ -373,7 +373,7 @@ impl Engine {
 
     /// Writes one changed case: its alerts, its document, its state moves, its recommendation.
     async fn file(&self, tx: &mut WriteTx<'_>, update: &CaseUpdate) -> Result<()> {
-        let engine = Actor::new(ENGINE, "engine");
+        let engine = By::vigil(Component::Engine);
         let case = &update.case;
         for alert in &update.new_alerts {
             tx.save_alert(&alert_row(&case.id, alert)).await?;
@@ -404,6 +404,12 @@ impl Engine {
                 let reason = format!("{n} new alerts; the recommendation is drafted again");
                 tx.transition_case(&case.id, CaseState::Correlated, &reason, &engine).await?;
             }
+            // An approval never outlives the evidence it approved.
+            Some(CaseState::Approved) => {
+                let reason =
+                    format!("{n} new alerts supersede the approval; the recommendation is drafted again");
+                tx.transition_case(&case.id, CaseState::Recommended, &reason, &engine).await?;
+            }
             Some(_) => {}
         }
         let recommendation = vigil_triage::recommend(
@@ -411,27 +417,22 @@ impl Engine {
             &self.triage.context,
             &self.triage.model,
             &self.triage.library,
-            now_ms(),
+            self.store.clock().now_ms(),
         );
         let body =
             serde_json::to_value(&recommendation).unwrap_or_else(|e| json!({ "error": e.to_string() }));
-        tx.add_recommendation(&case.id, &body, &Actor::new("vigil:triage", "engine")).await?;
+        tx.add_recommendation(&case.id, &body, &By::vigil(Component::Triage)).await?;
         if tx.case_state(&case.id).await? == CaseState::Correlated {
             let reason = format!("{} ({:.2})", recommendation.verdict.as_str(), recommendation.confidence);
             tx.transition_case(&case.id, CaseState::Recommended, &reason, &engine).await?;
         }
         if let Ok(reason) = autotriage::decide(&self.triage.auto_close, case, &recommendation) {
-            tx.transition_case(
-                &case.id,
-                CaseState::Benign,
-                &reason,
-                &Actor::new(autotriage::ACTOR, "engine"),
-            )
-            .await?;
+            tx.transition_case(&case.id, CaseState::Benign, &reason, &By::vigil(Component::AutoTriage))
+                .await?;
         }
         for absorbed in &update.absorbed {
             if let Ok(state) = tx.case_state(absorbed).await
-                && state.can_become(CaseState::Duplicate)
+                && state.can_become_by(CaseState::Duplicate, vigil_model::Cause::Engine)
             {
                 let reason = format!("merged into case {}", case.id);
                 tx.transition_case(absorbed, CaseState::Duplicate, &reason, &engine).await?;
@@ -456,12 +457,9 @@ fn alert_row(case_id: &str, alert: &Alert) -> AlertRow {
 }
 
 fn case_row(case: &Case) -> Result<CaseRow> {
-    let mut body = serde_json::to_value(case)
+    // The store keeps the case's lifecycle; the document's own (clustering's) is not stored.
+    let body = serde_json::to_value(case)
         .map_err(|e| Error::CaseDocument { id: case.id.clone(), reason: e.to_string() })?;
-    // The state lives in its column and changes only through audited transitions.
-    if let Some(map) = body.as_object_mut() {
-        map.remove("lifecycle");
-    }
     Ok(CaseRow {
         id: case.id.clone(),
         title: case.title.clone(),

@@ -141,7 +141,7 @@ async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_t
     let (_, first) = store.recommendation(&id).await.expect("rec").expect("recommended");
     assert_eq!(prior(&first), (0.0, false), "no one has judged anything yet");
 
-    let analyst = Actor::new("alice", "127.0.0.1");
+    let analyst = By::user("alice", "127.0.0.1");
     let mut tx = store.write().await.expect("begin");
     tx.transition_case(&id, CaseState::Benign, "change window: trail rotation", &analyst)
         .await

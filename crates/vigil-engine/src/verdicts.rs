@@ -6,7 +6,7 @@
 
 use vigil_correlate::Alert;
 use vigil_model::CaseState;
-use vigil_store::{Actor, Store, VerdictRow, WriteTx};
+use vigil_store::{By, Store, VerdictRow, WriteTx};
 use vigil_triage::history::{self, History, Judged, PriorVerdict};
 
 use crate::Result;
@@ -44,19 +44,19 @@ pub async fn record(
     tx: &mut WriteTx<'_>,
     case_id: &str,
     to: CaseState,
-    by: &Actor,
+    by: &By,
 ) -> Result<()> {
     let judged = match change(to) {
         Change::Keep => return Ok(()),
         Change::Withdraw => return Ok(tx.set_case_verdict(case_id, None, by).await?),
         Change::Judge(judged) => judged,
     };
-    let alerts: Vec<Alert> = store
-        .case_alerts(case_id)
-        .await?
-        .into_iter()
-        .filter_map(|row| serde_json::from_value(row.finding).ok())
-        .collect();
+    let mut alerts: Vec<Alert> = Vec::new();
+    for row in store.case_alerts(case_id).await? {
+        let alert = serde_json::from_value(row.finding)
+            .map_err(|e| crate::Error::StoredAlert { id: row.id.clone(), reason: e.to_string() })?;
+        alerts.push(alert);
+    }
     let pairs = history::pairs(alerts.iter().map(|a| (a.rule.id.as_str(), a.entities.as_slice())));
     tx.set_case_verdict(case_id, Some((name(judged), &pairs)), by).await?;
     Ok(())

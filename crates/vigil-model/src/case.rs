@@ -1,10 +1,12 @@
 //! A case and its life: the states of Vigil's pipeline, the closing states, and the one table of
-//! legal transitions. Every transition records who made it, when and why; status and verdict
+//! legal transitions with who may cause each. Every transition records who made it, when and why; status and verdict
 //! use OCSF's names and ids (Incident Finding `status_id`, `verdict_id`).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Cause};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,49 +45,68 @@ impl CaseState {
     ];
 }
 
-/// Every legal transition, and only those.
-pub const TRANSITIONS: &[(CaseState, CaseState)] = &[
+/// One legal move and who may cause it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub from: CaseState,
+    pub to: CaseState,
+    pub by: &'static [Cause],
+}
+
+const fn m(from: CaseState, to: CaseState, by: &'static [Cause]) -> Move {
+    Move { from, to, by }
+}
+
+const ENGINE: &[Cause] = &[Cause::Engine];
+const PERSON: &[Cause] = &[Cause::Person];
+const PERSON_OR_ENGINE: &[Cause] = &[Cause::Person, Cause::Engine];
+
+/// Every legal transition, and who may cause it; nothing else moves a case.
+pub const TRANSITIONS: &[Move] = &[
     // The pipeline, in order. Enrichment may be skipped (a hunt has no inventories).
-    (New, Enriched),
-    (New, Correlated),
-    (Enriched, Correlated),
-    (Correlated, Recommended),
-    (Recommended, Approved),
-    (Approved, Executed),
-    (Executed, Recovered),
-    (Recovered, Learned),
-    // Back a step: new alerts change the recommendation; an approval is withdrawn.
-    (Recommended, Correlated),
-    (Approved, Recommended),
-    // Closing, from any open state.
-    (New, Resolved),
-    (New, FalsePositive),
-    (New, Benign),
-    (New, Duplicate),
-    (Enriched, Resolved),
-    (Enriched, FalsePositive),
-    (Enriched, Benign),
-    (Enriched, Duplicate),
-    (Correlated, Resolved),
-    (Correlated, FalsePositive),
-    (Correlated, Benign),
-    (Correlated, Duplicate),
-    (Recommended, Resolved),
-    (Recommended, FalsePositive),
-    (Recommended, Benign),
-    (Recommended, Duplicate),
-    (Approved, Resolved),
-    (Executed, Resolved),
-    (Recovered, Resolved),
+    m(New, Enriched, ENGINE),
+    m(New, Correlated, ENGINE),
+    m(Enriched, Correlated, ENGINE),
+    m(Correlated, Recommended, ENGINE),
+    // Only an approval decision of the response policy approves; only the executor executes.
+    m(Recommended, Approved, &[Cause::Policy]),
+    m(Approved, Executed, &[Cause::Executor]),
+    m(Executed, Recovered, &[Cause::Executor]),
+    m(Recovered, Learned, PERSON),
+    // Back a step: new alerts change the recommendation, and supersede an approval (it must
+    // never outlive the evidence it approved); a person or the policy withdraws an approval.
+    m(Recommended, Correlated, ENGINE),
+    m(Approved, Recommended, &[Cause::Engine, Cause::Person, Cause::Policy]),
+    // Closing, from any open state before approval. Auto-triage closes as benign; a merge
+    // closes the absorbed case as a duplicate.
+    m(New, Resolved, PERSON),
+    m(New, FalsePositive, PERSON),
+    m(New, Benign, PERSON),
+    m(New, Duplicate, PERSON_OR_ENGINE),
+    m(Enriched, Resolved, PERSON),
+    m(Enriched, FalsePositive, PERSON),
+    m(Enriched, Benign, PERSON),
+    m(Enriched, Duplicate, PERSON_OR_ENGINE),
+    m(Correlated, Resolved, PERSON),
+    m(Correlated, FalsePositive, PERSON),
+    m(Correlated, Benign, PERSON_OR_ENGINE),
+    m(Correlated, Duplicate, PERSON_OR_ENGINE),
+    m(Recommended, Resolved, PERSON),
+    m(Recommended, FalsePositive, PERSON),
+    m(Recommended, Benign, PERSON_OR_ENGINE),
+    m(Recommended, Duplicate, PERSON_OR_ENGINE),
+    m(Approved, Resolved, PERSON),
+    m(Executed, Resolved, PERSON),
+    m(Recovered, Resolved, PERSON),
     // After closure: lessons learned, or reopened when something new arrives.
-    (Resolved, Learned),
-    (FalsePositive, Learned),
-    (Benign, Learned),
-    (Resolved, Correlated),
-    (FalsePositive, Correlated),
-    (Benign, Correlated),
-    (Duplicate, Correlated),
-    (Learned, Correlated),
+    m(Resolved, Learned, PERSON),
+    m(FalsePositive, Learned, PERSON),
+    m(Benign, Learned, PERSON),
+    m(Resolved, Correlated, PERSON_OR_ENGINE),
+    m(FalsePositive, Correlated, PERSON_OR_ENGINE),
+    m(Benign, Correlated, PERSON_OR_ENGINE),
+    m(Duplicate, Correlated, PERSON_OR_ENGINE),
+    m(Learned, Correlated, PERSON_OR_ENGINE),
 ];
 
 impl CaseState {
@@ -106,8 +127,19 @@ impl CaseState {
         }
     }
 
+    /// The move from this state to `to`, if the table has one.
+    pub fn move_to(self, to: CaseState) -> Option<&'static Move> {
+        TRANSITIONS.iter().find(|m| m.from == self && m.to == to)
+    }
+
+    /// Whether anyone may move a case from this state to `to`.
     pub fn can_become(self, to: CaseState) -> bool {
-        TRANSITIONS.contains(&(self, to))
+        self.move_to(to).is_some()
+    }
+
+    /// Whether an actor of kind `cause` may move a case from this state to `to`.
+    pub fn can_become_by(self, to: CaseState, cause: Cause) -> bool {
+        self.move_to(to).is_some_and(|m| m.by.contains(&cause))
     }
 
     pub fn is_closed(self) -> bool {
@@ -158,16 +190,23 @@ impl fmt::Display for CaseState {
 pub struct Transition {
     pub from: CaseState,
     pub to: CaseState,
-    pub actor: String,
+    pub actor: Actor,
     pub at: i64,
     pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("a case cannot go from {from} to {to}")]
-pub struct IllegalTransition {
-    pub from: CaseState,
-    pub to: CaseState,
+pub enum IllegalTransition {
+    #[error("a case cannot go from {from} to {to}")]
+    NoSuchMove { from: CaseState, to: CaseState },
+    #[error("{} cannot move a case from {from} to {to}; only {} can", by.as_str(), allowed(*from, *to))]
+    NotBy { from: CaseState, to: CaseState, by: Cause },
+}
+
+fn allowed(from: CaseState, to: CaseState) -> String {
+    let by: Vec<&str> =
+        from.move_to(to).map(|m| m.by.iter().map(|c| c.as_str()).collect()).unwrap_or_default();
+    by.join(" or ")
 }
 
 /// A case's state with its history; the only way to change the state is [`Lifecycle::transition`].
@@ -192,23 +231,23 @@ impl Lifecycle {
         &self.history
     }
 
+    /// Moves to `to`, if the table has the move and `actor` is of a kind that may cause it.
     pub fn transition(
         &mut self,
         to: CaseState,
-        actor: &str,
+        actor: &Actor,
         at: i64,
         reason: &str,
     ) -> Result<&Transition, IllegalTransition> {
-        if !self.state.can_become(to) {
-            return Err(IllegalTransition { from: self.state, to });
+        let from = self.state;
+        let Some(step) = from.move_to(to) else {
+            return Err(IllegalTransition::NoSuchMove { from, to });
+        };
+        let by = actor.cause();
+        if !step.by.contains(&by) {
+            return Err(IllegalTransition::NotBy { from, to, by });
         }
-        self.history.push(Transition {
-            from: self.state,
-            to,
-            actor: actor.to_owned(),
-            at,
-            reason: reason.to_owned(),
-        });
+        self.history.push(Transition { from, to, actor: actor.clone(), at, reason: reason.to_owned() });
         self.state = to;
         Ok(&self.history[self.history.len() - 1])
     }
@@ -217,36 +256,64 @@ impl Lifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Component;
+
+    fn engine() -> Actor {
+        Actor::vigil(Component::Engine)
+    }
+
+    fn alice() -> Actor {
+        Actor::user("alice")
+    }
 
     #[test]
-    fn the_pipeline_runs_from_new_to_learned_and_records_each_step() {
+    fn the_pipeline_runs_from_new_to_learned_each_step_by_its_own_actor() {
         let mut case = Lifecycle::default();
-        let steps = [Enriched, Correlated, Recommended, Approved, Executed, Recovered, Learned];
-        for (i, to) in steps.into_iter().enumerate() {
-            case.transition(to, "analyst:alice", i as i64, "next step").expect("legal");
+        let steps = [
+            (Correlated, engine()),
+            (Recommended, engine()),
+            (Approved, Actor::vigil(Component::Policy)),
+            (Executed, Actor::vigil(Component::Executor)),
+            (Recovered, Actor::vigil(Component::Executor)),
+            (Learned, alice()),
+        ];
+        for (i, (to, actor)) in steps.iter().enumerate() {
+            case.transition(*to, actor, i as i64, "next step").expect("legal");
         }
         assert_eq!(case.state(), Learned);
         assert_eq!(case.history().len(), steps.len());
         assert_eq!(case.history()[0].from, New);
-        assert_eq!(case.history()[0].actor, "analyst:alice");
+        assert_eq!(case.history()[5].actor, alice());
     }
 
     #[test]
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let mut case = Lifecycle::default();
         assert_eq!(
-            case.transition(Executed, "x", 0, "skip approval"),
-            Err(IllegalTransition { from: New, to: Executed })
+            case.transition(Executed, &alice(), 0, "skip approval"),
+            Err(IllegalTransition::NoSuchMove { from: New, to: Executed })
         );
         assert_eq!(case.state(), New);
         assert!(case.history().is_empty());
     }
 
     #[test]
+    fn a_person_cannot_approve_or_execute_and_the_engine_cannot_close_as_resolved() {
+        let mut case = Lifecycle::default();
+        case.transition(Correlated, &engine(), 0, "clustered").expect("legal");
+        case.transition(Recommended, &engine(), 0, "drafted").expect("legal");
+        let refused = case.transition(Approved, &alice(), 1, "looks right").expect_err("refused");
+        assert_eq!(refused, IllegalTransition::NotBy { from: Recommended, to: Approved, by: Cause::Person });
+        assert!(refused.to_string().contains("only the approval policy"), "{refused}");
+        assert!(case.transition(Resolved, &engine(), 1, "done").is_err());
+        assert_eq!(case.state(), Recommended);
+    }
+
+    #[test]
     fn every_open_state_before_approval_can_close_and_no_closed_state_executes() {
         for from in [New, Enriched, Correlated, Recommended] {
             for to in [Resolved, FalsePositive, Benign, Duplicate] {
-                assert!(from.can_become(to), "{from} -> {to}");
+                assert!(from.can_become_by(to, Cause::Person), "{from} -> {to}");
             }
         }
         for from in CaseState::ALL.into_iter().filter(|s| s.is_closed()) {
@@ -254,16 +321,19 @@ mod tests {
                 assert!(!from.can_become(to), "{from} -> {to}");
             }
         }
-        // Nothing reaches `approved` except from `recommended`.
-        let into_approved: Vec<_> = TRANSITIONS.iter().filter(|(_, to)| *to == Approved).collect();
-        assert_eq!(into_approved, vec![&(Recommended, Approved)]);
+        // Nothing reaches `approved` except from `recommended`, and only by the policy.
+        let into_approved: Vec<_> = TRANSITIONS.iter().filter(|m| m.to == Approved).collect();
+        assert_eq!(into_approved, vec![&m(Recommended, Approved, &[Cause::Policy])]);
+        // New alerts on an approved case supersede the approval.
+        assert!(Approved.can_become_by(Recommended, Cause::Engine));
     }
 
     #[test]
-    fn the_table_has_no_duplicates_and_no_self_loops() {
+    fn the_table_has_no_duplicates_no_self_loops_and_a_cause_for_every_move() {
         for (i, t) in TRANSITIONS.iter().enumerate() {
-            assert_ne!(t.0, t.1);
-            assert!(!TRANSITIONS[i + 1..].contains(t), "{t:?} twice");
+            assert_ne!(t.from, t.to);
+            assert!(!t.by.is_empty(), "{t:?}");
+            assert!(!TRANSITIONS[i + 1..].iter().any(|u| (u.from, u.to) == (t.from, t.to)), "{t:?} twice");
         }
     }
 }

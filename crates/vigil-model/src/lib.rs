@@ -1,6 +1,8 @@
 //! Vigil's domain types, shared by every stage of the pipeline. Pure: no IO.
 
+pub mod actor;
 pub mod address;
+pub mod audit;
 pub mod case;
 mod dead_letter;
 mod entity;
@@ -8,7 +10,9 @@ mod event_id;
 mod severity;
 pub mod view;
 
-pub use case::{CaseState, IllegalTransition, Lifecycle, Transition};
+pub use actor::{Actor, Cause, Component};
+pub use audit::{AuditAction, Outcome};
+pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition};
 pub use dead_letter::{DeadLetter, EXCERPT_BYTES, Locator};
 pub use entity::{Entity, EntityKind};
 pub use event_id::EventId;

@@ -1,20 +1,24 @@
 //! Cases, their alerts, comments and recommendations. Every change here is audited in the same
-//! transaction; a state change is checked against `vigil_model`'s one transition table.
+//! transaction. A case's lifecycle is the store's: [`WriteTx::transition_case`] is the one path
+//! that changes it, through `vigil_model::Lifecycle` and its transition table (which says who
+//! may cause each move), and every read of a case carries it in the document.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use vigil_model::CaseState;
+use vigil_model::{AuditAction, CaseState, Component, Lifecycle, Outcome};
 
 use crate::audit::AuditEntry;
 use crate::{Error, Result, Store, WriteTx, time};
 
-/// A case as stored: the columns that are queried, and the whole case document in `body`.
+/// A case as stored: the columns that are queried, and the whole case document in `body`, whose
+/// `lifecycle` is the store's own (whatever a writer puts there is replaced).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseRow {
     pub id: String,
     pub title: String,
+    /// The lifecycle's state (a column of its own, for queries).
     pub state: CaseState,
     /// OCSF severity id.
     pub severity: i64,
@@ -46,25 +50,48 @@ pub struct Comment {
 
 /// Who is making a change and from where; every audited write names one.
 #[derive(Clone, Debug)]
-pub struct Actor {
-    pub name: String,
+pub struct By {
+    pub actor: vigil_model::Actor,
+    /// A client address, `cli`, or `engine`.
     pub origin: String,
 }
 
-impl Actor {
-    pub fn new(name: impl Into<String>, origin: impl Into<String>) -> Actor {
-        Actor { name: name.into(), origin: origin.into() }
+impl By {
+    pub fn new(actor: vigil_model::Actor, origin: impl Into<String>) -> By {
+        By { actor, origin: origin.into() }
     }
 
-    pub(crate) fn entry_for(&self, action: &str, target: String, detail: serde_json::Value) -> AuditEntry {
-        AuditEntry {
-            actor: self.name.clone(),
-            origin: self.origin.clone(),
-            action: action.to_owned(),
-            target,
-            outcome: "ok".to_owned(),
-            detail,
-        }
+    /// A person by name, from `origin`.
+    pub fn user(name: impl Into<String>, origin: impl Into<String>) -> By {
+        By::new(vigil_model::Actor::user(name), origin)
+    }
+
+    /// One of Vigil's components: the pipeline's act from `engine`, the command line's from `cli`.
+    pub fn vigil(component: Component) -> By {
+        let origin = match component {
+            Component::Bootstrap | Component::Demo | Component::Bench => "cli",
+            _ => "engine",
+        };
+        By::new(vigil_model::Actor::vigil(component), origin)
+    }
+
+    pub(crate) fn entry_for(
+        &self,
+        action: AuditAction,
+        target: String,
+        detail: serde_json::Value,
+    ) -> AuditEntry {
+        self.entry(action, Outcome::Ok, target, detail)
+    }
+
+    pub fn entry(
+        &self,
+        action: AuditAction,
+        outcome: Outcome,
+        target: String,
+        detail: serde_json::Value,
+    ) -> AuditEntry {
+        AuditEntry { actor: self.actor.clone(), origin: self.origin.clone(), action, target, outcome, detail }
     }
 }
 
@@ -81,19 +108,36 @@ fn parse_state(stored: &str) -> Result<CaseState> {
     stored.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })
 }
 
+fn parse_lifecycle(stored: &str) -> Result<Lifecycle> {
+    serde_json::from_str(stored)
+        .map_err(|e| Error::Corrupt { column: "cases.lifecycle", reason: e.to_string() })
+}
+
 fn case_from(row: &AnyRow) -> Result<CaseRow> {
     let state: String = row.try_get("state")?;
+    let lifecycle = parse_lifecycle(&row.try_get::<String, _>("lifecycle")?)?;
+    let state = parse_state(&state)?;
+    if lifecycle.state() != state {
+        return Err(Error::Corrupt {
+            column: "cases.state",
+            reason: format!("{state}, but the lifecycle says {}", lifecycle.state()),
+        });
+    }
     let body: String = row.try_get("body")?;
+    let mut body: serde_json::Value = serde_json::from_str(&body)?;
+    if let Some(map) = body.as_object_mut() {
+        map.insert("lifecycle".into(), serde_json::to_value(&lifecycle)?);
+    }
     Ok(CaseRow {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
-        state: parse_state(&state)?,
+        state,
         severity: row.try_get("severity")?,
         assignee: row.try_get("assignee")?,
         first_seen: row.try_get("first_seen")?,
         last_seen: row.try_get("last_seen")?,
         updated_at: row.try_get("updated_at")?,
-        body: serde_json::from_str(&body)?,
+        body,
     })
 }
 
@@ -111,14 +155,23 @@ fn alert_from(row: &AnyRow) -> Result<AlertRow> {
 }
 
 impl WriteTx<'_> {
-    /// Creates a case or replaces its document; the state of an existing case is kept (it changes
-    /// only through `transition_case`).
-    pub async fn save_case(&mut self, case: &CaseRow, by: &Actor) -> Result<()> {
+    /// Creates a case (in state `new`) or replaces its document; the lifecycle of an existing
+    /// case is kept (it changes only through `transition_case`), and a `lifecycle` in the
+    /// document is not stored.
+    pub async fn save_case(&mut self, case: &CaseRow, by: &By) -> Result<()> {
         let existing = sqlx::query("SELECT state FROM cases WHERE id = $1")
             .bind(&case.id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        let body = case.body.to_string();
+        let mut body = case.body.clone();
+        if let Some(map) = body.as_object_mut() {
+            map.remove("lifecycle");
+        }
+        let body = body.to_string();
+        let state = match &existing {
+            Some(row) => parse_state(&row.try_get::<String, _>(0)?)?,
+            None => CaseState::New,
+        };
         if existing.is_some() {
             sqlx::query(
                 "UPDATE cases SET title = $2, severity = $3, first_seen = $4, last_seen = $5, \
@@ -129,57 +182,64 @@ impl WriteTx<'_> {
             .bind(case.severity)
             .bind(&case.first_seen)
             .bind(&case.last_seen)
-            .bind(time::now())
+            .bind(self.store.clock.stamp())
             .bind(&body)
             .execute(&mut *self.tx)
             .await?;
         } else {
             sqlx::query(
-                "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body, lifecycle) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&case.id)
             .bind(&case.title)
-            .bind(case.state.as_str())
+            .bind(CaseState::New.as_str())
             .bind(case.severity)
             .bind(&case.assignee)
             .bind(&case.first_seen)
             .bind(&case.last_seen)
-            .bind(time::now())
+            .bind(self.store.clock.stamp())
             .bind(&body)
+            .bind(serde_json::to_string(&Lifecycle::default())?)
             .execute(&mut *self.tx)
             .await?;
         }
-        let action = if existing.is_some() { "case.update" } else { "case.create" };
+        let action = if existing.is_some() { AuditAction::CaseUpdate } else { AuditAction::CaseCreate };
         self.audit(by.entry_for(
             action,
             format!("case:{}", case.id),
-            json!({"title": case.title, "severity": case.severity, "state": case.state}),
+            json!({"title": case.title, "severity": case.severity, "state": state}),
         ))
         .await?;
         Ok(())
     }
 
-    /// Moves a case to `to`, if the transition table allows it.
+    /// Moves a case to `to`, if the transition table has the move and `by` is of a kind that
+    /// may cause it; returns the state it left. The one place a case's state changes.
     pub async fn transition_case(
         &mut self,
         id: &str,
         to: CaseState,
         reason: &str,
-        by: &Actor,
+        by: &By,
     ) -> Result<CaseState> {
-        let from = self.case_state(id).await?;
-        if !from.can_become(to) {
-            return Err(vigil_model::IllegalTransition { from, to }.into());
-        }
-        sqlx::query("UPDATE cases SET state = $2, updated_at = $3 WHERE id = $1")
+        let row = sqlx::query("SELECT lifecycle FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_owned() })?;
+        let mut lifecycle = parse_lifecycle(&row.try_get::<String, _>(0)?)?;
+        let from = lifecycle.state();
+        lifecycle.transition(to, &by.actor, self.store.clock.now_ms(), reason)?;
+        sqlx::query("UPDATE cases SET state = $2, lifecycle = $3, updated_at = $4 WHERE id = $1")
             .bind(id)
             .bind(to.as_str())
-            .bind(time::now())
+            .bind(serde_json::to_string(&lifecycle)?)
+            .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
         self.audit(by.entry_for(
-            "case.transition",
+            AuditAction::CaseTransition,
             format!("case:{id}"),
             json!({"from": from, "to": to, "reason": reason}),
         ))
@@ -187,29 +247,34 @@ impl WriteTx<'_> {
         Ok(from)
     }
 
-    pub async fn assign_case(&mut self, id: &str, assignee: Option<&str>, by: &Actor) -> Result<()> {
+    pub async fn assign_case(&mut self, id: &str, assignee: Option<&str>, by: &By) -> Result<()> {
         self.case_state(id).await?;
         sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(assignee)
-            .bind(time::now())
+            .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
-        self.audit(by.entry_for("case.assign", format!("case:{id}"), json!({ "assignee": assignee })))
-            .await?;
+        self.audit(by.entry_for(
+            AuditAction::CaseAssign,
+            format!("case:{id}"),
+            json!({ "assignee": assignee }),
+        ))
+        .await?;
         Ok(())
     }
 
-    pub async fn comment_case(&mut self, id: &str, body: &str, by: &Actor) -> Result<()> {
+    pub async fn comment_case(&mut self, id: &str, body: &str, by: &By) -> Result<()> {
         self.case_state(id).await?;
         sqlx::query("INSERT INTO case_comments (case_id, author, at, body) VALUES ($1, $2, $3, $4)")
             .bind(id)
-            .bind(&by.name)
-            .bind(time::now())
+            .bind(by.actor.to_string())
+            .bind(self.store.clock.stamp())
             .bind(body)
             .execute(&mut *self.tx)
             .await?;
-        self.audit(by.entry_for("case.comment", format!("case:{id}"), json!({ "body": body }))).await?;
+        self.audit(by.entry_for(AuditAction::CaseComment, format!("case:{id}"), json!({ "body": body })))
+            .await?;
         Ok(())
     }
 
@@ -218,7 +283,7 @@ impl WriteTx<'_> {
         &mut self,
         case_id: &str,
         body: &serde_json::Value,
-        by: &Actor,
+        by: &By,
     ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM recommendations WHERE case_id = $1",
@@ -232,14 +297,14 @@ impl WriteTx<'_> {
         )
         .bind(case_id)
         .bind(version)
-        .bind(time::now())
-        .bind(&by.name)
+        .bind(self.store.clock.stamp())
+        .bind(by.actor.to_string())
         .bind(body.to_string())
         .execute(&mut *self.tx)
         .await?;
         let verdict = body.get("verdict").cloned().unwrap_or_default();
         self.audit(by.entry_for(
-            "recommendation.create",
+            AuditAction::RecommendationCreate,
             format!("case:{case_id}"),
             json!({"version": version, "verdict": verdict}),
         ))

@@ -4,11 +4,12 @@
 use serde_json::json;
 use sqlx::Executor;
 use tempfile::TempDir;
-use vigil_model::{CaseState, DeadLetter, Locator};
+use vigil_model::{
+    Actor, AuditAction, CaseState, Cause, Component, DeadLetter, IllegalTransition, Locator, Outcome,
+};
 
-use crate::audit::AuditEntry;
 use crate::audit::export::read_export;
-use crate::{Actor, AlertRow, CaseFilter, CaseRow, Error, NewEvent, Retention, Store, TokenRow, time};
+use crate::{AlertRow, By, CaseFilter, CaseRow, Error, NewEvent, Retention, Store, TokenRow, time};
 
 async fn fresh_sqlite() -> (Store, TempDir) {
     let dir = TempDir::new().expect("temp dir");
@@ -85,10 +86,101 @@ conformance!(
     an_export_verifies_offline,
     sql_metacharacters_are_data,
     a_case_verdict_is_replaced_with_its_state_and_audited,
+    a_case_keeps_its_lifecycle_and_only_the_table_moves_it,
+    live_cases_are_every_open_case_and_the_closed_ones_in_the_window,
+    known_alerts_are_found_by_id,
 );
 
-fn analyst() -> Actor {
-    Actor::new("alice", "127.0.0.1")
+async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
+    let engine = By::vigil(Component::Engine);
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("c7"), &engine).await.expect("save");
+    tx.transition_case("c7", CaseState::Correlated, "clustered", &engine).await.expect("engine correlates");
+    tx.transition_case("c7", CaseState::Recommended, "drafted", &engine).await.expect("engine recommends");
+    tx.commit().await.expect("commit");
+
+    // A person may not approve: only the approval policy may.
+    let mut tx = store.write().await.expect("begin");
+    let refused = tx.transition_case("c7", CaseState::Approved, "looks right", &analyst()).await;
+    assert!(
+        matches!(refused, Err(Error::Transition(IllegalTransition::NotBy { by: Cause::Person, .. }))),
+        "{refused:?}"
+    );
+    drop(tx);
+
+    // A writer's own lifecycle in the document is not what is kept.
+    let mut forged = case("c7");
+    forged.body = json!({"alerts": 5, "lifecycle": {"state": "executed", "history": []}});
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&forged, &engine).await.expect("save");
+    tx.commit().await.expect("commit");
+
+    let stored = store.case("c7").await.expect("get").expect("present");
+    assert_eq!(stored.state, CaseState::Recommended);
+    assert_eq!(stored.body["alerts"], 5);
+    let lifecycle: vigil_model::Lifecycle =
+        serde_json::from_value(stored.body["lifecycle"].clone()).expect("the document carries its lifecycle");
+    assert_eq!(lifecycle.state(), CaseState::Recommended);
+    let moves: Vec<(CaseState, &Actor)> = lifecycle.history().iter().map(|t| (t.to, &t.actor)).collect();
+    assert_eq!(moves, [(CaseState::Correlated, &engine.actor), (CaseState::Recommended, &engine.actor)]);
+    assert_chain_verifies(store).await;
+}
+
+async fn live_cases_are_every_open_case_and_the_closed_ones_in_the_window(store: &Store) {
+    const DAY: i64 = 24 * 3_600_000;
+    let engine = By::vigil(Component::Engine);
+    let at = |id: &str, last_seen: i64| CaseRow {
+        first_seen: time::from_millis(last_seen - 60_000),
+        last_seen: time::from_millis(last_seen),
+        ..case(id)
+    };
+    let now = 1_800_000_000_000;
+    let mut tx = store.write().await.expect("begin");
+    // More open cases than any one page, some of them old.
+    for i in 0..10_001 {
+        tx.save_case(&at(&format!("open-{i:05}"), now - (i % 30) * DAY), &engine).await.expect("save");
+    }
+    for (id, last_seen) in [("closed-recent", now - DAY / 2), ("closed-old", now - 3 * DAY)] {
+        tx.save_case(&at(id, last_seen), &engine).await.expect("save");
+        tx.transition_case(id, CaseState::Correlated, "clustered", &engine).await.expect("correlate");
+        tx.transition_case(id, CaseState::Benign, "benign", &analyst()).await.expect("close");
+    }
+    tx.commit().await.expect("commit");
+    let live = store.live_cases(DAY).await.expect("live cases");
+    let ids: std::collections::HashSet<&str> = live.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(live.len(), 10_002, "every open case and the recently closed one");
+    assert!(ids.contains("open-10000") && ids.contains("closed-recent") && !ids.contains("closed-old"));
+    assert!(
+        live.windows(2).all(|w| (&w[0].first_seen, &w[0].id) <= (&w[1].first_seen, &w[1].id)),
+        "oldest first"
+    );
+}
+
+async fn known_alerts_are_found_by_id(store: &Store) {
+    let mut tx = store.write().await.expect("begin");
+    for i in 0..1_200 {
+        tx.save_alert(&AlertRow {
+            id: format!("a{i}"),
+            case_id: None,
+            rule_id: "r1".into(),
+            title: "PsExec".into(),
+            severity: 4,
+            time: time::from_millis(1_700_000_000_000),
+            finding: json!({}),
+        })
+        .await
+        .expect("alert");
+    }
+    tx.commit().await.expect("commit");
+    let asked: Vec<String> = (1_000..1_400).map(|i| format!("a{i}")).chain(["a'; --".to_owned()]).collect();
+    let known = store.known_alerts(&asked).await.expect("known");
+    assert_eq!(known.len(), 200);
+    assert!(known.contains("a1199") && !known.contains("a1200"));
+    assert!(store.known_alerts(&[]).await.expect("none asked").is_empty());
+}
+
+fn analyst() -> By {
+    By::user("alice", "127.0.0.1")
 }
 
 fn event(n: u32) -> NewEvent {
@@ -219,12 +311,12 @@ async fn case_changes_are_audited_in_their_transaction(store: &Store) {
     tx.commit().await.expect("commit");
 
     let mut tx = store.write().await.expect("begin");
-    tx.transition_case("c1", CaseState::Correlated, "four alerts share ws-12", &by)
+    tx.transition_case("c1", CaseState::Correlated, "four alerts share ws-12", &By::vigil(Component::Engine))
         .await
         .expect("transition");
     tx.assign_case("c1", Some("bob"), &by).await.expect("assign");
     tx.comment_case("c1", "looking at the PsExec service", &by).await.expect("comment");
-    tx.add_recommendation("c1", &json!({"verdict": "malicious"}), &Actor::new("vigil:triage", "engine"))
+    tx.add_recommendation("c1", &json!({"verdict": "malicious"}), &By::vigil(Component::Triage))
         .await
         .expect("recommend");
     tx.commit().await.expect("commit");
@@ -361,17 +453,15 @@ async fn concurrent_writers_keep_one_chain(store: &Store) {
         tasks.push(tokio::spawn(async move {
             for i in 0..10 {
                 let mut tx = store.write().await.expect("begin");
-                tx.save_case(&case(&format!("w{w}-{i}")), &Actor::new(format!("user{w}"), "test"))
+                tx.save_case(&case(&format!("w{w}-{i}")), &By::user(format!("user{w}"), "test"))
                     .await
                     .expect("save");
-                tx.audit(AuditEntry {
-                    actor: format!("user{w}"),
-                    origin: "test".into(),
-                    action: "setting.change".into(),
-                    target: "setting:x".into(),
-                    outcome: "ok".into(),
-                    detail: json!({ "i": i }),
-                })
+                tx.audit(By::user(format!("user{w}"), "test").entry(
+                    AuditAction::CaseComment,
+                    Outcome::Ok,
+                    "setting:x".into(),
+                    json!({ "i": i }),
+                ))
                 .await
                 .expect("audit");
                 tx.commit().await.expect("commit");
@@ -405,7 +495,7 @@ async fn evidence_is_content_addressed_and_immutable(store: &Store) {
 }
 
 async fn users_and_tokens(store: &Store) {
-    let admin = Actor::new("admin", "cli");
+    let admin = By::user("admin", "cli");
     let mut tx = store.write().await.expect("begin");
     tx.create_user("alice", "analyst", "$argon2id$stub-hash-for-store-test", &admin).await.expect("create");
     tx.commit().await.expect("commit");
@@ -415,8 +505,8 @@ async fn users_and_tokens(store: &Store) {
     drop(tx);
 
     let mut tx = store.write().await.expect("begin");
-    tx.record_login("alice", false, None, &Actor::new("alice", "10.0.0.5")).await.expect("fail 1");
-    tx.record_login("alice", false, Some("2099-01-01T00:00:00.000000Z"), &Actor::new("alice", "10.0.0.5"))
+    tx.record_login("alice", false, None, &By::user("alice", "10.0.0.5")).await.expect("fail 1");
+    tx.record_login("alice", false, Some("2099-01-01T00:00:00.000000Z"), &By::user("alice", "10.0.0.5"))
         .await
         .expect("fail 2");
     tx.commit().await.expect("commit");
@@ -454,7 +544,7 @@ async fn users_and_tokens(store: &Store) {
         .filter(|r| r.action == "user.login")
         .map(|r| r.outcome)
         .collect();
-    assert_eq!(failed, ["denied: bad credentials"; 2]);
+    assert_eq!(failed, ["refused"; 2]);
     assert_chain_verifies(store).await;
 }
 
@@ -468,7 +558,7 @@ async fn retention_by_age_and_size(store: &Store) {
     let kept = store
         .apply_retention(
             &Retention { max_age_days: Some(1), max_bytes: None },
-            &Actor::new("vigil:retention", "engine"),
+            &By::vigil(Component::Retention),
         )
         .await
         .expect("age");
@@ -479,7 +569,7 @@ async fn retention_by_age_and_size(store: &Store) {
     store
         .apply_retention(
             &Retention { max_age_days: None, max_bytes: Some(per_event * 5) },
-            &Actor::new("vigil:retention", "engine"),
+            &By::vigil(Component::Retention),
         )
         .await
         .expect("size");
@@ -518,7 +608,7 @@ async fn sql_metacharacters_are_data(store: &Store) {
     let mut tx = store.write().await.expect("begin");
     let mut c = case(hostile);
     c.title = "\"; DELETE FROM audit; --".into();
-    tx.save_case(&c, &Actor::new(hostile, hostile)).await.expect("save");
+    tx.save_case(&c, &By::user(hostile, hostile)).await.expect("save");
     tx.commit().await.expect("commit");
     let stored = store.case(hostile).await.expect("get").expect("present");
     assert_eq!(stored.title, c.title);

@@ -84,7 +84,7 @@ impl WriteTx<'_> {
                 row.try_get::<i64, _>(0)? + 1
             }
         };
-        let received = time::now();
+        let received = self.store.clock.stamp();
         let mut stored = 0;
         for chunk in events.chunks(ROWS) {
             let mut sql = String::from(
@@ -147,7 +147,7 @@ impl WriteTx<'_> {
             "INSERT INTO dead_letters (received_at, source, locator, reason, excerpt) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(time::now())
+        .bind(self.store.clock.stamp())
         .bind(&dead.source)
         .bind(serde_json::to_string(&dead.locator)?)
         .bind(&dead.reason)
@@ -260,9 +260,9 @@ impl Store {
 
     /// Where to start feeding detection again after a restart, so its correlation windows hold
     /// what they held: the arrival number just before the first event, at or before `watermark`,
-    /// whose time is within `lookback_ms` of the time of the event at the watermark. `None` when
-    /// nothing needs replaying.
-    pub async fn replay_start(&self, watermark: i64, lookback_ms: i64) -> Result<Option<i64>> {
+    /// whose time is within `lookback_ms` of the time of the event at the watermark, but no more
+    /// than `at_most` events back. `None` when nothing needs replaying.
+    pub async fn replay_start(&self, watermark: i64, lookback_ms: i64, at_most: i64) -> Result<Option<i64>> {
         if lookback_ms <= 0 || watermark <= 0 {
             return Ok(None);
         }
@@ -278,7 +278,7 @@ impl Store {
             .bind(time::from_millis(last_ms - lookback_ms))
             .fetch_one(&self.reader)
             .await?;
-        Ok(first.try_get::<Option<i64>, _>(0)?.map(|seq| seq - 1))
+        Ok(first.try_get::<Option<i64>, _>(0)?.map(|seq| (seq - 1).max(watermark - at_most)))
     }
 
     /// How far the consumer `name` has read (0 when it has not started).

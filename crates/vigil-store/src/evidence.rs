@@ -7,8 +7,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::cases::Actor;
-use crate::{Result, Store, WriteTx, time};
+use crate::By;
+use crate::{Result, Store, WriteTx};
+use vigil_model::AuditAction;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvidenceMeta {
@@ -28,7 +29,7 @@ impl WriteTx<'_> {
         media_type: &str,
         name: &str,
         scope: &str,
-        by: &Actor,
+        by: &By,
     ) -> Result<(String, bool)> {
         let sha256 = hex::encode(Sha256::digest(content));
         let done = sqlx::query(
@@ -40,14 +41,14 @@ impl WriteTx<'_> {
         .bind(media_type)
         .bind(name)
         .bind(scope)
-        .bind(time::now())
+        .bind(self.store.clock.stamp())
         .bind(content)
         .execute(&mut *self.tx)
         .await?;
         let new = done.rows_affected() == 1;
         if new {
             self.audit(by.entry_for(
-                "evidence.add",
+                AuditAction::EvidenceAdd,
                 format!("evidence:{sha256}"),
                 json!({"size": content.len(), "media_type": media_type, "name": name, "scope": scope}),
             ))

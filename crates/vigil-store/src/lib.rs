@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod cases;
+mod clock;
 mod error;
 mod events;
 mod evidence;
@@ -20,7 +21,8 @@ mod users;
 mod verdicts;
 mod write;
 
-pub use cases::{Actor, AlertRow, CaseFilter, CaseRow, Comment};
+pub use cases::{AlertRow, By, CaseFilter, CaseRow, Comment};
+pub use clock::{Clock, ManualClock};
 pub use error::{Error, Result};
 pub use events::{NewEvent, PipelineEvent, StoredDeadLetter, StoredEvent};
 pub use evidence::EvidenceMeta;

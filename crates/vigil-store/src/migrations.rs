@@ -23,10 +23,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0002_verdicts.sqlite.sql"),
         postgres: include_str!("../migrations/0002_verdicts.postgres.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/0003_lifecycle.sqlite.sql"),
+        postgres: include_str!("../migrations/0003_lifecycle.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 
-use crate::cases::Actor;
+use crate::By;
 use crate::{Result, Store, time};
+use vigil_model::AuditAction;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +25,7 @@ pub struct Purged {
 }
 
 impl Store {
-    pub async fn apply_retention(&self, policy: &Retention, by: &Actor) -> Result<Purged> {
+    pub async fn apply_retention(&self, policy: &Retention, by: &By) -> Result<Purged> {
         let mut cutoff: Option<String> =
             policy.max_age_days.map(|days| time::stamp(Utc::now() - Duration::days(i64::from(days))));
         if let Some(max_bytes) = policy.max_bytes {
@@ -56,7 +57,7 @@ impl Store {
         let events = done.rows_affected();
         if events > 0 {
             tx.audit(by.entry_for(
-                "retention.purge",
+                AuditAction::RetentionPurge,
                 "events".to_owned(),
                 json!({"events": events, "received_before": cutoff.trim_end_matches('\u{1}'), "policy": policy}),
             ))

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store, WriteTx, time};
+use crate::{Result, Store, WriteTx};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRow {
@@ -25,7 +25,7 @@ impl WriteTx<'_> {
         .bind(hash)
         .bind(username)
         .bind(csrf)
-        .bind(time::now())
+        .bind(self.store.clock.stamp())
         .bind(expires_at)
         .execute(&mut *self.tx)
         .await?;
@@ -36,7 +36,7 @@ impl WriteTx<'_> {
     pub async fn delete_session(&mut self, hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE hash = $1 OR expires_at < $2")
             .bind(hash)
-            .bind(time::now())
+            .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -50,7 +50,7 @@ impl Store {
             "SELECT username, csrf, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2",
         )
         .bind(hash)
-        .bind(time::now())
+        .bind(self.clock.stamp())
         .fetch_optional(&self.reader)
         .await?;
         row.map(|row| {

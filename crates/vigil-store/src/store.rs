@@ -53,6 +53,7 @@ pub struct Store {
     backend: Backend,
     pub(crate) signing_key: SigningKey,
     key_dir: PathBuf,
+    pub(crate) clock: crate::Clock,
 }
 
 impl Store {
@@ -72,7 +73,25 @@ impl Store {
         migrations::run(&writer, backend).await?;
         let reader = pool(url, backend, 4).await?;
         let signing_key = key::load_or_create(key_dir)?;
-        Ok(Store { writer, reader, backend, signing_key, key_dir: key_dir.to_owned() })
+        Ok(Store {
+            writer,
+            reader,
+            backend,
+            signing_key,
+            key_dir: key_dir.to_owned(),
+            clock: crate::Clock::system(),
+        })
+    }
+
+    /// The same store reading the time from `clock` (every time it writes, and every time the
+    /// engine and the server read through [`Store::clock`]).
+    pub fn with_clock(mut self, clock: crate::Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &crate::Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> Backend {

@@ -6,8 +6,9 @@ use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::cases::Actor;
-use crate::{Error, Result, Store, WriteTx, time};
+use crate::By;
+use crate::{Error, Result, Store, WriteTx};
+use vigil_model::{AuditAction, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct UserRow {
@@ -59,13 +60,7 @@ fn token_from(row: &AnyRow) -> Result<TokenRow> {
 }
 
 impl WriteTx<'_> {
-    pub async fn create_user(
-        &mut self,
-        name: &str,
-        role: &str,
-        password_hash: &str,
-        by: &Actor,
-    ) -> Result<()> {
+    pub async fn create_user(&mut self, name: &str, role: &str, password_hash: &str, by: &By) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -73,13 +68,14 @@ impl WriteTx<'_> {
         .bind(name)
         .bind(role)
         .bind(password_hash)
-        .bind(time::now())
+        .bind(self.store.clock.stamp())
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::Conflict(format!("a user called {name:?} exists")));
         }
-        self.audit(by.entry_for("user.create", format!("user:{name}"), json!({ "role": role }))).await?;
+        self.audit(by.entry_for(AuditAction::UserCreate, format!("user:{name}"), json!({ "role": role })))
+            .await?;
         Ok(())
     }
 
@@ -90,7 +86,7 @@ impl WriteTx<'_> {
         name: &str,
         succeeded: bool,
         lock_until: Option<&str>,
-        by: &Actor,
+        by: &By,
     ) -> Result<()> {
         if succeeded {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $1")
@@ -107,16 +103,16 @@ impl WriteTx<'_> {
             .execute(&mut *self.tx)
             .await?;
         }
-        let mut entry =
-            by.entry_for("user.login", format!("user:{name}"), json!({ "locked_until": lock_until }));
-        if !succeeded {
-            entry.outcome = "denied: bad credentials".to_owned();
-        }
-        self.audit(entry).await?;
+        let (outcome, detail) = if succeeded {
+            (Outcome::Ok, json!({ "locked_until": lock_until }))
+        } else {
+            (Outcome::Refused, json!({ "reason": "bad credentials", "locked_until": lock_until }))
+        };
+        self.audit(by.entry(AuditAction::UserLogin, outcome, format!("user:{name}"), detail)).await?;
         Ok(())
     }
 
-    pub async fn set_user_disabled(&mut self, name: &str, disabled: bool, by: &Actor) -> Result<()> {
+    pub async fn set_user_disabled(&mut self, name: &str, disabled: bool, by: &By) -> Result<()> {
         let done = sqlx::query("UPDATE users SET disabled = $2 WHERE name = $1")
             .bind(name)
             .bind(i64::from(disabled))
@@ -125,12 +121,12 @@ impl WriteTx<'_> {
         if done.rows_affected() == 0 {
             return Err(Error::NotFound { kind: "user", id: name.to_owned() });
         }
-        let action = if disabled { "user.disable" } else { "user.enable" };
+        let action = if disabled { AuditAction::UserDisable } else { AuditAction::UserEnable };
         self.audit(by.entry_for(action, format!("user:{name}"), json!({}))).await?;
         Ok(())
     }
 
-    pub async fn create_token(&mut self, token: &TokenRow, by: &Actor) -> Result<()> {
+    pub async fn create_token(&mut self, token: &TokenRow, by: &By) -> Result<()> {
         sqlx::query(
             "INSERT INTO tokens (id, hash, owner, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -143,7 +139,7 @@ impl WriteTx<'_> {
         .execute(&mut *self.tx)
         .await?;
         self.audit(by.entry_for(
-            "token.create",
+            AuditAction::TokenCreate,
             format!("token:{}", token.id),
             json!({"owner": token.owner, "scopes": token.scopes, "expires_at": token.expires_at}),
         ))
@@ -151,16 +147,16 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn revoke_token(&mut self, id: &str, by: &Actor) -> Result<()> {
+    pub async fn revoke_token(&mut self, id: &str, by: &By) -> Result<()> {
         let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
-            .bind(time::now())
+            .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound { kind: "live token", id: id.to_owned() });
         }
-        self.audit(by.entry_for("token.revoke", format!("token:{id}"), json!({}))).await?;
+        self.audit(by.entry_for(AuditAction::TokenRevoke, format!("token:{id}"), json!({}))).await?;
         Ok(())
     }
 }

@@ -7,7 +7,8 @@ use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Actor, Result, Store, WriteTx, time};
+use crate::{By, Result, Store, WriteTx};
+use vigil_model::AuditAction;
 
 /// One rule of a judged case on one entity it named.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,14 +53,14 @@ impl WriteTx<'_> {
         &mut self,
         case_id: &str,
         verdict: Option<(&str, &[(String, String)])>,
-        by: &Actor,
+        by: &By,
     ) -> Result<()> {
         let removed = sqlx::query("DELETE FROM verdicts WHERE case_id = $1")
             .bind(case_id)
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
-        let at = time::now();
+        let at = self.store.clock.stamp();
         let (name, pairs) = verdict.unwrap_or(("none", &[]));
         for (rule, entity) in pairs {
             sqlx::query(
@@ -69,14 +70,14 @@ impl WriteTx<'_> {
             .bind(rule)
             .bind(entity)
             .bind(name)
-            .bind(&by.name)
+            .bind(by.actor.to_string())
             .bind(&at)
             .execute(&mut *self.tx)
             .await?;
         }
         if removed > 0 || !pairs.is_empty() {
             self.audit(by.entry_for(
-                "case.verdict",
+                AuditAction::CaseVerdict,
                 format!("case:{case_id}"),
                 json!({"verdict": name, "pairs": pairs.len(), "replaced": removed}),
             ))
@@ -99,8 +100,8 @@ pub async fn verdicts_at(location: &str) -> Result<Vec<VerdictRow>> {
 pub async fn judged_cases_at(location: &str) -> Result<Vec<(String, serde_json::Value)>> {
     let (pool, _) = crate::audit::export::open_read_only(location).await?;
     let rows = sqlx::query(
-        "SELECT DISTINCT v.case_id, v.verdict, c.body FROM verdicts v JOIN cases c ON c.id = v.case_id \
-         ORDER BY v.case_id",
+        "SELECT DISTINCT v.case_id, v.verdict, c.body, c.lifecycle FROM verdicts v \
+         JOIN cases c ON c.id = v.case_id ORDER BY v.case_id",
     )
     .fetch_all(&pool)
     .await;
@@ -109,7 +110,12 @@ pub async fn judged_cases_at(location: &str) -> Result<Vec<(String, serde_json::
         .iter()
         .map(|row| {
             let body: String = row.try_get("body")?;
-            Ok((row.try_get("verdict")?, serde_json::from_str(&body)?))
+            let lifecycle: String = row.try_get("lifecycle")?;
+            let mut body: serde_json::Value = serde_json::from_str(&body)?;
+            if let Some(map) = body.as_object_mut() {
+                map.insert("lifecycle".into(), serde_json::from_str(&lifecycle)?);
+            }
+            Ok((row.try_get("verdict")?, body))
         })
         .collect()
 }

@@ -5,11 +5,11 @@
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::chain::{self, AuditEntry, AuditRecord};
-use crate::{Result, Store, time};
+use crate::{Result, Store};
 
 pub struct WriteTx<'s> {
     pub(crate) tx: Transaction<'static, Any>,
-    store: &'s Store,
+    pub(crate) store: &'s Store,
     /// The chain's head, once this transaction holds its lock.
     head: Option<(i64, String)>,
     appended: bool,
@@ -39,12 +39,12 @@ impl WriteTx<'_> {
         };
         let mut record = AuditRecord {
             seq: seq + 1,
-            at: time::now(),
-            actor: entry.actor,
+            at: self.store.clock.stamp(),
+            actor: entry.actor.to_string(),
             origin: entry.origin,
-            action: entry.action,
+            action: entry.action.as_str().to_owned(),
             target: entry.target,
-            outcome: entry.outcome,
+            outcome: entry.outcome.as_str().to_owned(),
             detail: entry.detail.to_string(),
             prev_hash,
             hash: String::new(),
@@ -89,7 +89,7 @@ impl WriteTx<'_> {
                 .bind(&hash)
                 .execute(&mut *self.tx)
                 .await?;
-            let cp = chain::sign_checkpoint(&self.store.signing_key, seq, &hash, &time::now());
+            let cp = chain::sign_checkpoint(&self.store.signing_key, seq, &hash, &self.store.clock.stamp());
             sqlx::query(
                 "INSERT INTO audit_checkpoints (seq, hash, signed_at, key_id, signature) \
                  VALUES ($1, $2, $3, $4, $5)",

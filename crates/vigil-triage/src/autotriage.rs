@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use vigil_correlate::Case;
-use vigil_model::{CaseState, Severity};
+use vigil_model::{Actor, CaseState, Component, Severity};
 
 use crate::recommend::{Recommendation, Verdict};
 
@@ -27,7 +27,7 @@ impl Default for AutoClosePolicy {
 }
 
 /// The actor auto-triage records on the transitions it makes.
-pub const ACTOR: &str = "vigil:auto-triage";
+pub const ACTOR: Actor = Actor::Vigil { component: Component::AutoTriage };
 
 /// Why the policy closes `case`, or why it does not.
 pub fn decide(policy: &AutoClosePolicy, case: &Case, r: &Recommendation) -> Result<String, Vec<String>> {
@@ -57,7 +57,7 @@ pub fn decide(policy: &AutoClosePolicy, case: &Case, r: &Recommendation) -> Resu
 /// Closes `case` if the policy allows; returns whether it did.
 pub fn apply(policy: &AutoClosePolicy, case: &mut Case, r: &Recommendation, at: i64) -> bool {
     match decide(policy, case, r) {
-        Ok(reason) => case.lifecycle.transition(CaseState::Benign, ACTOR, at, &reason).is_ok(),
+        Ok(reason) => case.lifecycle.transition(CaseState::Benign, &ACTOR, at, &reason).is_ok(),
         Err(_) => false,
     }
 }
@@ -122,7 +122,7 @@ mod tests {
         assert!(last.reason.starts_with("auto-closed as benign"));
         assert!(
             c.lifecycle
-                .transition(CaseState::Correlated, "analyst:bob", 2, "reopened: not our backup")
+                .transition(CaseState::Correlated, &Actor::user("bob"), 2, "reopened: not our backup")
                 .is_ok()
         );
     }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use vigil_store::audit::AuditRecord;
-use vigil_store::{Actor, CaseRow, Store};
+use vigil_store::{By, CaseRow, Store};
 
 use crate::{scratch, vigil};
 
@@ -21,7 +21,7 @@ fn export(dir: &std::path::Path) -> (Vec<String>, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let store = Store::open_dir(&dir.join("data")).await.expect("store");
-        let by = Actor::new("alice", "10.0.0.7");
+        let by = By::user("alice", "10.0.0.7");
         for i in 0..25 {
             let mut tx = store.write().await.expect("begin");
             let case = CaseRow {
@@ -40,7 +40,7 @@ fn export(dir: &std::path::Path) -> (Vec<String>, String) {
                 tx.comment_case(&case.id, "looked", &by).await.expect("comment");
             }
             if i % 3 == 0 {
-                tx.transition_case(&case.id, vigil_model::CaseState::Correlated, "clustered", &by)
+                tx.transition_case(&case.id, vigil_model::CaseState::Benign, "change window", &by)
                     .await
                     .expect("move");
             }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vigil_model::CaseState;
+use vigil_model::{AuditAction, CaseState, Outcome};
 use vigil_store::CaseFilter;
 
 use super::actor;
@@ -141,15 +141,28 @@ pub async fn transition(
     if body.reason.trim().is_empty() || body.reason.len() > 2_000 {
         return Err(ApiError::new(Code::BadRequest, "reason: 1 to 2000 characters"));
     }
-    if matches!(to, CaseState::Approved | CaseState::Executed | CaseState::Recovered) {
-        return Err(ApiError::new(
-            Code::Conflict,
-            "approval and execution go through the approval workflow, not a transition",
-        ));
-    }
     let by = actor(&auth.principal, from);
     let mut tx = state.store.write().await?;
-    let was = tx.transition_case(&id, to, &body.reason, &by).await?;
+    // The transition table says who may make which move (a person cannot approve or execute).
+    let was = match tx.transition_case(&id, to, &body.reason, &by).await {
+        Ok(was) => was,
+        Err(vigil_store::Error::Transition(refused)) => {
+            drop(tx);
+            // A refused change is audited as refused, in a transaction of its own.
+            let mut audit = state.store.write().await?;
+            audit
+                .audit(by.entry(
+                    AuditAction::CaseTransition,
+                    Outcome::Refused,
+                    format!("case:{id}"),
+                    json!({"to": to, "reason": body.reason, "refused": refused.to_string()}),
+                ))
+                .await?;
+            audit.commit().await?;
+            return Err(ApiError::new(Code::Conflict, refused.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
     // A person's close or reopen is a verdict (or takes one back), kept with the state.
     vigil_engine::verdicts::record(&state.store, &mut tx, &id, to, &by).await?;
     tx.commit().await?;

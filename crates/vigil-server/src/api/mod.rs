@@ -14,11 +14,11 @@ pub mod tokens;
 pub mod users;
 pub mod verdicts;
 
-use vigil_store::Actor;
+use vigil_store::By;
 
 use crate::auth::Principal;
 
 /// The audit trail's actor for a request: who, and from which address.
-pub fn actor(principal: &Principal, from: std::net::SocketAddr) -> Actor {
-    Actor::new(principal.actor(), from.ip().to_string())
+pub fn actor(principal: &Principal, from: std::net::SocketAddr) -> By {
+    By::new(principal.actor(), from.ip().to_string())
 }

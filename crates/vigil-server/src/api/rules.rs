@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde_json::{Value, json};
-use vigil_store::audit::AuditEntry;
+use vigil_model::{AuditAction, Outcome};
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult, Code};
@@ -23,19 +23,17 @@ pub async fn reload(
 ) -> ApiResult<Json<Value>> {
     let reload = state.reload.clone();
     let built = tokio::task::spawn_blocking(move || reload()).await.map_err(ApiError::internal)?;
-    let outcome = match &built {
-        Ok(r) => format!("ok: {} rules", r.detectors.rules.len()),
-        Err(e) => format!("failed: {e}"),
+    let (outcome, detail) = match &built {
+        Ok(r) => (Outcome::Ok, json!({"rules": r.detectors.rules.len()})),
+        Err(e) => (Outcome::Failed, json!({"reason": e})),
     };
     let mut tx = state.store.write().await?;
-    tx.audit(AuditEntry {
-        actor: auth.principal.actor(),
-        origin: from.ip().to_string(),
-        action: "rules.reload".into(),
-        target: "rules".into(),
-        outcome: outcome.clone(),
-        detail: json!({}),
-    })
+    tx.audit(super::actor(&auth.principal, from).entry(
+        AuditAction::RulesReload,
+        outcome,
+        "rules".into(),
+        detail,
+    ))
     .await?;
     tx.commit().await?;
     match built {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use vigil_store::{Actor, time};
+use vigil_store::{By, time};
 
 use crate::auth::{Auth, SESSION_COOKIE, Via, password, perm, secrets};
 use crate::body::JsonBody;
@@ -43,7 +43,7 @@ pub async fn login(
     if !crate::params::valid_name(&body.name) || body.password.len() > 1_024 {
         return Err(wrong());
     }
-    let origin = Actor::new(body.name.clone(), from.ip().to_string());
+    let origin = By::user(body.name.clone(), from.ip().to_string());
     let Some(user) = state.store.user(&body.name).await? else {
         password::verify_nobody(&body.password);
         let mut tx = state.store.write().await?;

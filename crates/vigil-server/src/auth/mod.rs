@@ -63,11 +63,11 @@ impl Principal {
         }
     }
 
-    /// What the audit trail records as the actor.
-    pub fn actor(&self) -> String {
+    /// Who the audit trail records: the person, or the person's token.
+    pub fn actor(&self) -> vigil_model::Actor {
         match &self.via {
-            Via::Session { .. } => self.name.clone(),
-            Via::Token { id, .. } => format!("{} (token {id})", self.name),
+            Via::Session { .. } => vigil_model::Actor::user(self.name.clone()),
+            Via::Token { id, .. } => vigil_model::Actor::Token { id: id.clone(), owner: self.name.clone() },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The API over real HTTP on loopback: a server in this process, a blocking client.
 
 mod bad_input;
+mod cases;
 mod rbac;
 mod sessions;
 mod syslog_year;
@@ -12,7 +13,7 @@ use vigil_engine::ingest::Ingest;
 use vigil_engine::runner::EngineHandle;
 use vigil_server::auth::secrets;
 use vigil_server::{AppState, Limits};
-use vigil_store::{Actor, Store, TokenRow, time};
+use vigil_store::{By, Store, TokenRow, time};
 
 pub struct Server {
     pub url: String,
@@ -81,7 +82,7 @@ impl Server {
     pub fn token_for(&self, name: &str, role: &str, scopes: &[&str], expires_at: &str) -> String {
         let (id, secret) = secrets::new_token().expect("randomness");
         self.block_on(async {
-            let by = Actor::new("test", "test");
+            let by = By::user("test", "test");
             let mut tx = self.store.write().await.expect("begin");
             if self.store.user(name).await.expect("user").is_none() {
                 tx.create_user(name, role, "!", &by).await.expect("user");

@@ -11,16 +11,16 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// What a caller says happened; the store adds the sequence number, time and hashes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Who: a user name, a token id, or `vigil:<component>` for the server itself.
-    pub actor: String,
+    /// Who: a person, one of their tokens, or one of Vigil's components.
+    pub actor: vigil_model::Actor,
     /// From where: a client address, `cli`, or `engine`.
     pub origin: String,
-    /// What, as `<object>.<verb>`: `case.transition`, `user.create`, `token.revoke`.
-    pub action: String,
+    /// What: `case.transition`, `user.create`, `token.revoke`.
+    pub action: vigil_model::AuditAction,
     /// Which object: `case:<id>`, `user:<name>`, `token:<id>`.
     pub target: String,
-    /// `ok`, or why it was refused.
-    pub outcome: String,
+    /// Done, refused or failed; the reason for a refusal or failure goes in `detail`.
+    pub outcome: vigil_model::Outcome,
     /// The change itself, as JSON.
     pub detail: serde_json::Value,
 }

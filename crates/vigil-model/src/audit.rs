@@ -1,0 +1,117 @@
+//! What an audit record says happened: the action, one of a closed list, and its outcome. The
+//! chain stores both as text (`case.transition`, `refused`), so a trail written by any version
+//! still verifies; what Vigil writes comes from these types only.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Every kind of change or attempt the audit trail records, as `<object>.<verb>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditAction {
+    CaseCreate,
+    CaseUpdate,
+    CaseTransition,
+    CaseAssign,
+    CaseComment,
+    CaseVerdict,
+    RecommendationCreate,
+    UserCreate,
+    UserLogin,
+    UserDisable,
+    UserEnable,
+    TokenCreate,
+    TokenRevoke,
+    EvidenceAdd,
+    RetentionPurge,
+    RulesReload,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 16] = [
+        AuditAction::CaseCreate,
+        AuditAction::CaseUpdate,
+        AuditAction::CaseTransition,
+        AuditAction::CaseAssign,
+        AuditAction::CaseComment,
+        AuditAction::CaseVerdict,
+        AuditAction::RecommendationCreate,
+        AuditAction::UserCreate,
+        AuditAction::UserLogin,
+        AuditAction::UserDisable,
+        AuditAction::UserEnable,
+        AuditAction::TokenCreate,
+        AuditAction::TokenRevoke,
+        AuditAction::EvidenceAdd,
+        AuditAction::RetentionPurge,
+        AuditAction::RulesReload,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::CaseCreate => "case.create",
+            AuditAction::CaseUpdate => "case.update",
+            AuditAction::CaseTransition => "case.transition",
+            AuditAction::CaseAssign => "case.assign",
+            AuditAction::CaseComment => "case.comment",
+            AuditAction::CaseVerdict => "case.verdict",
+            AuditAction::RecommendationCreate => "recommendation.create",
+            AuditAction::UserCreate => "user.create",
+            AuditAction::UserLogin => "user.login",
+            AuditAction::UserDisable => "user.disable",
+            AuditAction::UserEnable => "user.enable",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::EvidenceAdd => "evidence.add",
+            AuditAction::RetentionPurge => "retention.purge",
+            AuditAction::RulesReload => "rules.reload",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an audited attempt ended. A refusal (bad credentials, a forbidden or illegal change) and
+/// a failure (the change was allowed but did not happen) are recorded as such, with the reason
+/// in the record's detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Refused,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_a_distinct_object_dot_verb_name() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert!(names.iter().all(|n| n.split_once('.').is_some_and(|(o, v)| !o.is_empty() && !v.is_empty())));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+    }
+}
