@@ -131,6 +131,8 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    // The demo's own output is what a newcomer reads; the engine and server speak up on warnings.
+    crate::logging::init("warn");
     let data = match args.data {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("vigil-demo-{}", random_hex(4)?)),

@@ -10,6 +10,7 @@ mod demo;
 mod eval;
 mod export;
 mod hunt;
+mod logging;
 mod normalize;
 mod output;
 mod progress;

@@ -257,6 +257,7 @@ pub async fn stopped() -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    crate::logging::init("info");
     let settings = Settings::load(args.config.as_deref())?;
     let data = args.data.clone().unwrap_or_else(|| settings.dir().join(&settings.config.serve.data));
     let listen = args.listen.clone().unwrap_or_else(|| settings.config.serve.listen.clone());

@@ -207,6 +207,7 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
                 }
             }
             Err(e) => {
+                tracing::error!(error = %e, retry_in = ?retry, "the engine cannot go on; it tries again");
                 engine.handle.update(|p| {
                     p.state = EngineState::Stalled;
                     p.last_error = Some(e.to_string());
@@ -301,7 +302,15 @@ impl Engine {
         }
         self.live.restored();
         let watermark = self.store.watermark(WATERMARK).await?;
-        self.warm_up(watermark).await?;
+        let replayed = self.warm_up(watermark).await?;
+        let held = self.live.held();
+        tracing::info!(
+            watermark,
+            cases = held.cases,
+            alerts = held.alerts,
+            replayed,
+            "engine restored its live cases and correlation windows"
+        );
         self.handle.update(|p| p.watermark = watermark);
         Ok(())
     }
@@ -310,23 +319,25 @@ impl Engine {
     /// correlation window of the watermark, at most `WARM_UP_MAX_EVENTS`), discarding what it
     /// raises: those alerts were filed then. A burst that a restart split in two is still one
     /// burst.
-    async fn warm_up(&mut self, watermark: i64) -> Result<()> {
+    async fn warm_up(&mut self, watermark: i64) -> Result<u64> {
         let Some(mut at) =
             self.store.replay_start(watermark, self.pipeline.replay_window_ms(), WARM_UP_MAX_EVENTS).await?
         else {
-            return Ok(());
+            return Ok(0);
         };
+        let mut replayed = 0u64;
         while at < watermark {
             let page = self.store.pipeline_events_after(at, PAGE).await?;
             let Some(last) = page.last().map(|e| e.seq) else { break };
             for stored in page.iter().filter(|e| e.seq <= watermark) {
                 if let Ok((event, views)) = parse(stored) {
                     self.pipeline.detect(&event, &views, &stored.source);
+                    replayed += 1;
                 }
             }
             at = last;
         }
-        Ok(())
+        Ok(replayed)
     }
 
     /// Processes one page of events; returns how many it read.
@@ -339,7 +350,10 @@ impl Engine {
         for stored in &page {
             match parse(stored) {
                 Ok((event, views)) => alerts.extend(self.pipeline.detect(&event, &views, &stored.source)),
-                Err(reason) => dead.push(unreadable(stored, &reason)),
+                Err(reason) => {
+                    tracing::warn!(event = %stored.id, seq = stored.seq, reason = %reason, "stored event not processed; it is a dead letter of the pipeline");
+                    dead.push(unreadable(stored, &reason));
+                }
             }
         }
         let alert_count = alerts.len() as u64;

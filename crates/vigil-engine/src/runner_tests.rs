@@ -287,3 +287,31 @@ async fn an_unreadable_stored_alert_stops_the_restore_and_says_which() {
     assert_eq!(progress.state, EngineState::Stalled);
     assert!(progress.last_error.as_deref().is_some_and(|e| e.contains("broken-alert")), "{progress:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_alerts_on_an_approved_case_supersede_the_approval() {
+    let (_dir, store, handle, ingest, _engine) = running().await;
+    let send = |minute: u32| {
+        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
+        ingest.submit(decoded.events, decoded.dead)
+    };
+    send(0).await.expect("durable");
+    processed_up_to(&handle, 1).await;
+    let id = store.cases(&CaseFilter::default()).await.expect("cases").remove(0).id;
+    let mut tx = store.write().await.expect("begin");
+    tx.transition_case(&id, CaseState::Approved, "two approvals", &By::vigil(Component::Policy))
+        .await
+        .expect("the policy approves");
+    tx.commit().await.expect("commit");
+
+    send(9).await.expect("durable");
+    processed_up_to(&handle, 2).await;
+    let case = store.case(&id).await.expect("case").expect("present");
+    assert_eq!(case.state, CaseState::Recommended, "the approval does not outlive its evidence");
+    let lifecycle: vigil_model::Lifecycle =
+        serde_json::from_value(case.body["lifecycle"].clone()).expect("lifecycle");
+    let last = lifecycle.history().last().expect("moves");
+    assert_eq!((last.from, last.to), (CaseState::Approved, CaseState::Recommended));
+    assert!(last.reason.contains("supersede"), "{}", last.reason);
+    assert_eq!(store.recommendation(&id).await.expect("rec").map(|r| r.0), Some(2), "drafted again");
+}

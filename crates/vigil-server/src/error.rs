@@ -103,7 +103,7 @@ impl ApiError {
             Ok(()) => hex::encode(bytes),
             Err(_) => "unavailable".into(),
         };
-        eprintln!("vigil serve: internal error [{reference}]: {detail}");
+        tracing::error!(reference = %reference, detail = %detail, "internal error");
         ApiError::new(Code::Internal, format!("internal error; reference {reference}"))
     }
 }

@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::auth::csrf_form::layer))
         .with_state(state)
 }
 

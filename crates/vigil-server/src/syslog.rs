@@ -32,6 +32,7 @@ async fn submit(ingest: &Ingest, source: &str, messages: Vec<Vec<u8>>, stats: &S
         body.extend(line.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
         body.push(b'\n');
     }
+    let source_name = source.to_owned();
     let source = source.to_owned();
     let received_at = vigil_store::time::now_ms();
     let Ok(decoded) =
@@ -45,7 +46,8 @@ async fn submit(ingest: &Ingest, source: &str, messages: Vec<Vec<u8>>, stats: &S
             stats.messages.fetch_add(count, Ordering::Relaxed);
             true
         }
-        Err(_) => {
+        Err(e) => {
+            tracing::warn!(source = %source_name, messages = count, error = %e, "syslog messages not stored");
             stats.dropped.fetch_add(count, Ordering::Relaxed);
             false
         }

@@ -9,6 +9,9 @@ use vigil_engine::decode::decode;
 use vigil_engine::ingest::Ingest;
 
 async fn move_to(file: &Path, dir: &str, reason: Option<&str>) {
+    if let Some(reason) = reason {
+        tracing::warn!(file = %file.display(), reason, "watched file not ingested; moved to {dir}");
+    }
     let Some(parent) = file.parent() else { return };
     let target = parent.join(dir);
     if tokio::fs::create_dir_all(&target).await.is_err() {

@@ -51,7 +51,7 @@ pub async fn login(
         tx.commit().await?;
         return Err(wrong());
     };
-    let now = time::now();
+    let now = state.store.clock().stamp();
     if user.locked_until.as_deref().is_some_and(|until| until > now.as_str()) {
         return Err(ApiError::new(
             Code::AccountLocked,
@@ -65,7 +65,7 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     if !matches || user.disabled {
         let lock = (user.failed_logins + 1 >= state.limits.lockout_after)
-            .then(|| time::stamp(chrono::Utc::now() + state.limits.lockout));
+            .then(|| time::stamp(state.store.clock().now() + state.limits.lockout));
         let mut tx = state.store.write().await?;
         tx.record_login(&user.name, false, lock.as_deref(), &origin).await?;
         tx.commit().await?;
@@ -73,7 +73,7 @@ pub async fn login(
     }
     let secret = secrets::random_hex(32).map_err(ApiError::internal)?;
     let csrf = secrets::random_hex(16).map_err(ApiError::internal)?;
-    let expires = time::stamp(chrono::Utc::now() + state.limits.session_lifetime);
+    let expires = time::stamp(state.store.clock().now() + state.limits.session_lifetime);
     let mut tx = state.store.write().await?;
     tx.record_login(&user.name, true, None, &origin).await?;
     tx.create_session(&secrets::hash(&secret), &user.name, &csrf, &expires).await?;

@@ -54,13 +54,13 @@ pub async fn create(
         .ok_or_else(|| ApiError::new(Code::BadRequest, "owner: no such user"))?;
     let (id, secret) = secrets::new_token().map_err(ApiError::internal)?;
     let expires_at =
-        time::stamp(chrono::Utc::now() + chrono::Duration::days(i64::from(body.expires_in_days)));
+        time::stamp(state.store.clock().now() + chrono::Duration::days(i64::from(body.expires_in_days)));
     let token = TokenRow {
         id: id.clone(),
         hash: secrets::hash(&secret),
         owner: body.owner,
         scopes: body.scopes,
-        created_at: time::now(),
+        created_at: state.store.clock().stamp(),
         expires_at: expires_at.clone(),
         revoked_at: None,
     };

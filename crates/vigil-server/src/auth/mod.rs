@@ -2,6 +2,7 @@
 //! (`Authorization: Bearer`), resolved to a [`Principal`] whose role and token scopes are checked
 //! against the permission a handler's signature names.
 
+pub mod csrf_form;
 pub mod password;
 pub mod roles;
 pub mod secrets;
@@ -101,7 +102,7 @@ impl<P: Perm> FromRequestParts<AppState> for Auth<P> {
             if !safe && sent != Some(csrf.as_str()) {
                 return Err(ApiError::new(
                     Code::CsrfMismatch,
-                    "this change needs the session's X-CSRF-Token header",
+                    "this change needs the session's CSRF token (the X-CSRF-Token header, or a form's csrf_token field)",
                 ));
             }
         }
@@ -126,7 +127,7 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    let now = vigil_store::time::now();
+    let now = state.store.clock().stamp();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let secret = value
             .to_str()

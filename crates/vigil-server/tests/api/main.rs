@@ -48,7 +48,16 @@ impl Server {
         Server::with_limits(Limits::default())
     }
 
+    /// A server whose store (and so sessions, tokens and lockouts) reads the time from `clock`.
+    pub fn with_clock(clock: vigil_store::Clock) -> Server {
+        Server::with(Limits::default(), clock)
+    }
+
     pub fn with_limits(limits: Limits) -> Server {
+        Server::with(limits, vigil_store::Clock::system())
+    }
+
+    fn with(limits: Limits, clock: vigil_store::Clock) -> Server {
         let dir = tempfile::TempDir::new().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -56,7 +65,7 @@ impl Server {
             .build()
             .expect("runtime");
         let (url, store, uploads) = runtime.block_on(async {
-            let store = Store::open_dir(dir.path()).await.expect("store");
+            let store = Store::open_dir(dir.path()).await.expect("store").with_clock(clock);
             let engine = EngineHandle::default();
             let ingest = Ingest::start(store.clone(), 8, Arc::clone(&engine.stored));
             let reload: vigil_server::Reloader = Arc::new(|| Err("no rules in this test".to_owned()));

@@ -58,6 +58,24 @@ fn a_session_needs_its_csrf_token_for_changes() {
 }
 
 #[test]
+fn a_form_without_javascript_sends_the_csrf_token_as_a_field() {
+    let server = Server::start();
+    add_user(&server, "ana", "analyst", "a long analyst password");
+    let answer = login(&server, "ana", "a long analyst password");
+    let session = answer.header("set-cookie").expect("cookie").split(';').next().expect("pair").to_owned();
+    let csrf = answer.json()["csrf_token"].as_str().expect("csrf").to_owned();
+    let form = [("Cookie", session.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    let wrong = server.request("POST", "/api/v1/logout", &form, Some(b"csrf_token=not-the-token"));
+    assert_eq!((wrong.status, wrong.code().as_str()), (403, "csrf_mismatch"));
+    let missing = server.request("POST", "/api/v1/logout", &form, Some(b"reason=none"));
+    assert_eq!((missing.status, missing.code().as_str()), (403, "csrf_mismatch"));
+    let right =
+        server.request("POST", "/api/v1/logout", &form, Some(format!("csrf_token={csrf}").as_bytes()));
+    assert_eq!(right.status, 200, "{}", String::from_utf8_lossy(&right.body));
+    assert_eq!(server.request("GET", "/api/v1/me", &[("Cookie", &session)], None).status, 401);
+}
+
+#[test]
 fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let server = Server::start();
     add_user(&server, "bob", "responder", "the right password here");
@@ -93,4 +111,21 @@ fn sign_in_attempts_are_rate_limited_per_address() {
     let limited = login(&server, "x", "y");
     assert_eq!((limited.status, limited.code().as_str()), (429, "rate_limited"));
     assert_eq!(limited.header("retry-after"), Some("60"));
+}
+
+#[test]
+fn a_session_and_a_token_expire_when_the_clock_passes_their_end_without_sleeping() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").expect("time").to_utc();
+    let (clock, hand) = vigil_store::Clock::manual(start);
+    let server = Server::with_clock(clock);
+    add_user(&server, "ana", "analyst", "a long analyst password");
+    let answer = login(&server, "ana", "a long analyst password");
+    let session = answer.header("set-cookie").expect("cookie").split(';').next().expect("pair").to_owned();
+    let token = server.token_for("svc", "ingest", &["ingest"], "2026-06-01T10:00:00.000000Z");
+    assert_eq!(server.request("GET", "/api/v1/me", &[("Cookie", &session)], None).status, 200);
+    assert_eq!(server.get("/api/v1/me", &token).status, 200);
+    hand.advance(std::time::Duration::from_secs(2 * 3600));
+    assert_eq!(server.get("/api/v1/me", &token).status, 401, "the token's hour is up");
+    hand.advance(std::time::Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(server.request("GET", "/api/v1/me", &[("Cookie", &session)], None).status, 401);
 }
