@@ -7,11 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use vigil_detect::behaviour::{Behaviour, GeoLookup, MaxMind};
+use std::sync::Arc;
+
+use vigil_detect::behaviour::{Behaviour, BehaviourAlert, GeoLookup, MaxMind};
 use vigil_detect::{
-    Detection, Level, RuleFile, RuleSet, behaviour_finding, builtin, correlation_finding, finding,
+    CorrelationAlert, Detection, Level, RuleFile, RuleSet, behaviour_finding, builtin, correlation_finding,
+    finding,
 };
-use vigil_ingest::view::SourceView;
+use vigil_engine::pipeline::{Detectors, Order, Pipeline, Raised};
 use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
 
 use crate::progress;
@@ -128,23 +131,145 @@ fn behaviour(args: &Args, detect: &vigil_detect::DetectConfig) -> Result<Behavio
     Ok(behaviour)
 }
 
-struct Alert {
+/// One alert as the summary counts it.
+struct Counted {
     rule_title: String,
     level: Level,
     host: String,
     user: String,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+/// What a hunt collects as the pipeline raises alerts: the JSON or OCSF lines it writes, the
+/// summary's counts, and the alerts clustering reads.
+struct Collected {
+    out: Option<Box<dyn Write>>,
+    ocsf: bool,
+    counted: Vec<Counted>,
+    case_alerts: Vec<vigil_correlate::Alert>,
+    /// The first write that failed; the hunt stops at the end of the file it was reading.
+    write_error: Option<std::io::Error>,
+}
+
+impl Collected {
+    fn raised(&mut self, raised: Raised<'_>, alert: vigil_correlate::Alert) {
+        let (line, counted) = match raised {
+            Raised::Sigma { detection, event, source } => sigma_line(self.ocsf, detection, event, source),
+            Raised::Correlation { alert, time } => correlation_line(self.ocsf, alert, time),
+            Raised::Behaviour { alert } => behaviour_line(self.ocsf, alert),
+        };
+        if let Some(w) = self.out.as_mut()
+            && self.write_error.is_none()
+            && let Err(e) = line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}"))
+        {
+            self.write_error = Some(e);
+        }
+        self.counted.push(counted);
+        self.case_alerts.push(alert);
+    }
+
+    fn check_writes(&mut self) -> Result<()> {
+        match self.write_error.take() {
+            Some(e) => Err(e).context("writing output"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn sigma_line(
+    ocsf: bool,
+    detection: &Detection,
+    event: &vigil_ocsf::Event,
+    source: &str,
+) -> (serde_json::Result<String>, Counted) {
+    let host = event.device.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_default();
+    let user = event
+        .actor
+        .as_ref()
+        .and_then(|a| a.user.as_ref())
+        .or(event.user.as_ref())
+        .and_then(|u| u.name.clone())
+        .unwrap_or_default();
+    let line = if ocsf {
+        serde_json::to_string(&finding(detection, event))
+    } else {
+        serde_json::to_string(&json!({
+            "type": "alert",
+            "rule": &*detection.rule,
+            "time": event.time,
+            "host": host,
+            "user": user,
+            "event_uid": event.metadata.uid,
+            "event_class": event.class_name,
+            "source": source,
+            "matched_fields": detection.matched.iter().cloned().collect::<serde_json::Map<_, _>>(),
+        }))
+    };
+    (line, Counted { rule_title: detection.rule.title.clone(), level: detection.rule.level, host, user })
+}
+
+fn correlation_line(
+    ocsf: bool,
+    alert: &CorrelationAlert,
+    time: i64,
+) -> (serde_json::Result<String>, Counted) {
+    let line = if ocsf {
+        serde_json::to_string(&correlation_finding(alert, time))
+    } else {
+        serde_json::to_string(&json!({"type": "alert", "rule": &*alert.rule, "time": time, "correlation": {
+            "type": alert.correlation_type, "group": alert.group, "value": alert.value,
+            "timespan_secs": alert.timespan_secs}}))
+    };
+    let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    let counted = Counted {
+        rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
+        level: alert.rule.level,
+        host: String::new(),
+        user: String::new(),
+    };
+    (line, counted)
+}
+
+fn behaviour_line(ocsf: bool, alert: &BehaviourAlert) -> (serde_json::Result<String>, Counted) {
+    let line = if ocsf {
+        serde_json::to_string(&behaviour_finding(alert))
+    } else {
+        serde_json::to_string(
+            &json!({"type": "alert", "rule": &*alert.rule, "time": alert.time, "behaviour": {
+            "group": alert.group, "summary": alert.summary}, "events": alert.events}),
+        )
+    };
+    let entity =
+        |name: &str| alert.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let counted = Counted {
+        rule_title: alert.rule.title.clone(),
+        level: alert.rule.level,
+        host: entity("host"),
+        user: entity("user"),
+    };
+    (line, counted)
+}
+
+/// What a hunt runs: the rules, the behavioural detectors and the built-in analyst's inputs.
+struct Hunt {
+    detectors: Detectors,
+    triage: vigil_engine::runner::Triage,
+    llm: Option<crate::config::LlmConfig>,
+}
+
+/// Loads the configuration, the rules and the triage inputs.
+fn prepare(args: &Args) -> Result<Hunt> {
     let min_level = Level::parse(&args.min_level).unwrap_or(Level::Informational);
     let config_file = match &args.config {
         Some(path) => crate::config::Config::load(path)?,
         None => crate::config::Config::default(),
     };
     let config_dir = args.config.as_ref().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
-    let triage_context = config_file.triage.context(&config_dir)?;
-    let model = config_file.triage.model(&config_dir)?;
-    let library = vigil_triage::playbook::library()?;
+    let triage = vigil_engine::runner::Triage {
+        context: config_file.triage.context(&config_dir)?,
+        model: config_file.triage.model(&config_dir)?,
+        library: vigil_triage::playbook::library()?,
+        auto_close: config_file.triage.auto_close.clone(),
+    };
     let mut detect = config_file.detect;
     for p in &args.placeholders {
         let Some((name, value)) = p.split_once('=') else {
@@ -152,14 +277,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         };
         detect.placeholders.entry(name.trim_matches('%').to_owned()).or_default().push(value.to_owned());
     }
-    let config = detect.rule_set_config();
-    let behaviour = behaviour(&args, &detect)?;
+    let behaviour = behaviour(args, &detect)?;
+    let rules = load_rules(args, &detect.rule_set_config())?;
+    Ok(Hunt {
+        detectors: Detectors { rules: Arc::new(rules), behaviour, min_level },
+        triage,
+        llm: config_file.triage.llm,
+    })
+}
+
+/// Vigil's built-in rules (unless `--no-builtin`) and those under `--rules`.
+fn load_rules(args: &Args, config: &vigil_detect::RuleSetConfig) -> Result<RuleSet> {
     let mut files = if args.no_builtin { Vec::new() } else { builtin::files() };
     for dir in &args.rules {
         files.extend(rule_files(dir)?);
     }
     let started = std::time::Instant::now();
-    let (rules, diagnostics) = RuleSet::load(&files, &config).context("loading rules")?;
+    let (rules, diagnostics) = RuleSet::load(&files, config).context("loading rules")?;
     let skipped = diagnostics.iter().filter(|d| d.skipped).count();
     eprintln!(
         "loaded {} rules and {} correlation rules from {} files in {:.2} s ({skipped} not loaded{})",
@@ -177,152 +311,63 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if rules.is_empty() {
         bail!("no rules to run");
     }
+    Ok(rules)
+}
 
-    let inputs = vigil_ingest::input::expand(&args.paths).context("listing input files")?;
+/// How many events and dead letters the files held.
+#[derive(Default)]
+struct Read {
+    events: u64,
+    dead: u64,
+}
+
+/// Reads every file through the pipeline, then replays its correlations and behavioural
+/// detectors in time order (files do not come in it).
+fn detect(
+    args: &Args,
+    inputs: &[PathBuf],
+    pipeline: &mut Pipeline,
+    collected: &mut Collected,
+) -> Result<Read> {
     let total: u64 = inputs.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = progress::bytes(total);
-    let mut out = if args.json || args.ocsf { Some(crate::output::open(args.out.as_ref())?) } else { None };
     let options =
         ReadOptions { format: args.format.as_deref().and_then(by_name), evtx_threads: 0, views: true };
-    let (mut events, mut dead) = (0u64, 0u64);
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut write_error: Option<std::io::Error> = None;
-    // Correlation needs records in time order, and files do not come in it: the records that
-    // fired a rule are kept and replayed in order once every file is read.
-    let mut correlator = rules.correlator();
-    let mut fired: Vec<(i64, SourceView, Vec<Detection>, vigil_engine::alerts::Record)> = Vec::new();
-    let mut observations = Vec::new();
-    let mut case_alerts: Vec<vigil_correlate::Alert> = Vec::new();
-    for input in &inputs {
+    let mut read = Read::default();
+    for input in inputs {
         let source = input.display().to_string();
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        read_file(input, &options, &mut |outcome| {
-            let Outcome::Event(event, views) = outcome else {
-                dead += 1;
-                return;
-            };
-            events += 1;
-            observations.extend(behaviour.observe(&event));
-            let mut record: Option<vigil_engine::alerts::Record> = None;
-            for view in views {
-                let detections = rules.evaluate(&view);
-                for detection in &detections {
-                    if detection.rule.building_block || detection.rule.level < min_level {
-                        continue;
-                    }
-                    let host = event.device.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_default();
-                    let user = event
-                        .actor
-                        .as_ref()
-                        .and_then(|a| a.user.as_ref())
-                        .or(event.user.as_ref())
-                        .and_then(|u| u.name.clone())
-                        .unwrap_or_default();
-                    if let Some(w) = out.as_mut() {
-                        let line = if args.ocsf {
-                            serde_json::to_string(&finding(detection, &event))
-                        } else {
-                            serde_json::to_string(&json!({
-                                "type": "alert",
-                                "rule": &*detection.rule,
-                                "time": event.time,
-                                "host": host,
-                                "user": user,
-                                "event_uid": event.metadata.uid,
-                                "event_class": event.class_name,
-                                "source": input.display().to_string(),
-                                "matched_fields": detection.matched.iter().cloned().collect::<serde_json::Map<_, _>>(),
-                            }))
-                        };
-                        if let Err(e) = line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")) {
-                            write_error.get_or_insert(e);
-                        }
-                    }
-                    alerts.push(Alert {
-                        rule_title: detection.rule.title.clone(),
-                        level: detection.rule.level,
-                        host,
-                        user,
-                    });
-                    let record =
-                        record.get_or_insert_with(|| vigil_engine::alerts::Record::of(&event, &source));
-                    case_alerts.push(vigil_engine::alerts::from_detection(detection, record));
-                }
-                if correlator.is_active() && !detections.is_empty() {
-                    let record = record
-                        .get_or_insert_with(|| vigil_engine::alerts::Record::of(&event, &source))
-                        .clone();
-                    fired.push((event.time, view, detections, record));
-                }
+        read_file(input, &options, &mut |outcome| match outcome {
+            Outcome::Event(event, views) => {
+                read.events += 1;
+                pipeline.detect_each(&event, &views, &source, &mut |raised, alert| {
+                    collected.raised(raised, alert)
+                });
             }
+            Outcome::Dead(_) => read.dead += 1,
         });
-        if let Some(e) = write_error.take() {
-            return Err(e).context("writing output");
-        }
+        collected.check_writes()?;
         bar.inc(std::fs::metadata(input).map(|m| m.len()).unwrap_or(0));
     }
     bar.finish_and_clear();
-    fired.sort_by_key(|(time, _, _, _)| *time);
-    for (time, view, detections, trigger) in &fired {
-        for alert in correlator.process(view, *time, detections) {
-            if alert.rule.level < min_level {
-                continue;
-            }
-            if let Some(w) = out.as_mut() {
-                let line = if args.ocsf {
-                    serde_json::to_string(&correlation_finding(&alert, *time))
-                } else {
-                    serde_json::to_string(
-                        &json!({"type": "alert", "rule": &*alert.rule, "time": time, "correlation": {
-                        "type": alert.correlation_type, "group": alert.group, "value": alert.value,
-                        "timespan_secs": alert.timespan_secs}}),
-                    )
-                };
-                line.map_err(std::io::Error::other)
-                    .and_then(|l| writeln!(w, "{l}"))
-                    .context("writing output")?;
-            }
-            case_alerts.push(vigil_engine::alerts::from_correlation(&alert, *time, trigger));
-            let group: String = alert.group.iter().map(|(k, v)| format!("{k}={v} ")).collect();
-            alerts.push(Alert {
-                rule_title: format!("{} [{}]", alert.rule.title, group.trim_end()),
-                level: alert.rule.level,
-                host: String::new(),
-                user: String::new(),
-            });
-        }
-    }
-    for alert in behaviour.detect(&mut observations) {
-        if alert.rule.level < min_level {
-            continue;
-        }
-        if let Some(w) = out.as_mut() {
-            let line = if args.ocsf {
-                serde_json::to_string(&behaviour_finding(&alert))
-            } else {
-                serde_json::to_string(
-                    &json!({"type": "alert", "rule": &*alert.rule, "time": alert.time, "behaviour": {
-                    "group": alert.group, "summary": alert.summary}, "events": alert.events}),
-                )
-            };
-            line.map_err(std::io::Error::other).and_then(|l| writeln!(w, "{l}")).context("writing output")?;
-        }
-        case_alerts.push(vigil_engine::alerts::from_behaviour(&alert));
-        let entity = |name: &str| {
-            alert.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-        };
-        alerts.push(Alert {
-            rule_title: alert.rule.title.clone(),
-            level: alert.rule.level,
-            host: entity("host"),
-            user: entity("user"),
-        });
-    }
-    let mut cases = vigil_correlate::cluster(&case_alerts, &vigil_correlate::ClusterConfig::default());
+    pipeline.finish(&mut |raised, alert| collected.raised(raised, alert));
+    collected.check_writes()?;
+    Ok(read)
+}
+
+/// The cases the alerts cluster into, with the built-in analyst's recommendation for each and
+/// auto-triage applied.
+fn cases(
+    alerts: &[vigil_correlate::Alert],
+    triage: &vigil_engine::runner::Triage,
+) -> (Vec<vigil_correlate::Case>, Vec<vigil_triage::Recommendation>) {
+    let mut cases = vigil_correlate::cluster(alerts, &vigil_correlate::ClusterConfig::default());
     let now = crate::cases::now_ms();
-    let recommendations: Vec<vigil_triage::Recommendation> =
-        cases.iter().map(|c| vigil_triage::recommend(c, &triage_context, &model, &library, now)).collect();
-    let policy = &config_file.triage.auto_close;
+    let recommendations: Vec<vigil_triage::Recommendation> = cases
+        .iter()
+        .map(|c| vigil_triage::recommend(c, &triage.context, &triage.model, &triage.library, now))
+        .collect();
+    let policy = &triage.auto_close;
     let mut auto_closed = 0;
     for (case, r) in cases.iter_mut().zip(&recommendations) {
         auto_closed += usize::from(vigil_triage::autotriage::apply(policy, case, r, now));
@@ -330,8 +375,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if policy.enabled {
         eprintln!("auto-triage closed {auto_closed} of {} cases as benign", cases.len());
     }
-    let narrations = narrate(config_file.triage.llm.as_ref(), &cases, &recommendations);
-    if let Some(w) = out.as_mut()
+    (cases, recommendations)
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let hunt = prepare(&args)?;
+    let inputs = vigil_ingest::input::expand(&args.paths).context("listing input files")?;
+    let out = if args.json || args.ocsf { Some(crate::output::open(args.out.as_ref())?) } else { None };
+    let mut collected =
+        Collected { out, ocsf: args.ocsf, counted: Vec::new(), case_alerts: Vec::new(), write_error: None };
+    let mut pipeline = Pipeline::with_order(hunt.detectors, Order::Deferred);
+    let read = detect(&args, &inputs, &mut pipeline, &mut collected)?;
+    let (cases, recommendations) = cases(&collected.case_alerts, &hunt.triage);
+    let narrations = narrate(hunt.llm.as_ref(), &cases, &recommendations);
+    if let Some(w) = collected.out.as_mut()
         && args.json
     {
         for (case, recommendation) in cases.iter().zip(&recommendations) {
@@ -343,12 +400,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             line.and_then(|l| writeln!(w, "{l}")).context("writing output")?;
         }
     }
-    if let Some(mut w) = out {
+    if let Some(mut w) = collected.out.take() {
         w.flush().context("writing output")?;
     }
+    let alerts = &collected.counted;
     eprintln!(
-        "{} files, {events} events, {dead} dead letters, {} alerts, {} cases",
+        "{} files, {} events, {} dead letters, {} alerts, {} cases",
         inputs.len(),
+        read.events,
+        read.dead,
         alerts.len(),
         cases.len()
     );
@@ -357,7 +417,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             title: "Vigil hunt report".into(),
             generated_at: crate::cases::now_rfc3339(),
             files: inputs.len(),
-            events,
+            events: read.events,
             alerts: alerts.len() as u64,
             cases: &cases,
             recommendations: &recommendations,
@@ -370,7 +430,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(crate::cases::table(&cases, &recommendations).as_bytes())
-            .and_then(|()| stdout.write_all(summary(&alerts).as_bytes()))
+            .and_then(|()| stdout.write_all(summary(alerts).as_bytes()))
             .and_then(|()| stdout.flush())
             .context("writing output")?;
     }
@@ -378,7 +438,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// Alert counts by level, rule, host and user.
-fn summary(alerts: &[Alert]) -> String {
+fn summary(alerts: &[Counted]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     if alerts.is_empty() {

@@ -1,12 +1,16 @@
-//! Detection over a stream: Sigma rules per record, correlation windows and behavioural
-//! detectors whose state carries from one batch to the next.
+//! Detection over a stream, the one detection path `vigil serve` and `vigil hunt` share: Sigma
+//! rules per record, correlation windows and behavioural detectors whose state carries from one
+//! record to the next. A live source arrives in time order, so the server runs all three as each
+//! record arrives ([`Order::Arrival`]); files do not, so a hunt runs Sigma as it reads and
+//! replays correlations and behaviour in time order at the end ([`Order::Deferred`], then
+//! [`Pipeline::finish`]).
 
 use std::sync::Arc;
 
 use vigil_correlate::Alert;
-use vigil_detect::behaviour::{Behaviour, BehaviourState};
-use vigil_detect::{Correlator, Level, RuleSet};
-use vigil_ingest::view::SourceView;
+use vigil_detect::behaviour::{Behaviour, BehaviourAlert, BehaviourState, Observation};
+use vigil_detect::{CorrelationAlert, Correlator, Detection, Level, RuleSet};
+use vigil_model::view::SourceView;
 use vigil_ocsf::Event;
 
 use crate::alerts::{self, Record};
@@ -19,17 +23,56 @@ pub struct Detectors {
     pub min_level: Level,
 }
 
+/// When correlations and behavioural detectors see the records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// As they arrive: a live source, in time order.
+    Arrival,
+    /// In time order once every record is read ([`Pipeline::finish`]): files.
+    Deferred,
+}
+
+/// What raised an alert, for callers that report more than the alert (a hunt's JSON lines).
+pub enum Raised<'a> {
+    Sigma { detection: &'a Detection, event: &'a Event, source: &'a str },
+    Correlation { alert: &'a CorrelationAlert, time: i64 },
+    Behaviour { alert: &'a BehaviourAlert },
+}
+
+/// A record that fired a rule, kept for a deferred correlation replay.
+struct Fired {
+    time: i64,
+    view: SourceView,
+    detections: Vec<Detection>,
+    record: Record,
+}
+
 pub struct Pipeline {
     detectors: Detectors,
     correlator: Correlator,
     behaviour_state: BehaviourState,
+    order: Order,
+    fired: Vec<Fired>,
+    observations: Vec<Observation>,
 }
 
 impl Pipeline {
+    /// A pipeline for a live source.
     pub fn new(detectors: Detectors) -> Pipeline {
+        Pipeline::with_order(detectors, Order::Arrival)
+    }
+
+    pub fn with_order(detectors: Detectors, order: Order) -> Pipeline {
         let correlator = detectors.rules.correlator();
         let behaviour_state = detectors.behaviour.state();
-        Pipeline { detectors, correlator, behaviour_state }
+        Pipeline {
+            detectors,
+            correlator,
+            behaviour_state,
+            order,
+            fired: Vec::new(),
+            observations: Vec::new(),
+        }
     }
 
     /// How far back (ms of event time) detection must be fed again after a restart for its
@@ -59,11 +102,22 @@ impl Pipeline {
             .collect()
     }
 
-    /// The alerts one event raises, in arrival order. Correlations and behavioural detectors
-    /// see events in the order they arrive, which is time order for a live source.
+    /// The alerts one event raises, in order.
     pub fn detect(&mut self, event: &Event, views: &[SourceView], source: &str) -> Vec<Alert> {
-        let min_level = self.detectors.min_level;
         let mut out = Vec::new();
+        self.detect_each(event, views, source, &mut |_, alert| out.push(alert));
+        out
+    }
+
+    /// Runs one event through detection, handing `sink` each alert with what raised it.
+    pub fn detect_each(
+        &mut self,
+        event: &Event,
+        views: &[SourceView],
+        source: &str,
+        sink: &mut dyn FnMut(Raised<'_>, Alert),
+    ) {
+        let min_level = self.detectors.min_level;
         let mut record: Option<Record> = None;
         for view in views {
             let detections = self.detectors.rules.evaluate(view);
@@ -75,21 +129,75 @@ impl Pipeline {
                     continue;
                 }
                 let record = record.get_or_insert_with(|| Record::of(event, source));
-                out.push(alerts::from_detection(detection, record));
+                sink(Raised::Sigma { detection, event, source }, alerts::from_detection(detection, record));
             }
-            for alert in self.correlator.process(view, event.time, &detections) {
-                if alert.rule.level < min_level {
-                    continue;
+            if !self.correlator.is_active() {
+                continue;
+            }
+            let record = record.get_or_insert_with(|| Record::of(event, source));
+            match self.order {
+                Order::Arrival => {
+                    correlate(&mut self.correlator, min_level, view, event.time, &detections, record, sink)
                 }
-                let record = record.get_or_insert_with(|| Record::of(event, source));
-                out.push(alerts::from_correlation(&alert, event.time, record));
+                Order::Deferred => self.fired.push(Fired {
+                    time: event.time,
+                    view: view.clone(),
+                    detections,
+                    record: record.clone(),
+                }),
             }
         }
         if let Some(observation) = self.detectors.behaviour.observe(event) {
-            let mut found = Vec::new();
-            self.behaviour_state.process(&observation, &mut found);
-            out.extend(found.iter().filter(|a| a.rule.level >= min_level).map(alerts::from_behaviour));
+            match self.order {
+                Order::Arrival => behave(&mut self.behaviour_state, min_level, &observation, sink),
+                Order::Deferred => self.observations.push(observation),
+            }
         }
-        out
+    }
+
+    /// Replays what a deferred pipeline kept, in time order: correlations over the records that
+    /// fired a rule, then the behavioural detectors over every observation.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(Raised<'_>, Alert)) {
+        let min_level = self.detectors.min_level;
+        let mut fired = std::mem::take(&mut self.fired);
+        fired.sort_by_key(|f| f.time);
+        for f in &fired {
+            correlate(&mut self.correlator, min_level, &f.view, f.time, &f.detections, &f.record, sink);
+        }
+        let mut observations = std::mem::take(&mut self.observations);
+        observations.sort_by(|a, b| (a.time, &a.event_uid).cmp(&(b.time, &b.event_uid)));
+        for observation in &observations {
+            behave(&mut self.behaviour_state, min_level, observation, sink);
+        }
+    }
+}
+
+fn correlate(
+    correlator: &mut Correlator,
+    min_level: Level,
+    view: &SourceView,
+    time: i64,
+    detections: &[Detection],
+    record: &Record,
+    sink: &mut dyn FnMut(Raised<'_>, Alert),
+) {
+    for alert in correlator.process(view, time, detections) {
+        if alert.rule.level >= min_level {
+            let case_alert = alerts::from_correlation(&alert, time, record);
+            sink(Raised::Correlation { alert: &alert, time }, case_alert);
+        }
+    }
+}
+
+fn behave(
+    state: &mut BehaviourState,
+    min_level: Level,
+    observation: &Observation,
+    sink: &mut dyn FnMut(Raised<'_>, Alert),
+) {
+    let mut found = Vec::new();
+    state.process(observation, &mut found);
+    for alert in found.iter().filter(|a| a.rule.level >= min_level) {
+        sink(Raised::Behaviour { alert }, alerts::from_behaviour(alert));
     }
 }

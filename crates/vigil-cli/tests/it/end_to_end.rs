@@ -176,3 +176,87 @@ fn a_scenario_over_http_and_syslog_becomes_cases_in_the_api() {
     assert_eq!((&model["provenance"]["malicious"], &model["provenance"]["benign"]), (&json!(1), &json!(1)));
     assert!(model["provenance"]["data"][0].as_str().is_some_and(|d| d.starts_with("analyst verdicts in")));
 }
+
+/// Each case as the sorted ids of its alerts, sorted: what a case holds, whatever its id.
+fn case_sets(cases: impl IntoIterator<Item = Vec<String>>) -> Vec<Vec<String>> {
+    let mut sets: Vec<Vec<String>> = cases
+        .into_iter()
+        .filter(|ids| !ids.is_empty())
+        .map(|mut ids| {
+            ids.sort();
+            ids
+        })
+        .collect();
+    sets.sort();
+    sets
+}
+
+#[test]
+fn hunt_and_serve_build_the_same_cases_even_across_a_restart() {
+    let files = ["windows-lateral-movement.json", "cloudtrail.json", "okta-system-log.json"];
+    let paths: Vec<String> =
+        files.iter().map(|f| repo().join("samples").join(f).display().to_string()).collect();
+    let dir = scratch("hunt-vs-serve");
+    let mut args = vec!["hunt", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let hunt = crate::vigil(&args, &dir);
+    assert_eq!(hunt.status.code(), Some(0), "{}", String::from_utf8_lossy(&hunt.stderr));
+    let hunted = case_sets(String::from_utf8_lossy(&hunt.stdout).lines().filter_map(|line| {
+        let line: Value = serde_json::from_str(line).ok()?;
+        (line["type"] == "case").then(|| {
+            line["case"]["alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|a| a["ids"].as_array().cloned().unwrap_or_default())
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect()
+        })
+    }));
+    assert!(hunted.len() >= 3, "{hunted:?}");
+
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let mut serve = Serve::start(&data, None);
+    let password = serve.admin_password.clone().expect("admin password");
+    let token = ingest_token(&serve);
+    let bearer = format!("Bearer {token}");
+    let mut stored = 0;
+    let mut send = |serve: &Serve, body: Vec<u8>| {
+        let url = format!("{}/api/v1/ingest", serve.url);
+        let (status, answer) =
+            call("POST", &url, &[("Authorization", &bearer)], Some(&body)).expect("ingest");
+        assert_eq!(status, 200, "{answer}");
+        stored += answer["stored"].as_i64().expect("stored");
+        let url = format!("{}/api/v1/status?settled_at={stored}", serve.url);
+        let (_, progress) = call("GET", &url, &[("Authorization", &bearer)], None).expect("status");
+        assert_eq!(progress["settled"], json!(true), "{progress}");
+    };
+    // The server dies in the middle of the scenario (between the failed logons of a burst) and
+    // starts again on the same data.
+    let windows = std::fs::read_to_string(repo().join("samples").join(files[0])).expect("sample");
+    let lines: Vec<&str> = windows.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    send(&serve, first.join("\n").into_bytes());
+    serve.kill();
+    let serve = Serve::start(&data, None);
+    send(&serve, second.join("\n").into_bytes());
+    for file in &files[1..] {
+        send(&serve, std::fs::read(repo().join("samples").join(file)).expect("sample"));
+    }
+    let (cookie, csrf) = admin_session(&serve, &password);
+    let session = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let (_, cases) = call("GET", &format!("{}/api/v1/cases", serve.url), &session, None).expect("cases");
+    let served = case_sets(cases["cases"].as_array().expect("case list").iter().map(|case| {
+        let id = case["id"].as_str().expect("id");
+        let (_, detail) =
+            call("GET", &format!("{}/api/v1/cases/{id}", serve.url), &session, None).expect("detail");
+        detail["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["id"].as_str().map(str::to_owned))
+            .collect::<Vec<String>>()
+    }));
+    assert_eq!(served, hunted);
+}
