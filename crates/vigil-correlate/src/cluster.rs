@@ -132,8 +132,17 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
     let mut ordered: Vec<&Alert> = alerts.iter().collect();
     ordered.sort_by(|a, b| (a.time, &a.rule.id, &a.id).cmp(&(b.time, &b.rule.id, &b.id)));
     let aliases = Aliases::new(&ordered);
+    let folded = fold(&ordered, &aliases, config);
+    let postings = postings(&folded);
+    let weights = entity_weights(&folded, &postings, config);
+    let edges = edges(&folded, &postings, &weights, config);
+    let joined = join(&folded, edges, &weights, config);
+    into_cases(folded, joined, &weights)
+}
 
-    // Fold duplicates: one rule on the same entities, each within the window of the last.
+/// One rule on the same entities, each within the window of the last, folds into one alert
+/// with a count.
+fn fold(ordered: &[&Alert], aliases: &Aliases, config: &ClusterConfig) -> Vec<FoldedAlert> {
     let mut folded: Vec<FoldedAlert> = Vec::new();
     let mut open: HashMap<(String, Vec<Entity>), usize> = HashMap::new();
     for alert in ordered {
@@ -171,18 +180,32 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
             summary: alert.summary.clone(),
         });
     }
+    folded
+}
 
-    // Which alerts name each entity, and what sharing it weighs.
-    let mut postings: BTreeMap<&Entity, Vec<usize>> = BTreeMap::new();
+/// Which folded alerts (by index, in time order) name each entity.
+type Postings<'a> = BTreeMap<&'a Entity, Vec<usize>>;
+
+fn postings(folded: &[FoldedAlert]) -> Postings<'_> {
+    let mut postings: Postings<'_> = BTreeMap::new();
     for (i, f) in folded.iter().enumerate() {
         for e in &f.entities {
             postings.entry(e).or_default().push(i);
         }
     }
-    // The identities each entity is seen with, counted up to a little past the hub limit. An
-    // entity in one alert joins nothing, so only shared ones are counted.
+    postings
+}
+
+/// What sharing each entity weighs: its kind's base weight times its rarity, which falls once
+/// it is seen with more than `hub_partners` identities (counted up to a little past that). An
+/// entity in one alert joins nothing, so only shared ones are counted.
+fn entity_weights(
+    folded: &[FoldedAlert],
+    postings: &Postings<'_>,
+    config: &ClusterConfig,
+) -> HashMap<Entity, f64> {
     let cap = config.hub_partners * 2 + 1;
-    let weights: HashMap<Entity, f64> = postings
+    postings
         .iter()
         .map(|(e, list)| {
             let base = weights::base(e);
@@ -202,15 +225,31 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
             }
             ((*e).clone(), base * weights::rarity(seen.len(), config.hub_partners))
         })
-        .collect();
+        .collect()
+}
 
-    // Candidate pairs. An entity that joins alerts on its own links each alert to the latest
-    // earlier one still in reach (the same groups as linking every pair, with one link per
-    // alert). Weaker entities add up: their pairs are scored, nearest neighbours only.
+/// Two folded alerts whose shared entities weigh enough to join them.
+struct Edge<'a> {
+    earlier: usize,
+    later: usize,
+    score: f64,
+    shared: Vec<&'a Entity>,
+}
+
+/// The edges that may join alerts, in the order alerts joined: by the later alert of each pair,
+/// then by index. An entity that joins alerts on its own links each alert to the latest earlier
+/// one still in reach (the same groups as linking every pair, with one link per alert). Weaker
+/// entities add up: their pairs are scored, nearest neighbours only.
+fn edges<'a>(
+    folded: &'a [FoldedAlert],
+    postings: &Postings<'a>,
+    weights: &HashMap<Entity, f64>,
+    config: &ClusterConfig,
+) -> Vec<Edge<'a>> {
     let strong = config.join_score - 1e-9;
     let mut candidates: Vec<(usize, usize)> = Vec::new();
     let mut weak: HashMap<(usize, usize), f64> = HashMap::new();
-    for (entity, list) in &postings {
+    for (entity, list) in postings {
         let w = weights[*entity];
         // An entity this common cannot tip a pair over the threshold in any realistic sum.
         if w < 0.05 || list.len() < 2 {
@@ -243,25 +282,50 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
     candidates.sort_unstable();
     candidates.dedup();
     // Each pair's score and shared entities, from the two alerts themselves.
-    let mut edges: Vec<(usize, usize, f64, Vec<&Entity>)> = candidates
+    let mut edges: Vec<Edge<'a>> = candidates
         .into_iter()
-        .filter_map(|(a, b)| {
-            let shared: Vec<&Entity> =
-                folded[a].entities.iter().filter(|e| folded[b].entities.binary_search(e).is_ok()).collect();
+        .filter_map(|(earlier, later)| {
+            let shared: Vec<&Entity> = folded[earlier]
+                .entities
+                .iter()
+                .filter(|e| folded[later].entities.binary_search(e).is_ok())
+                .collect();
             let score: f64 = shared.iter().map(|e| weights.get(*e).copied().unwrap_or(0.0)).sum();
-            (score >= strong).then_some((a, b, score, shared))
+            (score >= strong).then_some(Edge { earlier, later, score, shared })
         })
         .collect();
-    // The order alerts joined in: by the later alert of each pair, then by index.
-    edges.sort_by(|x, y| {
-        let later = |a: usize, b: usize| folded[a].first_seen.max(folded[b].first_seen);
-        (later(x.0, x.1), x.1, x.0).cmp(&(later(y.0, y.1), y.1, y.0))
-    });
+    let joined_at = |e: &Edge<'_>| folded[e.earlier].first_seen.max(folded[e.later].first_seen);
+    edges.sort_by(|x, y| (joined_at(x), x.later, x.earlier).cmp(&(joined_at(y), y.later, y.earlier)));
+    edges
+}
 
+/// One alert joining another's group, and why.
+struct Joining {
+    alert: usize,
+    joined_to: usize,
+    shared: Vec<Entity>,
+    gap_ms: i64,
+    score: f64,
+}
+
+/// The groups the edges make, up to `max_case_alerts` alerts each.
+struct Joined {
+    groups: UnionFind,
+    joinings: Vec<Joining>,
+    /// Edges refused because the group was full: the later case continues the earlier.
+    refused: Vec<(usize, usize)>,
+}
+
+fn join(
+    folded: &[FoldedAlert],
+    edges: Vec<Edge<'_>>,
+    weights: &HashMap<Entity, f64>,
+    config: &ClusterConfig,
+) -> Joined {
     let mut uf = UnionFind::new(folded.len());
-    let mut merges: Vec<(usize, usize, Vec<Entity>, i64, f64)> = Vec::new();
-    let mut refused: Vec<(usize, usize)> = Vec::new();
-    for (a, b, score, mut shared) in edges {
+    let mut joinings = Vec::new();
+    let mut refused = Vec::new();
+    for Edge { earlier: a, later: b, score, mut shared } in edges {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra == rb {
             continue;
@@ -276,30 +340,52 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
         shared.sort_by(|x, y| weights[*y].total_cmp(&weights[*x]).then_with(|| x.cmp(y)));
         shared.retain(|e| weights[*e] > 0.0);
         shared.truncate(3);
-        let gap = (folded[b].first_seen - folded[a].last_seen).max(0);
-        merges.push((b, a, shared.into_iter().cloned().collect(), gap, score));
+        let gap_ms = (folded[b].first_seen - folded[a].last_seen).max(0);
+        joinings.push(Joining {
+            alert: b,
+            joined_to: a,
+            shared: shared.into_iter().cloned().collect(),
+            gap_ms,
+            score,
+        });
     }
+    Joined { groups: uf, joinings, refused }
+}
 
-    // Components become cases.
+/// Each group becomes a case, earliest first, with the reason for every merge in it.
+fn into_cases(folded: Vec<FoldedAlert>, joined: Joined, weights: &HashMap<Entity, f64>) -> Vec<Case> {
+    let Joined { groups: mut uf, joinings, refused } = joined;
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..folded.len() {
         let root = uf.find(i);
         members.entry(root).or_default().push(i);
     }
-    let mut local: HashMap<usize, (usize, usize)> = HashMap::new();
+    /// Where a folded alert ended up: its case, and its place in the case.
+    #[derive(Clone, Copy)]
+    struct Place {
+        case: usize,
+        position: usize,
+    }
+    let mut place: HashMap<usize, Place> = HashMap::new();
     let mut groups: Vec<Vec<usize>> = members.into_values().collect();
     groups.sort_by_key(|g| g[0]);
-    for (c, group) in groups.iter().enumerate() {
+    for (case, group) in groups.iter().enumerate() {
         for (position, &i) in group.iter().enumerate() {
-            local.insert(i, (c, position));
+            place.insert(i, Place { case, position });
         }
     }
     let mut case_merges: Vec<Vec<Merge>> = vec![Vec::new(); groups.len()];
-    for (joined, to, shared, gap, score) in merges {
-        let (c, alert) = local[&joined];
-        let (_, joined_to) = local[&to];
-        let reason = format!("joined by {}, {}", describe_shared(&shared), describe_gap(gap));
-        case_merges[c].push(Merge { alert, joined_to, shared, gap_ms: gap, score, reason });
+    for j in joinings {
+        let joined = place[&j.alert];
+        let reason = format!("joined by {}, {}", describe_shared(&j.shared), describe_gap(j.gap_ms));
+        case_merges[joined.case].push(Merge {
+            alert: joined.position,
+            joined_to: place[&j.joined_to].position,
+            shared: j.shared,
+            gap_ms: j.gap_ms,
+            score: j.score,
+            reason,
+        });
     }
     let weight = |e: &Entity| weights.get(e).copied().unwrap_or(0.0);
     let mut slots: Vec<Option<FoldedAlert>> = folded.into_iter().map(Some).collect();
@@ -312,7 +398,7 @@ pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
         })
         .collect();
     for (a, b) in refused {
-        let (ca, cb) = (local[&a].0, local[&b].0);
+        let (ca, cb) = (place[&a].case, place[&b].case);
         if ca != cb {
             let earlier = cases[ca].id.clone();
             if !cases[cb].continues.contains(&earlier) {

@@ -1,11 +1,11 @@
 //! Loading rules into engines routed by logsource, and evaluating records against them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent, apply_pipelines, compile_rule};
-use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
 use vigil_model::view::SourceView;
@@ -113,23 +113,32 @@ fn route_pipelines(
         .collect()
 }
 
+/// Why a parsed rule did not compile; it becomes the rule's diagnostic.
+#[derive(Debug, thiserror::Error)]
+enum NotCompiled {
+    #[error("a processing pipeline failed on it: {0}")]
+    Pipeline(#[source] rsigma_eval::EvalError),
+    #[error("{0}")]
+    Compile(#[source] rsigma_eval::EvalError),
+}
+
 fn compile(
     rule: &SigmaRule,
     pipelines: &[rsigma_eval::Pipeline],
-) -> std::result::Result<CompiledRule, String> {
+) -> std::result::Result<CompiledRule, NotCompiled> {
     let fixed = keywords::as_substrings(rule);
     let rule = fixed.as_ref().unwrap_or(rule);
     if pipelines.is_empty() {
-        return compile_rule(rule).map_err(|e| e.to_string());
+        return compile_rule(rule).map_err(NotCompiled::Compile);
     }
     let mut rule = rule.clone();
-    apply_pipelines(pipelines, &mut rule).map_err(|e| e.to_string())?;
-    compile_rule(&rule).map_err(|e| e.to_string())
+    apply_pipelines(pipelines, &mut rule).map_err(NotCompiled::Pipeline)?;
+    compile_rule(&rule).map_err(NotCompiled::Compile)
 }
 
 /// One logsource's engine from its compiled rules, with the filters that target them applied.
 fn build_route(
-    rules: Vec<(Arc<RuleInfo>, std::result::Result<CompiledRule, String>)>,
+    rules: Vec<(Arc<RuleInfo>, std::result::Result<CompiledRule, NotCompiled>)>,
     filters: &[filter::Filter],
 ) -> (Route, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
@@ -141,10 +150,10 @@ fn build_route(
                 by_identity.insert((rule.id.clone(), rule.title.clone()), info);
                 compiled.push(rule);
             }
-            Err(message) => diagnostics.push(Diagnostic {
+            Err(why) => diagnostics.push(Diagnostic {
                 file: info.file.clone(),
                 rule: Some(info.id.clone()),
-                message,
+                message: why.to_string(),
                 skipped: true,
             }),
         }
@@ -155,149 +164,208 @@ fn build_route(
     (Route { engine, rules: by_identity }, diagnostics)
 }
 
-impl RuleSet {
-    /// Loads every rule it can from `files`. Each problem is a diagnostic; a bad rule never
-    /// stops the others.
-    pub fn load(files: &[RuleFile], config: &RuleSetConfig) -> Result<(RuleSet, Vec<Diagnostic>)> {
-        let pipeline = placeholders::pipeline(&config.placeholders)?;
-        let mut mappings = FieldMapping::builtin()?;
-        mappings.extend(config.mappings.iter().cloned());
-        let mut diagnostics = Vec::new();
-        let mut grouped: HashMap<RouteKey, Vec<RuleAndInfo>> = HashMap::new();
-        let mut parsed_files = Vec::with_capacity(files.len());
-        let mut filters: Vec<(FilterRule, String)> = Vec::new();
-        let threads = if config.threads == 0 { parallel::default_threads() } else { config.threads };
-        let collections =
-            parallel::map(files, threads, |file| parse_sigma_yaml(&file.text).map_err(|e| e.to_string()));
-        for (file, collection) in files.iter().zip(collections) {
-            let mut collection = match collection {
-                Ok(c) => c,
-                Err(message) => {
-                    diagnostics.push(Diagnostic {
-                        file: file.name.clone(),
-                        rule: None,
-                        message,
-                        skipped: true,
-                    });
-                    continue;
-                }
-            };
-            let parsed = collection.rules.len() + collection.correlations.len() + collection.filters.len();
-            let dropped = parsed < documents(&file.text);
-            for message in &collection.errors {
+/// The rule files as parsed: each file with its documents, and the filters across them.
+struct Parsed<'f> {
+    files: Vec<(&'f RuleFile, SigmaCollection)>,
+    filters: Vec<(FilterRule, String)>,
+}
+
+/// Parses every file on every thread; a file that does not parse, or a document dropped from
+/// one, is a diagnostic.
+fn parse<'f>(files: &'f [RuleFile], threads: usize, diagnostics: &mut Vec<Diagnostic>) -> Parsed<'f> {
+    let mut parsed = Parsed { files: Vec::with_capacity(files.len()), filters: Vec::new() };
+    let collections = parallel::map(files, threads, |file| parse_sigma_yaml(&file.text));
+    for (file, collection) in files.iter().zip(collections) {
+        let mut collection = match collection {
+            Ok(c) => c,
+            Err(e) => {
                 diagnostics.push(Diagnostic {
                     file: file.name.clone(),
                     rule: None,
-                    message: message.clone(),
-                    skipped: dropped,
+                    message: e.to_string(),
+                    skipped: true,
                 });
+                continue;
             }
-            filters
-                .extend(std::mem::take(&mut collection.filters).into_iter().map(|f| (f, file.name.clone())));
-            parsed_files.push((file, collection));
+        };
+        let documents_read =
+            collection.rules.len() + collection.correlations.len() + collection.filters.len();
+        let dropped = documents_read < documents(&file.text);
+        for message in &collection.errors {
+            diagnostics.push(Diagnostic {
+                file: file.name.clone(),
+                rule: None,
+                message: message.clone(),
+                skipped: dropped,
+            });
         }
-        // Correlations name the detection rules they count by id or name; those are compiled
-        // into the correlation engine too.
-        let mut correlations: Vec<(CorrelationRule, String)> = parsed_files
+        parsed
+            .filters
+            .extend(std::mem::take(&mut collection.filters).into_iter().map(|f| (f, file.name.clone())));
+        parsed.files.push((file, collection));
+    }
+    parsed
+}
+
+/// The correlation rules, and which detection rules they name: those feed the correlations and
+/// are building blocks (not alerts of their own) unless a correlation says `generate: true`.
+struct Correlations {
+    rules: Vec<(CorrelationRule, String)>,
+    referenced: HashSet<String>,
+    generated: HashSet<String>,
+}
+
+impl Correlations {
+    fn take(
+        parsed: &mut Parsed<'_>,
+        config: &RuleSetConfig,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Correlations {
+        let mut rules: Vec<(CorrelationRule, String)> = parsed
+            .files
             .iter_mut()
             .flat_map(|(file, c)| {
                 std::mem::take(&mut c.correlations).into_iter().map(|r| (r, file.name.clone()))
             })
             .collect();
-        thresholds::apply(&config.thresholds, &mut correlations, &mut diagnostics);
-        let referenced: std::collections::HashSet<&str> =
-            correlations.iter().flat_map(|(c, _)| c.rules.iter().map(String::as_str)).collect();
-        let generated: std::collections::HashSet<&str> = correlations
-            .iter()
-            .filter(|(c, _)| c.generate)
-            .flat_map(|(c, _)| c.rules.iter().map(String::as_str))
-            .collect();
-        let mut referenced_rules = Vec::new();
-        // Filters may name a rule by its `name`; the engine knows rules by id and title.
-        let mut identities: HashMap<String, String> = HashMap::new();
-        for rule in parsed_files.iter().flat_map(|(_, c)| &c.rules) {
-            let identity = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-            for key in [&rule.id, &rule.name].into_iter().flatten().chain([&rule.title]) {
-                identities.entry(key.clone()).or_insert_with(|| identity.clone());
+        thresholds::apply(&config.thresholds, &mut rules, diagnostics);
+        let referenced = rules.iter().flat_map(|(c, _)| c.rules.iter().cloned()).collect();
+        let generated =
+            rules.iter().filter(|(c, _)| c.generate).flat_map(|(c, _)| c.rules.iter().cloned()).collect();
+        Correlations { rules, referenced, generated }
+    }
+
+    fn names(set: &HashSet<String>, rule: &SigmaRule) -> bool {
+        [&rule.id, &rule.name].iter().any(|n| n.as_deref().is_some_and(|n| set.contains(n)))
+    }
+}
+
+/// Every name a filter may use for a rule (id, `name`, title) → the identity the engine knows
+/// it by (its id, or its title when it has none).
+fn identities(parsed: &Parsed<'_>) -> HashMap<String, String> {
+    let mut identities = HashMap::new();
+    for rule in parsed.files.iter().flat_map(|(_, c)| &c.rules) {
+        let identity = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+        for key in [&rule.id, &rule.name].into_iter().flatten().chain([&rule.title]) {
+            identities.entry(key.clone()).or_insert_with(|| identity.clone());
+        }
+    }
+    identities
+}
+
+/// The detection rules grouped by logsource, and the rules correlations name (compiled into the
+/// correlation engine too). A rule whose `|expand` placeholders have no configured value is a
+/// diagnostic instead.
+fn group(
+    parsed: Parsed<'_>,
+    correlations: &Correlations,
+    config: &RuleSetConfig,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (HashMap<RouteKey, Vec<RuleAndInfo>>, Vec<SigmaRule>) {
+    let mut grouped: HashMap<RouteKey, Vec<RuleAndInfo>> = HashMap::new();
+    let mut referenced_rules = Vec::new();
+    for (file, collection) in parsed.files {
+        // Only a file that says `|expand` can hold a placeholder; reading the others'
+        // detections for one would cost a serialization per rule.
+        let expands = file.text.contains("|expand");
+        for rule in collection.rules {
+            let is_referenced = Correlations::names(&correlations.referenced, &rule);
+            if is_referenced {
+                referenced_rules.push(rule.clone());
             }
-        }
-        let filters = filter::resolve(filters, &identities, &mut diagnostics);
-        for (file, collection) in parsed_files {
-            for rule in collection.rules {
-                let is_referenced = [&rule.id, &rule.name]
-                    .iter()
-                    .any(|n| n.as_deref().is_some_and(|n| referenced.contains(n)));
-                if is_referenced {
-                    referenced_rules.push(rule.clone());
-                }
-                let mut info = RuleInfo::from_sigma(&rule, &file.name);
-                info.building_block = is_referenced
-                    && ![&rule.id, &rule.name]
-                        .iter()
-                        .any(|n| n.as_deref().is_some_and(|n| generated.contains(n)));
-                let info = Arc::new(info);
-                // Only a file that says `|expand` can hold a placeholder; reading the others'
-                // detections for one would cost a serialization per rule.
-                let expands = file.text.contains("|expand");
-                let used = if expands { placeholders::used_by(&rule) } else { Default::default() };
-                let missing: Vec<String> =
-                    used.into_iter().filter(|p| !config.placeholders.contains_key(p)).collect();
-                if !missing.is_empty() {
-                    diagnostics.push(Diagnostic {
-                        file: file.name.clone(),
-                        rule: Some(info.id.clone()),
-                        message: format!(
-                            "placeholders without configured values: %{}%",
-                            missing.join("%, %")
-                        ),
-                        skipped: true,
-                    });
-                    continue;
-                }
-                let ls = &rule.logsource;
-                let key = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
-                grouped.entry(key).or_default().push((rule, info));
+            let mut info = RuleInfo::from_sigma(&rule, &file.name);
+            info.building_block = is_referenced && !Correlations::names(&correlations.generated, &rule);
+            let info = Arc::new(info);
+            let used = if expands { placeholders::used_by(&rule) } else { Default::default() };
+            let missing: Vec<String> =
+                used.into_iter().filter(|p| !config.placeholders.contains_key(p)).collect();
+            if !missing.is_empty() {
+                diagnostics.push(Diagnostic {
+                    file: file.name.clone(),
+                    rule: Some(info.id.clone()),
+                    message: format!("placeholders without configured values: %{}%", missing.join("%, %")),
+                    skipped: true,
+                });
+                continue;
             }
+            let ls = &rule.logsource;
+            let key = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
+            grouped.entry(key).or_default().push((rule, info));
         }
-        // Rules compile one by one across the threads; then each logsource's engine indexes its
-        // rules once, the largest engines first so no thread is left building one alone at the end.
-        let mut grouped: Vec<(RouteKey, Vec<RuleAndInfo>)> = grouped.into_iter().collect();
-        grouped.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-        let pipelines: Vec<Vec<rsigma_eval::Pipeline>> =
-            grouped.iter().map(|(key, _)| route_pipelines(key, pipeline.as_ref(), &mappings)).collect();
-        let jobs: Vec<(usize, usize)> = grouped
-            .iter()
-            .enumerate()
-            .flat_map(|(r, (_, rules))| (0..rules.len()).map(move |i| (r, i)))
-            .collect();
-        let mut compiled =
-            parallel::map(&jobs, threads, |&(r, i)| compile(&grouped[r].1[i].0, &pipelines[r])).into_iter();
-        let mut per_route = Vec::with_capacity(grouped.len());
-        let mut keys = Vec::with_capacity(grouped.len());
-        for (key, rules) in grouped {
-            per_route.push(
-                rules
-                    .into_iter()
-                    .map(|(_, info)| (info, compiled.next().unwrap_or_else(|| Err("not compiled".into()))))
-                    .collect::<Vec<_>>(),
-            );
-            keys.push(key);
-        }
-        let built = parallel::map_owned(per_route, threads, |rules| build_route(rules, &filters));
-        let mut routes: HashMap<String, HashMap<String, HashMap<String, Route>>> = HashMap::new();
-        let mut len = 0;
-        for (key, (route, route_diagnostics)) in keys.into_iter().zip(built) {
-            len += route.rules.len();
-            diagnostics.extend(route_diagnostics);
-            let (product, service, category) = key;
-            routes
-                .entry(product.unwrap_or_default())
-                .or_default()
-                .entry(service.unwrap_or_default())
-                .or_default()
-                .insert(category.unwrap_or_default(), route);
-        }
-        let correlations = CorrelationSet::load(referenced_rules, correlations, &mut diagnostics);
+    }
+    (grouped, referenced_rules)
+}
+
+type Routes = HashMap<String, HashMap<String, HashMap<String, Route>>>;
+
+/// Compiles every grouped rule on every thread (after the pipelines of its logsource), then
+/// builds each logsource's engine once, the largest first so no thread is left building one
+/// alone at the end. Returns the routes and how many rules they hold.
+fn compile_routes(
+    grouped: HashMap<RouteKey, Vec<RuleAndInfo>>,
+    placeholders: Option<&rsigma_eval::Pipeline>,
+    mappings: &[FieldMapping],
+    filters: &[filter::Filter],
+    threads: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Routes, usize) {
+    let mut grouped: Vec<(RouteKey, Vec<RuleAndInfo>)> = grouped.into_iter().collect();
+    grouped.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let pipelines: Vec<Vec<rsigma_eval::Pipeline>> =
+        grouped.iter().map(|(key, _)| route_pipelines(key, placeholders, mappings)).collect();
+    let jobs: Vec<(usize, usize)> = grouped
+        .iter()
+        .enumerate()
+        .flat_map(|(r, (_, rules))| (0..rules.len()).map(move |i| (r, i)))
+        .collect();
+    let mut compiled =
+        parallel::map(&jobs, threads, |&(r, i)| compile(&grouped[r].1[i].0, &pipelines[r])).into_iter();
+    let mut per_route = Vec::with_capacity(grouped.len());
+    let mut keys = Vec::with_capacity(grouped.len());
+    for (key, rules) in grouped {
+        // `parallel::map` answers every job, in order: one result per rule.
+        per_route.push(
+            rules
+                .into_iter()
+                .zip(compiled.by_ref())
+                .map(|((_, info), result)| (info, result))
+                .collect::<Vec<_>>(),
+        );
+        keys.push(key);
+    }
+    let built = parallel::map_owned(per_route, threads, |rules| build_route(rules, filters));
+    let mut routes: Routes = HashMap::new();
+    let mut len = 0;
+    for ((product, service, category), (route, route_diagnostics)) in keys.into_iter().zip(built) {
+        len += route.rules.len();
+        diagnostics.extend(route_diagnostics);
+        routes
+            .entry(product.unwrap_or_default())
+            .or_default()
+            .entry(service.unwrap_or_default())
+            .or_default()
+            .insert(category.unwrap_or_default(), route);
+    }
+    (routes, len)
+}
+
+impl RuleSet {
+    /// Loads every rule it can from `files`. Each problem is a diagnostic; a bad rule never
+    /// stops the others.
+    pub fn load(files: &[RuleFile], config: &RuleSetConfig) -> Result<(RuleSet, Vec<Diagnostic>)> {
+        let placeholders = placeholders::pipeline(&config.placeholders)?;
+        let mut mappings = FieldMapping::builtin()?;
+        mappings.extend(config.mappings.iter().cloned());
+        let threads = if config.threads == 0 { parallel::default_threads() } else { config.threads };
+        let mut diagnostics = Vec::new();
+        let mut parsed = parse(files, threads, &mut diagnostics);
+        let correlations = Correlations::take(&mut parsed, config, &mut diagnostics);
+        let filters =
+            filter::resolve(std::mem::take(&mut parsed.filters), &identities(&parsed), &mut diagnostics);
+        let (grouped, referenced_rules) = group(parsed, &correlations, config, &mut diagnostics);
+        let (routes, len) =
+            compile_routes(grouped, placeholders.as_ref(), &mappings, &filters, threads, &mut diagnostics);
+        let correlations = CorrelationSet::load(referenced_rules, correlations.rules, &mut diagnostics);
         diagnostics.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));
         Ok((RuleSet { routes, len, correlations }, diagnostics))
     }

@@ -1,12 +1,13 @@
-//! The mapping from Windows events (Security auditing, Sysmon, Task Scheduler, System) to OCSF,
-//! by provider and event id. Events without a specific mapping become Base Events with all
-//! their data in `unmapped`.
+//! The mapping from Windows events to OCSF, by provider and event id: Sysmon here, Security
+//! auditing in `security`. Events of other providers (Task Scheduler, System, …) and event ids
+//! without a specific mapping become Base Events with all their data in `unmapped`.
 
 use serde_json::{Map, Value};
 use vigil_model::Severity;
 use vigil_ocsf::objects::*;
-use vigil_ocsf::{Class, Event, Status};
+use vigil_ocsf::{Class, Event};
 
+use super::security::security;
 use super::{WinEvent, split_account};
 use crate::fields::{int, text};
 
@@ -84,20 +85,20 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
 }
 
 /// EventData fields, taken out as they are mapped.
-struct Data(Map<String, Value>);
+pub(super) struct Data(pub(super) Map<String, Value>);
 
 impl Data {
-    fn get(&self, key: &str) -> Option<String> {
+    pub(super) fn get(&self, key: &str) -> Option<String> {
         self.0.get(key).and_then(text)
     }
-    fn take(&mut self, key: &str) -> Option<String> {
+    pub(super) fn take(&mut self, key: &str) -> Option<String> {
         self.0.shift_remove(key).and_then(|v| text(&v))
     }
-    fn take_int(&mut self, key: &str) -> Option<i64> {
+    pub(super) fn take_int(&mut self, key: &str) -> Option<i64> {
         self.0.shift_remove(key).and_then(|v| int(&v))
     }
     /// A user from `<prefix>UserName`, `<prefix>DomainName`, `<prefix>UserSid`/`Sid`.
-    fn user(&mut self, prefix: &str) -> Option<User> {
+    pub(super) fn user(&mut self, prefix: &str) -> Option<User> {
         let name = self.take(&format!("{prefix}UserName"));
         let domain = self.take(&format!("{prefix}DomainName"));
         let sid = self.take(&format!("{prefix}UserSid")).or_else(|| self.take(&format!("{prefix}Sid")));
@@ -105,7 +106,7 @@ impl Data {
     }
 }
 
-fn user(name: Option<String>, domain: Option<String>, sid: Option<String>) -> Option<User> {
+pub(super) fn user(name: Option<String>, domain: Option<String>, sid: Option<String>) -> Option<User> {
     if name.is_none() && sid.is_none() {
         return None;
     }
@@ -127,14 +128,14 @@ fn device(computer: &str) -> Device {
     }
 }
 
-fn endpoint(ip: Option<String>, port: Option<i64>, hostname: Option<String>) -> Option<Endpoint> {
+pub(super) fn endpoint(ip: Option<String>, port: Option<i64>, hostname: Option<String>) -> Option<Endpoint> {
     let ip = ip.and_then(|i| crate::fields::ip(&i));
     let port = port.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0 && *p <= 65535);
     let e = Endpoint { ip, port, hostname, ..Endpoint::default() };
     (!e.is_empty()).then_some(e)
 }
 
-fn process(image: Option<String>, pid: Option<i64>, guid: Option<String>) -> Option<Process> {
+pub(super) fn process(image: Option<String>, pid: Option<i64>, guid: Option<String>) -> Option<Process> {
     if image.is_none() && pid.is_none() && guid.is_none() {
         return None;
     }
@@ -293,268 +294,6 @@ fn actor_process(d: &mut Data) -> Actor {
         p.user = u.clone();
     }
     Actor { user: u, process: p.map(Box::new), ..Actor::default() }
-}
-
-fn security(id: u32, d: &mut Data, time: i64, metadata: Metadata, computer: Option<&str>) -> Option<Event> {
-    let subject = |d: &mut Data| d.user("Subject").map(Actor::user);
-    let event = match id {
-        4624 | 4625 | 4634 | 4647 | 4648 => {
-            let activity = if matches!(id, 4634 | 4647) { 2 } else { 1 };
-            let mut e = Event::new(Class::Authentication, activity, time, metadata);
-            e.actor = subject(d);
-            e.user = d.user("Target");
-            if id == 4647 && e.user.is_none() {
-                e.user = e.actor.as_ref().and_then(|a| a.user.clone());
-            }
-            if let Some(t) = d.take_int("LogonType") {
-                let known = matches!(t, 2..=5 | 7..=13);
-                e.logon_type_id = Some(if known { t as u32 } else { 99 });
-                e.logon_type = Some(logon_type_name(t).to_owned());
-                e.is_remote = Some(matches!(t, 3 | 10));
-            }
-            e.auth_protocol = d.take("AuthenticationPackageName").or_else(|| d.take("LmPackageName"));
-            e.src_endpoint = endpoint(d.take("IpAddress"), d.take_int("IpPort"), d.take("WorkstationName"));
-            let target_server = d.take("TargetServerName");
-            e.dst_endpoint = Some(Endpoint {
-                hostname: target_server.or_else(|| computer.map(str::to_owned)),
-                ..Endpoint::default()
-            });
-            if let Some(id) = d.take("TargetLogonId").or_else(|| d.take("LogonGuid")) {
-                e.session = Some(Session { uid: Some(id), ..Session::default() });
-            }
-            if id == 4625 {
-                e.set_status(Status::Failure);
-                e.status_code = d.take("Status");
-                e.status_detail = d.take("SubStatus").or_else(|| d.take("FailureReason"));
-            } else if id != 4634 && id != 4647 {
-                e.set_status(Status::Success);
-            }
-            e
-        }
-        4768 | 4769 | 4770 | 4771 | 4776 => {
-            let activity = match id {
-                4768 => 3,
-                4769 => 4,
-                4770 => 5,
-                4771 => 6,
-                _ => 1,
-            };
-            let mut e = Event::new(Class::Authentication, activity, time, metadata);
-            let name = d.take("TargetUserName");
-            let domain = d.take("TargetDomainName");
-            e.user = user(name, domain, d.take("TargetSid"));
-            e.src_endpoint = endpoint(d.take("IpAddress"), d.take_int("IpPort"), d.take("Workstation"));
-            e.auth_protocol = Some(if id == 4776 { "NTLM" } else { "Kerberos" }.to_owned());
-            e.service = d.take("ServiceName").map(|name| Service { name: Some(name) });
-            e.dst_endpoint =
-                computer.map(|c| Endpoint { hostname: Some(c.to_owned()), ..Endpoint::default() });
-            let status = d.take("Status");
-            let failed = status.as_deref().is_some_and(|s| s != "0x0" && s != "0");
-            e.set_status(if failed { Status::Failure } else { Status::Success });
-            e.status_code = status;
-            e
-        }
-        4720 | 4722 | 4723 | 4724 | 4725 | 4726 | 4738 | 4740 | 4767 | 4781 => {
-            let activity = match id {
-                4720 => 1,
-                4722 => 2,
-                4723 => 3,
-                4724 => 4,
-                4725 => 5,
-                4726 => 6,
-                4740 => 9,
-                4767 => 12,
-                _ => 99,
-            };
-            let mut e = Event::new(Class::AccountChange, activity, time, metadata);
-            e.actor = subject(d);
-            e.user = d.user("Target").or_else(|| user(d.take("OldTargetUserName"), None, None));
-            e
-        }
-        4727 | 4728 | 4729 | 4730 | 4731 | 4732 | 4733 | 4734 | 4754 | 4756 | 4757 | 4758 => {
-            let activity = match id {
-                4727 | 4731 | 4754 => 6,
-                4730 | 4734 | 4758 => 5,
-                4728 | 4732 | 4756 => 3,
-                _ => 4,
-            };
-            let mut e = Event::new(Class::GroupManagement, activity, time, metadata);
-            e.actor = subject(d);
-            e.group = Some(Group {
-                name: d.take("TargetUserName"),
-                domain: d.take("TargetDomainName"),
-                uid: d.take("TargetSid"),
-            });
-            let member = d.take("MemberName").map(|m| {
-                // Member names are distinguished names; the CN is the readable part.
-                m.strip_prefix("CN=").and_then(|r| r.split(',').next()).map(str::to_owned).unwrap_or(m)
-            });
-            e.user = user(member, None, d.take("MemberSid"));
-            e
-        }
-        4688 | 4689 => {
-            let mut e = Event::new(Class::ProcessActivity, if id == 4688 { 1 } else { 2 }, time, metadata);
-            let (image, pid) = if id == 4688 {
-                (d.take("NewProcessName"), d.take_int("NewProcessId"))
-            } else {
-                (d.take("ProcessName"), d.take_int("ProcessId"))
-            };
-            let mut p = process(image, pid, None)?;
-            p.cmd_line = d.take("CommandLine");
-            p.user = d.user("Target").filter(|u| u.name.is_some());
-            let parent = if id == 4688 {
-                process(d.take("ParentProcessName"), d.take_int("ProcessId"), None)
-            } else {
-                None
-            };
-            let mut actor = subject(d).unwrap_or_default();
-            actor.process = parent.clone().map(Box::new);
-            p.parent_process = parent.map(Box::new);
-            e.actor = Some(actor);
-            e.process = Some(p);
-            e
-        }
-        4698..=4702 => {
-            let activity = match id {
-                4698 => 1,
-                4699 => 3,
-                4700 => 4,
-                4701 => 5,
-                _ => 2,
-            };
-            let mut e = Event::new(Class::ScheduledJobActivity, activity, time, metadata);
-            let name = d.take("TaskName")?;
-            let mut file = File::from_path(&format!("C:\\Windows\\System32\\Tasks{name}"));
-            file.type_id = 1;
-            e.job = Some(Job { name, cmd_line: None, file: Some(file) });
-            e.actor = subject(d);
-            e
-        }
-        4657 => {
-            let activity = match d.get("OperationType").as_deref() {
-                Some("%%1904") => 2,
-                Some("%%1906") => 4,
-                _ => 3,
-            };
-            let mut e = Event::new(Class::RegistryValueActivity, activity, time, metadata);
-            e.reg_value = Some(RegistryValue {
-                path: d.take("ObjectName")?,
-                name: d.take("ObjectValueName").unwrap_or_default(),
-                data: d.take("NewValue").map(Value::String),
-            });
-            e.actor = subject(d).map(|mut a| {
-                a.process = process(d.take("ProcessName"), d.take_int("ProcessId"), None).map(Box::new);
-                a
-            });
-            e
-        }
-        4656 | 4663 => {
-            let object_type = d.get("ObjectType").unwrap_or_default();
-            let access = d.get("AccessList").unwrap_or_default();
-            // %%1537 DELETE, %%4417 WriteData, %%4416 ReadData.
-            let activity = if access.contains("%%1537") {
-                4
-            } else if access.contains("%%4417") || access.contains("%%4418") || access.contains("%%4419") {
-                3
-            } else {
-                2
-            };
-            let mut e = match object_type.as_str() {
-                "File" => {
-                    let mut e = Event::new(Class::FileSystemActivity, activity, time, metadata);
-                    e.file = Some(File::from_path(&d.take("ObjectName")?));
-                    e
-                }
-                "Key" => {
-                    let activity = if activity == 4 {
-                        4
-                    } else if activity == 3 {
-                        3
-                    } else {
-                        2
-                    };
-                    let mut e = Event::new(Class::RegistryKeyActivity, activity, time, metadata);
-                    e.reg_key = Some(RegistryKey { path: d.take("ObjectName")? });
-                    e
-                }
-                _ => return None,
-            };
-            let mut actor = subject(d).unwrap_or_default();
-            actor.process = process(d.take("ProcessName"), d.take_int("ProcessId"), None).map(Box::new);
-            e.actor = Some(actor);
-            e
-        }
-        5140 | 5145 => {
-            // A network share (5140) or a file through one (5145), seen from the file server.
-            let share = d.take("ShareLocalPath").map(|p| p.trim_start_matches("\\??\\").to_owned());
-            let relative = d.take("RelativeTargetName");
-            let path = match (share, relative) {
-                (Some(share), Some(rel)) => format!("{}\\{}", share.trim_end_matches('\\'), rel),
-                (Some(share), None) => share,
-                (None, Some(rel)) => rel,
-                (None, None) => d.take("ShareName")?,
-            };
-            let access = d.get("AccessList").unwrap_or_default();
-            let activity = if access.contains("%%1537") {
-                4
-            } else if access.contains("%%4417") || access.contains("%%4418") {
-                3
-            } else if id == 5140 {
-                14
-            } else {
-                2
-            };
-            let mut e = Event::new(Class::FileSystemActivity, activity, time, metadata);
-            e.file = Some(File::from_path(&path));
-            // File System Activity has no src_endpoint: the client's IpAddress stays unmapped.
-            e.actor = subject(d);
-            e
-        }
-        5156..=5158 => {
-            let activity = match id {
-                5157 => 5,
-                5158 => 7,
-                _ => 1,
-            };
-            let mut e = Event::new(Class::NetworkActivity, activity, time, metadata);
-            e.src_endpoint = endpoint(d.take("SourceAddress"), d.take_int("SourcePort"), None);
-            e.dst_endpoint = endpoint(d.take("DestAddress"), d.take_int("DestPort"), None);
-            let direction = match d.get("Direction").as_deref() {
-                Some("%%14592") => 1,
-                Some("%%14593") => 2,
-                _ => 0,
-            };
-            e.connection_info = Some(ConnectionInfo {
-                direction_id: direction,
-                protocol_name: None,
-                protocol_num: d.take_int("Protocol"),
-            });
-            let app = d.take("Application");
-            let pid = d.take_int("ProcessID").or_else(|| d.take_int("ProcessId"));
-            e.actor =
-                process(app, pid, None).map(|p| Actor { process: Some(Box::new(p)), ..Actor::default() });
-            e
-        }
-        _ => return None,
-    };
-    Some(event)
-}
-
-fn logon_type_name(t: i64) -> &'static str {
-    match t {
-        2 => "Interactive",
-        3 => "Network",
-        4 => "Batch",
-        5 => "OS Service",
-        7 => "Unlock",
-        8 => "Network Cleartext",
-        9 => "New Credentials",
-        10 => "Remote Interactive",
-        11 => "Cached Interactive",
-        12 => "Cached Remote Interactive",
-        13 => "Cached Unlock",
-        _ => "Other",
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Windows events, whichever shipper carried them: one [`WinEvent`] that every Windows decoder
 //! fills, and one mapping from it to OCSF.
 
+mod activity;
 mod mapping;
+mod security;
 
 use serde_json::{Map, Value};
 
