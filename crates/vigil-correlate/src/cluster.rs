@@ -295,7 +295,7 @@ fn edges<'a>(
         })
         .collect();
     let joined_at = |e: &Edge<'_>| folded[e.earlier].first_seen.max(folded[e.later].first_seen);
-    edges.sort_by(|x, y| (joined_at(x), x.later, x.earlier).cmp(&(joined_at(y), y.later, y.earlier)));
+    edges.sort_by_key(|e| (joined_at(e), e.later, e.earlier));
     edges
 }
 
