@@ -58,7 +58,7 @@ pub fn alerts(n: usize, seed: u64) -> Vec<Alert> {
                 entities.push(entity(EntityKind::Ip, "10.0.0.1".into()));
             }
             Alert {
-                id: format!("alert-{i}"),
+                id: format!("alert-{i}").into(),
                 rule: RuleRef {
                     id: format!("rule-{rule}"),
                     title: format!("Generated rule {rule}"),

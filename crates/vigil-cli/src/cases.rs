@@ -61,7 +61,7 @@ pub fn table(cases: &[Case], recommendations: &[Recommendation]) -> String {
         let _ = writeln!(
             out,
             "{:<9} {:<13} {:>6}  {:<22} {:<34} {:<24} {}",
-            &case.id[..8.min(case.id.len())],
+            &case.id.as_str()[..8.min(case.id.as_str().len())],
             case.severity.name(),
             case.alert_count(),
             span(case),

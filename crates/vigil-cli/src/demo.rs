@@ -57,7 +57,7 @@ async fn users(running: &Running) -> Result<Vec<(String, String)>> {
         let password = random_hex(8)?;
         let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
         let mut tx = running.store.write().await?;
-        tx.create_user(&name, role, &hash, &by).await?;
+        tx.create_user(&name.as_str().into(), role, &hash, &by).await?;
         tx.commit().await?;
         out.push((name, password));
     }
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         for c in &cases {
             println!(
                 "  {}  {:<12} severity {}  {}",
-                &c.id[..c.id.len().min(12)],
+                &c.id.as_str()[..c.id.as_str().len().min(12)],
                 c.state.as_str(),
                 c.severity,
                 crate::terminal::safe(&c.title, 100)

@@ -89,7 +89,7 @@ fn narrate(
     llm: Option<&crate::config::LlmConfig>,
     cases: &[vigil_correlate::Case],
     recommendations: &[vigil_triage::Recommendation],
-) -> Vec<(String, vigil_triage::narrator::Narration)> {
+) -> Vec<(vigil_model::CaseId, vigil_triage::narrator::Narration)> {
     let Some(llm) = llm else { return Vec::new() };
     let client = vigil_triage::narrator::OpenAiClient::new(llm.endpoint.clone());
     let mut order: Vec<usize> = (0..cases.len()).collect();

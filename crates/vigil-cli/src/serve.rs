@@ -125,10 +125,10 @@ pub async fn ingest_account(store: &Store, name: &str, by: &By) -> Result<String
     let (id, secret) =
         vigil_server::auth::secrets::new_token().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let mut tx = store.write().await?;
-    tx.create_user(name, "ingest", "!", by).await?;
+    tx.create_user(&name.into(), "ingest", "!", by).await?;
     tx.create_token(
         &TokenRow {
-            id,
+            id: id.into(),
             hash: vigil_server::auth::secrets::hash(&secret),
             owner: name.into(),
             scopes: vec!["ingest".into()],
@@ -151,7 +151,7 @@ async fn bootstrap(store: &Store) -> Result<Option<String>> {
     let password = random_password()?;
     let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
     let mut tx = store.write().await?;
-    tx.create_user("admin", "admin", &hash, &By::vigil(Component::Bootstrap)).await?;
+    tx.create_user(&"admin".into(), "admin", &hash, &By::vigil(Component::Bootstrap)).await?;
     tx.commit().await?;
     Ok(Some(password))
 }

@@ -2,7 +2,7 @@
 //! behavioural detector), with the entities it is about and the events it rests on.
 
 use serde::{Deserialize, Serialize};
-use vigil_model::{Entity, Severity};
+use vigil_model::{AlertId, Entity, Severity};
 
 /// The rule behind an alert, as a case shows it (DRL 1.1 requires the author on every alert).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Evidence {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Unique per alert (the Detection Finding's uid).
-    pub id: String,
+    pub id: AlertId,
     pub rule: RuleRef,
     /// Milliseconds since the epoch.
     pub time: i64,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use vigil_model::{Actor, CaseState, Component, Entity, EventId, Lifecycle, Severity};
+use vigil_model::{Actor, AlertId, CaseId, CaseState, Component, Entity, EventId, Lifecycle, Severity};
 
 use crate::alert::{Evidence, RuleRef};
 use crate::attack::Attack;
@@ -15,7 +15,7 @@ use crate::attack::Attack;
 pub struct FoldedAlert {
     pub rule: RuleRef,
     /// The ids of the alerts folded here (the first few when there are many; `count` says how many).
-    pub ids: Vec<String>,
+    pub ids: Vec<AlertId>,
     pub count: u64,
     pub first_seen: i64,
     pub last_seen: i64,
@@ -90,7 +90,7 @@ pub struct TimelineEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Derived from the ids of its alerts: the same alerts make the same case.
-    pub id: String,
+    pub id: CaseId,
     pub title: String,
     pub severity: Severity,
     pub lifecycle: Lifecycle,
@@ -102,7 +102,7 @@ pub struct Case {
     pub techniques: Vec<TechniqueUse>,
     pub merges: Vec<Merge>,
     /// Cases this one would have joined but for the size cap.
-    pub continues: Vec<String>,
+    pub continues: Vec<CaseId>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -130,7 +130,7 @@ impl Case {
         merges: Vec<Merge>,
         weight: &dyn Fn(&Entity) -> f64,
     ) -> Case {
-        let mut ids: Vec<&str> = alerts.iter().flat_map(|a| a.ids.iter().map(String::as_str)).collect();
+        let mut ids: Vec<&str> = alerts.iter().flat_map(|a| a.ids.iter().map(AlertId::as_str)).collect();
         ids.sort_unstable();
         let id = EventId::from_content("vigil-case", ids.join("\n").as_bytes()).to_string();
         let severity = alerts.iter().map(|a| a.rule.level).max().unwrap_or(Severity::Unknown);
@@ -191,7 +191,7 @@ impl Case {
                 title: format!("{}{times}", a.rule.title),
                 level: Some(a.rule.level),
                 source: None,
-                reference: a.ids.first().cloned().unwrap_or_default(),
+                reference: a.ids.first().map(AlertId::to_string).unwrap_or_default(),
                 alert: i,
             });
             for ev in &a.evidence {
@@ -230,7 +230,7 @@ impl Case {
             },
         );
         let mut case = Case {
-            id,
+            id: CaseId::new(id),
             title: String::new(),
             severity,
             lifecycle,

@@ -430,7 +430,7 @@ mod tests {
 
     fn alert(id: &str, rule: &str, time: i64, entities: &[Entity]) -> Alert {
         Alert {
-            id: id.to_owned(),
+            id: id.into(),
             rule: RuleRef {
                 id: rule.to_owned(),
                 title: format!("Rule {rule}"),

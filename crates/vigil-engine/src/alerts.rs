@@ -48,7 +48,7 @@ impl Record {
 /// A Sigma detection on `record`.
 pub fn from_detection(detection: &Detection, record: &Record) -> Alert {
     Alert {
-        id: detection_uid(&detection.rule, &record.evidence.event_uid),
+        id: detection_uid(&detection.rule, &record.evidence.event_uid).into(),
         rule: rule(&detection.rule),
         time: record.evidence.time,
         entities: record.entities.entities.clone(),
@@ -63,7 +63,7 @@ pub fn from_detection(detection: &Detection, record: &Record) -> Alert {
 pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Record) -> Alert {
     let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Alert {
-        id: correlation_uid(alert, time),
+        id: correlation_uid(alert, time).into(),
         rule: rule(&alert.rule),
         time,
         entities: alert
@@ -97,7 +97,7 @@ pub fn from_behaviour(alert: &BehaviourAlert) -> Alert {
         })
         .collect();
     Alert {
-        id: behaviour_uid(alert),
+        id: behaviour_uid(alert).into(),
         rule: rule(&alert.rule),
         time: alert.time,
         entities,

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use vigil_correlate::{Alert, Case, ClusterConfig, cluster};
+use vigil_model::{AlertId, CaseId};
 
 /// What one batch of alerts changed.
 #[derive(Debug)]
@@ -19,7 +20,7 @@ pub struct CaseUpdate {
     /// Whether the case is new.
     pub created: bool,
     /// Cases that this one now contains, which should close as duplicates of it.
-    pub absorbed: Vec<String>,
+    pub absorbed: Vec<CaseId>,
 }
 
 /// How much a [`LiveCases`] holds, for the status API and the bench.
@@ -34,10 +35,10 @@ pub struct LiveCases {
     /// Alerts still able to join a case: those of cases active within the window.
     open: Vec<Alert>,
     /// Alert id → the stable id of its case, for the alerts in `open`.
-    home: HashMap<String, String>,
+    home: HashMap<AlertId, CaseId>,
     /// Stable case id → the order it was created in (the older case keeps its id on a merge),
     /// for the cases that have an alert in `open`.
-    born: HashMap<String, u64>,
+    born: HashMap<CaseId, u64>,
     next_order: u64,
 }
 
@@ -48,11 +49,11 @@ impl LiveCases {
 
     /// Remembers alerts already filed under `case_id` (from the store, after a restart). Cases
     /// must be restored oldest first, so a merge keeps the id it kept before the restart.
-    pub fn restore(&mut self, case_id: &str, alerts: Vec<Alert>) {
+    pub fn restore(&mut self, case_id: &CaseId, alerts: Vec<Alert>) {
         self.born_order(case_id);
         for alert in alerts {
             if !self.home.contains_key(&alert.id) {
-                self.home.insert(alert.id.clone(), case_id.to_owned());
+                self.home.insert(alert.id.clone(), case_id.clone());
                 self.open.push(alert);
             }
         }
@@ -67,9 +68,9 @@ impl LiveCases {
         Held { alerts: self.open.len(), cases: self.born.len() }
     }
 
-    fn born_order(&mut self, case_id: &str) {
+    fn born_order(&mut self, case_id: &CaseId) {
         if !self.born.contains_key(case_id) {
-            self.born.insert(case_id.to_owned(), self.next_order);
+            self.born.insert(case_id.clone(), self.next_order);
             self.next_order += 1;
         }
     }
@@ -77,7 +78,7 @@ impl LiveCases {
     /// Files new alerts; returns every case they changed. An alert already held is ignored;
     /// one the engine has forgotten is the caller's to recognise (the store knows it).
     pub fn add(&mut self, alerts: Vec<Alert>) -> Vec<CaseUpdate> {
-        let mut fresh: HashMap<String, Alert> = HashMap::new();
+        let mut fresh: HashMap<AlertId, Alert> = HashMap::new();
         for alert in alerts {
             if !self.home.contains_key(&alert.id) && !fresh.contains_key(&alert.id) {
                 fresh.insert(alert.id.clone(), alert.clone());
@@ -89,20 +90,20 @@ impl LiveCases {
         }
         let mut updates = Vec::new();
         for mut case in cluster(&self.open, &self.config) {
-            let ids: Vec<&String> = case.alerts.iter().flat_map(|a| &a.ids).collect();
+            let ids: Vec<&AlertId> = case.alerts.iter().flat_map(|a| &a.ids).collect();
             let mut new_alerts: Vec<Alert> = ids.iter().filter_map(|id| fresh.get(*id).cloned()).collect();
             if new_alerts.is_empty() {
                 continue;
             }
             new_alerts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-            let mut existing: Vec<&String> = ids.iter().filter_map(|id| self.home.get(*id)).collect();
+            let mut existing: Vec<&CaseId> = ids.iter().filter_map(|id| self.home.get(*id)).collect();
             existing.sort_by_key(|c| (self.born.get(*c).copied().unwrap_or(u64::MAX), (*c).clone()));
             existing.dedup();
             let (stable, created) = match existing.first() {
                 Some(id) => ((*id).clone(), false),
                 None => (case.id.clone(), true),
             };
-            let absorbed: Vec<String> = existing.iter().skip(1).map(|c| (*c).clone()).collect();
+            let absorbed: Vec<CaseId> = existing.iter().skip(1).map(|c| (*c).clone()).collect();
             self.born_order(&stable);
             for id in &ids {
                 self.home.insert((*id).clone(), stable.clone());
@@ -117,17 +118,17 @@ impl LiveCases {
     /// Forgets cases quiet for longer than the window, whole: no new alert can join them.
     fn prune(&mut self) {
         let Some(latest) = self.open.iter().map(|a| a.time).max() else { return };
-        let mut last_seen: HashMap<&str, i64> = HashMap::new();
+        let mut last_seen: HashMap<&CaseId, i64> = HashMap::new();
         for alert in &self.open {
             if let Some(case) = self.home.get(&alert.id) {
                 let t = last_seen.entry(case).or_insert(alert.time);
                 *t = (*t).max(alert.time);
             }
         }
-        let active: HashSet<String> = last_seen
+        let active: HashSet<CaseId> = last_seen
             .into_iter()
             .filter(|(_, t)| *t >= latest - self.config.window_ms)
-            .map(|(c, _)| c.to_owned())
+            .map(|(c, _)| c.clone())
             .collect();
         let home = &mut self.home;
         self.open.retain(|a| {
@@ -150,7 +151,7 @@ mod tests {
 
     fn alert(id: &str, time: i64, host: &str, user: &str) -> Alert {
         Alert {
-            id: id.into(),
+            id: AlertId::from(id),
             rule: RuleRef {
                 id: format!("rule-{id}"),
                 title: format!("rule {id}"),

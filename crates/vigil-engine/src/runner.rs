@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 use vigil_correlate::{Alert, Case, ClusterConfig};
 use vigil_ingest::view::SourceView;
-use vigil_model::{CaseState, Component, DeadLetter, Locator};
+use vigil_model::{AlertId, CaseId, CaseState, Component, DeadLetter, Locator};
 use vigil_store::{AlertRow, By, CaseRow, PipelineEvent, Store, WriteTx, time};
 use vigil_triage::autotriage::{self, AutoClosePolicy};
 use vigil_triage::context::{Context, Input};
@@ -295,7 +295,7 @@ impl Engine {
             let mut alerts = Vec::new();
             for row in self.store.case_alerts(&case.id).await? {
                 let alert: Alert = serde_json::from_value(row.finding)
-                    .map_err(|e| Error::StoredAlert { id: row.id.clone(), reason: e.to_string() })?;
+                    .map_err(|e| Error::StoredAlert { id: row.id.to_string(), reason: e.to_string() })?;
                 alerts.push(alert);
             }
             self.live.restore(&case.id, alerts);
@@ -359,8 +359,8 @@ impl Engine {
         let alert_count = alerts.len() as u64;
         // Alerts already filed (a replay after a restart, or a late copy of an alert whose case
         // the live engine has forgotten) change nothing.
-        let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
-        let known: HashSet<String> = self.store.known_alerts(&ids).await?;
+        let ids: Vec<AlertId> = alerts.iter().map(|a| a.id.clone()).collect();
+        let known: HashSet<AlertId> = self.store.known_alerts(&ids).await?;
         alerts.retain(|a| !known.contains(&a.id));
         let updates = self.live.add(alerts);
         if !updates.is_empty() {
@@ -458,10 +458,10 @@ impl Engine {
 
 /// An alert as stored: whole, as it was raised, so a restart refiles exactly what the live
 /// engine held.
-fn alert_row(case_id: &str, alert: &Alert) -> AlertRow {
+fn alert_row(case_id: &CaseId, alert: &Alert) -> AlertRow {
     AlertRow {
         id: alert.id.clone(),
-        case_id: Some(case_id.to_owned()),
+        case_id: Some(case_id.clone()),
         rule_id: alert.rule.id.clone(),
         title: alert.rule.title.clone(),
         severity: i64::from(alert.rule.level.id()),
@@ -473,7 +473,7 @@ fn alert_row(case_id: &str, alert: &Alert) -> AlertRow {
 fn case_row(case: &Case) -> Result<CaseRow> {
     // The store keeps the case's lifecycle; the document's own (clustering's) is not stored.
     let body = serde_json::to_value(case)
-        .map_err(|e| Error::CaseDocument { id: case.id.clone(), reason: e.to_string() })?;
+        .map_err(|e| Error::CaseDocument { id: case.id.to_string(), reason: e.to_string() })?;
     Ok(CaseRow {
         id: case.id.clone(),
         title: case.title.clone(),

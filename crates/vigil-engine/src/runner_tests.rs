@@ -192,7 +192,7 @@ async fn send_lines(handle: &EngineHandle, ingest: &Ingest, store: &Store, lines
 }
 
 /// Every case as (id, state, its alert ids), sorted.
-async fn case_set(store: &Store) -> Vec<(String, CaseState, Vec<String>)> {
+async fn case_set(store: &Store) -> Vec<(CaseId, CaseState, Vec<AlertId>)> {
     let mut out = Vec::new();
     for case in store.cases(&CaseFilter { limit: 10_000, ..CaseFilter::default() }).await.expect("cases") {
         let alerts = store.case_alerts(&case.id).await.expect("alerts").into_iter().map(|a| a.id).collect();

@@ -5,7 +5,7 @@
 //! anyone's judgement.
 
 use vigil_correlate::Alert;
-use vigil_model::CaseState;
+use vigil_model::{CaseId, CaseState};
 use vigil_store::{By, Store, VerdictRow, WriteTx};
 use vigil_triage::history::{self, History, Judged, PriorVerdict};
 
@@ -42,7 +42,7 @@ fn name(j: Judged) -> &'static str {
 pub async fn record(
     store: &Store,
     tx: &mut WriteTx<'_>,
-    case_id: &str,
+    case_id: &CaseId,
     to: CaseState,
     by: &By,
 ) -> Result<()> {
@@ -54,7 +54,7 @@ pub async fn record(
     let mut alerts: Vec<Alert> = Vec::new();
     for row in store.case_alerts(case_id).await? {
         let alert = serde_json::from_value(row.finding)
-            .map_err(|e| crate::Error::StoredAlert { id: row.id.clone(), reason: e.to_string() })?;
+            .map_err(|e| crate::Error::StoredAlert { id: row.id.to_string(), reason: e.to_string() })?;
         alerts.push(alert);
     }
     let pairs = history::pairs(alerts.iter().map(|a| (a.rule.id.as_str(), a.entities.as_slice())));

@@ -7,6 +7,7 @@ pub mod case;
 mod dead_letter;
 mod entity;
 mod event_id;
+mod ids;
 mod severity;
 pub mod view;
 
@@ -16,4 +17,5 @@ pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition};
 pub use dead_letter::{DeadLetter, EXCERPT_BYTES, Locator};
 pub use entity::{Entity, EntityKind};
 pub use event_id::EventId;
+pub use ids::{AlertId, CaseId, TokenId, UserId};
 pub use severity::Severity;

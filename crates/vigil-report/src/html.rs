@@ -81,8 +81,8 @@ pub fn render(report: &HuntReport<'_>) -> String {
             time(case.last_seen),
             esc(&tactics.join(", ")),
             esc(&case.title),
-            id = esc(&case.id),
-            short = esc(short_id(&case.id)),
+            id = esc(case.id.as_str()),
+            short = esc(short_id(case.id.as_str())),
         );
     }
     out.push_str("</table>");
@@ -166,10 +166,10 @@ fn case_section(out: &mut String, case: &Case, recommendation: Option<&Recommend
     let _ = write!(
         out,
         "<h2 id=\"case-{}\">{} {}</h2><p>Case <code>{}</code>, state <b>{}</b>; {} alerts from {} to {}.</p>",
-        esc(&case.id),
+        esc(case.id.as_str()),
         severity(case.severity),
         esc(&case.title),
-        esc(&case.id),
+        esc(case.id.as_str()),
         esc(case.lifecycle.state().as_str()),
         case.alert_count(),
         time(case.first_seen),
@@ -179,7 +179,7 @@ fn case_section(out: &mut String, case: &Case, recommendation: Option<&Recommend
         let _ = write!(
             out,
             "<p class=\"muted\">Continues case <a href=\"#case-{0}\"><code>{0}</code></a>, which reached its size cap.</p>",
-            esc(earlier)
+            esc(earlier.as_str())
         );
     }
     if let Some(r) = recommendation {

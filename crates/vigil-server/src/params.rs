@@ -7,10 +7,11 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
-/// The one path parameter of a route (`{id}`, `{name}`, `{sha256}`, `{source}`).
-pub struct PathId(pub String);
+/// The one path parameter of a route (`{id}`, `{name}`, `{sha256}`, `{source}`), as the id type
+/// the route takes (`PathId<CaseId>`), or as text.
+pub struct PathId<T = String>(pub T);
 
-impl FromRequestParts<AppState> for PathId {
+impl<T: From<String> + Send> FromRequestParts<AppState> for PathId<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -20,7 +21,7 @@ impl FromRequestParts<AppState> for PathId {
         if id.is_empty() || id.len() > 256 {
             return Err(ApiError::new(Code::BadRequest, "path parameter: 1 to 256 characters"));
         }
-        Ok(PathId(id))
+        Ok(PathId(T::from(id)))
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use vigil_model::{AuditAction, CaseState, Component, Lifecycle, Outcome};
+use vigil_model::{AlertId, AuditAction, CaseId, CaseState, Component, Lifecycle, Outcome, UserId};
 
 use crate::audit::AuditEntry;
 use crate::{Error, Result, Store, WriteTx, time};
@@ -16,13 +16,13 @@ use crate::{Error, Result, Store, WriteTx, time};
 /// `lifecycle` is the store's own (whatever a writer puts there is replaced).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseRow {
-    pub id: String,
+    pub id: CaseId,
     pub title: String,
     /// The lifecycle's state (a column of its own, for queries).
     pub state: CaseState,
     /// OCSF severity id.
     pub severity: i64,
-    pub assignee: Option<String>,
+    pub assignee: Option<UserId>,
     pub first_seen: String,
     pub last_seen: String,
     pub updated_at: String,
@@ -31,8 +31,8 @@ pub struct CaseRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertRow {
-    pub id: String,
-    pub case_id: Option<String>,
+    pub id: AlertId,
+    pub case_id: Option<CaseId>,
     pub rule_id: String,
     pub title: String,
     pub severity: i64,
@@ -100,7 +100,7 @@ impl By {
 pub struct CaseFilter {
     pub state: Option<CaseState>,
     pub min_severity: Option<i64>,
-    pub assignee: Option<String>,
+    pub assignee: Option<UserId>,
     pub limit: i64,
 }
 
@@ -129,11 +129,11 @@ fn case_from(row: &AnyRow) -> Result<CaseRow> {
         map.insert("lifecycle".into(), serde_json::to_value(&lifecycle)?);
     }
     Ok(CaseRow {
-        id: row.try_get("id")?,
+        id: CaseId::new(row.try_get::<String, _>("id")?),
         title: row.try_get("title")?,
         state,
         severity: row.try_get("severity")?,
-        assignee: row.try_get("assignee")?,
+        assignee: row.try_get::<Option<String>, _>("assignee")?.map(UserId::new),
         first_seen: row.try_get("first_seen")?,
         last_seen: row.try_get("last_seen")?,
         updated_at: row.try_get("updated_at")?,
@@ -144,8 +144,8 @@ fn case_from(row: &AnyRow) -> Result<CaseRow> {
 fn alert_from(row: &AnyRow) -> Result<AlertRow> {
     let finding: String = row.try_get("finding")?;
     Ok(AlertRow {
-        id: row.try_get("id")?,
-        case_id: row.try_get("case_id")?,
+        id: AlertId::new(row.try_get::<String, _>("id")?),
+        case_id: row.try_get::<Option<String>, _>("case_id")?.map(CaseId::new),
         rule_id: row.try_get("rule_id")?,
         title: row.try_get("title")?,
         severity: row.try_get("severity")?,
@@ -160,7 +160,7 @@ impl WriteTx<'_> {
     /// document is not stored.
     pub async fn save_case(&mut self, case: &CaseRow, by: &By) -> Result<()> {
         let existing = sqlx::query("SELECT state FROM cases WHERE id = $1")
-            .bind(&case.id)
+            .bind(case.id.as_str())
             .fetch_optional(&mut *self.tx)
             .await?;
         let mut body = case.body.clone();
@@ -177,7 +177,7 @@ impl WriteTx<'_> {
                 "UPDATE cases SET title = $2, severity = $3, first_seen = $4, last_seen = $5, \
                  updated_at = $6, body = $7 WHERE id = $1",
             )
-            .bind(&case.id)
+            .bind(case.id.as_str())
             .bind(&case.title)
             .bind(case.severity)
             .bind(&case.first_seen)
@@ -191,11 +191,11 @@ impl WriteTx<'_> {
                 "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body, lifecycle) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
-            .bind(&case.id)
+            .bind(case.id.as_str())
             .bind(&case.title)
             .bind(CaseState::New.as_str())
             .bind(case.severity)
-            .bind(&case.assignee)
+            .bind(case.assignee.as_ref().map(UserId::as_str))
             .bind(&case.first_seen)
             .bind(&case.last_seen)
             .bind(self.store.clock.stamp())
@@ -218,21 +218,21 @@ impl WriteTx<'_> {
     /// may cause it; returns the state it left. The one place a case's state changes.
     pub async fn transition_case(
         &mut self,
-        id: &str,
+        id: &CaseId,
         to: CaseState,
         reason: &str,
         by: &By,
     ) -> Result<CaseState> {
         let row = sqlx::query("SELECT lifecycle FROM cases WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_owned() })?;
+            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_string() })?;
         let mut lifecycle = parse_lifecycle(&row.try_get::<String, _>(0)?)?;
         let from = lifecycle.state();
         lifecycle.transition(to, &by.actor, self.store.clock.now_ms(), reason)?;
         sqlx::query("UPDATE cases SET state = $2, lifecycle = $3, updated_at = $4 WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .bind(to.as_str())
             .bind(serde_json::to_string(&lifecycle)?)
             .bind(self.store.clock.stamp())
@@ -247,11 +247,11 @@ impl WriteTx<'_> {
         Ok(from)
     }
 
-    pub async fn assign_case(&mut self, id: &str, assignee: Option<&str>, by: &By) -> Result<()> {
+    pub async fn assign_case(&mut self, id: &CaseId, assignee: Option<&UserId>, by: &By) -> Result<()> {
         self.case_state(id).await?;
         sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(assignee)
+            .bind(id.as_str())
+            .bind(assignee.map(UserId::as_str))
             .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
@@ -264,10 +264,10 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn comment_case(&mut self, id: &str, body: &str, by: &By) -> Result<()> {
+    pub async fn comment_case(&mut self, id: &CaseId, body: &str, by: &By) -> Result<()> {
         self.case_state(id).await?;
         sqlx::query("INSERT INTO case_comments (case_id, author, at, body) VALUES ($1, $2, $3, $4)")
-            .bind(id)
+            .bind(id.as_str())
             .bind(by.actor.to_string())
             .bind(self.store.clock.stamp())
             .bind(body)
@@ -281,21 +281,21 @@ impl WriteTx<'_> {
     /// Stores the next version of a case's recommendation.
     pub async fn add_recommendation(
         &mut self,
-        case_id: &str,
+        case_id: &CaseId,
         body: &serde_json::Value,
         by: &By,
     ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM recommendations WHERE case_id = $1",
         )
-        .bind(case_id)
+        .bind(case_id.as_str())
         .fetch_one(&mut *self.tx)
         .await?;
         let version: i64 = row.try_get::<i64, _>(0)? + 1;
         sqlx::query(
             "INSERT INTO recommendations (case_id, version, created_at, author, body) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(case_id)
+        .bind(case_id.as_str())
         .bind(version)
         .bind(self.store.clock.stamp())
         .bind(by.actor.to_string())
@@ -320,8 +320,8 @@ impl WriteTx<'_> {
              ON CONFLICT (id) DO UPDATE SET case_id = excluded.case_id \
              WHERE alerts.case_id IS DISTINCT FROM excluded.case_id",
         )
-        .bind(&alert.id)
-        .bind(&alert.case_id)
+        .bind(alert.id.as_str())
+        .bind(alert.case_id.as_ref().map(CaseId::as_str))
         .bind(&alert.rule_id)
         .bind(&alert.title)
         .bind(alert.severity)
@@ -332,21 +332,23 @@ impl WriteTx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn case_state(&mut self, id: &str) -> Result<CaseState> {
+    pub async fn case_state(&mut self, id: &CaseId) -> Result<CaseState> {
         let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_owned() })?;
+            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_string() })?;
         let state: String = row.try_get(0)?;
         parse_state(&state)
     }
 }
 
 impl Store {
-    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
-        let row =
-            sqlx::query("SELECT * FROM cases WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+    pub async fn case(&self, id: &CaseId) -> Result<Option<CaseRow>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
         row.as_ref().map(case_from).transpose()
     }
 
@@ -358,7 +360,7 @@ impl Store {
         )
         .bind(filter.state.map(CaseState::as_str))
         .bind(filter.min_severity.unwrap_or(0))
-        .bind(filter.assignee.as_deref())
+        .bind(filter.assignee.as_ref().map(UserId::as_str))
         .bind(if filter.limit > 0 { filter.limit } else { 100 })
         .fetch_all(&self.reader)
         .await?;
@@ -390,7 +392,7 @@ impl Store {
     }
 
     /// Which of `ids` are stored alerts.
-    pub async fn known_alerts(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+    pub async fn known_alerts(&self, ids: &[AlertId]) -> Result<std::collections::HashSet<AlertId>> {
         const CHUNK: usize = 500;
         let mut known = std::collections::HashSet::new();
         for chunk in ids.chunks(CHUNK) {
@@ -399,18 +401,18 @@ impl Store {
             let sql = format!("SELECT id FROM alerts WHERE id IN ({})", placeholders.join(", "));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
-                query = query.bind(id);
+                query = query.bind(id.as_str());
             }
             for row in query.fetch_all(&self.reader).await? {
-                known.insert(row.try_get(0)?);
+                known.insert(AlertId::new(row.try_get::<String, _>(0)?));
             }
         }
         Ok(known)
     }
 
-    pub async fn case_alerts(&self, case_id: &str) -> Result<Vec<AlertRow>> {
+    pub async fn case_alerts(&self, case_id: &CaseId) -> Result<Vec<AlertRow>> {
         let rows = sqlx::query("SELECT * FROM alerts WHERE case_id = $1 ORDER BY time, id")
-            .bind(case_id)
+            .bind(case_id.as_str())
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(alert_from).collect()
@@ -426,16 +428,18 @@ impl Store {
         rows.iter().map(alert_from).collect()
     }
 
-    pub async fn alert(&self, id: &str) -> Result<Option<AlertRow>> {
-        let row =
-            sqlx::query("SELECT * FROM alerts WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+    pub async fn alert(&self, id: &AlertId) -> Result<Option<AlertRow>> {
+        let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
         row.as_ref().map(alert_from).transpose()
     }
 
-    pub async fn case_comments(&self, case_id: &str) -> Result<Vec<Comment>> {
+    pub async fn case_comments(&self, case_id: &CaseId) -> Result<Vec<Comment>> {
         let rows =
             sqlx::query("SELECT id, author, at, body FROM case_comments WHERE case_id = $1 ORDER BY id")
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_all(&self.reader)
                 .await?;
         rows.iter()
@@ -451,11 +455,11 @@ impl Store {
     }
 
     /// The newest recommendation for a case, with its version.
-    pub async fn recommendation(&self, case_id: &str) -> Result<Option<(i64, serde_json::Value)>> {
+    pub async fn recommendation(&self, case_id: &CaseId) -> Result<Option<(i64, serde_json::Value)>> {
         let row = sqlx::query(
             "SELECT version, body FROM recommendations WHERE case_id = $1 ORDER BY version DESC LIMIT 1",
         )
-        .bind(case_id)
+        .bind(case_id.as_str())
         .fetch_optional(&self.reader)
         .await?;
         row.map(|row| {

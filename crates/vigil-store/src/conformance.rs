@@ -5,7 +5,8 @@ use serde_json::json;
 use sqlx::Executor;
 use tempfile::TempDir;
 use vigil_model::{
-    Actor, AuditAction, CaseState, Cause, Component, DeadLetter, IllegalTransition, Locator, Outcome,
+    Actor, AlertId, AuditAction, CaseId, CaseState, Cause, Component, DeadLetter, IllegalTransition, Locator,
+    Outcome, TokenId, UserId,
 };
 
 use crate::audit::export::read_export;
@@ -95,13 +96,18 @@ async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
     let engine = By::vigil(Component::Engine);
     let mut tx = store.write().await.expect("begin");
     tx.save_case(&case("c7"), &engine).await.expect("save");
-    tx.transition_case("c7", CaseState::Correlated, "clustered", &engine).await.expect("engine correlates");
-    tx.transition_case("c7", CaseState::Recommended, "drafted", &engine).await.expect("engine recommends");
+    tx.transition_case(&CaseId::from("c7"), CaseState::Correlated, "clustered", &engine)
+        .await
+        .expect("engine correlates");
+    tx.transition_case(&CaseId::from("c7"), CaseState::Recommended, "drafted", &engine)
+        .await
+        .expect("engine recommends");
     tx.commit().await.expect("commit");
 
     // A person may not approve: only the approval policy may.
     let mut tx = store.write().await.expect("begin");
-    let refused = tx.transition_case("c7", CaseState::Approved, "looks right", &analyst()).await;
+    let refused =
+        tx.transition_case(&CaseId::from("c7"), CaseState::Approved, "looks right", &analyst()).await;
     assert!(
         matches!(refused, Err(Error::Transition(IllegalTransition::NotBy { by: Cause::Person, .. }))),
         "{refused:?}"
@@ -115,7 +121,7 @@ async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
     tx.save_case(&forged, &engine).await.expect("save");
     tx.commit().await.expect("commit");
 
-    let stored = store.case("c7").await.expect("get").expect("present");
+    let stored = store.case(&CaseId::from("c7")).await.expect("get").expect("present");
     assert_eq!(stored.state, CaseState::Recommended);
     assert_eq!(stored.body["alerts"], 5);
     let lifecycle: vigil_model::Lifecycle =
@@ -142,8 +148,10 @@ async fn live_cases_are_every_open_case_and_the_closed_ones_in_the_window(store:
     }
     for (id, last_seen) in [("closed-recent", now - DAY / 2), ("closed-old", now - 3 * DAY)] {
         tx.save_case(&at(id, last_seen), &engine).await.expect("save");
-        tx.transition_case(id, CaseState::Correlated, "clustered", &engine).await.expect("correlate");
-        tx.transition_case(id, CaseState::Benign, "benign", &analyst()).await.expect("close");
+        tx.transition_case(&CaseId::from(id), CaseState::Correlated, "clustered", &engine)
+            .await
+            .expect("correlate");
+        tx.transition_case(&CaseId::from(id), CaseState::Benign, "benign", &analyst()).await.expect("close");
     }
     tx.commit().await.expect("commit");
     let live = store.live_cases(DAY).await.expect("live cases");
@@ -160,7 +168,7 @@ async fn known_alerts_are_found_by_id(store: &Store) {
     let mut tx = store.write().await.expect("begin");
     for i in 0..1_200 {
         tx.save_alert(&AlertRow {
-            id: format!("a{i}"),
+            id: format!("a{i}").into(),
             case_id: None,
             rule_id: "r1".into(),
             title: "PsExec".into(),
@@ -172,7 +180,8 @@ async fn known_alerts_are_found_by_id(store: &Store) {
         .expect("alert");
     }
     tx.commit().await.expect("commit");
-    let asked: Vec<String> = (1_000..1_400).map(|i| format!("a{i}")).chain(["a'; --".to_owned()]).collect();
+    let asked: Vec<AlertId> =
+        (1_000..1_400).map(|i| AlertId::new(format!("a{i}"))).chain([AlertId::from("a'; --")]).collect();
     let known = store.known_alerts(&asked).await.expect("known");
     assert_eq!(known.len(), 200);
     assert!(known.contains("a1199") && !known.contains("a1200"));
@@ -311,22 +320,31 @@ async fn case_changes_are_audited_in_their_transaction(store: &Store) {
     tx.commit().await.expect("commit");
 
     let mut tx = store.write().await.expect("begin");
-    tx.transition_case("c1", CaseState::Correlated, "four alerts share ws-12", &By::vigil(Component::Engine))
-        .await
-        .expect("transition");
-    tx.assign_case("c1", Some("bob"), &by).await.expect("assign");
-    tx.comment_case("c1", "looking at the PsExec service", &by).await.expect("comment");
-    tx.add_recommendation("c1", &json!({"verdict": "malicious"}), &By::vigil(Component::Triage))
-        .await
-        .expect("recommend");
+    tx.transition_case(
+        &CaseId::from("c1"),
+        CaseState::Correlated,
+        "four alerts share ws-12",
+        &By::vigil(Component::Engine),
+    )
+    .await
+    .expect("transition");
+    tx.assign_case(&CaseId::from("c1"), Some(&UserId::from("bob")), &by).await.expect("assign");
+    tx.comment_case(&CaseId::from("c1"), "looking at the PsExec service", &by).await.expect("comment");
+    tx.add_recommendation(
+        &CaseId::from("c1"),
+        &json!({"verdict": "malicious"}),
+        &By::vigil(Component::Triage),
+    )
+    .await
+    .expect("recommend");
     tx.commit().await.expect("commit");
 
-    let stored = store.case("c1").await.expect("get").expect("present");
+    let stored = store.case(&CaseId::from("c1")).await.expect("get").expect("present");
     assert_eq!(stored.state, CaseState::Correlated);
-    assert_eq!(stored.assignee.as_deref(), Some("bob"));
-    assert_eq!(store.case_alerts("c1").await.expect("alerts").len(), 1);
-    assert_eq!(store.case_comments("c1").await.expect("comments")[0].author, "alice");
-    assert_eq!(store.recommendation("c1").await.expect("rec").map(|r| r.0), Some(1));
+    assert_eq!(stored.assignee, Some(UserId::from("bob")));
+    assert_eq!(store.case_alerts(&CaseId::from("c1")).await.expect("alerts").len(), 1);
+    assert_eq!(store.case_comments(&CaseId::from("c1")).await.expect("comments")[0].author, "alice");
+    assert_eq!(store.recommendation(&CaseId::from("c1")).await.expect("rec").map(|r| r.0), Some(1));
     let listed = store
         .cases(&CaseFilter { state: Some(CaseState::Correlated), ..CaseFilter::default() })
         .await
@@ -358,15 +376,21 @@ async fn a_case_verdict_is_replaced_with_its_state_and_audited(store: &Store) {
     assert_eq!(store.verdicts_version().await.expect("version"), (0, 0));
     let mut tx = store.write().await.expect("begin");
     tx.save_case(&case("c1"), &by).await.expect("save");
-    tx.set_case_verdict("c1", Some(("benign", &pairs(&["user svc-backup", "host ws-12"]))), &by)
-        .await
-        .expect("judge");
+    tx.set_case_verdict(
+        &CaseId::from("c1"),
+        Some(("benign", &pairs(&["user svc-backup", "host ws-12"]))),
+        &by,
+    )
+    .await
+    .expect("judge");
     tx.commit().await.expect("commit");
     let first = store.verdicts_version().await.expect("version");
     assert_eq!(first.0, 2);
 
     let mut tx = store.write().await.expect("begin");
-    tx.set_case_verdict("c1", Some(("malicious", &pairs(&["user svc-backup"]))), &by).await.expect("judge");
+    tx.set_case_verdict(&CaseId::from("c1"), Some(("malicious", &pairs(&["user svc-backup"]))), &by)
+        .await
+        .expect("judge");
     tx.commit().await.expect("commit");
     let rows = store.verdicts().await.expect("rows");
     assert_eq!(rows.len(), 1, "the case's latest judgement replaces the earlier one");
@@ -383,13 +407,13 @@ async fn a_case_verdict_is_replaced_with_its_state_and_audited(store: &Store) {
 
     // An uncommitted verdict leaves nothing.
     let mut tx = store.write().await.expect("begin");
-    tx.set_case_verdict("c1", None, &by).await.expect("clear");
+    tx.set_case_verdict(&CaseId::from("c1"), None, &by).await.expect("clear");
     drop(tx);
     assert_eq!(store.verdicts().await.expect("rows").len(), 1);
 
     let mut tx = store.write().await.expect("begin");
-    tx.set_case_verdict("c1", None, &by).await.expect("clear");
-    tx.set_case_verdict("c1", None, &by).await.expect("clearing nothing is no change");
+    tx.set_case_verdict(&CaseId::from("c1"), None, &by).await.expect("clear");
+    tx.set_case_verdict(&CaseId::from("c1"), None, &by).await.expect("clearing nothing is no change");
     tx.commit().await.expect("commit");
     assert!(store.verdicts().await.expect("rows").is_empty());
     let actions: Vec<String> =
@@ -406,14 +430,14 @@ async fn an_illegal_transition_writes_nothing(store: &Store) {
     let before = audit_len(store).await;
 
     let mut tx = store.write().await.expect("begin");
-    let refused = tx.transition_case("c2", CaseState::Executed, "skip ahead", &by).await;
+    let refused = tx.transition_case(&CaseId::from("c2"), CaseState::Executed, "skip ahead", &by).await;
     assert!(matches!(refused, Err(Error::Transition(_))), "{refused:?}");
     drop(tx);
     assert_eq!(audit_len(store).await, before);
-    assert_eq!(store.case("c2").await.expect("get").expect("present").state, CaseState::New);
+    assert_eq!(store.case(&CaseId::from("c2")).await.expect("get").expect("present").state, CaseState::New);
 
     let mut tx = store.write().await.expect("begin");
-    let missing = tx.transition_case("nope", CaseState::Benign, "", &by).await;
+    let missing = tx.transition_case(&CaseId::from("nope"), CaseState::Benign, "", &by).await;
     assert!(matches!(missing, Err(Error::NotFound { .. })), "{missing:?}");
 }
 
@@ -422,7 +446,7 @@ async fn an_uncommitted_change_leaves_no_audit_record(store: &Store) {
     let mut tx = store.write().await.expect("begin");
     tx.save_case(&case("c3"), &by).await.expect("save");
     drop(tx);
-    assert!(store.case("c3").await.expect("get").is_none());
+    assert!(store.case(&CaseId::from("c3")).await.expect("get").is_none());
     assert_eq!(audit_len(store).await, 0);
     let mut tx = store.write().await.expect("begin");
     tx.save_case(&case("c3"), &by).await.expect("save");
@@ -497,20 +521,29 @@ async fn evidence_is_content_addressed_and_immutable(store: &Store) {
 async fn users_and_tokens(store: &Store) {
     let admin = By::user("admin", "cli");
     let mut tx = store.write().await.expect("begin");
-    tx.create_user("alice", "analyst", "$argon2id$stub-hash-for-store-test", &admin).await.expect("create");
+    tx.create_user(&UserId::from("alice"), "analyst", "$argon2id$stub-hash-for-store-test", &admin)
+        .await
+        .expect("create");
     tx.commit().await.expect("commit");
     let mut tx = store.write().await.expect("begin");
-    let dup = tx.create_user("alice", "admin", "x", &admin).await;
+    let dup = tx.create_user(&UserId::from("alice"), "admin", "x", &admin).await;
     assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
     drop(tx);
 
     let mut tx = store.write().await.expect("begin");
-    tx.record_login("alice", false, None, &By::user("alice", "10.0.0.5")).await.expect("fail 1");
-    tx.record_login("alice", false, Some("2099-01-01T00:00:00.000000Z"), &By::user("alice", "10.0.0.5"))
+    tx.record_login(&UserId::from("alice"), false, None, &By::user("alice", "10.0.0.5"))
         .await
-        .expect("fail 2");
+        .expect("fail 1");
+    tx.record_login(
+        &UserId::from("alice"),
+        false,
+        Some("2099-01-01T00:00:00.000000Z"),
+        &By::user("alice", "10.0.0.5"),
+    )
+    .await
+    .expect("fail 2");
     tx.commit().await.expect("commit");
-    let user = store.user("alice").await.expect("get").expect("present");
+    let user = store.user(&UserId::from("alice")).await.expect("get").expect("present");
     assert_eq!(user.failed_logins, 2);
     assert_eq!(user.locked_until.as_deref(), Some("2099-01-01T00:00:00.000000Z"));
     assert_eq!(user.role, "analyst");
@@ -532,8 +565,8 @@ async fn users_and_tokens(store: &Store) {
         Some(vec!["ingest".to_owned()])
     );
     let mut tx = store.write().await.expect("begin");
-    tx.revoke_token("tok1", &admin).await.expect("revoke");
-    assert!(matches!(tx.revoke_token("tok1", &admin).await, Err(Error::NotFound { .. })));
+    tx.revoke_token(&TokenId::from("tok1"), &admin).await.expect("revoke");
+    assert!(matches!(tx.revoke_token(&TokenId::from("tok1"), &admin).await, Err(Error::NotFound { .. })));
     tx.commit().await.expect("commit");
     assert!(store.token_by_hash(&token.hash).await.expect("lookup").expect("present").revoked_at.is_some());
     let failed: Vec<String> = store
@@ -610,7 +643,7 @@ async fn sql_metacharacters_are_data(store: &Store) {
     c.title = "\"; DELETE FROM audit; --".into();
     tx.save_case(&c, &By::user(hostile, hostile)).await.expect("save");
     tx.commit().await.expect("commit");
-    let stored = store.case(hostile).await.expect("get").expect("present");
+    let stored = store.case(&CaseId::from(hostile)).await.expect("get").expect("present");
     assert_eq!(stored.title, c.title);
     assert_eq!(store.cases(&CaseFilter::default()).await.expect("list").len(), 1);
     assert_eq!(store.audit_records(0, 10).await.expect("audit")[0].actor, hostile);

@@ -1,12 +1,13 @@
 //! Browser sessions, keyed by the SHA-256 of the cookie's secret.
 
 use sqlx::Row;
+use vigil_model::UserId;
 
 use crate::{Result, Store, WriteTx};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRow {
-    pub username: String,
+    pub username: UserId,
     pub csrf: String,
     pub expires_at: String,
 }
@@ -15,7 +16,7 @@ impl WriteTx<'_> {
     pub async fn create_session(
         &mut self,
         hash: &str,
-        username: &str,
+        username: &UserId,
         csrf: &str,
         expires_at: &str,
     ) -> Result<()> {
@@ -23,7 +24,7 @@ impl WriteTx<'_> {
             "INSERT INTO sessions (hash, username, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(hash)
-        .bind(username)
+        .bind(username.as_str())
         .bind(csrf)
         .bind(self.store.clock.stamp())
         .bind(expires_at)
@@ -54,7 +55,11 @@ impl Store {
         .fetch_optional(&self.reader)
         .await?;
         row.map(|row| {
-            Ok(SessionRow { username: row.try_get(0)?, csrf: row.try_get(1)?, expires_at: row.try_get(2)? })
+            Ok(SessionRow {
+                username: UserId::new(row.try_get::<String, _>(0)?),
+                csrf: row.try_get(1)?,
+                expires_at: row.try_get(2)?,
+            })
         })
         .transpose()
     }

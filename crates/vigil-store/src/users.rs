@@ -8,11 +8,11 @@ use sqlx::any::AnyRow;
 
 use crate::By;
 use crate::{Error, Result, Store, WriteTx};
-use vigil_model::{AuditAction, Outcome};
+use vigil_model::{AuditAction, Outcome, TokenId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct UserRow {
-    pub name: String,
+    pub name: UserId,
     pub role: String,
     #[serde(skip)]
     pub password_hash: String,
@@ -24,10 +24,10 @@ pub struct UserRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TokenRow {
-    pub id: String,
+    pub id: TokenId,
     #[serde(skip)]
     pub hash: String,
-    pub owner: String,
+    pub owner: UserId,
     pub scopes: Vec<String>,
     pub created_at: String,
     pub expires_at: String,
@@ -36,7 +36,7 @@ pub struct TokenRow {
 
 fn user_from(row: &AnyRow) -> Result<UserRow> {
     Ok(UserRow {
-        name: row.try_get("name")?,
+        name: UserId::new(row.try_get::<String, _>("name")?),
         role: row.try_get("role")?,
         password_hash: row.try_get("password_hash")?,
         created_at: row.try_get("created_at")?,
@@ -49,9 +49,9 @@ fn user_from(row: &AnyRow) -> Result<UserRow> {
 fn token_from(row: &AnyRow) -> Result<TokenRow> {
     let scopes: String = row.try_get("scopes")?;
     Ok(TokenRow {
-        id: row.try_get("id")?,
+        id: TokenId::new(row.try_get::<String, _>("id")?),
         hash: row.try_get("hash")?,
-        owner: row.try_get("owner")?,
+        owner: UserId::new(row.try_get::<String, _>("owner")?),
         scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -60,12 +60,18 @@ fn token_from(row: &AnyRow) -> Result<TokenRow> {
 }
 
 impl WriteTx<'_> {
-    pub async fn create_user(&mut self, name: &str, role: &str, password_hash: &str, by: &By) -> Result<()> {
+    pub async fn create_user(
+        &mut self,
+        name: &UserId,
+        role: &str,
+        password_hash: &str,
+        by: &By,
+    ) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
         )
-        .bind(name)
+        .bind(name.as_str())
         .bind(role)
         .bind(password_hash)
         .bind(self.store.clock.stamp())
@@ -83,14 +89,14 @@ impl WriteTx<'_> {
     /// once the limit is reached), a success clears the count.
     pub async fn record_login(
         &mut self,
-        name: &str,
+        name: &UserId,
         succeeded: bool,
         lock_until: Option<&str>,
         by: &By,
     ) -> Result<()> {
         if succeeded {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $1")
-                .bind(name)
+                .bind(name.as_str())
                 .execute(&mut *self.tx)
                 .await?;
         } else {
@@ -98,7 +104,7 @@ impl WriteTx<'_> {
                 "UPDATE users SET failed_logins = failed_logins + 1, \
                  locked_until = COALESCE($2, locked_until) WHERE name = $1",
             )
-            .bind(name)
+            .bind(name.as_str())
             .bind(lock_until)
             .execute(&mut *self.tx)
             .await?;
@@ -112,14 +118,14 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn set_user_disabled(&mut self, name: &str, disabled: bool, by: &By) -> Result<()> {
+    pub async fn set_user_disabled(&mut self, name: &UserId, disabled: bool, by: &By) -> Result<()> {
         let done = sqlx::query("UPDATE users SET disabled = $2 WHERE name = $1")
-            .bind(name)
+            .bind(name.as_str())
             .bind(i64::from(disabled))
             .execute(&mut *self.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::NotFound { kind: "user", id: name.to_owned() });
+            return Err(Error::NotFound { kind: "user", id: name.to_string() });
         }
         let action = if disabled { AuditAction::UserDisable } else { AuditAction::UserEnable };
         self.audit(by.entry_for(action, format!("user:{name}"), json!({}))).await?;
@@ -130,9 +136,9 @@ impl WriteTx<'_> {
         sqlx::query(
             "INSERT INTO tokens (id, hash, owner, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&token.id)
+        .bind(token.id.as_str())
         .bind(&token.hash)
-        .bind(&token.owner)
+        .bind(token.owner.as_str())
         .bind(token.scopes.join(" "))
         .bind(&token.created_at)
         .bind(&token.expires_at)
@@ -147,14 +153,14 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn revoke_token(&mut self, id: &str, by: &By) -> Result<()> {
+    pub async fn revoke_token(&mut self, id: &TokenId, by: &By) -> Result<()> {
         let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
+            .bind(id.as_str())
             .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::NotFound { kind: "live token", id: id.to_owned() });
+            return Err(Error::NotFound { kind: "live token", id: id.to_string() });
         }
         self.audit(by.entry_for(AuditAction::TokenRevoke, format!("token:{id}"), json!({}))).await?;
         Ok(())
@@ -162,9 +168,9 @@ impl WriteTx<'_> {
 }
 
 impl Store {
-    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+    pub async fn user(&self, name: &UserId) -> Result<Option<UserRow>> {
         let row = sqlx::query("SELECT * FROM users WHERE name = $1")
-            .bind(name)
+            .bind(name.as_str())
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(user_from).transpose()

@@ -8,12 +8,12 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{By, Result, Store, WriteTx};
-use vigil_model::AuditAction;
+use vigil_model::{AuditAction, CaseId};
 
 /// One rule of a judged case on one entity it named.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VerdictRow {
-    pub case_id: String,
+    pub case_id: CaseId,
     pub rule_id: String,
     /// `kind key`: `user corp\svc-backup`.
     pub entity: String,
@@ -29,7 +29,7 @@ pub struct VerdictFilter {
     pub rule: Option<String>,
     /// `kind key`, exactly as stored.
     pub entity: Option<String>,
-    pub case: Option<String>,
+    pub case: Option<CaseId>,
     pub limit: i64,
 }
 
@@ -37,7 +37,7 @@ const ALL: &str = "SELECT * FROM verdicts ORDER BY id";
 
 fn verdict_from(row: &AnyRow) -> Result<VerdictRow> {
     Ok(VerdictRow {
-        case_id: row.try_get("case_id")?,
+        case_id: CaseId::new(row.try_get::<String, _>("case_id")?),
         rule_id: row.try_get("rule_id")?,
         entity: row.try_get("entity")?,
         verdict: row.try_get("verdict")?,
@@ -51,12 +51,12 @@ impl WriteTx<'_> {
     /// pairs, or `None` when the case is no longer judged (reopened, or closed as a duplicate).
     pub async fn set_case_verdict(
         &mut self,
-        case_id: &str,
+        case_id: &CaseId,
         verdict: Option<(&str, &[(String, String)])>,
         by: &By,
     ) -> Result<()> {
         let removed = sqlx::query("DELETE FROM verdicts WHERE case_id = $1")
-            .bind(case_id)
+            .bind(case_id.as_str())
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
@@ -66,7 +66,7 @@ impl WriteTx<'_> {
             sqlx::query(
                 "INSERT INTO verdicts (case_id, rule_id, entity, verdict, actor, at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(case_id)
+            .bind(case_id.as_str())
             .bind(rule)
             .bind(entity)
             .bind(name)
@@ -135,7 +135,7 @@ impl Store {
         )
         .bind(filter.rule.as_deref())
         .bind(filter.entity.as_deref())
-        .bind(filter.case.as_deref())
+        .bind(filter.case.as_ref().map(CaseId::as_str))
         .bind(if filter.limit > 0 { filter.limit } else { 100 })
         .fetch_all(&self.reader)
         .await?;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use vigil_correlate::{Case, FoldedAlert};
-use vigil_model::{Entity, EntityKind};
+use vigil_model::{CaseId, Entity, EntityKind};
 
 /// What an analyst concluded about a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub struct PriorVerdict {
     pub verdict: Judged,
     /// The case the verdict was given on, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case: Option<String>,
+    pub case: Option<CaseId>,
 }
 
 /// How often a rule on an entity was judged each way.
@@ -42,7 +42,7 @@ pub struct Tally {
 /// A verdict's case, as the evidence path of a judgement that rests on it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Precedent {
-    pub case: String,
+    pub case: CaseId,
     pub verdict: Judged,
 }
 
@@ -177,7 +177,7 @@ mod tests {
 
     fn case(rule: &str, user: &str) -> Case {
         let alert = Alert {
-            id: format!("{rule}-{user}"),
+            id: format!("{rule}-{user}").into(),
             rule: RuleRef {
                 id: rule.into(),
                 title: rule.into(),

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use vigil_correlate::Case;
-use vigil_model::{EntityKind, Severity};
+use vigil_model::{CaseId, EntityKind, Severity};
 
 use crate::context::{Context, InputStatus};
 use crate::evidence;
@@ -56,7 +56,7 @@ pub struct PlaybookPlan {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Recommendation {
-    pub case_id: String,
+    pub case_id: CaseId,
     pub verdict: Verdict,
     pub severity: Severity,
     /// 0 to 1: how far the score is from undecided, less when context is missing.

@@ -25,7 +25,7 @@ fn export(dir: &std::path::Path) -> (Vec<String>, String) {
         for i in 0..25 {
             let mut tx = store.write().await.expect("begin");
             let case = CaseRow {
-                id: format!("c{i}"),
+                id: format!("c{i}").into(),
                 title: format!("case {i}"),
                 state: vigil_model::CaseState::New,
                 severity: 3,

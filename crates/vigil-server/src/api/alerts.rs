@@ -32,7 +32,7 @@ pub async fn list(
 pub async fn get(
     _: Auth<perm::AlertRead>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<vigil_model::AlertId>,
 ) -> ApiResult<Json<Value>> {
     let alert = state.store.alert(&id).await?.ok_or_else(|| ApiError::not_found("alert"))?;
     Ok(Json(json!({ "alert": alert })))

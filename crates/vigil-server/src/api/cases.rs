@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vigil_model::{AuditAction, CaseState, Outcome};
+use vigil_model::{AuditAction, CaseId, CaseState, Outcome, UserId};
 use vigil_store::CaseFilter;
 
 use super::actor;
@@ -38,7 +38,7 @@ pub async fn list(
     let filter = CaseFilter {
         state: q.state.as_deref().map(parse_state).transpose()?,
         min_severity: crate::params::min_severity(q.min_severity)?,
-        assignee: q.assignee,
+        assignee: q.assignee.map(UserId::from),
         limit: limit(q.limit, 100, 1_000)?,
     };
     let cases = state.store.cases(&filter).await?;
@@ -53,14 +53,14 @@ pub async fn list(
     Ok(Json(json!({ "cases": rows })))
 }
 
-async fn case_or_404(state: &AppState, id: &str) -> ApiResult<vigil_store::CaseRow> {
+async fn case_or_404(state: &AppState, id: &CaseId) -> ApiResult<vigil_store::CaseRow> {
     state.store.case(id).await?.ok_or_else(|| ApiError::not_found("case"))
 }
 
 pub async fn detail(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<Value>> {
     let case = case_or_404(&state, &id).await?;
     let alerts = state.store.case_alerts(&id).await?;
@@ -77,7 +77,7 @@ pub async fn detail(
 pub async fn timeline(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<Value>> {
     let case = case_or_404(&state, &id).await?;
     Ok(Json(json!({"case": id, "timeline": case.body.get("timeline").cloned().unwrap_or_default()})))
@@ -87,7 +87,7 @@ pub async fn timeline(
 pub async fn graph(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<Value>> {
     case_or_404(&state, &id).await?;
     let alerts = state.store.case_alerts(&id).await?;
@@ -115,7 +115,7 @@ pub async fn graph(
 pub async fn recommendation(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<Value>> {
     case_or_404(&state, &id).await?;
     let (version, body) =
@@ -134,7 +134,7 @@ pub async fn transition(
     auth: Auth<perm::CaseWrite>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<Transition>,
 ) -> ApiResult<Json<Value>> {
     let to = parse_state(&body.to)?;
@@ -172,23 +172,23 @@ pub async fn transition(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assign {
-    assignee: Option<String>,
+    assignee: Option<UserId>,
 }
 
 pub async fn assign(
     auth: Auth<perm::CaseWrite>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<Assign>,
 ) -> ApiResult<Json<Value>> {
     if let Some(name) = &body.assignee
-        && (!valid_name(name) || state.store.user(name).await?.is_none())
+        && (!valid_name(name.as_str()) || state.store.user(name).await?.is_none())
     {
         return Err(ApiError::new(Code::BadRequest, "assignee: no such user"));
     }
     let mut tx = state.store.write().await?;
-    tx.assign_case(&id, body.assignee.as_deref(), &actor(&auth.principal, from)).await?;
+    tx.assign_case(&id, body.assignee.as_ref(), &actor(&auth.principal, from)).await?;
     tx.commit().await?;
     Ok(Json(json!({"case": id, "assignee": body.assignee})))
 }
@@ -203,7 +203,7 @@ pub async fn comment(
     auth: Auth<perm::CaseWrite>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<NewComment>,
 ) -> ApiResult<Json<Value>> {
     if body.body.trim().is_empty() || body.body.len() > 20_000 {

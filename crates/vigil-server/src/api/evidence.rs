@@ -42,7 +42,7 @@ pub async fn upload(
         return Err(ApiError::new(Code::BadRequest, "name and scope: printable text"));
     }
     if let Some(id) = q.scope.strip_prefix("case:") {
-        state.store.case(id).await?.ok_or_else(|| ApiError::not_found("case"))?;
+        state.store.case(&vigil_model::CaseId::from(id)).await?.ok_or_else(|| ApiError::not_found("case"))?;
     } else if q.scope != "global" {
         return Err(ApiError::new(Code::BadRequest, "scope: case:<id> or global"));
     }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use vigil_model::UserId;
 use vigil_store::{By, time};
 
 use crate::auth::{Auth, SESSION_COOKIE, Via, password, perm, secrets};
@@ -20,7 +21,7 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
-    name: String,
+    name: UserId,
     password: String,
 }
 
@@ -40,10 +41,10 @@ pub async fn login(
         });
     }
     // A name no user can have is refused before it reaches the audit trail.
-    if !crate::params::valid_name(&body.name) || body.password.len() > 1_024 {
+    if !crate::params::valid_name(body.name.as_str()) || body.password.len() > 1_024 {
         return Err(wrong());
     }
-    let origin = By::user(body.name.clone(), from.ip().to_string());
+    let origin = By::user(body.name.to_string(), from.ip().to_string());
     let Some(user) = state.store.user(&body.name).await? else {
         password::verify_nobody(&body.password);
         let mut tx = state.store.write().await?;

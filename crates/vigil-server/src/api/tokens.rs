@@ -7,13 +7,14 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vigil_model::{TokenId, UserId};
 use vigil_store::{TokenRow, time};
 
 use super::actor;
-use crate::auth::{Auth, Permission, perm, secrets};
+use crate::auth::{Auth, Scope, perm, secrets};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::params::{PathId, valid_name};
+use crate::params::PathId;
 use crate::state::AppState;
 
 pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -23,16 +24,10 @@ pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> A
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    owner: String,
+    owner: UserId,
     /// `*`, permission names, or `webhook:<source>`.
     scopes: Vec<String>,
     expires_in_days: u32,
-}
-
-fn valid_scope(scope: &str) -> bool {
-    scope == "*"
-        || Permission::parse(scope).is_some()
-        || scope.strip_prefix("webhook:").is_some_and(valid_name)
 }
 
 pub async fn create(
@@ -41,7 +36,10 @@ pub async fn create(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<NewToken>,
 ) -> ApiResult<Json<Value>> {
-    if body.scopes.is_empty() || body.scopes.len() > 32 || !body.scopes.iter().all(|s| valid_scope(s)) {
+    if body.scopes.is_empty()
+        || body.scopes.len() > 32
+        || !body.scopes.iter().all(|s| Scope::parse(s).is_some())
+    {
         return Err(ApiError::new(Code::BadRequest, "scopes: *, permission names, or webhook:<source>"));
     }
     if !(1..=366).contains(&body.expires_in_days) {
@@ -56,7 +54,7 @@ pub async fn create(
     let expires_at =
         time::stamp(state.store.clock().now() + chrono::Duration::days(i64::from(body.expires_in_days)));
     let token = TokenRow {
-        id: id.clone(),
+        id: TokenId::new(id.clone()),
         hash: secrets::hash(&secret),
         owner: body.owner,
         scopes: body.scopes,
@@ -74,7 +72,7 @@ pub async fn revoke(
     auth: Auth<perm::TokenAdmin>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    PathId(id): PathId,
+    PathId(id): PathId<TokenId>,
 ) -> ApiResult<Json<Value>> {
     let mut tx = state.store.write().await?;
     tx.revoke_token(&id, &actor(&auth.principal, from)).await?;

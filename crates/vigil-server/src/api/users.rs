@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vigil_model::UserId;
 
 use super::actor;
 use crate::auth::{Auth, Role, password, perm};
@@ -21,7 +22,7 @@ pub async fn list(_: Auth<perm::UserRead>, State(state): State<AppState>) -> Api
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    name: String,
+    name: UserId,
     role: String,
     /// Absent for a service account, which signs in only with tokens.
     password: Option<String>,
@@ -33,7 +34,7 @@ pub async fn create(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<NewUser>,
 ) -> ApiResult<Json<Value>> {
-    if !valid_name(&body.name) {
+    if !valid_name(body.name.as_str()) {
         return Err(ApiError::new(Code::BadRequest, "name: 1-64 of a-z 0-9 . _ @ -"));
     }
     let role = Role::parse(&body.role).ok_or_else(|| {
@@ -62,7 +63,7 @@ pub async fn disable(
     auth: Auth<perm::UserAdmin>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    PathId(name): PathId,
+    PathId(name): PathId<UserId>,
 ) -> ApiResult<Json<Value>> {
     if name == auth.principal.name {
         return Err(ApiError::new(Code::Conflict, "you cannot disable yourself"));

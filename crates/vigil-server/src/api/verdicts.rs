@@ -18,7 +18,7 @@ pub struct ListQuery {
     rule: Option<String>,
     /// `kind key`: `user corp\svc-backup`.
     entity: Option<String>,
-    case: Option<String>,
+    case: Option<vigil_model::CaseId>,
     limit: Option<i64>,
 }
 
@@ -27,7 +27,11 @@ pub async fn list(
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    if [&q.rule, &q.entity, &q.case].into_iter().flatten().any(|v| v.len() > 1_000) {
+    if [q.rule.as_deref(), q.entity.as_deref(), q.case.as_ref().map(vigil_model::CaseId::as_str)]
+        .into_iter()
+        .flatten()
+        .any(|v| v.len() > 1_000)
+    {
         return Err(ApiError::new(Code::BadRequest, "rule, entity, case: at most 1000 characters"));
     }
     let filter =

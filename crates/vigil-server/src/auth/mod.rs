@@ -5,6 +5,7 @@
 pub mod csrf_form;
 pub mod password;
 pub mod roles;
+pub mod scope;
 pub mod secrets;
 
 use std::marker::PhantomData;
@@ -12,8 +13,10 @@ use std::marker::PhantomData;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
+use vigil_model::{TokenId, UserId};
 
 pub use roles::{Permission, Role, perm};
+pub use scope::Scope;
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -24,12 +27,12 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Clone, Debug)]
 pub enum Via {
     Session { csrf: String },
-    Token { id: String, scopes: Vec<String> },
+    Token { id: TokenId, scopes: Vec<Scope> },
 }
 
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub name: String,
+    pub name: UserId,
     pub role: Role,
     pub via: Via,
 }
@@ -43,13 +46,7 @@ impl Principal {
         match &self.via {
             Via::Session { .. } => true,
             Via::Token { scopes, .. } => {
-                permission == Permission::Session
-                    || scopes.iter().any(|s| {
-                        s == "*"
-                            || s == permission.as_str()
-                            || (permission == Permission::Webhook
-                                && (s == "ingest" || s.starts_with("webhook:")))
-                    })
+                permission == Permission::Session || scopes.iter().any(|s| s.allows(permission))
             }
         }
     }
@@ -57,9 +54,7 @@ impl Principal {
     /// A token scoped to one webhook source (`webhook:<source>`), or to all ingest.
     pub fn may_post_to(&self, source: &str) -> bool {
         match &self.via {
-            Via::Token { scopes, .. } => scopes.iter().any(|s| {
-                s == "*" || s == Permission::Ingest.as_str() || s.strip_prefix("webhook:") == Some(source)
-            }),
+            Via::Token { scopes, .. } => scopes.iter().any(|s| s.may_post_to(source)),
             Via::Session { .. } => true,
         }
     }
@@ -67,8 +62,10 @@ impl Principal {
     /// Who the audit trail records: the person, or the person's token.
     pub fn actor(&self) -> vigil_model::Actor {
         match &self.via {
-            Via::Session { .. } => vigil_model::Actor::user(self.name.clone()),
-            Via::Token { id, .. } => vigil_model::Actor::Token { id: id.clone(), owner: self.name.clone() },
+            Via::Session { .. } => vigil_model::Actor::user(self.name.to_string()),
+            Via::Token { id, .. } => {
+                vigil_model::Actor::Token { id: id.to_string(), owner: self.name.to_string() }
+            }
         }
     }
 }
@@ -149,7 +146,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
         return Ok(Principal {
             name: token.owner,
             role,
-            via: Via::Token { id: token.id, scopes: token.scopes },
+            // A stored scope that names nothing grants nothing.
+            via: Via::Token {
+                id: token.id,
+                scopes: token.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            },
         });
     }
     if let Some(secret) = cookie(parts, SESSION_COOKIE) {
@@ -165,7 +166,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
 }
 
 /// The role of an enabled user; a disabled or deleted owner's credentials stop working at once.
-async fn live_role(state: &AppState, name: &str) -> Result<Role, ApiError> {
+async fn live_role(state: &AppState, name: &UserId) -> Result<Role, ApiError> {
     let user =
         state.store.user(name).await?.ok_or_else(|| unauthenticated("the credential's user is gone"))?;
     if user.disabled {

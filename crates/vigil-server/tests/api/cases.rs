@@ -23,8 +23,8 @@ fn recommended_case(server: &Server, id: &str) {
             body: json!({"alerts": []}),
         };
         tx.save_case(&row, &engine).await.expect("save");
-        tx.transition_case(id, CaseState::Correlated, "clustered", &engine).await.expect("correlate");
-        tx.transition_case(id, CaseState::Recommended, "drafted", &engine).await.expect("recommend");
+        tx.transition_case(&id.into(), CaseState::Correlated, "clustered", &engine).await.expect("correlate");
+        tx.transition_case(&id.into(), CaseState::Recommended, "drafted", &engine).await.expect("recommend");
         tx.commit().await.expect("commit");
     });
 }
@@ -45,13 +45,13 @@ fn a_person_cannot_approve_through_a_transition_and_the_refusal_is_audited() {
     assert_eq!(refused.len(), 2, "{records:#?}");
     assert_eq!(refused[0].actor, format!("ana (token {})", analyst.split('_').nth(1).unwrap_or_default()));
     assert!(refused[0].detail.contains("approval policy"), "{}", refused[0].detail);
-    let case = server.block_on(server.store.case("c1")).expect("case").expect("present");
+    let case = server.block_on(server.store.case(&"c1".into())).expect("case").expect("present");
     assert_eq!(case.state, CaseState::Recommended);
 
     let body = json!({"to": "benign", "reason": "the change window"}).to_string();
     let answer = server.post("/api/v1/cases/c1/transition", &analyst, body.as_bytes());
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
-    let case = server.block_on(server.store.case("c1")).expect("case").expect("present");
+    let case = server.block_on(server.store.case(&"c1".into())).expect("case").expect("present");
     let history = case.body["lifecycle"]["history"].as_array().expect("history").clone();
     assert_eq!(history.last().map(|t| t["actor"]["kind"].clone()), Some(json!("token")));
 }

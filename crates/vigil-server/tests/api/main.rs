@@ -93,12 +93,12 @@ impl Server {
         self.block_on(async {
             let by = By::user("test", "test");
             let mut tx = self.store.write().await.expect("begin");
-            if self.store.user(name).await.expect("user").is_none() {
-                tx.create_user(name, role, "!", &by).await.expect("user");
+            if self.store.user(&name.into()).await.expect("user").is_none() {
+                tx.create_user(&name.into(), role, "!", &by).await.expect("user");
             }
             tx.create_token(
                 &TokenRow {
-                    id,
+                    id: id.into(),
                     hash: secrets::hash(&secret),
                     owner: name.into(),
                     scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),

@@ -10,7 +10,7 @@ fn add_user(server: &Server, name: &str, role: &str, password: &str) {
     let hash = vigil_server::auth::password::hash(password).expect("hash");
     server.block_on(async {
         let mut tx = server.store.write().await.expect("begin");
-        tx.create_user(name, role, &hash, &By::user("test", "test")).await.expect("user");
+        tx.create_user(&name.into(), role, &hash, &By::user("test", "test")).await.expect("user");
         tx.commit().await.expect("commit");
     });
 }
