@@ -210,6 +210,14 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Peak resident memory (VmHWM) in MiB, from /proc (Linux).
+/// The process's resident memory now, in MiB (Linux).
+pub fn rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 pub fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

@@ -1,7 +1,10 @@
 //! `vigil bench serve`: the server under sustained load on loopback. Client threads post NDJSON
 //! batches to the bulk ingest API; each answer means the batch is durable (committed with
 //! `synchronous=FULL`). Reports durable events per second, acknowledgement latency, the time
-//! from acknowledgement to the case that an alerting event lands in, and peak memory.
+//! from acknowledgement to the case that an alerting event lands in, and memory: peak, and
+//! sampled through the run with what the engine's live cases hold. Event times advance a
+//! second per event from a fixed start, so a long run spans days of event time and the live
+//! cases must forget what falls out of the clustering window.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -15,17 +18,20 @@ use vigil_store::{By, CaseFilter};
 
 use crate::serve::{Settings, start};
 
-fn record(client: usize, batch: u64, i: usize, trigger: Option<&str>) -> String {
+/// 2026-12-01T00:00:00Z: the first event's time.
+const START: i64 = 1_796_083_200;
+
+fn record(client: usize, batch: u64, i: usize, batch_size: usize, trigger: Option<&str>) -> String {
     let (source, name, user) = match trigger {
         Some(user) => ("cloudtrail", "StopLogging", user.to_owned()),
         None => ("s3", "GetObject", format!("app{}", client % 3)),
     };
     let n = batch * 1_000 + i as u64;
+    let at = chrono::DateTime::from_timestamp(START + (batch * batch_size as u64 + i as u64) as i64, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ");
     format!(
-        r#"{{"eventVersion":"1.08","eventID":"b-{client}-{batch}-{i}","eventTime":"2026-11-30T{:02}:{:02}:{:02}Z","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.0","requestParameters":{{"bucketName":"data-{}","key":"objects/{n}.parquet"}},"userIdentity":{{"type":"IAMUser","userName":"{user}","accountId":"111122223333"}}}}"#,
-        n / 3600 % 24,
-        n / 60 % 60,
-        n % 60,
+        r#"{{"eventVersion":"1.08","eventID":"b-{client}-{batch}-{i}","eventTime":"{at}","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.0","requestParameters":{{"bucketName":"data-{}","key":"objects/{n}.parquet"}},"userIdentity":{{"type":"IAMUser","userName":"{user}","accountId":"111122223333"}}}}"#,
         client + 1,
         batch % 250,
         i % 250 + 1,
@@ -86,7 +92,7 @@ pub fn run(
                 let trigger = (trigger_every > 0 && n.is_multiple_of(trigger_every))
                     .then(|| format!("bench-u{client}-{n}"));
                 let body: String = (0..batch)
-                    .map(|i| record(client, n, i, trigger.as_deref().filter(|_| i == 0)) + "\n")
+                    .map(|i| record(client, n, i, batch, trigger.as_deref().filter(|_| i == 0)) + "\n")
                     .collect();
                 let sent = Instant::now();
                 let response = agent
@@ -164,9 +170,26 @@ pub fn run(
         })
     };
 
+    // Memory and what the live cases hold, ten times through the run.
+    let samples = {
+        let engine = running.engine.clone();
+        std::thread::spawn(move || {
+            let every = Duration::from_secs_f64((seconds as f64 / 10.0).max(0.5));
+            let mut out = Vec::new();
+            let mut next = started + every;
+            while next <= deadline {
+                // A bench paces itself; nothing waits on this thread but the report.
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                out.push((started.elapsed().as_secs_f64(), crate::bench::rss_mib(), engine.progress().held));
+                next += every;
+            }
+            out
+        })
+    };
     for t in threads {
         let _ = t.join();
     }
+    let samples = samples.join().unwrap_or_default();
     stop.store(true, Ordering::Relaxed);
     let wall = started.elapsed().as_secs_f64();
     runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), monitor).await }).ok();
@@ -203,6 +226,17 @@ pub fn run(
     );
     if let Some(mib) = crate::bench::peak_rss_mib() {
         println!("  peak memory          {mib} MiB (server and clients in one process)");
+    }
+    println!("  over the run         seconds: resident MiB, live alerts / cases the engine holds");
+    let line: Vec<String> = samples
+        .iter()
+        .map(|(t, rss, held)| {
+            let rss = rss.map_or_else(|| "?".to_owned(), |m| m.to_string());
+            format!("{t:.0}s: {rss} MiB, {}/{}", held.alerts, held.cases)
+        })
+        .collect();
+    for chunk in line.chunks(5) {
+        println!("                       {}", chunk.join("; "));
     }
     runtime.block_on(running.stop()).context("stopping the server")?;
     if let Some(e) = progress.last_error {

@@ -17,6 +17,9 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 pub struct Decoded {
     pub events: Vec<NewEvent>,
     pub dead: Vec<DeadLetter>,
+    /// Events whose own time could not be read or was not plausible, dated by their arrival
+    /// instead (`unmapped.vigil_time` says what the record held and why).
+    pub retimed: u64,
 }
 
 /// One rejected record, as an ingest response reports it.
@@ -54,6 +57,8 @@ pub fn format_named(name: &str) -> Option<&'static str> {
 pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>, received_at: i64) -> Decoded {
     let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1, views: true };
     let mut decoded = Decoded::default();
+    let empty = body.iter().all(u8::is_ascii_whitespace);
+    let head = body[..body.len().min(vigil_model::EXCERPT_BYTES)].to_vec();
     let stream: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(body));
     let summary =
         read_stream(
@@ -71,6 +76,14 @@ pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>, rec
             },
         );
     let format = summary.format.unwrap_or("unknown");
+    decoded.retimed = summary.retimed;
+    // A body that yields nothing at all (garbage read as EVTX, say) still leaves a trace.
+    if decoded.events.is_empty() && decoded.dead.is_empty() && !empty {
+        let reason = format!("the body yielded no records as {format}");
+        decoded
+            .dead
+            .push(DeadLetter::new(source, Locator::Source, reason).with_format(format).with_excerpt(&head));
+    }
     for e in &mut decoded.events {
         e.source = source.to_owned();
         if e.format.is_empty() {

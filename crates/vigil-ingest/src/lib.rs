@@ -9,6 +9,7 @@ pub mod decoders;
 mod error;
 pub mod fields;
 mod format;
+pub mod inflate;
 pub mod input;
 pub mod json_records;
 mod read;

@@ -42,6 +42,9 @@ pub struct FileSummary {
     pub dead_letters: u64,
     /// Decompressed bytes read.
     pub bytes: u64,
+    /// Events whose own time could not be read or was not plausible, given the arrival time
+    /// instead (the original and the reason are under `unmapped.vigil_time`).
+    pub retimed: u64,
 }
 
 struct Emitter<'a> {
@@ -58,6 +61,10 @@ impl Emitter<'_> {
         self.summary.bytes += record.text.len() as u64;
         match self.format.map(&record) {
             Ok(mut event) => {
+                if let Some(reason) = implausible(event.time, self.source_time) {
+                    retime(&mut event, self.source_time, reason);
+                    self.summary.retimed += 1;
+                }
                 let views = if self.views { self.format.views(&record) } else { Vec::new() };
                 event.metadata.uid =
                     Some(EventId::from_content(self.format.name(), record.text.as_bytes()).to_string());
@@ -81,7 +88,52 @@ impl Emitter<'_> {
 
 fn whole_source_dead(source: &str, sink: &mut dyn FnMut(Outcome), reason: String) -> FileSummary {
     sink(Outcome::Dead(DeadLetter::new(source, Locator::Source, reason)));
-    FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0 }
+    FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0, retimed: 0 }
+}
+
+/// 1990-01-01T00:00:00Z: no log Vigil reads is older.
+const EARLIEST_MS: i64 = 631_152_000_000;
+/// 2100-01-01T00:00:00Z: the latest time believed when nothing says when the source arrived.
+const LATEST_MS: i64 = 4_102_444_800_000;
+/// How far past its arrival an event's time may be (clocks disagree a little).
+const FUTURE_TOLERANCE_MS: i64 = 24 * 3_600_000;
+
+/// Why an event's time is not to be believed, given when its source arrived (or was last
+/// written); `None` when it is. A decoder that could not read a time leaves 0.
+fn implausible(time: i64, arrival: Option<i64>) -> Option<&'static str> {
+    let latest = arrival.filter(|a| *a >= EARLIEST_MS).map_or(LATEST_MS, |a| a + FUTURE_TOLERANCE_MS);
+    if time == 0 {
+        Some("the record's time could not be read")
+    } else if time < EARLIEST_MS {
+        Some("the record's time is before 1990")
+    } else if time > latest {
+        Some("the record's time is more than a day after it arrived")
+    } else {
+        None
+    }
+}
+
+/// Gives `event` its source's arrival time, keeping what the record said and why in
+/// `unmapped.vigil_time`, so a time-bounded search still finds it.
+fn retime(event: &mut vigil_ocsf::Event, arrival: Option<i64>, reason: &str) {
+    let mut note = serde_json::Map::new();
+    note.insert("reason".into(), reason.into());
+    let original =
+        event.metadata.original_time.clone().map_or_else(|| serde_json::Value::from(event.time), Into::into);
+    note.insert("original".into(), original);
+    if let Some(previous) = event.unmapped.shift_remove("vigil_time") {
+        note.insert("decoder".into(), previous);
+    }
+    match arrival {
+        Some(at) => {
+            event.time = at;
+            note.insert("time_is".into(), "arrival".into());
+        }
+        None => {
+            note.insert("time_is".into(), "as read (no arrival time known)".into());
+        }
+    }
+    event.unmapped.insert("vigil_time".into(), serde_json::Value::Object(note));
 }
 
 /// Reads one file, handing every event and dead letter to `sink` in file order.

@@ -16,11 +16,13 @@ pub enum Code {
     CsrfMismatch,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     PayloadTooLarge,
     UnsupportedFormat,
     AccountLocked,
     RateLimited,
+    QuotaExceeded,
     Overloaded,
     Internal,
 }
@@ -55,6 +57,12 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "the route exists but does not take this method; Allow lists those it takes",
     ),
     (
+        Code::RequestTimeout,
+        "request_timeout",
+        408,
+        "the body did not arrive in time (too slow for its length); nothing was stored",
+    ),
+    (
         Code::Conflict,
         "conflict",
         409,
@@ -69,6 +77,12 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "too many failed sign-ins; the account is locked for a while",
     ),
     (Code::RateLimited, "rate_limited", 429, "too many requests from this address; see Retry-After"),
+    (
+        Code::QuotaExceeded,
+        "quota_exceeded",
+        429,
+        "the credential's ingest quota (events a minute, bytes a day) is used up; nothing was stored; see Retry-After",
+    ),
     (
         Code::Overloaded,
         "overloaded",

@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 pub mod error;
 mod params;
+pub mod quota;
 pub mod routes;
 pub mod state;
 pub mod syslog;

@@ -8,15 +8,27 @@ use std::time::{Duration, Instant};
 
 use vigil_engine::ingest::Ingest;
 use vigil_engine::runner::{EngineHandle, Reloaded};
+use vigil_ingest::inflate::InflateLimits;
 use vigil_store::Store;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// The largest ingest body.
     pub max_body_bytes: usize,
-    /// Uploads read at once; one more is answered 503 before its body is read, which bounds the
-    /// memory uploads can take to about this times `max_body_bytes` (plus their decoded events).
+    /// How far an ingest body may grow when unpacked (gzip): its size, its ratio, its layers.
+    pub inflate: InflateLimits,
+    /// Ingest uploads read at once; one more is answered 503 before its body is read, which
+    /// bounds the memory uploads can take to about this times the unpacked limit (plus their
+    /// decoded events).
     pub max_concurrent_uploads: usize,
+    /// Evidence uploads read at once, in slots of their own: slow ingest cannot starve them.
+    pub max_concurrent_evidence: usize,
+    /// A body must arrive within this, plus its announced length at `min_body_bytes_per_sec`;
+    /// a slower one is answered 408 and frees its slot.
+    pub body_deadline: Duration,
+    pub min_body_bytes_per_sec: u64,
+    /// Events a minute and unpacked bytes a day per credential.
+    pub quota: crate::quota::QuotaLimits,
     /// Sign-in attempts per client address per minute.
     pub logins_per_minute: u32,
     /// Failed sign-ins in a row that lock an account.
@@ -29,7 +41,12 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 16 << 20,
+            inflate: InflateLimits::default(),
             max_concurrent_uploads: 16,
+            max_concurrent_evidence: 4,
+            body_deadline: Duration::from_secs(10),
+            min_body_bytes_per_sec: 64 << 10,
+            quota: crate::quota::QuotaLimits::default(),
             logins_per_minute: 10,
             lockout_after: 5,
             lockout: Duration::from_secs(15 * 60),
@@ -50,6 +67,8 @@ pub struct AppState {
     pub limits: Limits,
     pub reload: Reloader,
     pub uploads: Arc<tokio::sync::Semaphore>,
+    pub evidence_uploads: Arc<tokio::sync::Semaphore>,
+    pub quotas: crate::quota::Quotas,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -62,7 +81,18 @@ impl AppState {
         reload: Reloader,
     ) -> AppState {
         let uploads = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_uploads.max(1)));
-        AppState { store, ingest, engine, limits, reload, uploads, logins: Arc::default() }
+        let evidence_uploads = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_evidence.max(1)));
+        AppState {
+            store,
+            ingest,
+            engine,
+            limits,
+            reload,
+            uploads,
+            evidence_uploads,
+            quotas: crate::quota::Quotas::default(),
+            logins: Arc::default(),
+        }
     }
 
     /// Counts a sign-in attempt from `ip`; `false` once the address is over its limit this minute.

@@ -515,6 +515,9 @@ async fn evidence_is_content_addressed_and_immutable(store: &Store) {
     assert_eq!(store.evidence_content(&sha).await.expect("content").as_deref(), Some(&bytes[..]));
     let refused = store.writer.execute("UPDATE evidence SET content = content").await;
     assert!(refused.is_err(), "evidence was updated");
+    let refused = store.writer.execute("DELETE FROM evidence").await;
+    assert!(refused.is_err(), "evidence was deleted");
+    assert!(store.evidence_content(&sha).await.expect("content").is_some());
     assert_eq!(audit_len(store).await, 1);
 }
 
@@ -691,4 +694,66 @@ async fn tampering_with_the_database_file_is_detected() {
         let broken = verify_location(location, &[]).await.expect("read").expect_err(sql);
         assert_eq!(broken.seq, *first_bad, "{sql}: {}", broken.reason);
     }
+}
+
+/// Evidence deleted or swapped behind the database's back (its triggers dropped) is caught by
+/// `vigil verify`: the trail names every file added, with its hash.
+#[tokio::test]
+async fn evidence_deleted_or_changed_in_the_file_is_detected() {
+    use crate::audit::export::verify_location;
+    for (sql, reason) in
+        [("DELETE FROM evidence", "missing"), ("UPDATE evidence SET content = X'00'", "hashes to")]
+    {
+        let (store, dir) = fresh_sqlite().await;
+        let mut tx = store.write().await.expect("begin");
+        tx.save_case(&case("e1"), &analyst()).await.expect("save");
+        tx.add_evidence(b"MZ\x90 dropper", "application/octet-stream", "dropper.exe", "case:e1", &analyst())
+            .await
+            .expect("add");
+        tx.commit().await.expect("commit");
+        let location = dir.path().to_str().expect("utf-8 temp path");
+        assert!(verify_location(location, &[]).await.expect("read").is_ok());
+        for drop in ["evidence_no_delete", "evidence_no_update"] {
+            store
+                .writer
+                .execute(sqlx::AssertSqlSafe(format!("DROP TRIGGER {drop}")))
+                .await
+                .expect("drop trigger");
+        }
+        store.writer.execute(sql).await.expect("tamper");
+        store.close().await;
+        let broken = verify_location(location, &[]).await.expect("read").expect_err(sql);
+        assert_eq!(broken.seq, 2, "{sql}: {}", broken.reason);
+        assert!(broken.reason.contains(reason), "{sql}: {}", broken.reason);
+    }
+}
+
+/// The data directory and the database are readable by their owner only: raw logs and evidence
+/// are not every local user's to read.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_database_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = TempDir::new().expect("temp dir");
+    let dir = parent.path().join("data");
+    let store = Store::open_dir(&dir).await.expect("open");
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("p1"), &analyst()).await.expect("save");
+    tx.commit().await.expect("commit");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for name in [crate::DATABASE_FILE, "vigil.db-wal", "vigil.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    store.close().await;
+    // A directory made loose by hand is tightened on the next start.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(dir.join(crate::DATABASE_FILE), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let store = Store::open_dir(&dir).await.expect("reopen");
+    assert_eq!((mode(&dir), mode(&dir.join(crate::DATABASE_FILE))), (0o700, 0o600));
+    store.close().await;
 }

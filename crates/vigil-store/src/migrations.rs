@@ -28,10 +28,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0003_lifecycle.sqlite.sql"),
         postgres: include_str!("../migrations/0003_lifecycle.postgres.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/0004_evidence_no_delete.sqlite.sql"),
+        postgres: include_str!("../migrations/0004_evidence_no_delete.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

@@ -56,10 +56,37 @@ pub struct Store {
     pub(crate) clock: crate::Clock,
 }
 
+/// The data directory 0700 and the database 0600 (created so before SQLite makes it; its WAL and
+/// shared-memory files take the database's mode): raw logs and evidence are the owner's alone.
+#[cfg(unix)]
+fn owner_only(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+        move |source| Error::Io { path: path.to_owned(), source }
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    let db = dir.join(DATABASE_FILE);
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&db).map_err(io(&db))?;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).map_err(io(&db))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.join(format!("{DATABASE_FILE}{suffix}"));
+        if side.exists() {
+            std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600)).map_err(io(&side))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite store in a data directory.
     pub async fn open_dir(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
+        owner_only(dir)?;
         let url = format!("sqlite://{}?mode=rwc", dir.join(DATABASE_FILE).display());
         Store::open(&url, dir).await
     }

@@ -138,7 +138,7 @@ pub async fn transition(
     JsonBody(body): JsonBody<Transition>,
 ) -> ApiResult<Json<Value>> {
     let to = parse_state(&body.to)?;
-    if body.reason.trim().is_empty() || body.reason.len() > 2_000 {
+    if body.reason.trim().is_empty() || body.reason.chars().count() > 2_000 {
         return Err(ApiError::new(Code::BadRequest, "reason: 1 to 2000 characters"));
     }
     let by = actor(&auth.principal, from);
@@ -182,10 +182,22 @@ pub async fn assign(
     PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<Assign>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(name) = &body.assignee
-        && (!valid_name(name.as_str()) || state.store.user(name).await?.is_none())
-    {
-        return Err(ApiError::new(Code::BadRequest, "assignee: no such user"));
+    if let Some(name) = &body.assignee {
+        // A case goes to a person who can work it: not a disabled account, not a service.
+        let user = if valid_name(name.as_str()) { state.store.user(name).await? } else { None };
+        match user {
+            None => return Err(ApiError::new(Code::BadRequest, "assignee: no such user")),
+            Some(u) if u.disabled => {
+                return Err(ApiError::new(Code::BadRequest, "assignee: the user is disabled"));
+            }
+            Some(u) if u.role == crate::auth::Role::Ingest.as_str() => {
+                return Err(ApiError::new(
+                    Code::BadRequest,
+                    "assignee: an ingest service account works no cases",
+                ));
+            }
+            Some(_) => {}
+        }
     }
     let mut tx = state.store.write().await?;
     tx.assign_case(&id, body.assignee.as_ref(), &actor(&auth.principal, from)).await?;
@@ -206,7 +218,7 @@ pub async fn comment(
     PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<NewComment>,
 ) -> ApiResult<Json<Value>> {
-    if body.body.trim().is_empty() || body.body.len() > 20_000 {
+    if body.body.trim().is_empty() || body.body.chars().count() > 20_000 {
         return Err(ApiError::new(Code::BadRequest, "body: 1 to 20000 characters"));
     }
     let mut tx = state.store.write().await?;

@@ -38,7 +38,7 @@ pub async fn search(
 ) -> ApiResult<Json<Value>> {
     let from = instant(q.from.as_deref(), "0000")?;
     let to = instant(q.to.as_deref(), "9999")?;
-    if q.q.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256) {
+    if q.q.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 256) {
         return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
     }
     let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)?).await?;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::actor;
 use crate::auth::{Auth, perm};
-use crate::body::RawBody;
+use crate::body::EvidenceBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub async fn upload(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Params(q): Params<UploadQuery>,
-    RawBody(body, _slot): RawBody,
+    EvidenceBody(body, _slot): EvidenceBody,
 ) -> ApiResult<Json<Value>> {
     if !printable(&q.name, 255) || !printable(&q.scope, 300) {
         return Err(ApiError::new(Code::BadRequest, "name and scope: printable text"));

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use vigil_engine::decode::{Rejected, decode, format_named};
 use vigil_engine::ingest::Receipt;
 
-use crate::auth::{Auth, perm};
+use vigil_ingest::inflate::{Inflated, inflate};
+
+use crate::auth::{Auth, Principal, Via, perm};
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, valid_name};
@@ -30,6 +32,8 @@ pub struct IngestAnswer {
     format: Option<&'static str>,
     /// The records that became dead letters, with their line and reason.
     rejected: Vec<Rejected>,
+    /// Events whose own time could not be read or was not plausible, dated by their arrival.
+    retimed: u64,
 }
 
 pub async fn bulk(
@@ -43,7 +47,7 @@ pub async fn bulk(
         Some(_) => return Err(ApiError::new(Code::BadRequest, "source: 1-64 of a-z 0-9 . _ @ -")),
         None => format!("http:{}", auth.principal.name),
     };
-    accept(&state, source, query.format.as_deref(), body.to_vec()).await.map(Json)
+    accept(&state, &auth.principal, source, query.format.as_deref(), body.to_vec()).await.map(Json)
 }
 
 #[derive(Deserialize)]
@@ -67,11 +71,21 @@ pub async fn webhook(
     if !auth.principal.may_post_to(&source) {
         return Err(ApiError::new(Code::Forbidden, "this token is not scoped to that webhook"));
     }
-    accept(&state, format!("webhook:{source}"), query.format.as_deref(), body.to_vec()).await.map(Json)
+    // A source's URL takes that source's records and nothing else: a token scoped to one
+    // webhook cannot send another source's events through it.
+    let Some(own) = format_named(&source) else {
+        return Err(ApiError::not_found("webhook source (a webhook is named after its format)"));
+    };
+    if query.format.as_deref().is_some_and(|f| format_named(f) != Some(own)) {
+        return Err(ApiError::new(Code::BadRequest, format!("this webhook takes {own} records only")));
+    }
+    let principal = &auth.principal;
+    accept(&state, principal, format!("webhook:{source}"), Some(own), body.to_vec()).await.map(Json)
 }
 
 async fn accept(
     state: &AppState,
+    principal: &Principal,
     source: String,
     format: Option<&str>,
     body: Vec<u8>,
@@ -85,15 +99,41 @@ async fn accept(
     if body.is_empty() {
         return Err(ApiError::new(Code::BadRequest, "the body is empty"));
     }
-    let received_at = vigil_store::time::now_ms();
+    let received_at = state.store.clock().now_ms();
+    let limits = state.limits.inflate;
     let decoded = tokio::task::spawn_blocking(move || {
+        // Unpacked within bounds first: nothing of a bomb is decoded, let alone stored.
+        let body = inflate(body, &limits)?;
+        let unpacked = body.len() as u64;
         let name = if format.is_some() { "upload" } else { "upload.jsonl" };
-        decode(&source, name, body, format, received_at)
+        Ok::<_, Inflated>((decode(&source, name, body, format, received_at), unpacked))
     })
     .await
     .map_err(ApiError::internal)?;
+    let (decoded, unpacked) = decoded.map_err(|why| {
+        ApiError::new(Code::PayloadTooLarge, format!("{why}; nothing of the upload was stored"))
+    })?;
+    let events = decoded.events.len() as u64 + decoded.dead.len() as u64;
+    state.quotas.admit(&state.limits.quota, &quota_key(principal), events, unpacked, received_at).map_err(
+        |over| ApiError {
+            retry_after: Some(over.retry_after_secs),
+            ..ApiError::new(
+                Code::QuotaExceeded,
+                format!("over this credential's quota of {}; nothing was stored", over.what),
+            )
+        },
+    )?;
     let rejected = decoded.rejected();
+    let retimed = decoded.retimed;
     let detected = decoded.events.first().map(|e| e.format.clone());
     let receipt = state.ingest.submit(decoded.events, decoded.dead).await?;
-    Ok(IngestAnswer { receipt, format: detected.as_deref().and_then(format_named), rejected })
+    Ok(IngestAnswer { receipt, format: detected.as_deref().and_then(format_named), rejected, retimed })
+}
+
+/// Whose quota an upload counts against: the token's, or the signed-in user's.
+fn quota_key(principal: &Principal) -> String {
+    match &principal.via {
+        Via::Token { id, .. } => format!("token:{id}"),
+        Via::Session { .. } => format!("user:{}", principal.name),
+    }
 }

@@ -41,10 +41,10 @@ pub async fn create(
         ApiError::new(Code::BadRequest, "role: admin, lead, responder, analyst, auditor or ingest")
     })?;
     let hash = match body.password {
-        Some(p) if p.chars().count() < password::MIN_LENGTH || p.len() > 1_024 => {
+        Some(p) if !password::acceptable(&p) => {
             return Err(ApiError::new(
                 Code::BadRequest,
-                format!("password: at least {} characters", password::MIN_LENGTH),
+                format!("password: {} to 1024 characters, not all spaces", password::MIN_LENGTH),
             ));
         }
         Some(p) => tokio::task::spawn_blocking(move || password::hash(&p))

@@ -30,7 +30,7 @@ pub async fn list(
     if [q.rule.as_deref(), q.entity.as_deref(), q.case.as_ref().map(vigil_model::CaseId::as_str)]
         .into_iter()
         .flatten()
-        .any(|v| v.len() > 1_000)
+        .any(|v| v.chars().count() > 1_000)
     {
         return Err(ApiError::new(Code::BadRequest, "rule, entity, case: at most 1000 characters"));
     }

@@ -126,10 +126,13 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let now = state.store.clock().stamp();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
         let secret = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret)
             .ok_or_else(|| unauthenticated("Authorization must be `Bearer <token>`"))?;
         let token = state
             .store

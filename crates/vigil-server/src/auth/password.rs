@@ -6,6 +6,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 /// The shortest password Vigil accepts.
 pub const MIN_LENGTH: usize = 12;
 
+/// Long enough, not too long to hash, and more than white space.
+pub fn acceptable(password: &str) -> bool {
+    password.trim().chars().count() >= MIN_LENGTH && password.chars().count() <= 1_024
+}
+
 pub fn hash(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| e.to_string())?;

@@ -249,3 +249,27 @@ fn a_known_route_asked_with_the_wrong_method_is_405_with_allow() {
     }
     assert_eq!(server.get("/api/v1/no-such-route", &admin).status, 404);
 }
+
+#[test]
+fn a_password_of_spaces_is_refused() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    for password in ["            ", " \t  \t  \t  \t  ", "short"] {
+        let body = serde_json::json!({"name": "bob", "role": "analyst", "password": password}).to_string();
+        let answer = server.post("/api/v1/users", &admin, body.as_bytes());
+        assert_eq!((answer.status, answer.code().as_str()), (400, "bad_request"), "{password:?}");
+    }
+}
+
+#[test]
+fn the_bearer_scheme_is_case_insensitive() {
+    let server = Server::start();
+    let token = server.user_with_token("root", "admin");
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let answer =
+            server.request("GET", "/api/v1/me", &[("Authorization", &format!("{scheme} {token}"))], None);
+        assert_eq!(answer.status, 200, "{scheme}");
+    }
+    let basic = server.request("GET", "/api/v1/me", &[("Authorization", &format!("Basic {token}"))], None);
+    assert_eq!(basic.status, 401);
+}

@@ -7,7 +7,7 @@ use vigil_store::{By, CaseRow, time};
 use crate::Server;
 
 /// A recommended case, as the engine leaves one.
-fn recommended_case(server: &Server, id: &str) {
+pub fn recommended_case(server: &Server, id: &str) {
     let engine = By::vigil(Component::Engine);
     server.block_on(async {
         let mut tx = server.store.write().await.expect("begin");
@@ -54,4 +54,37 @@ fn a_person_cannot_approve_through_a_transition_and_the_refusal_is_audited() {
     let case = server.block_on(server.store.case(&"c1".into())).expect("case").expect("present");
     let history = case.body["lifecycle"]["history"].as_array().expect("history").clone();
     assert_eq!(history.last().map(|t| t["actor"]["kind"].clone()), Some(json!("token")));
+}
+
+#[test]
+fn lengths_count_characters_not_bytes() {
+    let server = Server::start();
+    let analyst = server.user_with_token("ana", "analyst");
+    recommended_case(&server, "c2");
+    let reason: String = "€".repeat(700);
+    let body = json!({"to": "benign", "reason": reason}).to_string();
+    let answer = server.post("/api/v1/cases/c2/transition", &analyst, body.as_bytes());
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let too_long = json!({"body": "€".repeat(20_001)}).to_string();
+    let answer = server.post("/api/v1/cases/c2/comments", &analyst, too_long.as_bytes());
+    assert_eq!((answer.status, answer.code().as_str()), (400, "bad_request"));
+}
+
+#[test]
+fn a_case_goes_only_to_an_enabled_person() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    recommended_case(&server, "c3");
+    server.user_with_token("svc-ingest", "ingest");
+    server.user_with_token("gone", "analyst");
+    assert_eq!(server.post("/api/v1/users/gone/disable", &admin, b"").status, 200);
+    for (who, why) in [("svc-ingest", "service"), ("gone", "disabled"), ("nobody", "no such user")] {
+        let body = json!({"assignee": who}).to_string();
+        let answer = server.post("/api/v1/cases/c3/assign", &admin, body.as_bytes());
+        assert_eq!((answer.status, answer.code().as_str()), (400, "bad_request"), "{who}");
+        assert!(answer.json()["error"]["message"].as_str().is_some_and(|m| m.contains(why)), "{who}");
+    }
+    server.user_with_token("ana", "analyst");
+    let answer = server.post("/api/v1/cases/c3/assign", &admin, br#"{"assignee": "ana"}"#);
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
 }

@@ -1,5 +1,6 @@
 //! The API over real HTTP on loopback: a server in this process, a blocking client.
 
+mod abuse;
 mod bad_input;
 mod cases;
 mod rbac;

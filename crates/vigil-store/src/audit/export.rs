@@ -6,8 +6,10 @@ use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::{AnyPool, Row};
+use vigil_model::AuditAction;
 
 use super::chain::{AuditRecord, Broken, ChainVerifier, Checkpoint, Verified, key_id};
 use super::key;
@@ -67,6 +69,7 @@ async fn checkpoints(pool: &AnyPool) -> Result<Vec<Checkpoint>> {
 pub async fn verify_pool(pool: &AnyPool, keys: &[VerifyingKey]) -> Result<Result<Verified, Broken>> {
     let checkpoints = checkpoints(pool).await?;
     let mut verifier = ChainVerifier::new(&checkpoints, keys);
+    let mut evidence = Vec::new();
     let mut after = 0;
     loop {
         let page = records_after(pool, after, PAGE).await?;
@@ -76,9 +79,40 @@ pub async fn verify_pool(pool: &AnyPool, keys: &[VerifyingKey]) -> Result<Result
             if let Err(broken) = verifier.push(record) {
                 return Ok(Err(broken));
             }
+            if record.action == AuditAction::EvidenceAdd.as_str()
+                && let Some(sha) = record.target.strip_prefix("evidence:")
+            {
+                evidence.push((record.seq, sha.to_owned()));
+            }
         }
     }
-    Ok(verifier.finish())
+    let verified = match verifier.finish() {
+        Ok(v) => v,
+        Err(broken) => return Ok(Err(broken)),
+    };
+    Ok(check_evidence(pool, &evidence).await?.map(|()| verified))
+}
+
+/// Every evidence file the trail says was added is still stored, with the hash it was added under.
+async fn check_evidence(pool: &AnyPool, named: &[(i64, String)]) -> Result<Result<(), Broken>> {
+    for (seq, sha) in named {
+        let row = sqlx::query("SELECT content FROM evidence WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Err(Broken { seq: *seq, reason: format!("evidence {sha} added here is missing") }));
+        };
+        let content: Vec<u8> = row.try_get(0)?;
+        let actual = hex::encode(sha2::Sha256::digest(&content));
+        if actual != *sha {
+            return Ok(Err(Broken {
+                seq: *seq,
+                reason: format!("evidence {sha} added here now hashes to {actual}"),
+            }));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Opens a trail without changing it (read-only, no migrations, no key made): a data directory

@@ -1,0 +1,6 @@
+-- Evidence is kept: the database refuses to delete it, as it refuses to change it. (No retention
+-- policy covers evidence; one that does will lift this trigger for its own audited deletes.)
+CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence
+    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
+CREATE TRIGGER evidence_no_truncate BEFORE TRUNCATE ON evidence
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
