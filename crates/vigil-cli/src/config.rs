@@ -38,6 +38,22 @@ pub struct ServeConfig {
     pub watch: Option<PathBuf>,
     pub watch_interval_secs: u64,
     pub retention: vigil_store::Retention,
+    pub audit: AuditConfig,
+}
+
+/// Where the audit trail's signing key lives and who else sees its signed heads.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The signing key file (its public half beside it, `.pub`); in the data directory when
+    /// unset. Keep it elsewhere, readable by the server alone, so a copy of the data is no
+    /// copy of the key.
+    pub signing_key: Option<PathBuf>,
+    /// A file every signed checkpoint is appended to, on a path or volume the data directory's
+    /// owner cannot rewrite (`chattr +a`, another host's mount).
+    pub witness_file: Option<PathBuf>,
+    /// A syslog collector (UDP `host:port`) every signed checkpoint is sent to.
+    pub witness_syslog: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -55,6 +71,7 @@ impl Default for ServeConfig {
             watch: None,
             watch_interval_secs: 2,
             retention: vigil_store::Retention::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

@@ -15,8 +15,8 @@ pub enum Export {
     Audit {
         /// A data directory (`vigil serve --data`) or a `postgres://` URL.
         location: String,
-        /// The server's public key (64 hex digits or a file); needed for PostgreSQL, where no
-        /// key file sits beside the database.
+        /// The server's public key (64 hex digits or a file); needed for PostgreSQL, and when
+        /// `serve.audit.signing_key` keeps the key outside the data directory.
         #[arg(long)]
         key: Option<String>,
         /// Write here instead of standard output.

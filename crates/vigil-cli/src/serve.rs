@@ -13,8 +13,9 @@ use vigil_detect::{Level, RuleSet, builtin};
 use vigil_engine::ingest::Ingest;
 use vigil_engine::pipeline::Detectors;
 use vigil_engine::runner::{self, EngineHandle, Reloaded, Triage};
-use vigil_model::Component;
+use vigil_model::{AuditAction, Component, Outcome};
 use vigil_server::{AppState, Limits};
+use vigil_store::audit::witness::Witness;
 use vigil_store::{By, Store, TokenRow, time};
 
 use crate::config::Config;
@@ -30,12 +31,18 @@ pub struct Args {
     /// Where to listen (overrides `serve.listen`).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+    /// Serve even though the audit trail does not verify or does not match its witness (the
+    /// decision is itself audited). Without it the server refuses to start on such a trail.
+    #[arg(long)]
+    pub accept_broken_trail: bool,
 }
 
 /// Everything `start` needs, resolved from the configuration.
 pub struct Settings {
     pub config: Config,
     pub config_path: Option<PathBuf>,
+    /// Serve a trail that does not verify (`--accept-broken-trail`).
+    pub accept_broken_trail: bool,
 }
 
 impl Settings {
@@ -44,7 +51,7 @@ impl Settings {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
-        Ok(Settings { config, config_path: path.map(Path::to_path_buf) })
+        Ok(Settings { config, config_path: path.map(Path::to_path_buf), accept_broken_trail: false })
     }
 
     fn dir(&self) -> PathBuf {
@@ -159,12 +166,18 @@ async fn bootstrap(store: &Store) -> Result<Option<String>> {
 pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Running> {
     let config = &settings.config;
     let serve = &config.serve;
-    let store = match &serve.database {
-        Some(url) => Store::open(url, data).await,
-        None => Store::open_dir(data).await,
-    }
-    .with_context(|| format!("opening the store in {}", data.display()))?;
     let base = settings.dir();
+    let key_file = match &serve.audit.signing_key {
+        Some(path) => base.join(path),
+        None => data.join(vigil_store::audit::key::SIGNING_KEY_FILE),
+    };
+    let store = match &serve.database {
+        Some(url) => Store::open_with_key(url, &key_file).await,
+        None => Store::open_dir_with_key(data, &key_file).await,
+    }
+    .with_context(|| format!("opening the store in {}", data.display()))?
+    .with_witnesses(witnesses(&serve.audit, &base)?);
+    check_trail(&store, &serve.audit, &base, settings.accept_broken_trail).await?;
     let built = detectors(config, &base)?;
     let triage = triage_inputs(config, &base)?;
     let engine = EngineHandle::default();
@@ -238,6 +251,63 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     })
 }
 
+/// The witnesses `serve.audit` names.
+fn witnesses(audit: &crate::config::AuditConfig, base: &Path) -> Result<Vec<Witness>> {
+    let mut out = Vec::new();
+    if let Some(file) = &audit.witness_file {
+        out.push(Witness::File(base.join(file)));
+    }
+    if let Some(at) = &audit.witness_syslog {
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(at)
+            .with_context(|| format!("serve.audit.witness_syslog {at:?}"))?
+            .next()
+            .with_context(|| format!("serve.audit.witness_syslog {at:?} names no address"))?;
+        out.push(Witness::Syslog(addr));
+    }
+    Ok(out)
+}
+
+/// Refuses to serve a trail that does not verify, or that no longer holds the heads its witness
+/// file saw, unless told to (and then the decision is the trail's next record).
+async fn check_trail(
+    store: &Store,
+    audit: &crate::config::AuditConfig,
+    base: &Path,
+    accept: bool,
+) -> Result<()> {
+    let mut broken = store.verify_audit(&[]).await.context("reading the audit trail")?.err();
+    if broken.is_none()
+        && let Some(file) = audit.witness_file.as_ref().map(|f| base.join(f)).filter(|f| f.is_file())
+    {
+        let witnessed = vigil_store::audit::witness::read_file(&file)
+            .with_context(|| format!("reading the audit witness {}", file.display()))?;
+        broken = store.check_witness(&[], &witnessed).await.context("reading the audit trail")?.err();
+    }
+    let Some(broken) = broken else { return Ok(()) };
+    if !accept {
+        anyhow::bail!(
+            "the audit trail does not verify at record {}: {}. Not serving it; `vigil verify` shows more, \
+             and --accept-broken-trail serves it anyway (audited)",
+            broken.seq,
+            broken.reason
+        );
+    }
+    eprintln!(
+        "serving an audit trail broken at record {}: {} (--accept-broken-trail)",
+        broken.seq, broken.reason
+    );
+    let mut tx = store.write().await?;
+    let entry = By::vigil(Component::Startup).entry(
+        AuditAction::AuditBrokenAccepted,
+        Outcome::Ok,
+        "audit".into(),
+        serde_json::json!({"seq": broken.seq, "reason": broken.reason}),
+    );
+    tx.audit(entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (how service managers stop a server).
 pub async fn stopped() -> Result<()> {
     #[cfg(unix)]
@@ -258,7 +328,8 @@ pub async fn stopped() -> Result<()> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     crate::logging::init("info");
-    let settings = Settings::load(args.config.as_deref())?;
+    let mut settings = Settings::load(args.config.as_deref())?;
+    settings.accept_broken_trail = args.accept_broken_trail;
     let data = args.data.clone().unwrap_or_else(|| settings.dir().join(&settings.config.serve.data));
     let listen = args.listen.clone().unwrap_or_else(|| settings.config.serve.listen.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use ed25519_dalek::VerifyingKey;
-use vigil_store::audit::export::{read_export, verify_location};
+use vigil_store::audit::export::{check_witness_at, read_export, verify_location};
 use vigil_store::audit::key::{parse_public_key, read_public_key};
+use vigil_store::audit::witness::read_file as read_witness;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,6 +19,11 @@ pub struct Args {
     /// beside the trail is used, which proves order and integrity but not who signed.
     #[arg(long)]
     pub key: Option<String>,
+    /// A witness file (`serve.audit.witness_file`): the trail must still hold every signed head
+    /// it saw, which tells a trail rewritten and re-signed with a stolen key, or cut short, from
+    /// an intact one.
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
 }
 
 pub fn trusted(key: Option<&str>) -> Result<Vec<VerifyingKey>> {
@@ -30,8 +36,14 @@ pub fn trusted(key: Option<&str>) -> Result<Vec<VerifyingKey>> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let keys = trusted(args.key.as_deref())?;
+    let witnessed = match &args.witness {
+        Some(file) => {
+            Some(read_witness(file).with_context(|| format!("reading the witness {}", file.display()))?)
+        }
+        None => None,
+    };
     let path = PathBuf::from(&args.location);
-    let outcome = if path.is_file() {
+    let (outcome, witness) = if path.is_file() {
         let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let export = read_export(BufReader::new(file))?;
         if keys.is_empty() {
@@ -40,22 +52,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 vigil_store::audit::chain::key_id(&export.public_key)
             );
         }
-        export.verify(&keys)
+        let witness = witnessed.as_deref().map(|w| export.check_witness(&keys, w)).transpose()?;
+        (export.verify(&keys), witness)
     } else {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(verify_location(&args.location, &keys))?
+        runtime.block_on(async {
+            let outcome = verify_location(&args.location, &keys).await?;
+            let witness = match &witnessed {
+                Some(w) => Some(check_witness_at(&args.location, &keys, w).await?),
+                None => None,
+            };
+            anyhow::Ok((outcome, witness))
+        })?
     };
-    match outcome {
-        Ok(v) => {
-            println!(
-                "audit trail intact: {} records, {} signed checkpoints, head {} {}",
-                v.records, v.checkpoints, v.head_seq, v.head_hash
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    let verified = match outcome {
+        Ok(v) => v,
         Err(broken) => {
             println!("audit trail BROKEN at record {}: {}", broken.seq, broken.reason);
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
+    };
+    match witness {
+        Some(Err(broken)) => {
+            println!("audit trail BROKEN at record {}: {}", broken.seq, broken.reason);
+            return Ok(ExitCode::from(1));
+        }
+        Some(Ok(heads)) => println!("witness: {heads} signed heads it saw are in the trail as they were"),
+        None => {}
     }
+    println!(
+        "audit trail intact: {} records, {} signed checkpoints, head {} {}",
+        verified.records, verified.checkpoints, verified.head_seq, verified.head_hash
+    );
+    Ok(ExitCode::SUCCESS)
 }

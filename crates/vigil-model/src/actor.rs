@@ -20,6 +20,9 @@ pub enum Component {
     Retention,
     /// The first start creating the admin account.
     Bootstrap,
+    /// `vigil serve` starting: what it decides on its way up (serving a trail that does not
+    /// verify, when told to).
+    Startup,
     Demo,
     Bench,
     /// The approval policy deciding on a response request.
@@ -36,6 +39,7 @@ impl Component {
             Component::AutoTriage => "auto-triage",
             Component::Retention => "retention",
             Component::Bootstrap => "bootstrap",
+            Component::Startup => "startup",
             Component::Demo => "demo",
             Component::Bench => "bench",
             Component::Policy => "policy",

@@ -25,10 +25,12 @@ pub enum AuditAction {
     EvidenceAdd,
     RetentionPurge,
     RulesReload,
+    /// `vigil serve` told to serve a trail that does not verify (or does not match its witness).
+    AuditBrokenAccepted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -45,6 +47,7 @@ impl AuditAction {
         AuditAction::EvidenceAdd,
         AuditAction::RetentionPurge,
         AuditAction::RulesReload,
+        AuditAction::AuditBrokenAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl AuditAction {
             AuditAction::EvidenceAdd => "evidence.add",
             AuditAction::RetentionPurge => "retention.purge",
             AuditAction::RulesReload => "rules.reload",
+            AuditAction::AuditBrokenAccepted => "audit.broken_accepted",
         }
     }
 }

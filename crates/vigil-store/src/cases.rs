@@ -69,7 +69,7 @@ impl By {
     /// One of Vigil's components: the pipeline's act from `engine`, the command line's from `cli`.
     pub fn vigil(component: Component) -> By {
         let origin = match component {
-            Component::Bootstrap | Component::Demo | Component::Bench => "cli",
+            Component::Bootstrap | Component::Startup | Component::Demo | Component::Bench => "cli",
             _ => "engine",
         };
         By::new(vigil_model::Actor::vigil(component), origin)

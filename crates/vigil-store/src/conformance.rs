@@ -757,3 +757,79 @@ async fn the_data_directory_and_database_are_the_owners_alone() {
     assert_eq!((mode(&dir), mode(&dir.join(crate::DATABASE_FILE))), (0o700, 0o600));
     store.close().await;
 }
+
+/// The attack a key beside the data can do: rewrite a record, rebuild the chain and re-sign it,
+/// or cut records off the end. `verify` alone cannot tell; the witness can.
+#[tokio::test]
+async fn a_rewritten_or_cut_trail_is_caught_by_its_witness() {
+    use crate::audit::chain::{GENESIS, sign_checkpoint};
+    use crate::audit::export::{check_witness_at, read_export, verify_location};
+    use crate::audit::witness::{Witness, read_file};
+    let (store, dir) = fresh_sqlite().await;
+    let witness_dir = TempDir::new().expect("temp dir");
+    let witness = witness_dir.path().join("witness.log");
+    let store = store.with_witnesses(vec![Witness::File(witness.clone())]);
+    for i in 0..10 {
+        let mut tx = store.write().await.expect("begin");
+        tx.save_case(&case(&format!("w{i}")), &analyst()).await.expect("save");
+        tx.commit().await.expect("commit");
+    }
+    let witnessed = read_file(&witness).expect("witness");
+    assert_eq!(witnessed.len(), 10);
+    assert_eq!(store.check_witness(&[], &witnessed).await.expect("read"), Ok(10));
+
+    // Rewritten and re-signed with the stolen key: the chain verifies, the witness does not.
+    let mut out = Vec::new();
+    store.export_audit(&mut out).await.expect("export");
+    let mut export = read_export(out.as_slice()).expect("read export");
+    export.records[3].actor = "mallory".into();
+    let mut prev = if let Some(r) = export.records.get(2) { r.hash.clone() } else { GENESIS.to_owned() };
+    for record in export.records.iter_mut().skip(3) {
+        record.prev_hash = prev.clone();
+        record.hash = record.compute_hash();
+        prev = record.hash.clone();
+    }
+    for cp in &mut export.checkpoints {
+        let hash = export.records.iter().find(|r| r.seq == cp.seq).map(|r| r.hash.clone()).expect("record");
+        *cp = sign_checkpoint(&store.signing_key, cp.seq, &hash, &cp.signed_at);
+    }
+    assert!(export.verify(&[]).is_ok(), "the forgery verifies on its own");
+    let broken = export.check_witness(&[], &witnessed).expect("check").expect_err("caught");
+    assert_eq!(broken.seq, 4, "{}", broken.reason);
+    assert!(broken.reason.contains("rewritten"), "{}", broken.reason);
+
+    // Cut off the end in the database, checkpoints with them.
+    for drop in ["audit_no_delete", "checkpoint_no_delete"] {
+        store
+            .writer
+            .execute(sqlx::AssertSqlSafe(format!("DROP TRIGGER {drop}")))
+            .await
+            .expect("drop trigger");
+    }
+    store
+        .writer
+        .execute("DELETE FROM audit WHERE seq > 7; DELETE FROM audit_checkpoints WHERE seq > 7")
+        .await
+        .expect("cut");
+    store.close().await;
+    let location = dir.path().to_str().expect("utf-8 temp path");
+    assert!(verify_location(location, &[]).await.expect("read").is_ok(), "a cut trail verifies on its own");
+    let broken = check_witness_at(location, &[], &witnessed).await.expect("read").expect_err("caught");
+    assert_eq!(broken.seq, 8, "{}", broken.reason);
+    assert!(broken.reason.contains("cut short"), "{}", broken.reason);
+}
+
+/// The signing key may live outside the data directory, its public half beside it.
+#[tokio::test]
+async fn the_signing_key_can_live_outside_the_data_directory() {
+    let data = TempDir::new().expect("temp dir");
+    let keys = TempDir::new().expect("temp dir");
+    let key_file = keys.path().join("vigil-audit.key");
+    let store = Store::open_dir_with_key(data.path(), &key_file).await.expect("open");
+    assert!(key_file.is_file() && keys.path().join("vigil-audit.pub").is_file());
+    assert!(!data.path().join(crate::audit::key::SIGNING_KEY_FILE).exists(), "no key beside the data");
+    let first = store.public_key();
+    store.close().await;
+    let again = Store::open_dir_with_key(data.path(), &key_file).await.expect("reopen");
+    assert_eq!(again.public_key(), first);
+}

@@ -54,6 +54,8 @@ pub struct Store {
     pub(crate) signing_key: SigningKey,
     key_dir: PathBuf,
     pub(crate) clock: crate::Clock,
+    /// Where every signed checkpoint is also sent.
+    pub(crate) witnesses: std::sync::Arc<Vec<crate::audit::witness::Witness>>,
 }
 
 /// The data directory 0700 and the database 0600 (created so before SQLite makes it; its WAL and
@@ -85,21 +87,32 @@ fn owner_only(_dir: &Path) -> Result<()> {
 impl Store {
     /// Opens (creating if needed) the SQLite store in a data directory.
     pub async fn open_dir(dir: &Path) -> Result<Store> {
+        Store::open_dir_with_key(dir, &dir.join(key::SIGNING_KEY_FILE)).await
+    }
+
+    /// Opens the SQLite store in a data directory, signing with the key in `key_file`.
+    pub async fn open_dir_with_key(dir: &Path, key_file: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
         owner_only(dir)?;
         let url = format!("sqlite://{}?mode=rwc", dir.join(DATABASE_FILE).display());
-        Store::open(&url, dir).await
+        Store::open_with_key(&url, key_file).await
     }
 
     /// Opens a store by URL (`sqlite://…` or `postgres://…`), with the audit signing key kept in
     /// `key_dir`, and brings its schema up to date.
     pub async fn open(url: &str, key_dir: &Path) -> Result<Store> {
+        Store::open_with_key(url, &key_dir.join(key::SIGNING_KEY_FILE)).await
+    }
+
+    /// Opens a store by URL, signing with the key in `key_file` (made there on first use).
+    pub async fn open_with_key(url: &str, key_file: &Path) -> Result<Store> {
+        let key_dir = key_file.parent().unwrap_or(Path::new("."));
         install_default_drivers();
         let backend = Backend::of(url)?;
         let writer = pool(url, backend, 1).await?;
         migrations::run(&writer, backend).await?;
         let reader = pool(url, backend, 4).await?;
-        let signing_key = key::load_or_create(key_dir)?;
+        let signing_key = key::load_or_create_file(key_file)?;
         Ok(Store {
             writer,
             reader,
@@ -107,6 +120,7 @@ impl Store {
             signing_key,
             key_dir: key_dir.to_owned(),
             clock: crate::Clock::system(),
+            witnesses: std::sync::Arc::default(),
         })
     }
 
@@ -114,6 +128,12 @@ impl Store {
     /// engine and the server read through [`Store::clock`]).
     pub fn with_clock(mut self, clock: crate::Clock) -> Store {
         self.clock = clock;
+        self
+    }
+
+    /// The same store sending every signed checkpoint to `witnesses` too.
+    pub fn with_witnesses(mut self, witnesses: Vec<crate::audit::witness::Witness>) -> Store {
+        self.witnesses = std::sync::Arc::new(witnesses);
         self
     }
 

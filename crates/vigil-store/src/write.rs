@@ -80,7 +80,11 @@ impl WriteTx<'_> {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
+    /// Commits; then sends the signed checkpoint, if any, to the store's witnesses. A witness
+    /// that cannot be reached fails the commit's answer though the change is durable, so the
+    /// operator hears of it at once.
     pub async fn commit(mut self) -> Result<()> {
+        let mut signed = None;
         if self.appended
             && let Some((seq, hash)) = self.head.take()
         {
@@ -101,8 +105,14 @@ impl WriteTx<'_> {
             .bind(&cp.signature)
             .execute(&mut *self.tx)
             .await?;
+            signed = Some(cp);
         }
         self.tx.commit().await?;
+        if let Some(cp) = signed {
+            for witness in self.store.witnesses.iter() {
+                witness.send(&cp)?;
+            }
+        }
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod end_to_end;
 mod hunt;
 mod server;
 mod tamper;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

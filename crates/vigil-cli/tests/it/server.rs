@@ -22,15 +22,20 @@ impl Serve {
         if let Some(c) = config {
             command.arg("--config").arg(c);
         }
+        let expect_udp =
+            config.is_some_and(|c| std::fs::read_to_string(c).unwrap_or_default().contains("syslog_udp"));
+        let expect_tcp =
+            config.is_some_and(|c| std::fs::read_to_string(c).unwrap_or_default().contains("syslog_tcp"));
+        Serve::spawn(command, expect_udp, expect_tcp)
+    }
+
+    /// Runs a prepared `vigil serve` command and reads its start-up lines.
+    pub fn spawn(mut command: Command, expect_udp: bool, expect_tcp: bool) -> Serve {
         let mut child =
             command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("vigil serve starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let (mut url, mut admin_password, mut syslog_udp, mut syslog_tcp) = (None, None, None, None);
-        let expect_udp =
-            config.is_some_and(|c| std::fs::read_to_string(c).unwrap_or_default().contains("syslog_udp"));
-        let expect_tcp =
-            config.is_some_and(|c| std::fs::read_to_string(c).unwrap_or_default().contains("syslog_tcp"));
         for line in lines.by_ref() {
             let line = line.expect("stderr line");
             if let Some(rest) = line.strip_prefix("vigil serve: http://") {

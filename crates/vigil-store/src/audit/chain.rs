@@ -102,7 +102,7 @@ pub fn sign_checkpoint(key: &SigningKey, seq: i64, hash: &str, signed_at: &str) 
     }
 }
 
-fn signature_holds(cp: &Checkpoint, keys: &[VerifyingKey]) -> bool {
+pub(crate) fn signature_holds(cp: &Checkpoint, keys: &[VerifyingKey]) -> bool {
     let Some(key) = keys.iter().find(|k| key_id(k) == cp.key_id) else {
         return false;
     };

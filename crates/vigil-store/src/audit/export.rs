@@ -151,6 +151,37 @@ pub async fn verify_location(location: &str, keys: &[VerifyingKey]) -> Result<Re
     outcome
 }
 
+/// Checks a trail without changing it against what its witness saw, trusting `keys` (the key
+/// beside a data directory when none are given); the number of witnessed heads found intact.
+pub async fn check_witness_at(
+    location: &str,
+    keys: &[VerifyingKey],
+    witnessed: &[Checkpoint],
+) -> Result<Result<usize, Broken>> {
+    let (pool, own) = open_read_only(location).await?;
+    let trusted: Vec<VerifyingKey> = if keys.is_empty() { own.into_iter().collect() } else { keys.to_vec() };
+    let outcome = check_witness_pool(&pool, &trusted, witnessed).await;
+    pool.close().await;
+    outcome
+}
+
+async fn check_witness_pool(
+    pool: &AnyPool,
+    keys: &[VerifyingKey],
+    witnessed: &[Checkpoint],
+) -> Result<Result<usize, Broken>> {
+    let last = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM audit").fetch_one(pool).await?;
+    let last: i64 = last.try_get(0)?;
+    let mut records = std::collections::HashMap::new();
+    for cp in witnessed {
+        let row = sqlx::query("SELECT * FROM audit WHERE seq = $1").bind(cp.seq).fetch_optional(pool).await?;
+        if let Some(row) = row {
+            records.insert(cp.seq, record_from(&row)?);
+        }
+    }
+    super::witness::check(witnessed, keys, last, |seq| Ok(records.remove(&seq)))
+}
+
 /// Writes a trail as an export file, naming `key` (or the key beside a data directory).
 pub async fn export_location(location: &str, key: Option<VerifyingKey>, out: &mut impl Write) -> Result<u64> {
     let (pool, own) = open_read_only(location).await?;
@@ -205,6 +236,18 @@ impl Store {
         verify_pool(&self.reader, keys).await
     }
 
+    /// Checks the stored trail against what its witness saw (the store's own key when `keys`
+    /// is empty).
+    pub async fn check_witness(
+        &self,
+        keys: &[VerifyingKey],
+        witnessed: &[Checkpoint],
+    ) -> Result<Result<usize, Broken>> {
+        let own = [self.public_key()];
+        let keys = if keys.is_empty() { &own[..] } else { keys };
+        check_witness_pool(&self.reader, keys, witnessed).await
+    }
+
     /// Writes the whole trail as an export file.
     pub async fn export_audit(&self, out: &mut impl Write) -> Result<u64> {
         export_pool(&self.reader, &self.public_key(), out).await
@@ -255,5 +298,19 @@ impl Export {
         let own = [self.public_key];
         let keys = if keys.is_empty() { &own[..] } else { keys };
         super::chain::verify(self.records.iter().cloned(), &self.checkpoints, keys)
+    }
+
+    /// Checks the export against what its witness saw.
+    pub fn check_witness(
+        &self,
+        keys: &[VerifyingKey],
+        witnessed: &[Checkpoint],
+    ) -> Result<Result<usize, Broken>> {
+        let own = [self.public_key];
+        let keys = if keys.is_empty() { &own[..] } else { keys };
+        let last = self.records.iter().map(|r| r.seq).max().unwrap_or(0);
+        super::witness::check(witnessed, keys, last, |seq| {
+            Ok(self.records.iter().find(|r| r.seq == seq).cloned())
+        })
     }
 }

@@ -22,15 +22,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// Loads the signing key from `dir`, or makes one there if there is none yet.
 pub fn load_or_create(dir: &Path) -> Result<SigningKey> {
-    let path = dir.join(SIGNING_KEY_FILE);
-    match fs::read_to_string(&path) {
+    load_or_create_file(&dir.join(SIGNING_KEY_FILE))
+}
+
+/// Loads the signing key from `path` (anywhere: production keeps it outside the data
+/// directory), or makes one there, with its public half beside it (`.pub`).
+pub fn load_or_create_file(path: &Path) -> Result<SigningKey> {
+    match fs::read_to_string(path) {
         Ok(text) => {
-            let seed = parse_hex32(text.trim()).ok_or_else(|| key_error(&path, "not 64 hex digits"))?;
+            let seed = parse_hex32(text.trim()).ok_or_else(|| key_error(path, "not 64 hex digits"))?;
             Ok(SigningKey::from_bytes(&seed))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(dir, &path),
-        Err(e) => Err(io(&path)(e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            create(dir, path)
+        }
+        Err(e) => Err(io(path)(e)),
     }
+}
+
+/// Where a key file's public half is kept.
+pub fn public_key_beside(path: &Path) -> PathBuf {
+    path.with_extension("pub")
 }
 
 fn create(dir: &Path, path: &Path) -> Result<SigningKey> {
@@ -47,7 +60,7 @@ fn create(dir: &Path, path: &Path) -> Result<SigningKey> {
     }
     let mut file = options.open(path).map_err(io(path))?;
     file.write_all(hex::encode(seed).as_bytes()).and_then(|()| file.sync_all()).map_err(io(path))?;
-    let public = public_key_path(dir);
+    let public = public_key_beside(path);
     fs::write(&public, hex::encode(key.verifying_key().as_bytes())).map_err(io(&public))?;
     Ok(key)
 }
