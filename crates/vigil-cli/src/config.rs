@@ -39,6 +39,17 @@ pub struct ServeConfig {
     pub watch_interval_secs: u64,
     pub retention: vigil_store::Retention,
     pub audit: AuditConfig,
+    /// A reverse proxy in front of Vigil: its address, and the header in which it names the
+    /// client. Only then is a header believed about where a request came from.
+    pub trusted_proxy: Option<TrustedProxyConfig>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedProxyConfig {
+    pub address: std::net::IpAddr,
+    /// e.g. `X-Forwarded-For`; the last address in it is taken as the client's.
+    pub header: String,
 }
 
 /// Where the audit trail's signing key lives and who else sees its signed heads.
@@ -72,6 +83,7 @@ impl Default for ServeConfig {
             watch_interval_secs: 2,
             retention: vigil_store::Retention::default(),
             audit: AuditConfig::default(),
+            trusted_proxy: None,
         }
     }
 }

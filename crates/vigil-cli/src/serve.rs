@@ -142,6 +142,7 @@ pub async fn ingest_account(store: &Store, name: &str, by: &By) -> Result<String
             created_at: time::now(),
             expires_at: time::stamp(chrono::Utc::now() + chrono::Duration::days(1)),
             revoked_at: None,
+            created_by: String::new(),
         },
         by,
     )
@@ -193,7 +194,18 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         let triage = triage_inputs(&fresh.config, &base).map_err(|e| format!("{e:#}"))?;
         Ok(Reloaded { detectors, triage })
     });
-    let limits = Limits { max_body_bytes: serve.max_body_bytes, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: serve.max_body_bytes,
+        inflate: vigil_ingest::inflate::InflateLimits {
+            max_bytes: serve.max_body_bytes as u64,
+            ..vigil_ingest::inflate::InflateLimits::default()
+        },
+        trusted_proxy: serve.trusted_proxy.as_ref().map(|p| vigil_server::state::TrustedProxy {
+            address: p.address,
+            header: p.header.to_ascii_lowercase(),
+        }),
+        ..Limits::default()
+    };
     let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload);
 
     let listener =

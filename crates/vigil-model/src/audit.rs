@@ -27,10 +27,14 @@ pub enum AuditAction {
     RulesReload,
     /// `vigil serve` told to serve a trail that does not verify (or does not match its witness).
     AuditBrokenAccepted,
+    /// A request refused for its principal's role or scopes, or for a missing CSRF token.
+    AccessRefused,
+    UserPasswordChange,
+    UserRoleChange,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -48,6 +52,9 @@ impl AuditAction {
         AuditAction::RetentionPurge,
         AuditAction::RulesReload,
         AuditAction::AuditBrokenAccepted,
+        AuditAction::AccessRefused,
+        AuditAction::UserPasswordChange,
+        AuditAction::UserRoleChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +76,9 @@ impl AuditAction {
             AuditAction::RetentionPurge => "retention.purge",
             AuditAction::RulesReload => "rules.reload",
             AuditAction::AuditBrokenAccepted => "audit.broken_accepted",
+            AuditAction::AccessRefused => "access.refused",
+            AuditAction::UserPasswordChange => "user.password_change",
+            AuditAction::UserRoleChange => "user.role_change",
         }
     }
 }

@@ -239,18 +239,50 @@ impl Lifecycle {
         at: i64,
         reason: &str,
     ) -> Result<&Transition, IllegalTransition> {
-        let from = self.state;
-        let Some(step) = from.move_to(to) else {
-            return Err(IllegalTransition::NoSuchMove { from, to });
-        };
-        let by = actor.cause();
-        if !step.by.contains(&by) {
-            return Err(IllegalTransition::NotBy { from, to, by });
-        }
-        self.history.push(Transition { from, to, actor: actor.clone(), at, reason: reason.to_owned() });
+        let step = step(self.state, to, actor, at, reason)?;
+        self.history.push(step);
         self.state = to;
         Ok(&self.history[self.history.len() - 1])
     }
+
+    /// A lifecycle as kept elsewhere: its state and its history, which must be a chain of legal
+    /// moves ending in that state (a history may start after `new`: cases stored before their
+    /// moves were kept begin where they stood).
+    pub fn restore(state: CaseState, history: Vec<Transition>) -> Result<Lifecycle, IllegalTransition> {
+        for (i, t) in history.iter().enumerate() {
+            step(t.from, t.to, &t.actor, t.at, &t.reason)?;
+            if let Some(next) = history.get(i + 1)
+                && next.from != t.to
+            {
+                return Err(IllegalTransition::NoSuchMove { from: t.to, to: next.from });
+            }
+        }
+        if let Some(last) = history.last()
+            && last.to != state
+        {
+            return Err(IllegalTransition::NoSuchMove { from: last.to, to: state });
+        }
+        Ok(Lifecycle { state, history })
+    }
+}
+
+/// One move from `from` to `to` by `actor`, if the table has it and the actor's kind may make
+/// it: the check every state change passes, wherever its history is kept.
+pub fn step(
+    from: CaseState,
+    to: CaseState,
+    actor: &Actor,
+    at: i64,
+    reason: &str,
+) -> Result<Transition, IllegalTransition> {
+    let Some(allowed) = from.move_to(to) else {
+        return Err(IllegalTransition::NoSuchMove { from, to });
+    };
+    let by = actor.cause();
+    if !allowed.by.contains(&by) {
+        return Err(IllegalTransition::NotBy { from, to, by });
+    }
+    Ok(Transition { from, to, actor: actor.clone(), at, reason: reason.to_owned() })
 }
 
 #[cfg(test)]
@@ -326,6 +358,21 @@ mod tests {
         assert_eq!(into_approved, vec![&m(Recommended, Approved, &[Cause::Policy])]);
         // New alerts on an approved case supersede the approval.
         assert!(Approved.can_become_by(Recommended, Cause::Engine));
+    }
+
+    #[test]
+    fn a_restored_lifecycle_is_a_chain_of_legal_moves_ending_where_it_stands() {
+        let mut case = Lifecycle::default();
+        case.transition(Correlated, &engine(), 0, "clustered").expect("legal");
+        case.transition(Recommended, &engine(), 1, "drafted").expect("legal");
+        let history = case.history().to_vec();
+        assert_eq!(Lifecycle::restore(Recommended, history.clone()), Ok(case));
+        assert!(Lifecycle::restore(Correlated, history.clone()).is_err(), "ends elsewhere");
+        let mut forged = history;
+        forged[1].actor = alice();
+        forged[1].to = Approved;
+        assert!(Lifecycle::restore(Approved, forged).is_err(), "a person cannot approve");
+        assert_eq!(Lifecycle::restore(Benign, Vec::new()).map(|l| l.state()), Ok(Benign));
     }
 
     #[test]

@@ -20,7 +20,6 @@ pub enum Code {
     Conflict,
     PayloadTooLarge,
     UnsupportedFormat,
-    AccountLocked,
     RateLimited,
     QuotaExceeded,
     Overloaded,
@@ -70,12 +69,6 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
     ),
     (Code::PayloadTooLarge, "payload_too_large", 413, "the body exceeds the endpoint's limit"),
     (Code::UnsupportedFormat, "unsupported_format", 415, "no decoder has that name"),
-    (
-        Code::AccountLocked,
-        "account_locked",
-        423,
-        "too many failed sign-ins; the account is locked for a while",
-    ),
     (Code::RateLimited, "rate_limited", 429, "too many requests from this address; see Retry-After"),
     (
         Code::QuotaExceeded,

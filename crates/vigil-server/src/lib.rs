@@ -8,6 +8,7 @@ mod body;
 pub mod error;
 mod params;
 pub mod quota;
+mod refusals;
 pub mod routes;
 pub mod state;
 pub mod syslog;

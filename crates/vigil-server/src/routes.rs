@@ -70,6 +70,9 @@ pub const ROUTES: &[Route] = &[
     }),
     r(Post, "/api/v1/logout", Some(Session), "Sign out", |m| on(m, session::logout)),
     r(Get, "/api/v1/me", Some(Session), "The caller: name, role, permissions", |m| on(m, system::me)),
+    r(Post, "/api/v1/me/password", Some(Session), "Change your own password, given the current one", |m| {
+        on(m, users::change_password)
+    }),
     r(Get, "/api/v1/status", Some(Session), "Engine and ingest progress", |m| on(m, system::status)),
     r(
         Post,
@@ -147,6 +150,12 @@ pub const ROUTES: &[Route] = &[
         "Disable a user; their sessions and tokens stop working",
         |m| on(m, users::disable),
     ),
+    r(Post, "/api/v1/users/{id}/enable", Some(UserAdmin), "Enable a disabled user again", |m| {
+        on(m, users::enable)
+    }),
+    r(Post, "/api/v1/users/{id}/role", Some(UserAdmin), "Change a user's role (not your own)", |m| {
+        on(m, users::set_role)
+    }),
     r(Get, "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)", |m| on(m, tokens::list)),
     r(Post, "/api/v1/tokens", Some(TokenAdmin), "Create an API token; the secret is shown once", |m| {
         on(m, tokens::create)

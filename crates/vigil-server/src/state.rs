@@ -29,9 +29,14 @@ pub struct Limits {
     pub min_body_bytes_per_sec: u64,
     /// Events a minute and unpacked bytes a day per credential.
     pub quota: crate::quota::QuotaLimits,
+    /// A reverse proxy whose header names the client: its address and the header (the last
+    /// address in it is the client's). Any other peer is taken as the client itself.
+    pub trusted_proxy: Option<TrustedProxy>,
     /// Sign-in attempts per client address per minute.
     pub logins_per_minute: u32,
-    /// Failed sign-ins in a row that lock an account.
+    /// Failed sign-ins in a row after which an account is throttled: each further failure makes
+    /// the next attempt wait twice as long (from a second, up to `lockout`), and until then every
+    /// attempt is answered as a wrong password.
     pub lockout_after: i64,
     pub lockout: Duration,
     pub session_lifetime: Duration,
@@ -47,12 +52,20 @@ impl Default for Limits {
             body_deadline: Duration::from_secs(10),
             min_body_bytes_per_sec: 64 << 10,
             quota: crate::quota::QuotaLimits::default(),
+            trusted_proxy: None,
             logins_per_minute: 10,
             lockout_after: 5,
             lockout: Duration::from_secs(15 * 60),
             session_lifetime: Duration::from_secs(8 * 3600),
         }
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedProxy {
+    pub address: IpAddr,
+    /// Lower-case header name, e.g. `x-forwarded-for`.
+    pub header: String,
 }
 
 /// Builds fresh detectors and triage inputs from the configuration on disk (rules, thresholds,
@@ -69,6 +82,8 @@ pub struct AppState {
     pub uploads: Arc<tokio::sync::Semaphore>,
     pub evidence_uploads: Arc<tokio::sync::Semaphore>,
     pub quotas: crate::quota::Quotas,
+    /// Refusals recorded in the audit trail, at most one a minute for each address or principal.
+    pub refusals: crate::refusals::Refusals,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -91,7 +106,26 @@ impl AppState {
             uploads,
             evidence_uploads,
             quotas: crate::quota::Quotas::default(),
+            refusals: crate::refusals::Refusals::default(),
             logins: Arc::default(),
+        }
+    }
+
+    /// The client's address: the peer's, or, when the peer is the trusted proxy, the last
+    /// address in the proxy's header (an address the client wrote itself comes before it).
+    pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        match &self.limits.trusted_proxy {
+            Some(proxy) if proxy.address == peer => {
+                // The last entry is the one the proxy wrote; one it cannot read is no address.
+                let entries: Vec<&str> = headers
+                    .get_all(proxy.header.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .collect();
+                entries.last().and_then(|a| a.trim().parse::<IpAddr>().ok()).unwrap_or(peer)
+            }
+            _ => peer,
         }
     }
 

@@ -1,5 +1,14 @@
--- A case's lifecycle (its state and every transition, with who caused it) is kept with the case
--- and changed only by the store's one transition path. Cases stored before this version start
--- with their current state and an empty history (the audit trail has the moves they made).
-ALTER TABLE cases ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '';
-UPDATE cases SET lifecycle = json_object('state', state, 'history', json('[]'));
+-- A case's lifecycle: every transition, with who made it, in order, beside the case's state.
+-- Appended by the store's one transition path, in the transaction that changes the state.
+-- Cases stored before this version keep their state with no moves recorded here (the audit
+-- trail has them).
+CREATE TABLE case_transitions (
+    case_id    TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,
+    actor      TEXT NOT NULL,   -- vigil_model::Actor as JSON
+    at         INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    PRIMARY KEY (case_id, n)
+);

@@ -1,7 +1,8 @@
 //! Cases, their alerts, comments and recommendations. Every change here is audited in the same
 //! transaction. A case's lifecycle is the store's: [`WriteTx::transition_case`] is the one path
-//! that changes it, through `vigil_model::Lifecycle` and its transition table (which says who
-//! may cause each move), and every read of a case carries it in the document.
+//! that changes it, through `vigil_model`'s transition table (which says who may cause each
+//! move), appending the move to `case_transitions`; reading one case carries its lifecycle in the
+//! document.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,7 +14,8 @@ use crate::audit::AuditEntry;
 use crate::{Error, Result, Store, WriteTx, time};
 
 /// A case as stored: the columns that are queried, and the whole case document in `body`, whose
-/// `lifecycle` is the store's own (whatever a writer puts there is replaced).
+/// `lifecycle` is the store's own (whatever a writer puts there is not stored; [`Store::case`]
+/// puts the real one there).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseRow {
     pub id: CaseId,
@@ -108,26 +110,46 @@ fn parse_state(stored: &str) -> Result<CaseState> {
     stored.parse().map_err(|reason| Error::Corrupt { column: "cases.state", reason })
 }
 
-fn parse_lifecycle(stored: &str) -> Result<Lifecycle> {
-    serde_json::from_str(stored)
-        .map_err(|e| Error::Corrupt { column: "cases.lifecycle", reason: e.to_string() })
+/// A case's lifecycle as stored: its state, and its transitions in order, which must be a chain
+/// of legal moves ending in that state.
+pub(crate) async fn lifecycle_in<'e, E>(executor: E, state: CaseState, id: &CaseId) -> Result<Lifecycle>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT from_state, to_state, actor, at, reason FROM case_transitions WHERE case_id = $1 ORDER BY n",
+    )
+    .bind(id.as_str())
+    .fetch_all(executor)
+    .await?;
+    let mut history = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let actor: String = row.try_get(2)?;
+        history.push(vigil_model::Transition {
+            from: parse_state(&row.try_get::<String, _>(0)?)?,
+            to: parse_state(&row.try_get::<String, _>(1)?)?,
+            actor: serde_json::from_str(&actor)
+                .map_err(|e| Error::Corrupt { column: "case_transitions.actor", reason: e.to_string() })?,
+            at: row.try_get(3)?,
+            reason: row.try_get(4)?,
+        });
+    }
+    Lifecycle::restore(state, history)
+        .map_err(|e| Error::Corrupt { column: "case_transitions", reason: format!("case {id}: {e}") })
+}
+
+/// Puts a case's lifecycle into its document.
+pub(crate) fn with_lifecycle(body: &mut serde_json::Value, lifecycle: &Lifecycle) -> Result<()> {
+    if let Some(map) = body.as_object_mut() {
+        map.insert("lifecycle".into(), serde_json::to_value(lifecycle)?);
+    }
+    Ok(())
 }
 
 fn case_from(row: &AnyRow) -> Result<CaseRow> {
-    let state: String = row.try_get("state")?;
-    let lifecycle = parse_lifecycle(&row.try_get::<String, _>("lifecycle")?)?;
-    let state = parse_state(&state)?;
-    if lifecycle.state() != state {
-        return Err(Error::Corrupt {
-            column: "cases.state",
-            reason: format!("{state}, but the lifecycle says {}", lifecycle.state()),
-        });
-    }
+    let state = parse_state(&row.try_get::<String, _>("state")?)?;
     let body: String = row.try_get("body")?;
-    let mut body: serde_json::Value = serde_json::from_str(&body)?;
-    if let Some(map) = body.as_object_mut() {
-        map.insert("lifecycle".into(), serde_json::to_value(&lifecycle)?);
-    }
+    let body: serde_json::Value = serde_json::from_str(&body)?;
     Ok(CaseRow {
         id: CaseId::new(row.try_get::<String, _>("id")?),
         title: row.try_get("title")?,
@@ -188,8 +210,8 @@ impl WriteTx<'_> {
             .await?;
         } else {
             sqlx::query(
-                "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body, lifecycle) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO cases (id, title, state, severity, assignee, first_seen, last_seen, updated_at, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(case.id.as_str())
             .bind(&case.title)
@@ -200,7 +222,6 @@ impl WriteTx<'_> {
             .bind(&case.last_seen)
             .bind(self.store.clock.stamp())
             .bind(&body)
-            .bind(serde_json::to_string(&Lifecycle::default())?)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -223,18 +244,32 @@ impl WriteTx<'_> {
         reason: &str,
         by: &By,
     ) -> Result<CaseState> {
-        let row = sqlx::query("SELECT lifecycle FROM cases WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .ok_or_else(|| Error::NotFound { kind: "case", id: id.to_string() })?;
-        let mut lifecycle = parse_lifecycle(&row.try_get::<String, _>(0)?)?;
-        let from = lifecycle.state();
-        lifecycle.transition(to, &by.actor, self.store.clock.now_ms(), reason)?;
-        sqlx::query("UPDATE cases SET state = $2, lifecycle = $3, updated_at = $4 WHERE id = $1")
+        let from = self.case_state(id).await?;
+        let moved = vigil_model::step(from, to, &by.actor, self.store.clock.now_ms(), reason)?;
+        // Appending a move costs the same however long the case's history is.
+        let next = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(n), 0) AS BIGINT) FROM case_transitions WHERE case_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let next: i64 = next.try_get::<i64, _>(0)? + 1;
+        sqlx::query(
+            "INSERT INTO case_transitions (case_id, n, from_state, to_state, actor, at, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.as_str())
+        .bind(next)
+        .bind(moved.from.as_str())
+        .bind(moved.to.as_str())
+        .bind(serde_json::to_string(&moved.actor)?)
+        .bind(moved.at)
+        .bind(&moved.reason)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE cases SET state = $2, updated_at = $3 WHERE id = $1")
             .bind(id.as_str())
             .bind(to.as_str())
-            .bind(serde_json::to_string(&lifecycle)?)
             .bind(self.store.clock.stamp())
             .execute(&mut *self.tx)
             .await?;
@@ -344,12 +379,27 @@ impl WriteTx<'_> {
 }
 
 impl Store {
+    /// A case's lifecycle: its state and every transition, with who made it.
+    pub async fn lifecycle(&self, id: &CaseId) -> Result<Option<Lifecycle>> {
+        let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state = parse_state(&row.try_get::<String, _>(0)?)?;
+        lifecycle_in(&self.reader, state, id).await.map(Some)
+    }
+
+    /// One case, its document carrying its lifecycle (lists of cases do not).
     pub async fn case(&self, id: &CaseId) -> Result<Option<CaseRow>> {
         let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await?;
-        row.as_ref().map(case_from).transpose()
+        let Some(mut case) = row.as_ref().map(case_from).transpose()? else { return Ok(None) };
+        let lifecycle = lifecycle_in(&self.reader, case.state, id).await?;
+        with_lifecycle(&mut case.body, &lifecycle)?;
+        Ok(Some(case))
     }
 
     /// Cases, most recently active first.

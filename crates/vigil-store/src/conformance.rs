@@ -559,6 +559,7 @@ async fn users_and_tokens(store: &Store) {
         created_at: time::now(),
         expires_at: "2099-01-01T00:00:00.000000Z".into(),
         revoked_at: None,
+        created_by: String::new(),
     };
     let mut tx = store.write().await.expect("begin");
     tx.create_token(&token, &admin).await.expect("token");

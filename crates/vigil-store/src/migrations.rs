@@ -33,10 +33,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0004_evidence_no_delete.sqlite.sql"),
         postgres: include_str!("../migrations/0004_evidence_no_delete.postgres.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/0005_token_creator.sqlite.sql"),
+        postgres: include_str!("../migrations/0005_token_creator.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

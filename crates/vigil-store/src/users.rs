@@ -32,6 +32,8 @@ pub struct TokenRow {
     pub created_at: String,
     pub expires_at: String,
     pub revoked_at: Option<String>,
+    /// Who made the token (as the audit trail names them); `create_token` fills it in.
+    pub created_by: String,
 }
 
 fn user_from(row: &AnyRow) -> Result<UserRow> {
@@ -56,6 +58,7 @@ fn token_from(row: &AnyRow) -> Result<TokenRow> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        created_by: row.try_get("created_by")?,
     })
 }
 
@@ -132,9 +135,47 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    pub async fn set_user_role(&mut self, name: &UserId, role: &str, by: &By) -> Result<()> {
+        let before = sqlx::query("SELECT role FROM users WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| Error::NotFound { kind: "user", id: name.to_string() })?;
+        let before: String = before.try_get(0)?;
+        sqlx::query("UPDATE users SET role = $2 WHERE name = $1")
+            .bind(name.as_str())
+            .bind(role)
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for(
+            AuditAction::UserRoleChange,
+            format!("user:{name}"),
+            json!({"from": before, "to": role}),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces a user's password hash (the hash is never audited, only the change).
+    pub async fn set_password(&mut self, name: &UserId, password_hash: &str, by: &By) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1",
+        )
+        .bind(name.as_str())
+        .bind(password_hash)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { kind: "user", id: name.to_string() });
+        }
+        self.audit(by.entry_for(AuditAction::UserPasswordChange, format!("user:{name}"), json!({}))).await?;
+        Ok(())
+    }
+
     pub async fn create_token(&mut self, token: &TokenRow, by: &By) -> Result<()> {
         sqlx::query(
-            "INSERT INTO tokens (id, hash, owner, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO tokens (id, hash, owner, scopes, created_at, expires_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token.id.as_str())
         .bind(&token.hash)
@@ -142,12 +183,18 @@ impl WriteTx<'_> {
         .bind(token.scopes.join(" "))
         .bind(&token.created_at)
         .bind(&token.expires_at)
+        .bind(by.actor.to_string())
         .execute(&mut *self.tx)
         .await?;
         self.audit(by.entry_for(
             AuditAction::TokenCreate,
             format!("token:{}", token.id),
-            json!({"owner": token.owner, "scopes": token.scopes, "expires_at": token.expires_at}),
+            json!({
+                "owner": token.owner,
+                "scopes": token.scopes,
+                "expires_at": token.expires_at,
+                "for_another_user": by.actor.person() != Some(token.owner.as_str()),
+            }),
         ))
         .await?;
         Ok(())

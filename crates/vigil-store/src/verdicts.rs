@@ -99,25 +99,30 @@ pub async fn verdicts_at(location: &str) -> Result<Vec<VerdictRow>> {
 /// changing it: each case's verdict (`benign` or `malicious`) and its stored document.
 pub async fn judged_cases_at(location: &str) -> Result<Vec<(String, serde_json::Value)>> {
     let (pool, _) = crate::audit::export::open_read_only(location).await?;
+    let judged = judged_cases(&pool).await;
+    pool.close().await;
+    judged
+}
+
+async fn judged_cases(pool: &sqlx::AnyPool) -> Result<Vec<(String, serde_json::Value)>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT v.case_id, v.verdict, c.body, c.lifecycle FROM verdicts v \
+        "SELECT DISTINCT v.case_id, v.verdict, c.body, c.state FROM verdicts v \
          JOIN cases c ON c.id = v.case_id ORDER BY v.case_id",
     )
-    .fetch_all(&pool)
-    .await;
-    pool.close().await;
-    rows?
-        .iter()
-        .map(|row| {
-            let body: String = row.try_get("body")?;
-            let lifecycle: String = row.try_get("lifecycle")?;
-            let mut body: serde_json::Value = serde_json::from_str(&body)?;
-            if let Some(map) = body.as_object_mut() {
-                map.insert("lifecycle".into(), serde_json::from_str(&lifecycle)?);
-            }
-            Ok((row.try_get("verdict")?, body))
-        })
-        .collect()
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id = CaseId::new(row.try_get::<String, _>("case_id")?);
+        let state: String = row.try_get("state")?;
+        let state =
+            state.parse().map_err(|reason| crate::Error::Corrupt { column: "cases.state", reason })?;
+        let mut body: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("body")?)?;
+        let lifecycle = crate::cases::lifecycle_in(pool, state, &id).await?;
+        crate::cases::with_lifecycle(&mut body, &lifecycle)?;
+        out.push((row.try_get("verdict")?, body));
+    }
+    Ok(out)
 }
 
 impl Store {

@@ -70,7 +70,8 @@ fn a_trail_forged_with_the_stolen_key_is_caught_by_its_witness() {
     // The attacker exports the trail, changes who did something, rebuilds the chain and signs
     // it again with the key they took.
     let export = s.dir.join("trail.ndjson");
-    let out = vigil(&["export", "audit", data, "--key", public, "--out", export.to_str().expect("utf-8")], &s.dir);
+    let out =
+        vigil(&["export", "audit", data, "--key", public, "--out", export.to_str().expect("utf-8")], &s.dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let key = stolen_key(&s.key);
     let file = std::fs::File::open(&export).expect("export");

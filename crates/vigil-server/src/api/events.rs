@@ -13,9 +13,9 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
-    /// RFC 3339, inclusive.
+    /// RFC 3339, inclusive; a day before `to` when absent.
     from: Option<String>,
-    /// RFC 3339, exclusive.
+    /// RFC 3339, exclusive; now when absent.
     to: Option<String>,
     /// Text the event contains (case-insensitive).
     q: Option<String>,
@@ -36,8 +36,18 @@ pub async fn search(
     State(state): State<AppState>,
     Params(q): Params<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
-    let from = instant(q.from.as_deref(), "0000")?;
-    let to = instant(q.to.as_deref(), "9999")?;
+    // Without `from`, the last day up to `to` (or now): a search never scans every event
+    // unless it asks to.
+    let to = match q.to.as_deref() {
+        Some(t) => instant(Some(t), "")?,
+        None => vigil_store::time::stamp(state.store.clock().now() + chrono::Duration::seconds(1)),
+    };
+    let from = match q.from.as_deref() {
+        Some(f) => instant(Some(f), "")?,
+        None => chrono::DateTime::parse_from_rfc3339(&to)
+            .map(|t| vigil_store::time::stamp(t.to_utc() - chrono::Duration::days(1)))
+            .unwrap_or_else(|_| "0000".to_owned()),
+    };
     if q.q.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 256) {
         return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
     }

@@ -20,5 +20,5 @@ use crate::auth::Principal;
 
 /// The audit trail's actor for a request: who, and from which address.
 pub fn actor(principal: &Principal, from: std::net::SocketAddr) -> By {
-    By::new(principal.actor(), from.ip().to_string())
+    By::new(principal.actor(), principal.client.unwrap_or(from.ip()).to_string())
 }

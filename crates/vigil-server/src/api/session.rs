@@ -1,5 +1,6 @@
-//! Signing in and out. Sign-in is rate-limited per client address; failures in a row lock the
-//! account for a while; every attempt is audited. The session cookie is HttpOnly, Secure and
+//! Signing in and out. Sign-in is rate-limited per client address (the trusted proxy's client
+//! when there is one); failures in a row throttle the account with a growing wait, answered as
+//! any wrong password is; every attempt is audited, rate-limited ones once a minute an address. The session cookie is HttpOnly, Secure and
 //! SameSite=Strict; changes made with it also need the CSRF token the sign-in returned.
 
 use std::net::SocketAddr;
@@ -29,22 +30,64 @@ fn wrong() -> ApiError {
     ApiError::new(Code::Unauthenticated, "wrong user name or password")
 }
 
+/// How long an account waits before its next sign-in is checked, after `failures` in a row:
+/// nothing before `lockout_after`, then a second, doubling with each failure up to `lockout`.
+fn throttle(limits: &crate::state::Limits, failures: i64) -> Option<chrono::Duration> {
+    let over = failures - limits.lockout_after;
+    if over < 0 {
+        return None;
+    }
+    let cap = chrono::Duration::from_std(limits.lockout).unwrap_or(chrono::Duration::minutes(15));
+    let wait = chrono::Duration::seconds(1_i64 << over.min(30));
+    Some(wait.min(cap))
+}
+
+/// Audits a refused sign-in that never reached the account's own record.
+async fn refuse(state: &AppState, origin: &By, name: &str, reason: &str, unrecorded: u64) -> ApiResult<()> {
+    let mut tx = state.store.write().await?;
+    tx.audit(origin.entry(
+        vigil_model::AuditAction::UserLogin,
+        vigil_model::Outcome::Refused,
+        format!("user:{name}"),
+        json!({"reason": reason, "unrecorded_since_last": unrecorded}),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<Response> {
-    if !state.admit_login(from.ip()) {
+    let client = state.client_ip(from.ip(), &headers);
+    // What the trail names: the name as given, cut to what a name may be (it may be anything).
+    let named: String = body.name.as_str().chars().take(64).collect();
+    let origin = By::user(named.clone(), client.to_string());
+    if !state.admit_login(client) {
+        // Recorded once a minute for the address, with how many were refused since.
+        if let Some(unrecorded) =
+            state.refusals.note(&format!("login:{client}"), state.store.clock().now_ms())
+        {
+            refuse(&state, &origin, &named, "too many sign-in attempts from this address", unrecorded)
+                .await?;
+        }
         return Err(ApiError {
             retry_after: Some(60),
             ..ApiError::new(Code::RateLimited, "too many sign-in attempts")
         });
     }
-    // A name no user can have is refused before it reaches the audit trail.
-    if !crate::params::valid_name(body.name.as_str()) || body.password.len() > 1_024 {
+    if !crate::params::valid_name(body.name.as_str()) {
+        password::verify_nobody(&body.password);
+        refuse(&state, &origin, &named, "no account can have that name", 0).await?;
         return Err(wrong());
     }
-    let origin = By::user(body.name.to_string(), from.ip().to_string());
+    if body.password.chars().count() > 1_024 {
+        refuse(&state, &origin, &named, "the password is longer than 1024 characters", 0).await?;
+        return Err(wrong());
+    }
     let Some(user) = state.store.user(&body.name).await? else {
         password::verify_nobody(&body.password);
         let mut tx = state.store.write().await?;
@@ -53,11 +96,13 @@ pub async fn login(
         return Err(wrong());
     };
     let now = state.store.clock().stamp();
+    // A throttled account answers as a wrong password does, and as an unknown name does: the
+    // answer tells no one which names exist, and no guess is checked until the wait is over.
     if user.locked_until.as_deref().is_some_and(|until| until > now.as_str()) {
-        return Err(ApiError::new(
-            Code::AccountLocked,
-            "the account is locked after repeated failed sign-ins",
-        ));
+        password::verify_nobody(&body.password);
+        let reason = format!("throttled after {} failed sign-ins in a row", user.failed_logins);
+        refuse(&state, &origin, &named, &reason, 0).await?;
+        return Err(wrong());
     }
     let stored = user.password_hash.clone();
     let given = body.password.clone();
@@ -65,10 +110,11 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     if !matches || user.disabled {
-        let lock = (user.failed_logins + 1 >= state.limits.lockout_after)
-            .then(|| time::stamp(state.store.clock().now() + state.limits.lockout));
+        let failures = user.failed_logins + 1;
+        let wait = throttle(&state.limits, failures);
+        let until = wait.map(|w| time::stamp(state.store.clock().now() + w));
         let mut tx = state.store.write().await?;
-        tx.record_login(&user.name, false, lock.as_deref(), &origin).await?;
+        tx.record_login(&user.name, false, until.as_deref(), &origin).await?;
         tx.commit().await?;
         return Err(wrong());
     }

@@ -11,7 +11,7 @@ use vigil_model::{TokenId, UserId};
 use vigil_store::{TokenRow, time};
 
 use super::actor;
-use crate::auth::{Auth, Scope, perm, secrets};
+use crate::auth::{Auth, Permission, Scope, perm, secrets};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::PathId;
@@ -50,6 +50,25 @@ pub async fn create(
         .user(&body.owner)
         .await?
         .ok_or_else(|| ApiError::new(Code::BadRequest, "owner: no such user"))?;
+    // A token for someone else acts as them: it names each permission it carries, and only
+    // permissions its creator holds; the trail records it as made for another user.
+    if body.owner != auth.principal.name {
+        for scope in body.scopes.iter().filter_map(|s| Scope::parse(s)) {
+            let held = match &scope {
+                Scope::All => false,
+                Scope::Permission(p) => auth.principal.may(*p),
+                Scope::Webhook(_) => auth.principal.may(Permission::Webhook),
+            };
+            if !held {
+                return Err(ApiError::new(
+                    Code::Forbidden,
+                    format!(
+                        "a token for another user carries only permissions you hold, each by name (not {scope})"
+                    ),
+                ));
+            }
+        }
+    }
     let (id, secret) = secrets::new_token().map_err(ApiError::internal)?;
     let expires_at =
         time::stamp(state.store.clock().now() + chrono::Duration::days(i64::from(body.expires_in_days)));
@@ -61,6 +80,7 @@ pub async fn create(
         created_at: state.store.clock().stamp(),
         expires_at: expires_at.clone(),
         revoked_at: None,
+        created_by: String::new(),
     };
     let mut tx = state.store.write().await?;
     tx.create_token(&token, &actor(&auth.principal, from)).await?;

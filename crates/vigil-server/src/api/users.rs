@@ -73,3 +73,79 @@ pub async fn disable(
     tx.commit().await?;
     Ok(Json(json!({"name": name, "disabled": true})))
 }
+
+pub async fn enable(
+    auth: Auth<perm::UserAdmin>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(name): PathId<UserId>,
+) -> ApiResult<Json<Value>> {
+    let mut tx = state.store.write().await?;
+    tx.set_user_disabled(&name, false, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"name": name, "disabled": false})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRole {
+    role: String,
+}
+
+pub async fn set_role(
+    auth: Auth<perm::UserAdmin>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(name): PathId<UserId>,
+    JsonBody(body): JsonBody<NewRole>,
+) -> ApiResult<Json<Value>> {
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::new(Code::BadRequest, "role: admin, lead, responder, analyst, auditor or ingest")
+    })?;
+    if name == auth.principal.name {
+        return Err(ApiError::new(Code::Conflict, "you cannot change your own role"));
+    }
+    let mut tx = state.store.write().await?;
+    tx.set_user_role(&name, role.as_str(), &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"name": name, "role": role})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    current: String,
+    new: String,
+}
+
+/// Changes the caller's own password, given the current one.
+pub async fn change_password(
+    auth: Auth<perm::Session>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<NewPassword>,
+) -> ApiResult<Json<Value>> {
+    if !password::acceptable(&body.new) {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            format!("new: {} to 1024 characters, not all spaces", password::MIN_LENGTH),
+        ));
+    }
+    let user = state.store.user(&auth.principal.name).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let (current, stored) = (body.current.clone(), user.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        return Err(ApiError::new(Code::Forbidden, "current: not your password"));
+    }
+    let new = body.new;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let mut tx = state.store.write().await?;
+    tx.set_password(&auth.principal.name, &hash, &actor(&auth.principal, from)).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"name": auth.principal.name, "password_changed": true})))
+}

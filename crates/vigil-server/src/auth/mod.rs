@@ -35,6 +35,8 @@ pub struct Principal {
     pub name: UserId,
     pub role: Role,
     pub via: Via,
+    /// Where the request came from (the trusted proxy's client when there is one).
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -86,25 +88,61 @@ impl<P: Perm> FromRequestParts<AppState> for Auth<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = authenticate(parts, state).await?;
+        let mut principal = authenticate(parts, state).await?;
+        principal.client = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| state.client_ip(c.0.ip(), &parts.headers));
         if !principal.may(P::PERMISSION) {
-            return Err(ApiError::new(
+            let refused = ApiError::new(
                 Code::Forbidden,
                 format!("{} may not do this (needs {})", principal.role.as_str(), P::PERMISSION.as_str()),
-            ));
+            );
+            return Err(audit_refusal(state, &principal, parts, refused).await);
         }
         if let Via::Session { csrf } = &principal.via {
             let safe = matches!(parts.method, Method::GET | Method::HEAD);
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if !safe && sent != Some(csrf.as_str()) {
-                return Err(ApiError::new(
+                let refused = ApiError::new(
                     Code::CsrfMismatch,
                     "this change needs the session's CSRF token (the X-CSRF-Token header, or a form's csrf_token field)",
-                ));
+                );
+                return Err(audit_refusal(state, &principal, parts, refused).await);
             }
         }
         Ok(Auth { principal, _permission: PhantomData })
     }
+}
+
+/// Records a refused request in the audit trail (at most once a minute for each principal,
+/// with how many went unrecorded in between), and hands the refusal back.
+async fn audit_refusal(
+    state: &AppState,
+    principal: &Principal,
+    parts: &Parts,
+    refused: ApiError,
+) -> ApiError {
+    let now = state.store.clock().now_ms();
+    let Some(unrecorded) = state.refusals.note(&format!("principal:{}", principal.actor()), now) else {
+        return refused;
+    };
+    let origin = principal.client.map(|c| c.to_string()).unwrap_or_default();
+    let entry = vigil_store::By::new(principal.actor(), origin).entry(
+        vigil_model::AuditAction::AccessRefused,
+        vigil_model::Outcome::Refused,
+        format!("route:{} {}", parts.method, parts.uri.path()),
+        serde_json::json!({"reason": refused.message, "unrecorded_since_last": unrecorded}),
+    );
+    let written = async {
+        let mut tx = state.store.write().await?;
+        tx.audit(entry).await?;
+        tx.commit().await
+    };
+    if let Err(e) = written.await {
+        tracing::error!(error = %e, "a refusal could not be audited");
+    }
+    refused
 }
 
 fn unauthenticated(why: &str) -> ApiError {
@@ -154,6 +192,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
                 id: token.id,
                 scopes: token.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
             },
+            client: None,
         });
     }
     if let Some(secret) = cookie(parts, SESSION_COOKIE) {
@@ -163,7 +202,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             .await?
             .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
         let role = live_role(state, &session.username).await?;
-        return Ok(Principal { name: session.username, role, via: Via::Session { csrf: session.csrf } });
+        return Ok(Principal {
+            name: session.username,
+            role,
+            via: Via::Session { csrf: session.csrf },
+            client: None,
+        });
     }
     Err(unauthenticated("sign in, or send an API token"))
 }

@@ -106,6 +106,7 @@ impl Server {
                     created_at: time::now(),
                     expires_at: expires_at.into(),
                     revoked_at: None,
+                    created_by: String::new(),
                 },
                 &by,
             )

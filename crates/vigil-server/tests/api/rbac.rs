@@ -103,3 +103,35 @@ fn a_token_is_limited_to_its_scopes() {
         "a webhook token is not a bulk-ingest token"
     );
 }
+
+#[test]
+fn a_token_for_another_user_names_permissions_its_creator_holds_and_says_who_made_it() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    server.user_with_token("lea", "lead");
+    let everything = serde_json::json!({"owner": "lea", "scopes": ["*"], "expires_in_days": 1}).to_string();
+    let refused = server.post("/api/v1/tokens", &admin, everything.as_bytes());
+    assert_eq!((refused.status, refused.code().as_str()), (403, "forbidden"));
+    let named =
+        serde_json::json!({"owner": "lea", "scopes": ["case_read"], "expires_in_days": 1}).to_string();
+    let made = server.post("/api/v1/tokens", &admin, named.as_bytes());
+    assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+    let id = made.json()["id"].as_str().expect("id").to_owned();
+    let tokens = server.get("/api/v1/tokens", &admin).json();
+    let row = tokens["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .cloned()
+        .expect("row");
+    assert!(row["created_by"].as_str().is_some_and(|c| c.starts_with("root (token")), "{row}");
+    let records = server.block_on(server.store.audit_records(0, 1_000)).expect("audit");
+    let created = records.iter().rev().find(|r| r.action == "token.create").expect("audited");
+    assert!(created.detail.contains("\"for_another_user\":true"), "{}", created.detail);
+    // A lead cannot hand out what a lead does not hold.
+    let lead = server.token_for("lea", "lead", &["token_admin"], "2099-01-01T00:00:00.000000Z");
+    let up = serde_json::json!({"owner": "root", "scopes": ["user_admin"], "expires_in_days": 1}).to_string();
+    let answer = server.post("/api/v1/tokens", &lead, up.as_bytes());
+    assert_eq!(answer.status, 403, "{}", String::from_utf8_lossy(&answer.body));
+}

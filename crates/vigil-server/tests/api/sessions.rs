@@ -76,30 +76,86 @@ fn a_form_without_javascript_sends_the_csrf_token_as_a_field() {
 }
 
 #[test]
-fn repeated_failures_lock_the_account_even_for_the_right_password() {
-    let server = Server::start();
+fn repeated_failures_throttle_the_account_with_a_growing_wait_answered_as_any_wrong_password() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").expect("time").to_utc();
+    let (clock, hand) = vigil_store::Clock::manual(start);
+    let server = Server::with_clock(clock);
     add_user(&server, "bob", "responder", "the right password here");
     for _ in 0..5 {
         let answer = login(&server, "bob", "wrong password guess");
         assert_eq!((answer.status, answer.code().as_str()), (401, "unauthenticated"));
     }
-    let locked = login(&server, "bob", "the right password here");
-    assert_eq!((locked.status, locked.code().as_str()), (423, "account_locked"));
+    // Throttled: even the right password is answered as a wrong one, as an unknown name is.
+    let throttled = login(&server, "bob", "the right password here");
     let unknown = login(&server, "nobody", "whatever it is");
     assert_eq!(
-        unknown.json()["error"]["message"],
-        "wrong user name or password",
-        "no hint that the user is unknown"
+        (throttled.status, throttled.json()),
+        (unknown.status, unknown.json()),
+        "no hint which names exist"
     );
-    let logins: Vec<String> = server
+    assert_eq!(throttled.status, 401);
+    // The wait is a second after the fifth failure, two after the sixth: not fifteen minutes.
+    hand.advance(std::time::Duration::from_millis(1_500));
+    assert_eq!(login(&server, "bob", "wrong again").status, 401);
+    hand.advance(std::time::Duration::from_millis(1_500));
+    assert_eq!(login(&server, "bob", "the right password here").status, 401, "still waiting");
+    hand.advance(std::time::Duration::from_secs(1));
+    assert_eq!(login(&server, "bob", "the right password here").status, 200);
+    let records: Vec<_> = server
         .block_on(server.store.audit_records(0, 100))
         .expect("audit")
         .into_iter()
         .filter(|r| r.action == "user.login")
-        .map(|r| r.outcome)
         .collect();
-    assert_eq!(logins.len(), 6);
-    assert!(logins.iter().all(|o| o == "refused"), "{logins:?}");
+    assert!(records.iter().filter(|r| r.outcome == "refused").count() >= 8, "{records:#?}");
+    assert!(records.iter().any(|r| r.detail.contains("throttled")), "the throttled attempts are audited");
+    assert_eq!(records.last().map(|r| r.outcome.as_str()), Some("ok"));
+}
+
+#[test]
+fn refused_sign_ins_are_audited_with_their_reason() {
+    let server = Server::with_limits(Limits { logins_per_minute: 3, ..Limits::default() });
+    add_user(&server, "ana", "analyst", "a long analyst password");
+    let long = "x".repeat(2_000);
+    assert_eq!(login(&server, "ana", &long).status, 401);
+    assert_eq!(login(&server, "Not A Name!", "whatever it is").status, 401);
+    for _ in 0..5 {
+        login(&server, "ana", "a long analyst password");
+    }
+    let records = server.block_on(server.store.audit_records(0, 100)).expect("audit");
+    let reasons: Vec<&str> = records
+        .iter()
+        .filter(|r| r.action == "user.login" && r.outcome == "refused")
+        .map(|r| r.detail.as_str())
+        .collect();
+    assert!(reasons.iter().any(|d| d.contains("longer than 1024")), "{reasons:?}");
+    assert!(reasons.iter().any(|d| d.contains("no account can have that name")), "{reasons:?}");
+    let limited = reasons.iter().filter(|d| d.contains("too many sign-in attempts")).count();
+    assert_eq!(limited, 1, "rate-limited refusals are recorded once a minute: {reasons:?}");
+}
+
+#[test]
+fn forbidden_requests_and_csrf_failures_are_audited_once_a_minute_a_principal() {
+    let server = Server::start();
+    let analyst = server.user_with_token("ana", "analyst");
+    for _ in 0..3 {
+        assert_eq!(server.get("/api/v1/audit", &analyst).status, 403);
+    }
+    add_user(&server, "bob", "responder", "the right password here");
+    let answer = login(&server, "bob", "the right password here");
+    let session = answer.header("set-cookie").expect("cookie").split(';').next().expect("pair").to_owned();
+    let no_csrf = server.request(
+        "POST",
+        "/api/v1/cases/c1/comments",
+        &[("Cookie", &session)],
+        Some(br#"{"body":"x"}"#),
+    );
+    assert_eq!(no_csrf.status, 403);
+    let records = server.block_on(server.store.audit_records(0, 100)).expect("audit");
+    let refused: Vec<_> = records.iter().filter(|r| r.action == "access.refused").collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert!(refused[0].actor.starts_with("ana (token") && refused[0].target == "route:GET /api/v1/audit");
+    assert!(refused[1].actor == "bob" && refused[1].detail.contains("CSRF"), "{:?}", refused[1]);
 }
 
 #[test]
@@ -128,4 +184,86 @@ fn a_session_and_a_token_expire_when_the_clock_passes_their_end_without_sleeping
     assert_eq!(server.get("/api/v1/me", &token).status, 401, "the token's hour is up");
     hand.advance(std::time::Duration::from_secs(30 * 24 * 3600));
     assert_eq!(server.request("GET", "/api/v1/me", &[("Cookie", &session)], None).status, 401);
+}
+
+#[test]
+fn a_user_changes_their_password_and_an_admin_re_enables_an_account_and_changes_a_role() {
+    let server = Server::start();
+    let admin = server.user_with_token("root", "admin");
+    add_user(&server, "ana", "analyst", "a long analyst password");
+    let answer = login(&server, "ana", "a long analyst password");
+    let session = answer.header("set-cookie").expect("cookie").split(';').next().expect("pair").to_owned();
+    let csrf = answer.json()["csrf_token"].as_str().expect("csrf").to_owned();
+    let headers = [("Cookie", session.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let wrong = br#"{"current": "not my password", "new": "a new long password"}"#;
+    assert_eq!(server.request("POST", "/api/v1/me/password", &headers, Some(wrong)).status, 403);
+    let right = br#"{"current": "a long analyst password", "new": "a new long password"}"#;
+    assert_eq!(server.request("POST", "/api/v1/me/password", &headers, Some(right)).status, 200);
+    assert_eq!(login(&server, "ana", "a long analyst password").status, 401);
+    assert_eq!(login(&server, "ana", "a new long password").status, 200);
+
+    assert_eq!(server.post("/api/v1/users/ana/disable", &admin, b"").status, 200);
+    assert_eq!(login(&server, "ana", "a new long password").status, 401);
+    assert_eq!(server.post("/api/v1/users/ana/enable", &admin, b"").status, 200);
+    let again = login(&server, "ana", "a new long password");
+    assert_eq!(again.status, 200);
+    assert_eq!(server.post("/api/v1/users/ana/role", &admin, br#"{"role": "lead"}"#).status, 200);
+    let me = server.request("GET", "/api/v1/me", &[("Cookie", &session)], None);
+    assert_eq!(me.json()["role"], "lead", "the role holds at once");
+    let own = server.post("/api/v1/users/root/role", &admin, br#"{"role": "analyst"}"#);
+    assert_eq!((own.status, own.code().as_str()), (409, "conflict"));
+    let actions: Vec<String> = server
+        .block_on(server.store.audit_records(0, 1_000))
+        .expect("audit")
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    for action in ["user.password_change", "user.enable", "user.role_change"] {
+        assert!(actions.iter().any(|a| a == action), "{action} audited");
+    }
+}
+
+#[test]
+fn the_client_address_comes_from_the_trusted_proxys_header_only() {
+    let login_from = |server: &Server, forwarded: &str| {
+        let body = serde_json::json!({"name": "x", "password": "y"}).to_string();
+        let headers = [("Content-Type", "application/json"), ("X-Forwarded-For", forwarded)];
+        server.request("POST", "/api/v1/login", &headers, Some(body.as_bytes()))
+    };
+    let proxy = vigil_server::state::TrustedProxy {
+        address: "127.0.0.1".parse().expect("address"),
+        header: "x-forwarded-for".into(),
+    };
+    let behind =
+        Server::with_limits(Limits { logins_per_minute: 1, trusted_proxy: Some(proxy), ..Limits::default() });
+    // Two clients behind the proxy each have their own limit; a forged entry before the
+    // proxy's own is not believed.
+    assert_eq!(login_from(&behind, "198.51.100.1, 203.0.113.5").status, 401);
+    assert_eq!(login_from(&behind, "203.0.113.6").status, 401);
+    assert_eq!(login_from(&behind, "203.0.113.6").status, 429);
+    let origins: Vec<String> = behind
+        .block_on(behind.store.audit_records(0, 100))
+        .expect("audit")
+        .into_iter()
+        .map(|r| r.origin)
+        .collect();
+    assert!(
+        origins.iter().any(|o| o == "203.0.113.5") && !origins.iter().any(|o| o == "198.51.100.1"),
+        "{origins:?}"
+    );
+    // Without a trusted proxy the header is the client's word, and ignored.
+    let direct = Server::with_limits(Limits { logins_per_minute: 1, ..Limits::default() });
+    assert_eq!(login_from(&direct, "203.0.113.7").status, 401);
+    assert_eq!(login_from(&direct, "203.0.113.8").status, 429, "one address, whatever the header says");
+}
+
+#[test]
+fn an_ingest_token_learns_its_progress_not_what_was_found() {
+    let server = Server::start();
+    let token = server.user_with_token("svc", "ingest");
+    let status = server.get("/api/v1/status", &token).json();
+    assert!(status["engine"].get("watermark").is_some(), "{status}");
+    assert!(status["engine"].get("alerts").is_none() && status.get("events_stored").is_none(), "{status}");
+    let admin = server.user_with_token("root", "admin");
+    assert!(server.get("/api/v1/status", &admin).json()["engine"].get("alerts").is_some());
 }
