@@ -31,10 +31,12 @@ pub enum AuditAction {
     AccessRefused,
     UserPasswordChange,
     UserRoleChange,
+    /// A closing that waits for a second person's confirmation.
+    CaseCloseRequested,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -55,6 +57,7 @@ impl AuditAction {
         AuditAction::AccessRefused,
         AuditAction::UserPasswordChange,
         AuditAction::UserRoleChange,
+        AuditAction::CaseCloseRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl AuditAction {
             AuditAction::AccessRefused => "access.refused",
             AuditAction::UserPasswordChange => "user.password_change",
             AuditAction::UserRoleChange => "user.role_change",
+            AuditAction::CaseCloseRequested => "case.close_requested",
         }
     }
 }

@@ -266,6 +266,15 @@ impl Lifecycle {
     }
 }
 
+/// Whether closing a case as `to` needs a second person with the lead role: a benign or
+/// false-positive closing of a case that is high or critical (OCSF severity id 4 or more), or
+/// that the built-in analyst judged malicious. Until the second person confirms, nothing changes
+/// and no verdict is recorded. (The response policy takes this rule over when it lands.)
+pub fn close_needs_second_person(to: CaseState, severity_id: i64, judged_malicious: bool) -> bool {
+    matches!(to, CaseState::Benign | CaseState::FalsePositive)
+        && (severity_id >= i64::from(crate::Severity::High.id()) || judged_malicious)
+}
+
 /// One move from `from` to `to` by `actor`, if the table has it and the actor's kind may make
 /// it: the check every state change passes, wherever its history is kept.
 pub fn step(

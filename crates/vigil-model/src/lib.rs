@@ -13,7 +13,7 @@ pub mod view;
 
 pub use actor::{Actor, Cause, Component};
 pub use audit::{AuditAction, Outcome};
-pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition, step};
+pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition, close_needs_second_person, step};
 pub use dead_letter::{DeadLetter, EXCERPT_BYTES, Locator};
 pub use entity::{Entity, EntityKind};
 pub use event_id::EventId;

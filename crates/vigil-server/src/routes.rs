@@ -194,7 +194,24 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::auth::csrf_form::layer))
+        .layer(axum::middleware::from_fn_with_state(state.limits.request_deadline, within_deadline))
         .with_state(state)
+}
+
+/// Answers 408 for a request still being worked on at the deadline.
+async fn within_deadline(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            Code::RequestTimeout,
+            format!("the request took longer than {} s and was stopped", deadline.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 /// 405 for a known path asked with a method it does not take, with the methods it does.

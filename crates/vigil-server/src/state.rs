@@ -27,6 +27,9 @@ pub struct Limits {
     /// a slower one is answered 408 and frees its slot.
     pub body_deadline: Duration,
     pub min_body_bytes_per_sec: u64,
+    /// No request is worked on longer than this (the status API's settle wait is 30 s at most);
+    /// past it the answer is 408 (a transaction cut off this way is rolled back).
+    pub request_deadline: Duration,
     /// Events a minute and unpacked bytes a day per credential.
     pub quota: crate::quota::QuotaLimits,
     /// A reverse proxy whose header names the client: its address and the header (the last
@@ -50,7 +53,8 @@ impl Default for Limits {
             max_concurrent_uploads: 16,
             max_concurrent_evidence: 4,
             body_deadline: Duration::from_secs(10),
-            min_body_bytes_per_sec: 64 << 10,
+            min_body_bytes_per_sec: 256 << 10,
+            request_deadline: Duration::from_secs(120),
             quota: crate::quota::QuotaLimits::default(),
             trusted_proxy: None,
             logins_per_minute: 10,

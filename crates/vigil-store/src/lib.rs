@@ -9,6 +9,7 @@
 pub mod audit;
 mod cases;
 mod clock;
+mod close_requests;
 mod error;
 mod events;
 mod evidence;
@@ -23,6 +24,7 @@ mod write;
 
 pub use cases::{AlertRow, By, CaseFilter, CaseRow, Comment};
 pub use clock::{Clock, ManualClock};
+pub use close_requests::CloseRequest;
 pub use error::{Error, Result};
 pub use events::{NewEvent, PipelineEvent, StoredDeadLetter, StoredEvent};
 pub use evidence::EvidenceMeta;

@@ -38,10 +38,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0005_token_creator.sqlite.sql"),
         postgres: include_str!("../migrations/0005_token_creator.postgres.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/0006_close_requests.sqlite.sql"),
+        postgres: include_str!("../migrations/0006_close_requests.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

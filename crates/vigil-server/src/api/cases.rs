@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_model::{AuditAction, CaseId, CaseState, Outcome, UserId};
 use vigil_store::CaseFilter;
 
 use super::actor;
-use crate::auth::{Auth, perm};
+use crate::auth::{Auth, Role, perm};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, limit, valid_name};
@@ -136,15 +138,67 @@ pub async fn transition(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<Transition>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let to = parse_state(&body.to)?;
     if body.reason.trim().is_empty() || body.reason.chars().count() > 2_000 {
         return Err(ApiError::new(Code::BadRequest, "reason: 1 to 2000 characters"));
     }
     let by = actor(&auth.principal, from);
+    let case = case_or_404(&state, &id).await?;
+    let judged_malicious = state
+        .store
+        .recommendation(&id)
+        .await?
+        .is_some_and(|(_, r)| r.get("verdict").and_then(Value::as_str) == Some("malicious"));
+    let mut reason = body.reason.clone();
+    let mut confirmed_by = None;
+    if vigil_model::close_needs_second_person(to, case.severity, judged_malicious) {
+        let moves = state.store.lifecycle(&id).await?.map_or(0, |l| l.history().len() as i64);
+        let me = &auth.principal.name;
+        match state.store.close_request(&id).await? {
+            // The same closing, asked for by someone else, with the case as it was then.
+            Some(asked) if asked.to == to && asked.bound_moves == moves && asked.requested_by != *me => {
+                if !matches!(auth.principal.role, Role::Lead | Role::Admin) {
+                    return Err(ApiError::new(
+                        Code::Forbidden,
+                        "confirming this closing needs the lead role",
+                    ));
+                }
+                reason = format!("{} (confirmed by {me}: {})", asked.reason, body.reason);
+                confirmed_by = Some(me.clone());
+            }
+            Some(asked) if asked.to == to && asked.bound_moves == moves => {
+                return Err(ApiError::new(
+                    Code::Conflict,
+                    "this closing waits for a second person with the lead role; it cannot be you",
+                ));
+            }
+            // None waiting, another closing, or the case has moved since: a new request.
+            _ => {
+                let request = vigil_store::CloseRequest {
+                    case_id: id.clone(),
+                    to,
+                    reason: body.reason.clone(),
+                    requested_by: me.clone(),
+                    bound_moves: moves,
+                    at: String::new(),
+                };
+                let mut tx = state.store.write().await?;
+                tx.request_close(&request, &by).await?;
+                tx.commit().await?;
+                let answer = json!({
+                    "case": id,
+                    "to": to,
+                    "pending": true,
+                    "waits_for": "a second person with the lead role, asking for the same closing",
+                });
+                return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
+            }
+        }
+    }
     let mut tx = state.store.write().await?;
     // The transition table says who may make which move (a person cannot approve or execute).
-    let was = match tx.transition_case(&id, to, &body.reason, &by).await {
+    let was = match tx.transition_case(&id, to, &reason, &by).await {
         Ok(was) => was,
         Err(vigil_store::Error::Transition(refused)) => {
             drop(tx);
@@ -163,10 +217,11 @@ pub async fn transition(
         }
         Err(e) => return Err(e.into()),
     };
+    tx.clear_close_request(&id).await?;
     // A person's close or reopen is a verdict (or takes one back), kept with the state.
     vigil_engine::verdicts::record(&state.store, &mut tx, &id, to, &by).await?;
     tx.commit().await?;
-    Ok(Json(json!({"case": id, "from": was, "to": to})))
+    Ok(Json(json!({"case": id, "from": was, "to": to, "confirmed_by": confirmed_by})).into_response())
 }
 
 #[derive(Deserialize)]
