@@ -84,6 +84,11 @@ impl Server {
         self.runtime.block_on(f)
     }
 
+    /// Every audit record so far, in order.
+    pub fn audit(&self) -> Vec<vigil_store::audit::AuditRecord> {
+        self.block_on(self.store.audit_records(0, i64::MAX)).expect("audit")
+    }
+
     /// A user with `role`, and a token for them scoped `*`; returns the token's secret.
     pub fn user_with_token(&self, name: &str, role: &str) -> String {
         self.token_for(name, role, &["*"], "2099-01-01T00:00:00.000000Z")

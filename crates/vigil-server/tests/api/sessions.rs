@@ -212,12 +212,7 @@ fn a_user_changes_their_password_and_an_admin_re_enables_an_account_and_changes_
     assert_eq!(me.json()["role"], "lead", "the role holds at once");
     let own = server.post("/api/v1/users/root/role", &admin, br#"{"role": "analyst"}"#);
     assert_eq!((own.status, own.code().as_str()), (409, "conflict"));
-    let actions: Vec<String> = server
-        .block_on(server.store.audit_records(0, 1_000))
-        .expect("audit")
-        .into_iter()
-        .map(|r| r.action)
-        .collect();
+    let actions: Vec<String> = server.audit().into_iter().map(|r| r.action).collect();
     for action in ["user.password_change", "user.enable", "user.role_change"] {
         assert!(actions.iter().any(|a| a == action), "{action} audited");
     }
