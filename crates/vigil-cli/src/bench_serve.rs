@@ -232,10 +232,16 @@ pub fn run(
         .iter()
         .map(|(t, rss, held)| {
             let rss = rss.map_or_else(|| "?".to_owned(), |m| m.to_string());
-            format!("{t:.0}s: {rss} MiB, {}/{}", held.alerts, held.cases)
+            format!(
+                "{t:.0}s: {rss} MiB, {}/{} (largest {}, span {} h)",
+                held.alerts,
+                held.cases,
+                held.largest_case,
+                held.span_ms / 3_600_000
+            )
         })
         .collect();
-    for chunk in line.chunks(5) {
+    for chunk in line.chunks(2) {
         println!("                       {}", chunk.join("; "));
     }
     runtime.block_on(running.stop()).context("stopping the server")?;

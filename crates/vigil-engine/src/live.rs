@@ -28,6 +28,10 @@ pub struct CaseUpdate {
 pub struct Held {
     pub alerts: usize,
     pub cases: usize,
+    /// The alerts of the largest case held.
+    pub largest_case: usize,
+    /// How far (ms of event time) the oldest alert held lies behind the newest.
+    pub span_ms: i64,
 }
 
 pub struct LiveCases {
@@ -65,7 +69,20 @@ impl LiveCases {
     }
 
     pub fn held(&self) -> Held {
-        Held { alerts: self.open.len(), cases: self.born.len() }
+        let mut per_case: HashMap<&CaseId, usize> = HashMap::new();
+        for alert in &self.open {
+            if let Some(case) = self.home.get(&alert.id) {
+                *per_case.entry(case).or_default() += 1;
+            }
+        }
+        let (oldest, newest) =
+            self.open.iter().fold((i64::MAX, i64::MIN), |(lo, hi), a| (lo.min(a.time), hi.max(a.time)));
+        Held {
+            alerts: self.open.len(),
+            cases: self.born.len(),
+            largest_case: per_case.values().copied().max().unwrap_or(0),
+            span_ms: if self.open.is_empty() { 0 } else { newest - oldest },
+        }
     }
 
     fn born_order(&mut self, case_id: &CaseId) {
@@ -214,7 +231,7 @@ mod tests {
         live.add(vec![alert("a1", 0, "ws-12", "alice")]);
         let day = 24 * 60 * MIN;
         live.add(vec![alert("z1", 3 * day, "ws-99", "zed")]);
-        assert_eq!(live.held(), Held { alerts: 1, cases: 1 });
+        assert_eq!((live.held().alerts, live.held().cases), (1, 1));
     }
 
     #[test]
@@ -233,7 +250,7 @@ mod tests {
                 &format!("u{day}"),
             )]);
             let held = live.held();
-            most = Held { alerts: most.alerts.max(held.alerts), cases: most.cases.max(held.cases) };
+            most = Held { alerts: most.alerts.max(held.alerts), cases: most.cases.max(held.cases), ..most };
         }
         assert!(most.alerts <= 49 && most.cases <= 3, "{most:?}");
     }
