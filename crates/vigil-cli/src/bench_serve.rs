@@ -123,19 +123,31 @@ pub fn run(
 
     // Event-to-case: after each engine step, which pending trigger users now have a case.
     let to_case = Arc::new(Mutex::new(Vec::<f64>::new()));
+    // Memory and what the live cases hold, about ten times through the run, taken as the
+    // engine finishes a batch.
+    let samples = Arc::new(Mutex::new(Vec::new()));
     let monitor = {
-        let (store, engine, pending, to_case, stop) = (
+        let (store, engine, pending, to_case, stop, samples) = (
             running.store.clone(),
             running.engine.clone(),
             Arc::clone(&pending),
             Arc::clone(&to_case),
             Arc::clone(&stop),
+            Arc::clone(&samples),
         );
+        let every = Duration::from_secs_f64((seconds as f64 / 10.0).max(0.5));
         runtime.spawn(async move {
             let mut filed = std::collections::HashSet::new();
+            let mut next_sample = started + every;
             loop {
                 let woken = engine.processed.notified();
                 tokio::pin!(woken);
+                if next_sample <= deadline && Instant::now() >= next_sample {
+                    let sample =
+                        (started.elapsed().as_secs_f64(), crate::bench::rss_mib(), engine.progress().held);
+                    samples.lock().unwrap_or_else(PoisonError::into_inner).push(sample);
+                    next_sample += every;
+                }
                 woken.as_mut().enable();
                 let waiting: Vec<String> =
                     pending.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
@@ -170,26 +182,10 @@ pub fn run(
         })
     };
 
-    // Memory and what the live cases hold, ten times through the run.
-    let samples = {
-        let engine = running.engine.clone();
-        std::thread::spawn(move || {
-            let every = Duration::from_secs_f64((seconds as f64 / 10.0).max(0.5));
-            let mut out = Vec::new();
-            let mut next = started + every;
-            while next <= deadline {
-                // A bench paces itself; nothing waits on this thread but the report.
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
-                out.push((started.elapsed().as_secs_f64(), crate::bench::rss_mib(), engine.progress().held));
-                next += every;
-            }
-            out
-        })
-    };
     for t in threads {
         let _ = t.join();
     }
-    let samples = samples.join().unwrap_or_default();
+    let samples = samples.lock().unwrap_or_else(PoisonError::into_inner).clone();
     stop.store(true, Ordering::Relaxed);
     let wall = started.elapsed().as_secs_f64();
     runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), monitor).await }).ok();
@@ -233,7 +229,7 @@ pub fn run(
         .map(|(t, rss, held)| {
             let rss = rss.map_or_else(|| "?".to_owned(), |m| m.to_string());
             format!(
-                "{t:.0}s: {rss} MiB, {}/{} (largest {}, span {} h)",
+                "{t:.1}s: {rss} MiB, {}/{} (largest {}, span {} h)",
                 held.alerts,
                 held.cases,
                 held.largest_case,
