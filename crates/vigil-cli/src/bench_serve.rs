@@ -3,8 +3,10 @@
 //! `synchronous=FULL`). Reports durable events per second, acknowledgement latency, the time
 //! from acknowledgement to the case that an alerting event lands in, and memory: peak, and
 //! sampled through the run with what the engine's live cases hold. Event times advance a
-//! second per event from a fixed start, so a long run spans days of event time and the live
-//! cases must forget what falls out of the clustering window.
+//! second per event from a year before the run, so a long run spans days of event time and the
+//! live cases must forget what falls out of the clustering window. They never pass the time
+//! they are sent: ingest retimes a record dated more than a day after it arrived, and a bench
+//! whose events all piled up at that limit would measure nothing ageing out.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -18,18 +20,29 @@ use vigil_store::{By, CaseFilter};
 
 use crate::serve::{Settings, start};
 
-/// 2026-12-01T00:00:00Z: the first event's time.
-const START: i64 = 1_796_083_200;
+/// How far before the run the first event's time lies (seconds).
+const HISTORY_SECS: i64 = 366 * 86_400;
 
-fn record(client: usize, batch: u64, i: usize, batch_size: usize, trigger: Option<&str>) -> String {
+/// One event as a client sends it. `start` is the first event's time and `now` the time of
+/// sending (Unix seconds); the event's time is a second per event after `start`, never after
+/// `now`.
+fn record(
+    (start, now): (i64, i64),
+    client: usize,
+    batch: u64,
+    i: usize,
+    batch_size: usize,
+    trigger: Option<&str>,
+) -> String {
     let (source, name, user) = match trigger {
         Some(user) => ("cloudtrail", "StopLogging", user.to_owned()),
         None => ("s3", "GetObject", format!("app{}", client % 3)),
     };
     let n = batch * 1_000 + i as u64;
-    let at = chrono::DateTime::from_timestamp(START + (batch * batch_size as u64 + i as u64) as i64, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ");
+    let at =
+        chrono::DateTime::from_timestamp((start + (batch * batch_size as u64 + i as u64) as i64).min(now), 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ");
     format!(
         r#"{{"eventVersion":"1.08","eventID":"b-{client}-{batch}-{i}","eventTime":"{at}","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.0","requestParameters":{{"bucketName":"data-{}","key":"objects/{n}.parquet"}},"userIdentity":{{"type":"IAMUser","userName":"{user}","accountId":"111122223333"}}}}"#,
         client + 1,
@@ -73,6 +86,7 @@ pub fn run(
     let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let url = format!("{}/api/v1/ingest?format=cloudtrail", running.url);
     let started = Instant::now();
+    let start = chrono::Utc::now().timestamp() - HISTORY_SECS;
     let deadline = started + Duration::from_secs(seconds);
     let mut threads = Vec::new();
     for client in 0..clients {
@@ -91,8 +105,9 @@ pub fn run(
             while Instant::now() < deadline {
                 let trigger = (trigger_every > 0 && n.is_multiple_of(trigger_every))
                     .then(|| format!("bench-u{client}-{n}"));
+                let times = (start, chrono::Utc::now().timestamp());
                 let body: String = (0..batch)
-                    .map(|i| record(client, n, i, batch, trigger.as_deref().filter(|_| i == 0)) + "\n")
+                    .map(|i| record(times, client, n, i, batch, trigger.as_deref().filter(|_| i == 0)) + "\n")
                     .collect();
                 let sent = Instant::now();
                 let response = agent
@@ -138,6 +153,13 @@ pub fn run(
         let every = Duration::from_secs_f64((seconds as f64 / 10.0).max(0.5));
         runtime.spawn(async move {
             let mut filed = std::collections::HashSet::new();
+            // The alerting events are high and the newest: reading every case after each batch
+            // would make the bench's own reads grow with the store.
+            let recent_high = CaseFilter {
+                min_severity: Some(i64::from(vigil_model::Severity::High.id())),
+                limit: 200,
+                ..CaseFilter::default()
+            };
             let mut next_sample = started + every;
             loop {
                 let woken = engine.processed.notified();
@@ -152,8 +174,7 @@ pub fn run(
                 let waiting: Vec<String> =
                     pending.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
                 if !waiting.is_empty()
-                    && let Ok(cases) =
-                        store.cases(&CaseFilter { limit: 100_000, ..CaseFilter::default() }).await
+                    && let Ok(cases) = store.cases(&recent_high).await
                 {
                     let now = Instant::now();
                     for case in &cases {

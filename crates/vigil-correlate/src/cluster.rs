@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use vigil_model::{Entity, EntityKind};
+use vigil_model::{AlertId, Entity, EntityKind};
 
 use crate::alert::Alert;
 use crate::case::{Case, FoldedAlert, Merge};
@@ -47,7 +47,17 @@ impl Default for ClusterConfig {
 }
 
 /// How many ids a folded alert lists (its count says how many there were).
-const IDS_PER_FOLDED_ALERT: usize = 20;
+pub const IDS_PER_FOLDED_ALERT: usize = 20;
+
+/// Later alerts of one rule on the same entities that a caller counted into an alert instead of
+/// keeping each (the live engine does, so a rule that fires on one host for months holds a few
+/// alerts, not every one). Clustering folds them as if they were there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Repeats {
+    pub count: u64,
+    /// The time of the latest of them.
+    pub last_seen: i64,
+}
 
 /// Maps user spellings the data shows to be one person onto one of them.
 struct Aliases {
@@ -129,23 +139,57 @@ fn describe_shared(shared: &[Entity]) -> String {
 
 /// Clusters `alerts` into cases, earliest case first.
 pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
-    let mut ordered: Vec<&Alert> = alerts.iter().collect();
-    ordered.sort_by(|a, b| (a.time, &a.rule.id, &a.id).cmp(&(b.time, &b.rule.id, &b.id)));
+    cluster_placed(alerts, &HashMap::new(), config).cases
+}
+
+/// Cases, and where each alert went: a folded alert lists only its first ids.
+pub struct Clustered {
+    pub cases: Vec<Case>,
+    /// For each alert given, by position, the index in `cases` of the case it is in.
+    pub case_of: Vec<usize>,
+}
+
+/// Clusters `alerts` as [`cluster`] does, each alert named in `repeats` standing for itself and
+/// the later alerts counted into it, and says which case each alert is in.
+pub fn cluster_placed(
+    alerts: &[Alert],
+    repeats: &HashMap<AlertId, Repeats>,
+    config: &ClusterConfig,
+) -> Clustered {
+    let mut order: Vec<usize> = (0..alerts.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&alerts[a], &alerts[b]);
+        (a.time, &a.rule.id, &a.id).cmp(&(b.time, &b.rule.id, &b.id))
+    });
+    let ordered: Vec<&Alert> = order.iter().map(|&i| &alerts[i]).collect();
     let aliases = Aliases::new(&ordered);
-    let folded = fold(&ordered, &aliases, config);
+    let (folded, folded_of) = fold(&ordered, repeats, &aliases, config);
     let postings = postings(&folded);
     let weights = entity_weights(&folded, &postings, config);
     let edges = edges(&folded, &postings, &weights, config);
     let joined = join(&folded, edges, &weights, config);
-    into_cases(folded, joined, &weights)
+    let (cases, case_of_folded) = into_cases(folded, joined, &weights);
+    let mut case_of = vec![0; alerts.len()];
+    for (position, &i) in order.iter().enumerate() {
+        case_of[i] = case_of_folded[folded_of[position]];
+    }
+    Clustered { cases, case_of }
 }
 
 /// One rule on the same entities, each within the window of the last, folds into one alert
-/// with a count.
-fn fold(ordered: &[&Alert], aliases: &Aliases, config: &ClusterConfig) -> Vec<FoldedAlert> {
+/// with a count. Also says, for each alert in `ordered`, which folded alert it is in.
+fn fold(
+    ordered: &[&Alert],
+    repeats: &HashMap<AlertId, Repeats>,
+    aliases: &Aliases,
+    config: &ClusterConfig,
+) -> (Vec<FoldedAlert>, Vec<usize>) {
     let mut folded: Vec<FoldedAlert> = Vec::new();
+    let mut folded_of = Vec::with_capacity(ordered.len());
     let mut open: HashMap<(String, Vec<Entity>), usize> = HashMap::new();
     for alert in ordered {
+        let more = repeats.get(&alert.id).copied().unwrap_or_default();
+        let last_seen = alert.time.max(more.last_seen);
         let mut entities: Vec<Entity> = alert.entities.iter().map(|e| aliases.resolve(e)).collect();
         entities.sort();
         entities.dedup();
@@ -153,9 +197,10 @@ fn fold(ordered: &[&Alert], aliases: &Aliases, config: &ClusterConfig) -> Vec<Fo
         if let Some(&i) = open.get(&key)
             && alert.time - folded[i].last_seen <= config.window_ms
         {
+            folded_of.push(i);
             let f = &mut folded[i];
-            f.count += 1;
-            f.last_seen = f.last_seen.max(alert.time);
+            f.count += 1 + more.count;
+            f.last_seen = f.last_seen.max(last_seen);
             if f.ids.len() < IDS_PER_FOLDED_ALERT {
                 f.ids.push(alert.id.clone());
             }
@@ -169,18 +214,19 @@ fn fold(ordered: &[&Alert], aliases: &Aliases, config: &ClusterConfig) -> Vec<Fo
             continue;
         }
         open.insert(key.clone(), folded.len());
+        folded_of.push(folded.len());
         folded.push(FoldedAlert {
             rule: alert.rule.clone(),
             ids: vec![alert.id.clone()],
-            count: 1,
+            count: 1 + more.count,
             first_seen: alert.time,
-            last_seen: alert.time,
+            last_seen,
             entities: key.1,
             evidence: alert.evidence.iter().take(config.evidence_per_alert).cloned().collect(),
             summary: alert.summary.clone(),
         });
     }
-    folded
+    (folded, folded_of)
 }
 
 /// Which folded alerts (by index, in time order) name each entity.
@@ -352,8 +398,13 @@ fn join(
     Joined { groups: uf, joinings, refused }
 }
 
-/// Each group becomes a case, earliest first, with the reason for every merge in it.
-fn into_cases(folded: Vec<FoldedAlert>, joined: Joined, weights: &HashMap<Entity, f64>) -> Vec<Case> {
+/// Each group becomes a case, earliest first, with the reason for every merge in it; also the
+/// index of the case each folded alert went to.
+fn into_cases(
+    folded: Vec<FoldedAlert>,
+    joined: Joined,
+    weights: &HashMap<Entity, f64>,
+) -> (Vec<Case>, Vec<usize>) {
     let Joined { groups: mut uf, joinings, refused } = joined;
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..folded.len() {
@@ -387,6 +438,7 @@ fn into_cases(folded: Vec<FoldedAlert>, joined: Joined, weights: &HashMap<Entity
             reason,
         });
     }
+    let case_of: Vec<usize> = (0..folded.len()).map(|i| place[&i].case).collect();
     let weight = |e: &Entity| weights.get(e).copied().unwrap_or(0.0);
     let mut slots: Vec<Option<FoldedAlert>> = folded.into_iter().map(Some).collect();
     let mut cases: Vec<Case> = groups
@@ -406,7 +458,7 @@ fn into_cases(folded: Vec<FoldedAlert>, joined: Joined, weights: &HashMap<Entity
             }
         }
     }
-    cases
+    (cases, case_of)
 }
 
 /// The entity kinds a case table shows first.

@@ -11,4 +11,6 @@ mod weights;
 
 pub use alert::{Alert, Evidence, RuleRef};
 pub use case::{Case, CaseEntity, FoldedAlert, Merge, TacticUse, TechniqueUse, TimelineEntry, TimelineKind};
-pub use cluster::{ClusterConfig, cluster, is_identity};
+pub use cluster::{
+    ClusterConfig, Clustered, IDS_PER_FOLDED_ALERT, Repeats, cluster, cluster_placed, is_identity,
+};

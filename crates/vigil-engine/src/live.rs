@@ -2,12 +2,14 @@
 //! join a case (the same clustering `vigil hunt` uses); a case keeps the id it was first given,
 //! whatever alerts join it later, and a case absorbed into another is named so it can be closed
 //! as a duplicate. Memory is bounded by the clustering window: a case quiet for longer than it
-//! is forgotten whole (its alerts, their homes, its birth order); the store remembers it.
+//! is forgotten whole (its alerts, their homes, its birth order); the store remembers it. A case
+//! that never goes quiet is bounded by its size cap, and a rule that keeps firing on the same
+//! entities is held as the first alerts of the run, the last of them counting the rest.
 
 use std::collections::{HashMap, HashSet};
 
-use vigil_correlate::{Alert, Case, ClusterConfig, cluster};
-use vigil_model::{AlertId, CaseId};
+use vigil_correlate::{Alert, Case, ClusterConfig, Clustered, IDS_PER_FOLDED_ALERT, Repeats, cluster_placed};
+use vigil_model::{AlertId, CaseId, Entity};
 
 /// What one batch of alerts changed.
 #[derive(Debug)]
@@ -40,6 +42,8 @@ pub struct LiveCases {
     open: Vec<Alert>,
     /// Alert id → the stable id of its case, for the alerts in `open`.
     home: HashMap<AlertId, CaseId>,
+    /// The alerts in `open` that stand for later ones of their run as well (see `compact`).
+    repeats: HashMap<AlertId, Repeats>,
     /// Stable case id → the order it was created in (the older case keeps its id on a merge),
     /// for the cases that have an alert in `open`.
     born: HashMap<CaseId, u64>,
@@ -48,7 +52,14 @@ pub struct LiveCases {
 
 impl LiveCases {
     pub fn new(config: ClusterConfig) -> LiveCases {
-        LiveCases { config, open: Vec::new(), home: HashMap::new(), born: HashMap::new(), next_order: 0 }
+        LiveCases {
+            config,
+            open: Vec::new(),
+            home: HashMap::new(),
+            repeats: HashMap::new(),
+            born: HashMap::new(),
+            next_order: 0,
+        }
     }
 
     /// Remembers alerts already filed under `case_id` (from the store, after a restart). Cases
@@ -66,6 +77,12 @@ impl LiveCases {
     /// Ends a restore: forgets what the live engine would already have forgotten.
     pub fn restored(&mut self) {
         self.prune();
+        self.compact();
+    }
+
+    /// When the latest alert `alert` stands for was raised.
+    fn last_time(&self, alert: &Alert) -> i64 {
+        self.repeats.get(&alert.id).map_or(alert.time, |r| r.last_seen.max(alert.time))
     }
 
     pub fn held(&self) -> Held {
@@ -75,8 +92,10 @@ impl LiveCases {
                 *per_case.entry(case).or_default() += 1;
             }
         }
-        let (oldest, newest) =
-            self.open.iter().fold((i64::MAX, i64::MIN), |(lo, hi), a| (lo.min(a.time), hi.max(a.time)));
+        let (oldest, newest) = self
+            .open
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), a| (lo.min(a.time), hi.max(self.last_time(a))));
         Held {
             alerts: self.open.len(),
             cases: self.born.len(),
@@ -95,51 +114,59 @@ impl LiveCases {
     /// Files new alerts; returns every case they changed. An alert already held is ignored;
     /// one the engine has forgotten is the caller's to recognise (the store knows it).
     pub fn add(&mut self, alerts: Vec<Alert>) -> Vec<CaseUpdate> {
-        let mut fresh: HashMap<AlertId, Alert> = HashMap::new();
+        let start = self.open.len();
+        let mut taken: HashSet<AlertId> = HashSet::new();
         for alert in alerts {
-            if !self.home.contains_key(&alert.id) && !fresh.contains_key(&alert.id) {
-                fresh.insert(alert.id.clone(), alert.clone());
+            if !self.home.contains_key(&alert.id) && taken.insert(alert.id.clone()) {
                 self.open.push(alert);
             }
         }
-        if fresh.is_empty() {
+        if self.open.len() == start {
             return Vec::new();
         }
+        let Clustered { cases, case_of } = cluster_placed(&self.open, &self.repeats, &self.config);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); cases.len()];
+        for (i, &case) in case_of.iter().enumerate() {
+            members[case].push(i);
+        }
         let mut updates = Vec::new();
-        for mut case in cluster(&self.open, &self.config) {
-            let ids: Vec<&AlertId> = case.alerts.iter().flat_map(|a| &a.ids).collect();
-            let mut new_alerts: Vec<Alert> = ids.iter().filter_map(|id| fresh.get(*id).cloned()).collect();
+        for (mut case, members) in cases.into_iter().zip(members) {
+            // The alerts after `start` are this batch's.
+            let mut new_alerts: Vec<Alert> =
+                members.iter().filter(|&&i| i >= start).map(|&i| self.open[i].clone()).collect();
             if new_alerts.is_empty() {
                 continue;
             }
             new_alerts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-            let mut existing: Vec<&CaseId> = ids.iter().filter_map(|id| self.home.get(*id)).collect();
-            existing.sort_by_key(|c| (self.born.get(*c).copied().unwrap_or(u64::MAX), (*c).clone()));
+            let mut existing: Vec<CaseId> =
+                members.iter().filter_map(|&i| self.home.get(&self.open[i].id)).cloned().collect();
+            existing.sort_by_key(|c| (self.born.get(c).copied().unwrap_or(u64::MAX), c.clone()));
             existing.dedup();
             let (stable, created) = match existing.first() {
-                Some(id) => ((*id).clone(), false),
+                Some(id) => (id.clone(), false),
                 None => (case.id.clone(), true),
             };
-            let absorbed: Vec<CaseId> = existing.iter().skip(1).map(|c| (*c).clone()).collect();
+            let absorbed: Vec<CaseId> = existing.iter().skip(1).cloned().collect();
             self.born_order(&stable);
-            for id in &ids {
-                self.home.insert((*id).clone(), stable.clone());
+            for &i in &members {
+                self.home.insert(self.open[i].id.clone(), stable.clone());
             }
             case.id = stable;
             updates.push(CaseUpdate { case, new_alerts, created, absorbed });
         }
         self.prune();
+        self.compact();
         updates
     }
 
     /// Forgets cases quiet for longer than the window, whole: no new alert can join them.
     fn prune(&mut self) {
-        let Some(latest) = self.open.iter().map(|a| a.time).max() else { return };
+        let Some(latest) = self.open.iter().map(|a| self.last_time(a)).max() else { return };
         let mut last_seen: HashMap<&CaseId, i64> = HashMap::new();
         for alert in &self.open {
             if let Some(case) = self.home.get(&alert.id) {
-                let t = last_seen.entry(case).or_insert(alert.time);
-                *t = (*t).max(alert.time);
+                let t = last_seen.entry(case).or_insert(i64::MIN);
+                *t = (*t).max(self.last_time(alert));
             }
         }
         let active: HashSet<CaseId> = last_seen
@@ -147,15 +174,83 @@ impl LiveCases {
             .filter(|(_, t)| *t >= latest - self.config.window_ms)
             .map(|(c, _)| c.clone())
             .collect();
-        let home = &mut self.home;
+        let (home, repeats) = (&mut self.home, &mut self.repeats);
         self.open.retain(|a| {
             let keep = home.get(&a.id).is_some_and(|c| active.contains(c));
+            if !keep {
+                home.remove(&a.id);
+                repeats.remove(&a.id);
+            }
+            keep
+        });
+        self.born.retain(|case, _| active.contains(case));
+    }
+
+    /// Counts the later alerts of a run (one rule on the same entities, each within the window
+    /// of the one before, in a case already filed) into the last alert of the run that is kept
+    /// whole, once the run has as many whole alerts as a folded alert lists ids. Clustering
+    /// folds a run into one alert whose ids, times and count this keeps exactly; its evidence
+    /// comes from the alerts kept whole.
+    fn compact(&mut self) {
+        let mut order: Vec<usize> = (0..self.open.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.open[a], &self.open[b]);
+            (a.time, &a.rule.id, &a.id).cmp(&(b.time, &b.rule.id, &b.id))
+        });
+        /// A run being read: the alert that counts the rest, how many are whole, when it ended.
+        struct Run {
+            carrier: usize,
+            whole: usize,
+            last_seen: i64,
+        }
+        let mut runs: HashMap<(&str, Vec<&Entity>), Run> = HashMap::new();
+        let mut counted: Vec<(usize, usize)> = Vec::new();
+        for i in order {
+            let alert = &self.open[i];
+            let mut entities: Vec<&Entity> = alert.entities.iter().collect();
+            entities.sort();
+            entities.dedup();
+            let last = self.last_time(alert);
+            let key = (alert.rule.id.as_str(), entities);
+            match runs.get_mut(&key) {
+                Some(run) if alert.time - run.last_seen <= self.config.window_ms => {
+                    if run.whole < IDS_PER_FOLDED_ALERT {
+                        run.whole += 1;
+                        run.carrier = i;
+                    } else {
+                        counted.push((run.carrier, i));
+                    }
+                    run.last_seen = run.last_seen.max(last);
+                }
+                _ => {
+                    runs.insert(key, Run { carrier: i, whole: 1, last_seen: last });
+                }
+            }
+        }
+        if counted.is_empty() {
+            return;
+        }
+        let mut gone = vec![false; self.open.len()];
+        for (carrier, i) in counted {
+            let (time, more) = {
+                let alert = &self.open[i];
+                (alert.time, self.repeats.remove(&alert.id).unwrap_or_default())
+            };
+            let tally = self.repeats.entry(self.open[carrier].id.clone()).or_default();
+            tally.count += 1 + more.count;
+            tally.last_seen = tally.last_seen.max(time).max(more.last_seen);
+            gone[i] = true;
+        }
+        let mut index = 0;
+        let home = &mut self.home;
+        self.open.retain(|a| {
+            let keep = !gone[index];
+            index += 1;
             if !keep {
                 home.remove(&a.id);
             }
             keep
         });
-        self.born.retain(|case, _| active.contains(case));
     }
 }
 
@@ -253,6 +348,107 @@ mod tests {
             most = Held { alerts: most.alerts.max(held.alerts), cases: most.cases.max(held.cases), ..most };
         }
         assert!(most.alerts <= 49 && most.cases <= 3, "{most:?}");
+    }
+
+    #[test]
+    fn a_case_that_never_goes_quiet_is_not_held_forever() {
+        // Three service identities each raise an alert every four minutes, each from an address
+        // of its own, for eight days of event time; another identity stops logging now and then.
+        // The busy cases never go quiet: they fill to the size cap and their continuations
+        // carry on. What is held stays within about one window's worth of alerts and cases.
+        let config = ClusterConfig::default();
+        let cap = config.max_case_alerts;
+        let mut live = LiveCases::new(config);
+        let mut most = Held::default();
+        let (mut n, mut filed) = (0u64, HashMap::<CaseId, u64>::new());
+        for hour in 0..24 * 8 {
+            let mut batch = Vec::new();
+            for minute in (0..60).step_by(4) {
+                let t = (hour * 60 + minute) * MIN;
+                for app in 0..3 {
+                    n += 1;
+                    let mut a = alert(&format!("s{n}"), t, "", &format!("app{app}"));
+                    a.entities.push(
+                        Entity::new(EntityKind::Ip, &format!("10.{app}.{}.{}", n % 250, n / 250 % 250))
+                            .expect("ip"),
+                    );
+                    a.entities.push(Entity::new(EntityKind::CloudAccount, "111122223333").expect("account"));
+                    a.rule.id = "many-s3-objects".into();
+                    batch.push(a);
+                }
+            }
+            if hour % 3 == 0 {
+                batch.push(alert(&format!("t{hour}"), hour * 60 * MIN, "", &format!("intruder{hour}")));
+            }
+            for update in live.add(batch) {
+                *filed.entry(update.case.id.clone()).or_default() += update.new_alerts.len() as u64;
+                assert!(update.case.alerts.len() <= cap, "a case past its cap");
+            }
+            let held = live.held();
+            most = Held {
+                alerts: most.alerts.max(held.alerts),
+                cases: most.cases.max(held.cases),
+                largest_case: most.largest_case.max(held.largest_case),
+                span_ms: most.span_ms.max(held.span_ms),
+            };
+        }
+        // Every alert was filed exactly once.
+        assert_eq!(filed.values().sum::<u64>(), n + 24 * 8 / 3);
+        // One window's alerts, and for each busy identity a full case and the continuation
+        // filling after it: not the 8,640 alerts of the eight days.
+        let day = 24 * 60 / 4 * 3;
+        assert!(most.alerts <= 2 * day + 3 * cap && most.cases <= 20, "{most:?}");
+    }
+
+    #[test]
+    fn alerts_past_the_twentieth_of_a_folded_run_are_filed() {
+        // A folded alert lists its first twenty ids; the alerts after those were found in no
+        // case, never filed, and forgotten.
+        let mut live = LiveCases::new(ClusterConfig::default());
+        let mut filed = Vec::new();
+        for k in 0..30 {
+            let mut a = alert(&format!("r{k:02}"), k * MIN, "ws-12", "alice");
+            a.rule.id = "noisy".into();
+            for update in live.add(vec![a]) {
+                assert_eq!(update.case.alert_count(), k as u64 + 1);
+                filed.extend(update.new_alerts.into_iter().map(|a| a.id.to_string()));
+            }
+        }
+        assert_eq!(filed, (0..30).map(|k| format!("r{k:02}")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_rule_firing_on_one_host_for_months_is_held_as_a_few_alerts_and_counted_whole() {
+        // Every ten minutes for sixty days the same rule on the same host and user: a case that
+        // never goes quiet and never reaches its size cap. It was held alert by alert, without
+        // end; now as the first alerts of the run, the last counting the rest, and the case
+        // reads as clustering all of them at once does.
+        let mut live = LiveCases::new(ClusterConfig::default());
+        let (mut all, mut last, mut most) = (Vec::new(), None, 0);
+        for hour in 0..24 * 60 {
+            let batch: Vec<Alert> = (0..6)
+                .map(|k| {
+                    let mut a = alert(&format!("n{hour}-{k}"), (hour * 6 + k) * 10 * MIN, "ws-12", "alice");
+                    a.rule.id = "noisy".into();
+                    a
+                })
+                .collect();
+            all.extend(batch.clone());
+            if let Some(update) = live.add(batch).pop() {
+                last = Some(update.case);
+            }
+            most = most.max(live.held().alerts);
+        }
+        assert!(most <= IDS_PER_FOLDED_ALERT + 6, "held {most} alerts");
+        let whole = vigil_correlate::cluster(&all, &ClusterConfig::default());
+        let last = last.expect("a case");
+        assert_eq!(whole.len(), 1);
+        assert_eq!(last.alert_count(), 24 * 60 * 6);
+        assert_eq!(
+            serde_json::to_value(&last.alerts).expect("json"),
+            serde_json::to_value(&whole[0].alerts).expect("json")
+        );
+        assert_eq!((last.first_seen, last.last_seen), (whole[0].first_seen, whole[0].last_seen));
     }
 
     #[test]
