@@ -1,11 +1,13 @@
 //! Every route, declared once: method, path, the permission it needs (`None`: public), what it
-//! does, and its handler. The router, the OpenAPI document and the RBAC test all read this one
-//! table. A known path asked with another method is answered 405 with `Allow`.
+//! does, its query and body types, and its handler. The router, the OpenAPI document and the
+//! RBAC test all read this one table. A known path asked with another method is answered 405
+//! with `Allow`.
 
 use axum::Router;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
+use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::api::*;
@@ -44,11 +46,36 @@ impl std::fmt::Display for Method {
     }
 }
 
+/// A type's JSON Schema, written into a generator that collects the types it names.
+type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// The JSON Schema of `T`, inline (a query's parameters are read from it).
+fn inline<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
+}
+
+/// A reference to the JSON Schema of `T`, kept once among the document's schemas.
+fn named<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// What a route's request body is.
+#[derive(Clone, Copy)]
+pub enum Body {
+    /// A JSON document of this type.
+    Json(SchemaOf),
+    /// Bytes: a log file or an evidence file, in the encoding `Content-Encoding` names.
+    Bytes(&'static str),
+}
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub permission: Option<Permission>,
     pub summary: &'static str,
+    /// The query parameters it takes (others are refused), as a type.
+    query: Option<SchemaOf>,
+    body: Option<Body>,
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
@@ -59,7 +86,21 @@ const fn r(
     summary: &'static str,
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 ) -> Route {
-    Route { method, path, permission, summary, handler }
+    Route { method, path, permission, summary, query: None, body: None, handler }
+}
+
+impl Route {
+    const fn query<T: JsonSchema>(self) -> Route {
+        Route { query: Some(inline::<T>), ..self }
+    }
+
+    const fn json<T: JsonSchema>(self) -> Route {
+        Route { body: Some(Body::Json(named::<T>)), ..self }
+    }
+
+    const fn bytes(self, what: &'static str) -> Route {
+        Route { body: Some(Body::Bytes(what)), ..self }
+    }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -67,30 +108,38 @@ pub const ROUTES: &[Route] = &[
     r(Get, "/api/v1/openapi.json", None, "This document", |m| on(m, system::openapi)),
     r(Post, "/api/v1/login", None, "Sign in with a user name and password; sets the session cookie", |m| {
         on(m, session::login)
-    }),
+    })
+    .json::<session::Login>(),
     r(Post, "/api/v1/logout", Some(Session), "Sign out", |m| on(m, session::logout)),
     r(Get, "/api/v1/me", Some(Session), "The caller: name, role, permissions", |m| on(m, system::me)),
     r(Post, "/api/v1/me/password", Some(Session), "Change your own password, given the current one", |m| {
         on(m, users::change_password)
-    }),
-    r(Get, "/api/v1/status", Some(Session), "Engine and ingest progress", |m| on(m, system::status)),
+    })
+    .json::<users::NewPassword>(),
+    r(Get, "/api/v1/status", Some(Session), "Engine and ingest progress", |m| on(m, system::status))
+        .query::<system::StatusQuery>(),
     r(
         Post,
         "/api/v1/ingest",
         Some(Ingest),
         "Bulk ingest: a body in any decoded format; answered once durable",
         |m| on(m, ingest::bulk),
-    ),
+    )
+    .query::<ingest::IngestQuery>()
+    .bytes("Log records in any format Vigil decodes, plain or gzip (recognised from the content)"),
     r(
         Post,
         "/api/v1/webhooks/{source}",
         Some(Webhook),
         "A source's own ingest URL; its token is scoped to it",
         |m| on(m, ingest::webhook),
-    ),
+    )
+    .query::<ingest::WebhookQuery>()
+    .bytes("Records in the source's own format, plain or gzip"),
     r(Get, "/api/v1/cases", Some(CaseRead), "The case queue, filtered by state, severity, assignee", |m| {
         on(m, cases::list)
-    }),
+    })
+    .query::<cases::ListQuery>(),
     r(
         Get,
         "/api/v1/cases/{id}",
@@ -109,32 +158,41 @@ pub const ROUTES: &[Route] = &[
         Some(CaseWrite),
         "Move a case to another state, with a reason; closing it records your verdict",
         |m| on(m, cases::transition),
-    ),
+    )
+    .json::<cases::Transition>(),
     r(Post, "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)", |m| {
         on(m, cases::assign)
-    }),
+    })
+    .json::<cases::Assign>(),
     r(
         Get,
         "/api/v1/verdicts",
         Some(CaseRead),
         "Analysts' verdicts by rule and entity, newest first, filtered by rule, entity, case",
         |m| on(m, verdicts::list),
-    ),
-    r(Post, "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case", |m| on(m, cases::comment)),
-    r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list)),
+    )
+    .query::<verdicts::ListQuery>(),
+    r(Post, "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case", |m| on(m, cases::comment))
+        .json::<cases::NewComment>(),
+    r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list))
+        .query::<alerts::ListQuery>(),
     r(Get, "/api/v1/alerts/{id}", Some(AlertRead), "One alert with its entities and evidence", |m| {
         on(m, alerts::get)
     }),
-    r(Get, "/api/v1/events", Some(EventRead), "Events in a time range", |m| on(m, events::search)),
+    r(Get, "/api/v1/events", Some(EventRead), "Events in a time range", |m| on(m, events::search))
+        .query::<events::SearchQuery>(),
     r(Get, "/api/v1/events/{id}", Some(EventRead), "One event: OCSF and the raw record", |m| {
         on(m, events::get)
     }),
     r(Get, "/api/v1/dead-letters", Some(EventRead), "Records that could not be read, with why", |m| {
         on(m, events::dead_letters)
-    }),
+    })
+    .query::<events::DeadQuery>(),
     r(Post, "/api/v1/evidence", Some(EvidenceWrite), "Add a file to the evidence vault", |m| {
         on(m, evidence::upload)
-    }),
+    })
+    .query::<evidence::UploadQuery>()
+    .bytes("The file, as it is"),
     r(Get, "/api/v1/evidence/{id}", Some(EvidenceRead), "An evidence file's metadata", |m| {
         on(m, evidence::meta)
     }),
@@ -142,7 +200,8 @@ pub const ROUTES: &[Route] = &[
         on(m, evidence::download)
     }),
     r(Get, "/api/v1/users", Some(UserRead), "Users and their roles", |m| on(m, users::list)),
-    r(Post, "/api/v1/users", Some(UserAdmin), "Create a user", |m| on(m, users::create)),
+    r(Post, "/api/v1/users", Some(UserAdmin), "Create a user", |m| on(m, users::create))
+        .json::<users::NewUser>(),
     r(
         Post,
         "/api/v1/users/{id}/disable",
@@ -155,17 +214,20 @@ pub const ROUTES: &[Route] = &[
     }),
     r(Post, "/api/v1/users/{id}/role", Some(UserAdmin), "Change a user's role (not your own)", |m| {
         on(m, users::set_role)
-    }),
+    })
+    .json::<users::NewRole>(),
     r(Get, "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)", |m| on(m, tokens::list)),
     r(Post, "/api/v1/tokens", Some(TokenAdmin), "Create an API token; the secret is shown once", |m| {
         on(m, tokens::create)
-    }),
+    })
+    .json::<tokens::NewToken>(),
     r(Post, "/api/v1/tokens/{id}/revoke", Some(TokenAdmin), "Revoke a token", |m| on(m, tokens::revoke)),
     r(Get, "/api/v1/rules", Some(RuleRead), "The detection rules the engine runs", |m| on(m, rules::status)),
     r(Post, "/api/v1/rules/reload", Some(RuleAdmin), "Reload rules and configuration from disk", |m| {
         on(m, rules::reload)
     }),
-    r(Get, "/api/v1/audit", Some(AuditRead), "Audit records in order", |m| on(m, audit::list)),
+    r(Get, "/api/v1/audit", Some(AuditRead), "Audit records in order", |m| on(m, audit::list))
+        .query::<audit::ListQuery>(),
     r(Get, "/api/v1/audit/verify", Some(AuditRead), "Verify the whole audit chain", |m| on(m, audit::verify)),
 ];
 
@@ -236,14 +298,20 @@ async fn method_not_allowed(uri: Uri) -> Response {
 
 /// The OpenAPI 3.1 document, generated from [`ROUTES`] and the error code table.
 pub fn openapi() -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
     let mut paths = Map::new();
     for route in ROUTES {
-        let params: Vec<Value> = route
+        let mut params: Vec<Value> = route
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        if let Some(query) = route.query {
+            params.extend(query_parameters(query(&mut generator).to_value()));
+        }
         let mut responses = Map::new();
         responses.insert("200".into(), json!({"description": "OK", "content": {"application/json": {}}}));
         for (_, name, status, meaning) in CODES {
@@ -266,6 +334,22 @@ pub fn openapi() -> Value {
             "parameters": params,
             "responses": responses,
         });
+        match route.body {
+            Some(Body::Json(schema)) => {
+                op["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": schema(&mut generator).to_value()}},
+                });
+            }
+            Some(Body::Bytes(what)) => {
+                op["requestBody"] = json!({
+                    "required": true,
+                    "description": what,
+                    "content": {"application/octet-stream": {}},
+                });
+            }
+            None => {}
+        }
         match route.permission {
             Some(p) => {
                 op["security"] = json!([{"bearer": []}, {"session": []}]);
@@ -279,6 +363,15 @@ pub fn openapi() -> Value {
         let item = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         item[route.method.as_str().to_lowercase()] = op;
     }
+    let mut schemas = generator.take_definitions(true);
+    for schema in schemas.values_mut() {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for (name, property) in properties.iter_mut() {
+                name_values(name, property);
+            }
+        }
+    }
+    schemas.insert("Error".into(), error_schema());
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Vigil", "version": env!("CARGO_PKG_VERSION"), "description": "Vigil's SOC server API. Errors carry a stable code from the table in components.schemas.Error."},
@@ -288,18 +381,67 @@ pub fn openapi() -> Value {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "An API token: vgl_<id>_<secret>"},
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "Changes also need the X-CSRF-Token header from sign-in"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": CODES.iter().map(|(_, n, ..)| *n).collect::<Vec<_>>()},
-                        "message": {"type": "string"},
-                    }}},
-                },
-            },
+            "schemas": schemas,
         },
     })
+}
+
+/// The error body every refusal has, its code one of the stable table's.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string", "enum": CODES.iter().map(|(_, n, ..)| *n).collect::<Vec<_>>()},
+            "message": {"type": "string"},
+        }}},
+    })
+}
+
+/// A query type's fields as OpenAPI query parameters: each optional unless the type requires
+/// it, with its description and schema.
+fn query_parameters(schema: Value) -> Vec<Value> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let mut property = property.clone();
+            let description = property.as_object_mut().and_then(|p| p.remove("description"));
+            // A parameter left out is how a query says "none"; `null` is not a value it can send.
+            if let Some(types) = property.get_mut("type").and_then(Value::as_array_mut) {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    property["type"] = only.clone();
+                }
+            }
+            name_values(name, &mut property);
+            let mut parameter = json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": property,
+            });
+            if let Some(description) = description {
+                parameter["description"] = description;
+            }
+            parameter
+        })
+        .collect()
+}
+
+/// The values a field that names a case state or a role may take, from the types that own them.
+fn name_values(field: &str, schema: &mut Value) {
+    let values: Vec<&str> = match field {
+        "state" | "to" => vigil_model::CaseState::ALL.into_iter().map(|s| s.as_str()).collect(),
+        "role" => crate::auth::Role::ALL.into_iter().map(|r| r.as_str()).collect(),
+        _ => return,
+    };
+    schema["enum"] = json!(values);
 }
 
 #[cfg(test)]

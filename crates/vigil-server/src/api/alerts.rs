@@ -10,10 +10,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, PathId, limit};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// The lowest OCSF severity id to include: 0 (unknown) to 6 (fatal).
+    #[schemars(range(min = 0, max = 6))]
     min_severity: Option<i64>,
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 

@@ -11,10 +11,13 @@ use crate::error::ApiResult;
 use crate::params::{Params, limit};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Records after this sequence number.
     after: Option<i64>,
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 

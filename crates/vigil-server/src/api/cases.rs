@@ -19,12 +19,18 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, limit, valid_name};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only cases in this state.
     state: Option<String>,
+    /// The lowest OCSF severity id to include: 0 (unknown) to 6 (fatal).
+    #[schemars(range(min = 0, max = 6))]
     min_severity: Option<i64>,
+    /// Only cases assigned to this user.
     assignee: Option<String>,
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 
@@ -125,10 +131,12 @@ pub async fn recommendation(
     Ok(Json(json!({"case": id, "version": version, "recommendation": body})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
+    /// The state to move to.
     to: String,
+    /// Why, in words: kept with the move in the case's history and the audit trail.
     reason: String,
 }
 
@@ -225,9 +233,10 @@ pub async fn transition(
     Ok(Json(json!({"case": id, "from": was, "to": to, "confirmed_by": confirmed_by})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assign {
+    #[schemars(with = "Option<String>")]
     assignee: Option<UserId>,
 }
 
@@ -261,7 +270,7 @@ pub async fn assign(
     Ok(Json(json!({"case": id, "assignee": body.assignee})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     body: String,

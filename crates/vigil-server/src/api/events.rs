@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, limit};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// RFC 3339, inclusive; a day before `to` when absent.
@@ -19,6 +19,8 @@ pub struct SearchQuery {
     to: Option<String>,
     /// Text the event contains (case-insensitive).
     q: Option<String>,
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 
@@ -65,9 +67,11 @@ pub async fn get(
     Ok(Json(json!({ "event": event, "raw": raw })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadQuery {
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 

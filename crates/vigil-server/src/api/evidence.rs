@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     name: String,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, valid_name};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestQuery {
     /// A decoder's name; recognised from the content when absent.
@@ -50,7 +50,7 @@ pub async fn bulk(
     accept(&state, &auth.principal, source, query.format.as_deref(), body.to_vec()).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookQuery {
     format: Option<String>,

@@ -19,9 +19,10 @@ use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    #[schemars(with = "String")]
     name: UserId,
     password: String,
 }

@@ -16,7 +16,7 @@ pub async fn openapi() -> Json<Value> {
     Json(crate::routes::openapi())
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusQuery {
     /// Wait (up to 30 s) until at least this many events are stored and the engine has read

@@ -21,9 +21,10 @@ pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> A
     Ok(Json(json!({ "tokens": state.store.tokens().await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schemars(with = "String")]
     owner: UserId,
     /// `*`, permission names, or `webhook:<source>`.
     scopes: Vec<String>,

@@ -19,9 +19,10 @@ pub async fn list(_: Auth<perm::UserRead>, State(state): State<AppState>) -> Api
     Ok(Json(json!({ "users": state.store.users().await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schemars(with = "String")]
     name: UserId,
     role: String,
     /// Absent for a service account, which signs in only with tokens.
@@ -86,7 +87,7 @@ pub async fn enable(
     Ok(Json(json!({"name": name, "disabled": false})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
     role: String,
@@ -111,7 +112,7 @@ pub async fn set_role(
     Ok(Json(json!({"name": name, "role": role})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
     current: String,

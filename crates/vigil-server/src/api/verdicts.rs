@@ -12,13 +12,16 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, limit};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     rule: Option<String>,
     /// `kind key`: `user corp\svc-backup`.
     entity: Option<String>,
+    #[schemars(with = "Option<String>")]
     case: Option<vigil_model::CaseId>,
+    /// At most this many (each list has its own default and maximum).
+    #[schemars(range(min = 1))]
     limit: Option<i64>,
 }
 

@@ -86,6 +86,69 @@ fn the_openapi_document_lists_every_route_with_its_permission() {
 }
 
 #[test]
+fn the_openapi_document_says_what_each_route_takes_its_query_parameters_and_bodies() {
+    let server = Server::start();
+    let doc = server.request("GET", "/api/v1/openapi.json", &[], None).json();
+    let names = |path: &str, method: &str| -> Vec<String> {
+        let params = doc["paths"][path][method]["parameters"].as_array().cloned().unwrap_or_default();
+        params
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut cases = names("/api/v1/cases", "get");
+    cases.sort();
+    assert_eq!(cases, ["assignee", "limit", "min_severity", "state"]);
+    let params = doc["paths"]["/api/v1/cases"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+    let param = |name: &str| params.iter().find(|p| p["name"] == name).cloned().unwrap_or_default();
+    assert_eq!(param("min_severity")["schema"]["maximum"], 6);
+    assert_eq!(param("min_severity")["schema"]["type"], "integer", "a query parameter is never null");
+    assert_eq!(param("limit")["required"], false);
+    assert!(param("state")["schema"]["enum"].as_array().is_some_and(|v| v.contains(&"recommended".into())));
+    assert!(names("/api/v1/events", "get").contains(&"q".to_owned()));
+    assert!(names("/api/v1/ingest", "post").contains(&"format".to_owned()));
+    assert!(
+        doc["paths"]["/api/v1/ingest"]["post"]["requestBody"]["content"]["application/octet-stream"]
+            .is_object()
+    );
+
+    let body = &doc["paths"]["/api/v1/cases/{id}/transition"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/Transition");
+    let transition = &doc["components"]["schemas"]["Transition"];
+    assert_eq!(transition["required"], serde_json::json!(["to", "reason"]));
+    assert!(transition["properties"]["to"]["enum"].as_array().is_some_and(|v| v.contains(&"benign".into())));
+    assert_eq!(
+        transition["additionalProperties"], false,
+        "unknown fields are refused, and the document says so"
+    );
+
+    // Every reference names a schema the document has.
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v.as_str()) {
+                        ("$ref", Some(target)) => out.push(target),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() >= 8, "{found:?}");
+    for target in found {
+        let name = target.strip_prefix("#/components/schemas/").unwrap_or(target);
+        assert!(doc["components"]["schemas"][name].is_object(), "{target} does not resolve");
+    }
+}
+
+#[test]
 fn a_token_is_limited_to_its_scopes() {
     let server = Server::start();
     let narrow = server.token_for("lead-narrow", "lead", &["case_read"], "2099-01-01T00:00:00.000000Z");
