@@ -1,6 +1,7 @@
 //! Refusals are audited, but a flood of them must not flood the trail: for each key (an address
-//! refused sign-ins by the rate limit, a principal refused a route) the first refusal in a minute
-//! is recorded, the rest are counted, and the count goes into the next record.
+//! refused sign-ins by the rate limit, a throttled account, a principal refused a route) the
+//! first refusal in a minute is recorded, the rest are counted, and the count goes into the next
+//! record.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -101,8 +101,14 @@ pub async fn login(
     // answer tells no one which names exist, and no guess is checked until the wait is over.
     if user.locked_until.as_deref().is_some_and(|until| until > now.as_str()) {
         password::verify_nobody(&body.password);
-        let reason = format!("throttled after {} failed sign-ins in a row", user.failed_logins);
-        refuse(&state, &origin, &named, &reason, 0).await?;
+        // Once a minute for the account, whichever addresses the attempts come from: many
+        // addresses hammering one account must not flood the trail either.
+        if let Some(unrecorded) =
+            state.refusals.note(&format!("throttled:{}", user.name), state.store.clock().now_ms())
+        {
+            let reason = format!("throttled after {} failed sign-ins in a row", user.failed_logins);
+            refuse(&state, &origin, &named, &reason, unrecorded).await?;
+        }
         return Err(wrong());
     }
     let stored = user.password_hash.clone();

@@ -219,6 +219,44 @@ fn a_user_changes_their_password_and_an_admin_re_enables_an_account_and_changes_
 }
 
 #[test]
+fn many_addresses_hammering_a_throttled_account_leave_one_record_a_minute() {
+    // Each throttled attempt was one audit record, bounded only by each address's own limit:
+    // a thousand addresses wrote ten thousand records a minute against one account.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").expect("time").to_utc();
+    let (clock, hand) = vigil_store::Clock::manual(start);
+    let proxy = vigil_server::state::TrustedProxy {
+        address: "127.0.0.1".parse().expect("address"),
+        header: "x-forwarded-for".into(),
+    };
+    let server = Server::with(Limits { trusted_proxy: Some(proxy), ..Limits::default() }, clock);
+    add_user(&server, "admin2", "admin", "the right admin password");
+    let attempt = |from: &str| {
+        let body = serde_json::json!({"name": "admin2", "password": "a guess at it"}).to_string();
+        let headers = [("Content-Type", "application/json"), ("X-Forwarded-For", from)];
+        server.request("POST", "/api/v1/login", &headers, Some(body.as_bytes())).status
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(&format!("203.0.113.{i}")), 401);
+    }
+    for i in 0..40 {
+        assert_eq!(attempt(&format!("198.51.100.{i}")), 401, "throttled, answered as any wrong password");
+    }
+    // A minute on, the wait is over: one more guess is checked and fails, the account waits
+    // again, and the next throttled attempt is recorded with the count of those unrecorded.
+    hand.advance(std::time::Duration::from_secs(61));
+    assert_eq!(attempt("198.51.100.200"), 401);
+    assert_eq!(attempt("198.51.100.201"), 401);
+    let throttled: Vec<_> = server
+        .audit()
+        .into_iter()
+        .filter(|r| r.action == "user.login" && r.detail.contains("throttled"))
+        .collect();
+    assert_eq!(throttled.len(), 2, "{throttled:#?}");
+    assert!(throttled[0].detail.contains("\"unrecorded_since_last\":0"), "{:?}", throttled[0].detail);
+    assert!(throttled[1].detail.contains("\"unrecorded_since_last\":39"), "{:?}", throttled[1].detail);
+}
+
+#[test]
 fn the_client_address_comes_from_the_trusted_proxys_header_only() {
     let login_from = |server: &Server, forwarded: &str| {
         let body = serde_json::json!({"name": "x", "password": "y"}).to_string();
