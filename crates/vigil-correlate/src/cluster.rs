@@ -147,6 +147,9 @@ pub struct Clustered {
     pub cases: Vec<Case>,
     /// For each alert given, by position, the index in `cases` of the case it is in.
     pub case_of: Vec<usize>,
+    /// For each alert given, by position, which folded alert it is in: alerts with the same
+    /// number are one run of one rule on the same entities.
+    pub run_of: Vec<usize>,
 }
 
 /// Clusters `alerts` as [`cluster`] does, each alert named in `repeats` standing for itself and
@@ -169,11 +172,12 @@ pub fn cluster_placed(
     let edges = edges(&folded, &postings, &weights, config);
     let joined = join(&folded, edges, &weights, config);
     let (cases, case_of_folded) = into_cases(folded, joined, &weights);
-    let mut case_of = vec![0; alerts.len()];
+    let (mut case_of, mut run_of) = (vec![0; alerts.len()], vec![0; alerts.len()]);
     for (position, &i) in order.iter().enumerate() {
+        run_of[i] = folded_of[position];
         case_of[i] = case_of_folded[folded_of[position]];
     }
-    Clustered { cases, case_of }
+    Clustered { cases, case_of, run_of }
 }
 
 /// One rule on the same entities, each within the window of the last, folds into one alert

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use vigil_correlate::{Alert, Case, ClusterConfig, Clustered, IDS_PER_FOLDED_ALERT, Repeats, cluster_placed};
-use vigil_model::{AlertId, CaseId, Entity};
+use vigil_model::{AlertId, CaseId};
 
 /// What one batch of alerts changed.
 #[derive(Debug)]
@@ -74,10 +74,10 @@ impl LiveCases {
         }
     }
 
-    /// Ends a restore: forgets what the live engine would already have forgotten.
+    /// Ends a restore: forgets what the live engine would already have forgotten. Long runs
+    /// restored alert by alert are compacted by the first `add`, which clusters them.
     pub fn restored(&mut self) {
         self.prune();
-        self.compact();
     }
 
     /// When the latest alert `alert` stands for was raised.
@@ -124,7 +124,7 @@ impl LiveCases {
         if self.open.len() == start {
             return Vec::new();
         }
-        let Clustered { cases, case_of } = cluster_placed(&self.open, &self.repeats, &self.config);
+        let Clustered { cases, case_of, run_of } = cluster_placed(&self.open, &self.repeats, &self.config);
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); cases.len()];
         for (i, &case) in case_of.iter().enumerate() {
             members[case].push(i);
@@ -154,8 +154,8 @@ impl LiveCases {
             case.id = stable;
             updates.push(CaseUpdate { case, new_alerts, created, absorbed });
         }
+        self.compact(&run_of);
         self.prune();
-        self.compact();
         updates
     }
 
@@ -186,60 +186,33 @@ impl LiveCases {
         self.born.retain(|case, _| active.contains(case));
     }
 
-    /// Counts the later alerts of a run (one rule on the same entities, each within the window
-    /// of the one before, in a case already filed) into the last alert of the run that is kept
-    /// whole, once the run has as many whole alerts as a folded alert lists ids. Clustering
-    /// folds a run into one alert whose ids, times and count this keeps exactly; its evidence
-    /// comes from the alerts kept whole.
-    fn compact(&mut self) {
-        let mut order: Vec<usize> = (0..self.open.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&self.open[a], &self.open[b]);
-            (a.time, &a.rule.id, &a.id).cmp(&(b.time, &b.rule.id, &b.id))
-        });
-        /// A run being read: the alert that counts the rest, how many are whole, when it ended.
-        struct Run {
-            carrier: usize,
-            whole: usize,
-            last_seen: i64,
-        }
-        let mut runs: HashMap<(&str, Vec<&Entity>), Run> = HashMap::new();
-        let mut counted: Vec<(usize, usize)> = Vec::new();
-        for i in order {
-            let alert = &self.open[i];
-            let mut entities: Vec<&Entity> = alert.entities.iter().collect();
-            entities.sort();
-            entities.dedup();
-            let last = self.last_time(alert);
-            let key = (alert.rule.id.as_str(), entities);
-            match runs.get_mut(&key) {
-                Some(run) if alert.time - run.last_seen <= self.config.window_ms => {
-                    if run.whole < IDS_PER_FOLDED_ALERT {
-                        run.whole += 1;
-                        run.carrier = i;
-                    } else {
-                        counted.push((run.carrier, i));
-                    }
-                    run.last_seen = run.last_seen.max(last);
-                }
-                _ => {
-                    runs.insert(key, Run { carrier: i, whole: 1, last_seen: last });
-                }
-            }
-        }
-        if counted.is_empty() {
-            return;
+    /// Counts the alerts of each run (`run_of`, from the clustering of `open` just done) past
+    /// the first [`IDS_PER_FOLDED_ALERT`] into the last one kept whole. Clustering folds a run
+    /// into one alert whose ids, times and count this keeps exactly; its evidence comes from the
+    /// alerts kept whole.
+    fn compact(&mut self, run_of: &[usize]) {
+        let mut runs: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, &run) in run_of.iter().enumerate() {
+            runs.entry(run).or_default().push(i);
         }
         let mut gone = vec![false; self.open.len()];
-        for (carrier, i) in counted {
-            let (time, more) = {
+        for mut members in runs.into_values().filter(|m| m.len() > IDS_PER_FOLDED_ALERT) {
+            // The order clustering folds a run in (its rule is one).
+            members.sort_by(|&a, &b| {
+                let (a, b) = (&self.open[a], &self.open[b]);
+                (a.time, &a.id).cmp(&(b.time, &b.id))
+            });
+            let (whole, counted) = members.split_at(IDS_PER_FOLDED_ALERT);
+            let carrier = self.open[whole[IDS_PER_FOLDED_ALERT - 1]].id.clone();
+            let mut tally = self.repeats.remove(&carrier).unwrap_or_default();
+            for &i in counted {
                 let alert = &self.open[i];
-                (alert.time, self.repeats.remove(&alert.id).unwrap_or_default())
-            };
-            let tally = self.repeats.entry(self.open[carrier].id.clone()).or_default();
-            tally.count += 1 + more.count;
-            tally.last_seen = tally.last_seen.max(time).max(more.last_seen);
-            gone[i] = true;
+                let more = self.repeats.remove(&alert.id).unwrap_or_default();
+                tally.count += 1 + more.count;
+                tally.last_seen = tally.last_seen.max(alert.time).max(more.last_seen);
+                gone[i] = true;
+            }
+            self.repeats.insert(carrier, tally);
         }
         let mut index = 0;
         let home = &mut self.home;
