@@ -64,7 +64,7 @@ fn named<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
 pub enum Body {
     /// A JSON document of this type.
     Json(SchemaOf),
-    /// Bytes: a log file or an evidence file, in the encoding `Content-Encoding` names.
+    /// Bytes: a log file (plain or gzip, recognised from the content) or an evidence file.
     Bytes(&'static str),
 }
 
@@ -364,13 +364,6 @@ pub fn openapi() -> Value {
         item[route.method.as_str().to_lowercase()] = op;
     }
     let mut schemas = generator.take_definitions(true);
-    for schema in schemas.values_mut() {
-        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            for (name, property) in properties.iter_mut() {
-                name_values(name, property);
-            }
-        }
-    }
     schemas.insert("Error".into(), error_schema());
     json!({
         "openapi": "3.1.0",
@@ -419,7 +412,9 @@ fn query_parameters(schema: Value) -> Vec<Value> {
                     property["type"] = only.clone();
                 }
             }
-            name_values(name, &mut property);
+            if let Some(values) = property.get_mut("enum").and_then(Value::as_array_mut) {
+                values.retain(|v| !v.is_null());
+            }
             let mut parameter = json!({
                 "name": name,
                 "in": "query",
@@ -432,16 +427,6 @@ fn query_parameters(schema: Value) -> Vec<Value> {
             parameter
         })
         .collect()
-}
-
-/// The values a field that names a case state or a role may take, from the types that own them.
-fn name_values(field: &str, schema: &mut Value) {
-    let values: Vec<&str> = match field {
-        "state" | "to" => vigil_model::CaseState::ALL.into_iter().map(|s| s.as_str()).collect(),
-        "role" => crate::auth::Role::ALL.into_iter().map(|r| r.as_str()).collect(),
-        _ => return,
-    };
-    schema["enum"] = json!(values);
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only cases in this state.
+    #[schemars(with = "Option<super::names::CaseStateName>")]
     state: Option<String>,
     /// The lowest OCSF severity id to include: 0 (unknown) to 6 (fatal).
     #[schemars(range(min = 0, max = 6))]
@@ -135,6 +136,7 @@ pub async fn recommendation(
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// The state to move to.
+    #[schemars(with = "super::names::CaseStateName")]
     to: String,
     /// Why, in words: kept with the move in the case's history and the audit trail.
     reason: String,

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod events;
 pub mod evidence;
 pub mod ingest;
+pub mod names;
 pub mod rules;
 pub mod session;
 pub mod system;

@@ -24,6 +24,7 @@ pub async fn list(_: Auth<perm::UserRead>, State(state): State<AppState>) -> Api
 pub struct NewUser {
     #[schemars(with = "String")]
     name: UserId,
+    #[schemars(with = "super::names::RoleName")]
     role: String,
     /// Absent for a service account, which signs in only with tokens.
     password: Option<String>,
@@ -90,6 +91,7 @@ pub async fn enable(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    #[schemars(with = "super::names::RoleName")]
     role: String,
 }
 

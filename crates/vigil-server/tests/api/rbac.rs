@@ -106,6 +106,9 @@ fn the_openapi_document_says_what_each_route_takes_its_query_parameters_and_bodi
     assert_eq!(param("min_severity")["schema"]["type"], "integer", "a query parameter is never null");
     assert_eq!(param("limit")["required"], false);
     assert!(param("state")["schema"]["enum"].as_array().is_some_and(|v| v.contains(&"recommended".into())));
+    assert!(
+        param("state")["schema"]["enum"].as_array().is_some_and(|v| !v.contains(&serde_json::Value::Null))
+    );
     assert!(names("/api/v1/events", "get").contains(&"q".to_owned()));
     assert!(names("/api/v1/ingest", "post").contains(&"format".to_owned()));
     assert!(
