@@ -23,26 +23,14 @@ use crate::serve::{Settings, start};
 /// How far before the run the first event's time lies (seconds).
 const HISTORY_SECS: i64 = 366 * 86_400;
 
-/// One event as a client sends it. `start` is the first event's time and `now` the time of
-/// sending (Unix seconds); the event's time is a second per event after `start`, never after
-/// `now`.
-fn record(
-    (start, now): (i64, i64),
-    client: usize,
-    batch: u64,
-    i: usize,
-    batch_size: usize,
-    trigger: Option<&str>,
-) -> String {
+/// One event as a client sends it, timed `at` (Unix seconds).
+fn record(at: i64, client: usize, batch: u64, i: usize, trigger: Option<&str>) -> String {
     let (source, name, user) = match trigger {
         Some(user) => ("cloudtrail", "StopLogging", user.to_owned()),
         None => ("s3", "GetObject", format!("app{}", client % 3)),
     };
     let n = batch * 1_000 + i as u64;
-    let at =
-        chrono::DateTime::from_timestamp((start + (batch * batch_size as u64 + i as u64) as i64).min(now), 0)
-            .unwrap_or_default()
-            .format("%Y-%m-%dT%H:%M:%SZ");
+    let at = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ");
     format!(
         r#"{{"eventVersion":"1.08","eventID":"b-{client}-{batch}-{i}","eventTime":"{at}","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.0","requestParameters":{{"bucketName":"data-{}","key":"objects/{n}.parquet"}},"userIdentity":{{"type":"IAMUser","userName":"{user}","accountId":"111122223333"}}}}"#,
         client + 1,
@@ -105,9 +93,11 @@ pub fn run(
             while Instant::now() < deadline {
                 let trigger = (trigger_every > 0 && n.is_multiple_of(trigger_every))
                     .then(|| format!("bench-u{client}-{n}"));
-                let times = (start, chrono::Utc::now().timestamp());
+                // A second per event from `start`, never after the time of sending.
+                let now = chrono::Utc::now().timestamp();
+                let at = |i: usize| (start + (n * batch as u64 + i as u64) as i64).min(now);
                 let body: String = (0..batch)
-                    .map(|i| record(times, client, n, i, batch, trigger.as_deref().filter(|_| i == 0)) + "\n")
+                    .map(|i| record(at(i), client, n, i, trigger.as_deref().filter(|_| i == 0)) + "\n")
                     .collect();
                 let sent = Instant::now();
                 let response = agent
