@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use vigil_model::{AlertId, Entity, Severity};
 
 /// The rule behind an alert, as a case shows it (DRL 1.1 requires the author on every alert).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleRef {
     pub id: String,
     pub title: String,
@@ -16,7 +16,7 @@ pub struct RuleRef {
 }
 
 /// One event an alert rests on, as a timeline shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub event_uid: String,
     /// Milliseconds since the epoch.
@@ -27,7 +27,7 @@ pub struct Evidence {
     pub summary: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alert {
     /// Unique per alert (the Detection Finding's uid).
     pub id: AlertId,

@@ -12,7 +12,7 @@ use serde::Serialize;
 const TABLE: &str = include_str!("attack/enterprise.tsv");
 
 /// A tactic: its ATT&CK id where it has one, short name (`credential-access`) and name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Tactic {
     pub id: Option<String>,
     pub short_name: String,
@@ -21,7 +21,7 @@ pub struct Tactic {
     pub order: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Technique {
     pub id: String,
     /// `None` for ids this table does not know (newer ATT&CK releases).

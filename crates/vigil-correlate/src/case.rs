@@ -11,7 +11,7 @@ use crate::alert::{Evidence, RuleRef};
 use crate::attack::Attack;
 
 /// Alerts of one rule on the same entities, folded into one with a count.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FoldedAlert {
     pub rule: RuleRef,
     /// The ids of the alerts folded here (the first few when there are many; `count` says how many).
@@ -25,7 +25,7 @@ pub struct FoldedAlert {
 }
 
 /// Why an alert joined a case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Merge {
     /// The alert that joined, and the alert in the case it was joined to (indices into `alerts`).
     pub alert: usize,
@@ -38,7 +38,7 @@ pub struct Merge {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseEntity {
     pub entity: Entity,
     /// How many of the case's alerts name it.
@@ -47,7 +47,7 @@ pub struct CaseEntity {
     pub weight: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TacticUse {
     pub id: Option<String>,
     pub short_name: String,
@@ -55,7 +55,7 @@ pub struct TacticUse {
     pub alerts: Vec<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TechniqueUse {
     pub id: String,
     pub name: Option<String>,
@@ -65,7 +65,7 @@ pub struct TechniqueUse {
     pub alerts: Vec<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimelineKind {
     Alert,
@@ -73,7 +73,7 @@ pub enum TimelineKind {
 }
 
 /// One line of a case's timeline: an alert, or an event an alert rests on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
     pub time: i64,
     pub kind: TimelineKind,
@@ -87,7 +87,7 @@ pub struct TimelineEntry {
     pub alert: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Case {
     /// Derived from the ids of its alerts: the same alerts make the same case.
     pub id: CaseId,

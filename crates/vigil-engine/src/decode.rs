@@ -23,7 +23,7 @@ pub struct Decoded {
 }
 
 /// One rejected record, as an ingest response reports it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Rejected {
     /// 1-based line (or record) number within the upload, when known.
     pub line: Option<u64>,

@@ -19,7 +19,7 @@ const MAX_GROUP_JOBS: usize = 256;
 const MAX_GROUP_EVENTS: usize = 20_000;
 
 /// What became of a submitted batch, once it is durable.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Receipt {
     /// Events stored for the first time.
     pub stored: u64,

@@ -26,7 +26,7 @@ pub struct CaseUpdate {
 }
 
 /// How much a [`LiveCases`] holds, for the status API and the bench.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Held {
     pub alerts: usize,
     pub cases: usize,

@@ -69,7 +69,7 @@ pub struct EngineHandle {
 }
 
 /// Whether the engine is making progress.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EngineState {
     #[default]
@@ -80,7 +80,7 @@ pub enum EngineState {
     Stopped,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Progress {
     pub state: EngineState,
     pub watermark: i64,
@@ -96,7 +96,7 @@ pub struct Progress {
 }
 
 /// One rule the engine runs, as the API lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RuleSummary {
     pub id: String,
     pub title: String,

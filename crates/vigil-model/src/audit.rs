@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Every kind of change or attempt the audit trail records, as `<object>.<verb>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum AuditAction {
     CaseCreate,
     CaseUpdate,
@@ -96,7 +96,7 @@ impl fmt::Display for AuditAction {
 /// How an audited attempt ended. A refusal (bad credentials, a forbidden or illegal change) and
 /// a failure (the change was allowed but did not happen) are recorded as such, with the reason
 /// in the record's detail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Ok,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Cause};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
     New,
@@ -186,7 +188,7 @@ impl fmt::Display for CaseState {
 }
 
 /// One change of state: who, when (ms since the epoch, UTC), why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transition {
     pub from: CaseState,
     pub to: CaseState,
@@ -210,7 +212,7 @@ fn allowed(from: CaseState, to: CaseState) -> String {
 }
 
 /// A case's state with its history; the only way to change the state is [`Lifecycle::transition`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lifecycle {
     state: CaseState,
     history: Vec<Transition>,

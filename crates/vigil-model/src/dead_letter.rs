@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where in its source a record stood, precise enough to find it again by hand.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Locator {
     /// Byte offset into the (decompressed) stream.
@@ -19,7 +19,7 @@ pub enum Locator {
 }
 
 /// A record that could not be turned into an event, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeadLetter {
     /// The file, URL or listener the record came from.
     pub source: String,

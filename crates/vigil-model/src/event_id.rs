@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 
 /// The id of a normalized event: the first 128 bits of SHA-256 over the source format and the raw
 /// record, in lowercase hex. The same record read from the same format always gets the same id.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct EventId(String);
 

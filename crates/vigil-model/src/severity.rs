@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// OCSF `severity_id`. `Other` (99) is OCSF's escape hatch and is kept for round-tripping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Unknown,

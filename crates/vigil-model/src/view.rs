@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// A Sigma logsource as an event carries it. An event may belong to several categories
 /// (a Sysmon registry value set is both `registry_set` and `registry_event`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LogSource {
     pub product: Option<String>,
     pub service: Option<String>,
@@ -30,7 +30,7 @@ impl LogSource {
 }
 
 /// One record as Sigma rules read it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceView {
     pub logsource: LogSource,
     /// A JSON object; nested objects are reached by dotted paths (`userIdentity.type`).

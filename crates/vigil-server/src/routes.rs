@@ -68,6 +68,17 @@ pub enum Body {
     Bytes(&'static str),
 }
 
+/// What a route answers when it succeeds.
+#[derive(Clone, Copy)]
+pub enum Answer {
+    /// 200 with a JSON document of this type.
+    Json(SchemaOf),
+    /// 200 with this type, or 202 with the second when the change waits for someone else.
+    JsonOrAccepted(SchemaOf, SchemaOf),
+    /// 200 with bytes, as an attachment.
+    File(&'static str),
+}
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
@@ -76,6 +87,8 @@ pub struct Route {
     /// The query parameters it takes (others are refused), as a type.
     query: Option<SchemaOf>,
     body: Option<Body>,
+    /// What it answers; every route says (a test holds the table to it).
+    answer: Option<Answer>,
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
@@ -86,7 +99,7 @@ const fn r(
     summary: &'static str,
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 ) -> Route {
-    Route { method, path, permission, summary, query: None, body: None, handler }
+    Route { method, path, permission, summary, query: None, body: None, answer: None, handler }
 }
 
 impl Route {
@@ -101,22 +114,40 @@ impl Route {
     const fn bytes(self, what: &'static str) -> Route {
         Route { body: Some(Body::Bytes(what)), ..self }
     }
+
+    const fn answers<T: JsonSchema>(self) -> Route {
+        Route { answer: Some(Answer::Json(named::<T>)), ..self }
+    }
+
+    const fn answers_or_accepts<T: JsonSchema, U: JsonSchema>(self) -> Route {
+        Route { answer: Some(Answer::JsonOrAccepted(named::<T>, named::<U>)), ..self }
+    }
+
+    const fn file(self, what: &'static str) -> Route {
+        Route { answer: Some(Answer::File(what)), ..self }
+    }
 }
 
 pub const ROUTES: &[Route] = &[
-    r(Get, "/healthz", None, "Liveness", |m| on(m, system::health)),
-    r(Get, "/api/v1/openapi.json", None, "This document", |m| on(m, system::openapi)),
+    r(Get, "/healthz", None, "Liveness", |m| on(m, system::health)).answers::<system::Health>(),
+    r(Get, "/api/v1/openapi.json", None, "This document", |m| on(m, system::openapi))
+        .answers::<serde_json::Value>(),
     r(Post, "/api/v1/login", None, "Sign in with a user name and password; sets the session cookie", |m| {
         on(m, session::login)
     })
+    .answers::<session::SignedIn>()
     .json::<session::Login>(),
-    r(Post, "/api/v1/logout", Some(Session), "Sign out", |m| on(m, session::logout)),
-    r(Get, "/api/v1/me", Some(Session), "The caller: name, role, permissions", |m| on(m, system::me)),
+    r(Post, "/api/v1/logout", Some(Session), "Sign out", |m| on(m, session::logout))
+        .answers::<session::SignedOut>(),
+    r(Get, "/api/v1/me", Some(Session), "The caller: name, role, permissions", |m| on(m, system::me))
+        .answers::<system::Me>(),
     r(Post, "/api/v1/me/password", Some(Session), "Change your own password, given the current one", |m| {
         on(m, users::change_password)
     })
+    .answers::<users::PasswordChanged>()
     .json::<users::NewPassword>(),
     r(Get, "/api/v1/status", Some(Session), "Engine and ingest progress", |m| on(m, system::status))
+        .answers::<system::Status>()
         .query::<system::StatusQuery>(),
     r(
         Post,
@@ -125,6 +156,7 @@ pub const ROUTES: &[Route] = &[
         "Bulk ingest: a body in any decoded format; answered once durable",
         |m| on(m, ingest::bulk),
     )
+    .answers::<ingest::IngestAnswer>()
     .query::<ingest::IngestQuery>()
     .bytes("Log records in any format Vigil decodes, plain or gzip (recognised from the content)"),
     r(
@@ -134,11 +166,13 @@ pub const ROUTES: &[Route] = &[
         "A source's own ingest URL; its token is scoped to it",
         |m| on(m, ingest::webhook),
     )
+    .answers::<ingest::IngestAnswer>()
     .query::<ingest::WebhookQuery>()
     .bytes("Records in the source's own format, plain or gzip"),
     r(Get, "/api/v1/cases", Some(CaseRead), "The case queue, filtered by state, severity, assignee", |m| {
         on(m, cases::list)
     })
+    .answers::<cases::CaseList>()
     .query::<cases::ListQuery>(),
     r(
         Get,
@@ -146,12 +180,16 @@ pub const ROUTES: &[Route] = &[
         Some(CaseRead),
         "One case: document, alerts, comments, recommendation",
         |m| on(m, cases::detail),
-    ),
-    r(Get, "/api/v1/cases/{id}/timeline", Some(CaseRead), "A case's timeline", |m| on(m, cases::timeline)),
-    r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph)),
+    )
+    .answers::<cases::CaseDetail>(),
+    r(Get, "/api/v1/cases/{id}/timeline", Some(CaseRead), "A case's timeline", |m| on(m, cases::timeline))
+        .answers::<cases::Timeline>(),
+    r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))
+        .answers::<cases::Graph>(),
     r(Get, "/api/v1/cases/{id}/recommendation", Some(CaseRead), "A case's newest recommendation", |m| {
         on(m, cases::recommendation)
-    }),
+    })
+    .answers::<cases::CaseRecommendation>(),
     r(
         Post,
         "/api/v1/cases/{id}/transition",
@@ -159,10 +197,12 @@ pub const ROUTES: &[Route] = &[
         "Move a case to another state, with a reason; closing it records your verdict",
         |m| on(m, cases::transition),
     )
+    .answers_or_accepts::<cases::Moved, cases::ClosePending>()
     .json::<cases::Transition>(),
     r(Post, "/api/v1/cases/{id}/assign", Some(CaseWrite), "Assign a case (or unassign with null)", |m| {
         on(m, cases::assign)
     })
+    .answers::<cases::Assigned>()
     .json::<cases::Assign>(),
     r(
         Get,
@@ -171,36 +211,48 @@ pub const ROUTES: &[Route] = &[
         "Analysts' verdicts by rule and entity, newest first, filtered by rule, entity, case",
         |m| on(m, verdicts::list),
     )
+    .answers::<verdicts::VerdictList>()
     .query::<verdicts::ListQuery>(),
     r(Post, "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case", |m| on(m, cases::comment))
+        .answers::<cases::Commented>()
         .json::<cases::NewComment>(),
     r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list))
+        .answers::<alerts::AlertList>()
         .query::<alerts::ListQuery>(),
     r(Get, "/api/v1/alerts/{id}", Some(AlertRead), "One alert with its entities and evidence", |m| {
         on(m, alerts::get)
-    }),
+    })
+    .answers::<alerts::OneAlert>(),
     r(Get, "/api/v1/events", Some(EventRead), "Events in a time range", |m| on(m, events::search))
+        .answers::<events::EventList>()
         .query::<events::SearchQuery>(),
     r(Get, "/api/v1/events/{id}", Some(EventRead), "One event: OCSF and the raw record", |m| {
         on(m, events::get)
-    }),
+    })
+    .answers::<events::OneEvent>(),
     r(Get, "/api/v1/dead-letters", Some(EventRead), "Records that could not be read, with why", |m| {
         on(m, events::dead_letters)
     })
+    .answers::<events::DeadLetters>()
     .query::<events::DeadQuery>(),
     r(Post, "/api/v1/evidence", Some(EvidenceWrite), "Add a file to the evidence vault", |m| {
         on(m, evidence::upload)
     })
+    .answers::<evidence::Added>()
     .query::<evidence::UploadQuery>()
     .bytes("The file, as it is"),
     r(Get, "/api/v1/evidence/{id}", Some(EvidenceRead), "An evidence file's metadata", |m| {
         on(m, evidence::meta)
-    }),
+    })
+    .answers::<evidence::OneEvidence>(),
     r(Get, "/api/v1/evidence/{id}/content", Some(EvidenceRead), "An evidence file, as an attachment", |m| {
         on(m, evidence::download)
-    }),
-    r(Get, "/api/v1/users", Some(UserRead), "Users and their roles", |m| on(m, users::list)),
+    })
+    .file("The file as it was added"),
+    r(Get, "/api/v1/users", Some(UserRead), "Users and their roles", |m| on(m, users::list))
+        .answers::<users::UserList>(),
     r(Post, "/api/v1/users", Some(UserAdmin), "Create a user", |m| on(m, users::create))
+        .answers::<users::UserRole>()
         .json::<users::NewUser>(),
     r(
         Post,
@@ -208,27 +260,37 @@ pub const ROUTES: &[Route] = &[
         Some(UserAdmin),
         "Disable a user; their sessions and tokens stop working",
         |m| on(m, users::disable),
-    ),
+    )
+    .answers::<users::UserDisabled>(),
     r(Post, "/api/v1/users/{id}/enable", Some(UserAdmin), "Enable a disabled user again", |m| {
         on(m, users::enable)
-    }),
+    })
+    .answers::<users::UserDisabled>(),
     r(Post, "/api/v1/users/{id}/role", Some(UserAdmin), "Change a user's role (not your own)", |m| {
         on(m, users::set_role)
     })
+    .answers::<users::UserRole>()
     .json::<users::NewRole>(),
-    r(Get, "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)", |m| on(m, tokens::list)),
+    r(Get, "/api/v1/tokens", Some(TokenAdmin), "API tokens (never their secrets)", |m| on(m, tokens::list))
+        .answers::<tokens::TokenList>(),
     r(Post, "/api/v1/tokens", Some(TokenAdmin), "Create an API token; the secret is shown once", |m| {
         on(m, tokens::create)
     })
+    .answers::<tokens::Created>()
     .json::<tokens::NewToken>(),
-    r(Post, "/api/v1/tokens/{id}/revoke", Some(TokenAdmin), "Revoke a token", |m| on(m, tokens::revoke)),
-    r(Get, "/api/v1/rules", Some(RuleRead), "The detection rules the engine runs", |m| on(m, rules::status)),
+    r(Post, "/api/v1/tokens/{id}/revoke", Some(TokenAdmin), "Revoke a token", |m| on(m, tokens::revoke))
+        .answers::<tokens::Revoked>(),
+    r(Get, "/api/v1/rules", Some(RuleRead), "The detection rules the engine runs", |m| on(m, rules::status))
+        .answers::<rules::RuleList>(),
     r(Post, "/api/v1/rules/reload", Some(RuleAdmin), "Reload rules and configuration from disk", |m| {
         on(m, rules::reload)
-    }),
+    })
+    .answers::<rules::Reloaded>(),
     r(Get, "/api/v1/audit", Some(AuditRead), "Audit records in order", |m| on(m, audit::list))
+        .answers::<audit::AuditPage>()
         .query::<audit::ListQuery>(),
-    r(Get, "/api/v1/audit/verify", Some(AuditRead), "Verify the whole audit chain", |m| on(m, audit::verify)),
+    r(Get, "/api/v1/audit/verify", Some(AuditRead), "Verify the whole audit chain", |m| on(m, audit::verify))
+        .answers::<audit::AuditCheck>(),
 ];
 
 impl Route {
@@ -313,7 +375,25 @@ pub fn openapi() -> Value {
             params.extend(query_parameters(query(&mut generator).to_value()));
         }
         let mut responses = Map::new();
-        responses.insert("200".into(), json!({"description": "OK", "content": {"application/json": {}}}));
+        let json_answer = |schema: Schema| json!({"description": "OK", "content": {"application/json": {"schema": schema.to_value()}}});
+        match route.answer {
+            Some(Answer::Json(schema)) => {
+                responses.insert("200".into(), json_answer(schema(&mut generator)));
+            }
+            Some(Answer::JsonOrAccepted(done, waiting)) => {
+                responses.insert("200".into(), json_answer(done(&mut generator)));
+                let mut accepted = json_answer(waiting(&mut generator));
+                accepted["description"] = json!("Accepted: recorded, and waiting for someone else");
+                responses.insert("202".into(), accepted);
+            }
+            Some(Answer::File(what)) => {
+                responses.insert(
+                    "200".into(),
+                    json!({"description": what, "content": {"application/octet-stream": {}}}),
+                );
+            }
+            None => {}
+        }
         for (_, name, status, meaning) in CODES {
             let public_skip = route.permission.is_none() && matches!(*status, 401 | 403);
             if !public_skip {
@@ -440,6 +520,33 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(keys.len(), before);
+    }
+
+    #[test]
+    fn every_route_says_what_it_answers() {
+        let silent: Vec<&str> = ROUTES.iter().filter(|r| r.answer.is_none()).map(|r| r.path).collect();
+        assert!(silent.is_empty(), "{silent:?}");
+    }
+
+    #[test]
+    fn every_json_answer_in_the_document_has_a_schema_that_resolves() {
+        let doc = openapi();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operation") {
+                for (status, answer) in op["responses"].as_object().expect("responses") {
+                    let Some(schema) = answer.pointer("/content/application~1json/schema") else { continue };
+                    let text = schema.to_string();
+                    for name in text.split("#/components/schemas/").skip(1) {
+                        let name = name.split('"').next().unwrap_or_default();
+                        assert!(
+                            schemas.contains_key(name),
+                            "{method} {path} {status}: {name} is not in the document"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

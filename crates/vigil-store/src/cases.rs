@@ -16,7 +16,7 @@ use crate::{Error, Result, Store, WriteTx, time};
 /// A case as stored: the columns that are queried, and the whole case document in `body`, whose
 /// `lifecycle` is the store's own (whatever a writer puts there is not stored; [`Store::case`]
 /// puts the real one there).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseRow {
     pub id: CaseId,
     pub title: String,
@@ -31,7 +31,7 @@ pub struct CaseRow {
     pub body: serde_json::Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertRow {
     pub id: AlertId,
     pub case_id: Option<CaseId>,
@@ -42,7 +42,7 @@ pub struct AlertRow {
     pub finding: serde_json::Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Comment {
     pub id: i64,
     pub author: String,

@@ -26,7 +26,7 @@ pub struct NewEvent {
     pub raw: Vec<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StoredEvent {
     pub id: String,
     /// Arrival order.
@@ -54,7 +54,7 @@ pub struct PipelineEvent {
     pub raw: Vec<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StoredDeadLetter {
     pub id: i64,
     pub received_at: String,

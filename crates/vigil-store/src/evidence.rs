@@ -11,7 +11,7 @@ use crate::By;
 use crate::{Result, Store, WriteTx};
 use vigil_model::AuditAction;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EvidenceMeta {
     pub sha256: String,
     pub size: i64,

@@ -10,7 +10,7 @@ use crate::By;
 use crate::{Error, Result, Store, WriteTx};
 use vigil_model::{AuditAction, Outcome, TokenId, UserId};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UserRow {
     pub name: UserId,
     pub role: String,
@@ -22,7 +22,7 @@ pub struct UserRow {
     pub locked_until: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TokenRow {
     pub id: TokenId,
     #[serde(skip)]

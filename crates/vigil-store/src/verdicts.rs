@@ -11,7 +11,7 @@ use crate::{By, Result, Store, WriteTx};
 use vigil_model::{AuditAction, CaseId};
 
 /// One rule of a judged case on one entity it named.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerdictRow {
     pub case_id: CaseId,
     pub rule_id: String,

@@ -179,7 +179,7 @@ impl Context {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct InputStatus {
     pub input: String,
     pub present: bool,

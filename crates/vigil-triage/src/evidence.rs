@@ -5,7 +5,7 @@
 use serde::Serialize;
 use vigil_correlate::{Case, TimelineKind};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EvidenceItem {
     pub id: String,
     pub time: i64,

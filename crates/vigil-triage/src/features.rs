@@ -56,7 +56,7 @@ pub fn direction(feature: &str) -> Direction {
 const LATE: &[&str] =
     &["credential-access", "lateral-movement", "collection", "command-and-control", "exfiltration", "impact"];
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Features {
     pub values: Vec<f64>,
     /// Alerts (indices) an allow-list entry explains, with its reason.

@@ -11,7 +11,9 @@ use vigil_correlate::{Case, FoldedAlert};
 use vigil_model::{CaseId, Entity, EntityKind};
 
 /// What an analyst concluded about a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Judged {
     Benign,
@@ -19,7 +21,7 @@ pub enum Judged {
 }
 
 /// One rule on one entity, as a closed case left it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriorVerdict {
     /// The rule id.
@@ -33,21 +35,21 @@ pub struct PriorVerdict {
 }
 
 /// How often a rule on an entity was judged each way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Tally {
     pub benign: u32,
     pub malicious: u32,
 }
 
 /// A verdict's case, as the evidence path of a judgement that rests on it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Precedent {
     pub case: CaseId,
     pub verdict: Judged,
 }
 
 /// What one rule on one entity was judged, and the latest cases that judged it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 struct Judgements {
     tally: Tally,
     cases: Vec<Precedent>,
@@ -57,7 +59,7 @@ struct Judgements {
 const PRECEDENTS: usize = 5;
 
 /// Every prior verdict, by rule and entity.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct History {
     by_rule: BTreeMap<String, BTreeMap<String, Judgements>>,
     verdicts: usize,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::features::{self, Direction, FEATURES, Features};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Provenance {
     /// The labelled inputs and how they were labelled.
     pub data: Vec<String>,
@@ -16,7 +16,7 @@ pub struct Provenance {
     pub iterations: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Model {
     pub features: Vec<String>,
     pub weights: Vec<f64>,
@@ -25,7 +25,7 @@ pub struct Model {
 }
 
 /// One feature's part in a score.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Contribution {
     pub feature: String,
     pub value: f64,

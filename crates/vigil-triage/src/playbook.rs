@@ -15,7 +15,7 @@ const LIBRARY: &[(&str, &str)] = &[
     ("host-compromise.yml", include_str!("../playbooks/host-compromise.yml")),
 ];
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub phase: Phase,
@@ -25,7 +25,7 @@ pub struct Step {
     pub description: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Contain,
@@ -33,7 +33,7 @@ pub enum Phase {
     Recover,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     pub id: String,

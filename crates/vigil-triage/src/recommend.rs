@@ -13,7 +13,7 @@ use crate::history::{Judged, Precedent};
 use crate::model::{Contribution, Model};
 use crate::playbook::{self, Phase, Playbook};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Malicious,
@@ -35,7 +35,7 @@ impl Verdict {
 }
 
 /// One playbook step resolved to the case's entities, with who and what it would affect.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlannedStep {
     pub phase: Phase,
     pub action: String,
@@ -46,7 +46,7 @@ pub struct PlannedStep {
     pub blast_radius: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlaybookPlan {
     pub id: String,
     pub version: u32,
@@ -54,7 +54,7 @@ pub struct PlaybookPlan {
     pub steps: Vec<PlannedStep>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Recommendation {
     pub case_id: CaseId,
     pub verdict: Verdict,

@@ -1,8 +1,10 @@
 //! The `vigil` binary run as a user runs it.
 
+mod answers;
 mod crash;
 mod end_to_end;
 mod hunt;
+mod schema;
 mod server;
 mod tamper;
 mod witness;

@@ -2,8 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::views::{AlertView, alerts};
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult};
@@ -25,19 +27,29 @@ pub async fn list(
     _: Auth<perm::AlertRead>,
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> ApiResult<Json<Value>> {
-    let alerts = state
+) -> ApiResult<Json<AlertList>> {
+    let rows = state
         .store
         .alerts(crate::params::min_severity(q.min_severity)?.unwrap_or(0), limit(q.limit, 100, 1_000)?)
         .await?;
-    Ok(Json(json!({ "alerts": alerts })))
+    Ok(Json(AlertList { alerts: alerts(rows) }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct AlertList {
+    alerts: Vec<AlertView>,
 }
 
 pub async fn get(
     _: Auth<perm::AlertRead>,
     State(state): State<AppState>,
     PathId(id): PathId<vigil_model::AlertId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OneAlert>> {
     let alert = state.store.alert(&id).await?.ok_or_else(|| ApiError::not_found("alert"))?;
-    Ok(Json(json!({ "alert": alert })))
+    Ok(Json(OneAlert { alert: alert.into() }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct OneAlert {
+    alert: AlertView,
 }

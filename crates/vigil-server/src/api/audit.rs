@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use vigil_store::audit::{AuditRecord, Broken, Verified};
 
 use crate::auth::{Auth, perm};
 use crate::error::ApiResult;
@@ -25,7 +26,7 @@ pub async fn list(
     _: Auth<perm::AuditRead>,
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditPage>> {
     let after = q.after.unwrap_or(0);
     if after < 0 {
         return Err(crate::error::ApiError::new(
@@ -34,12 +35,27 @@ pub async fn list(
         ));
     }
     let records = state.store.audit_records(after, limit(q.limit, 100, 5_000)?).await?;
-    Ok(Json(json!({ "records": records })))
+    Ok(Json(AuditPage { records }))
 }
 
-pub async fn verify(_: Auth<perm::AuditRead>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+#[derive(Serialize, JsonSchema)]
+pub struct AuditPage {
+    records: Vec<AuditRecord>,
+}
+
+pub async fn verify(_: Auth<perm::AuditRead>, State(state): State<AppState>) -> ApiResult<Json<AuditCheck>> {
     Ok(Json(match state.store.verify_audit(&[]).await? {
-        Ok(v) => json!({"intact": true, "verified": v}),
-        Err(broken) => json!({"intact": false, "broken": broken}),
+        Ok(v) => AuditCheck { intact: true, verified: Some(v), broken: None },
+        Err(broken) => AuditCheck { intact: false, verified: None, broken: Some(broken) },
     }))
+}
+
+/// Whether the chain holds: what was verified, or the first thing that is wrong.
+#[derive(Serialize, JsonSchema)]
+pub struct AuditCheck {
+    intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified: Option<Verified>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broken: Option<Broken>,
 }

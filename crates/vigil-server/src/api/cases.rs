@@ -7,12 +7,14 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigil_model::{AuditAction, CaseId, CaseState, Outcome, UserId};
-use vigil_store::CaseFilter;
+use vigil_store::{CaseFilter, Comment};
 
 use super::actor;
+use super::views::{AlertView, CaseView, RecommendationBody, alerts};
 use crate::auth::{Auth, Role, perm};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
@@ -43,7 +45,7 @@ pub async fn list(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseList>> {
     let filter = CaseFilter {
         state: q.state.as_deref().map(parse_state).transpose()?,
         min_severity: crate::params::min_severity(q.min_severity)?,
@@ -51,15 +53,39 @@ pub async fn list(
         limit: limit(q.limit, 100, 1_000)?,
     };
     let cases = state.store.cases(&filter).await?;
-    let rows: Vec<Value> = cases
+    let cases = cases
         .into_iter()
-        .map(|c| {
-            json!({"id": c.id, "title": c.title, "state": c.state, "severity": c.severity,
-                   "assignee": c.assignee, "first_seen": c.first_seen, "last_seen": c.last_seen,
-                   "updated_at": c.updated_at})
+        .map(|c| CaseSummary {
+            id: c.id,
+            title: c.title,
+            state: c.state,
+            severity: c.severity,
+            assignee: c.assignee,
+            first_seen: c.first_seen,
+            last_seen: c.last_seen,
+            updated_at: c.updated_at,
         })
         .collect();
-    Ok(Json(json!({ "cases": rows })))
+    Ok(Json(CaseList { cases }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct CaseList {
+    cases: Vec<CaseSummary>,
+}
+
+/// A case in the queue: its columns, without its document.
+#[derive(Serialize, JsonSchema)]
+pub struct CaseSummary {
+    id: CaseId,
+    title: String,
+    state: CaseState,
+    /// OCSF severity id.
+    severity: i64,
+    assignee: Option<UserId>,
+    first_seen: String,
+    last_seen: String,
+    updated_at: String,
 }
 
 async fn case_or_404(state: &AppState, id: &CaseId) -> ApiResult<vigil_store::CaseRow> {
@@ -70,26 +96,49 @@ pub async fn detail(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseDetail>> {
     let case = case_or_404(&state, &id).await?;
-    let alerts = state.store.case_alerts(&id).await?;
+    let alerts = alerts(state.store.case_alerts(&id).await?);
     let comments = state.store.case_comments(&id).await?;
-    let recommendation = state.store.recommendation(&id).await?;
-    Ok(Json(json!({
-        "case": case,
-        "alerts": alerts,
-        "comments": comments,
-        "recommendation": recommendation.map(|(version, body)| json!({"version": version, "body": body})),
-    })))
+    let recommendation = state
+        .store
+        .recommendation(&id)
+        .await?
+        .map(|(version, body)| VersionedRecommendation { version, body: RecommendationBody(body) });
+    Ok(Json(CaseDetail { case: case.into(), alerts, comments, recommendation }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct CaseDetail {
+    case: CaseView,
+    alerts: Vec<AlertView>,
+    comments: Vec<Comment>,
+    /// The newest recommendation, if the built-in analyst has drafted one.
+    recommendation: Option<VersionedRecommendation>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct VersionedRecommendation {
+    /// 1 for the first draft, one more for each redraft as the case grows.
+    version: i64,
+    body: RecommendationBody,
 }
 
 pub async fn timeline(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Timeline>> {
     let case = case_or_404(&state, &id).await?;
-    Ok(Json(json!({"case": id, "timeline": case.body.get("timeline").cloned().unwrap_or_default()})))
+    let timeline = case.body.get("timeline").cloned().unwrap_or_else(|| Value::Array(Vec::new()));
+    Ok(Json(Timeline { case: id, timeline }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Timeline {
+    case: CaseId,
+    #[schemars(with = "Vec<vigil_correlate::TimelineEntry>")]
+    timeline: Value,
 }
 
 /// The entity graph: alerts and entities as nodes, an edge where an alert names an entity.
@@ -97,14 +146,15 @@ pub async fn graph(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Graph>> {
     case_or_404(&state, &id).await?;
     let alerts = state.store.case_alerts(&id).await?;
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for alert in &alerts {
-        nodes.push(json!({"id": format!("alert:{}", alert.id), "kind": "alert", "label": alert.title}));
+        let from = format!("alert:{}", alert.id);
+        nodes.push(Node { id: from.clone(), kind: "alert".into(), label: alert.title.clone() });
         for entity in alert.finding.get("entities").and_then(Value::as_array).into_iter().flatten() {
             let (Some(kind), Some(key)) =
                 (entity.get("kind").and_then(Value::as_str), entity.get("key").and_then(Value::as_str))
@@ -113,27 +163,58 @@ pub async fn graph(
             };
             let node = format!("{kind}:{key}");
             if seen.insert(node.clone()) {
-                nodes.push(json!({"id": node, "kind": kind, "label": key}));
+                nodes.push(Node { id: node.clone(), kind: kind.into(), label: key.into() });
             }
-            edges.push(json!({"from": format!("alert:{}", alert.id), "to": node}));
+            edges.push(Edge { from: from.clone(), to: node });
         }
     }
-    Ok(Json(json!({"case": id, "nodes": nodes, "edges": edges})))
+    Ok(Json(Graph { case: id, nodes, edges }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Graph {
+    case: CaseId,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+/// An alert (`alert:<id>`) or an entity (`<kind>:<key>`).
+#[derive(Serialize, JsonSchema)]
+pub struct Node {
+    id: String,
+    /// `alert`, or the entity's kind.
+    kind: String,
+    label: String,
+}
+
+/// An alert naming an entity.
+#[derive(Serialize, JsonSchema)]
+pub struct Edge {
+    from: String,
+    to: String,
 }
 
 pub async fn recommendation(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseRecommendation>> {
     case_or_404(&state, &id).await?;
     let (version, body) =
         state.store.recommendation(&id).await?.ok_or_else(|| ApiError::not_found("recommendation"))?;
-    Ok(Json(json!({"case": id, "version": version, "recommendation": body})))
+    Ok(Json(CaseRecommendation { case: id, version, recommendation: RecommendationBody(body) }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct CaseRecommendation {
+    case: CaseId,
+    version: i64,
+    recommendation: RecommendationBody,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "TransitionRequest")]
 pub struct Transition {
     /// The state to move to.
     #[schemars(with = "super::names::CaseStateName")]
@@ -197,12 +278,12 @@ pub async fn transition(
                 let mut tx = state.store.write().await?;
                 tx.request_close(&request, &by).await?;
                 tx.commit().await?;
-                let answer = json!({
-                    "case": id,
-                    "to": to,
-                    "pending": true,
-                    "waits_for": "a second person with the lead role, asking for the same closing",
-                });
+                let answer = ClosePending {
+                    case: id,
+                    to,
+                    pending: true,
+                    waits_for: "a second person with the lead role, asking for the same closing".into(),
+                };
                 return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
             }
         }
@@ -232,7 +313,26 @@ pub async fn transition(
     // A person's close or reopen is a verdict (or takes one back), kept with the state.
     vigil_engine::verdicts::record(&state.store, &mut tx, &id, to, &by).await?;
     tx.commit().await?;
-    Ok(Json(json!({"case": id, "from": was, "to": to, "confirmed_by": confirmed_by})).into_response())
+    Ok(Json(Moved { case: id, from: was, to, confirmed_by }).into_response())
+}
+
+/// A case moved.
+#[derive(Serialize, JsonSchema)]
+pub struct Moved {
+    case: CaseId,
+    from: CaseState,
+    to: CaseState,
+    /// The lead who confirmed a closing that needed a second person.
+    confirmed_by: Option<UserId>,
+}
+
+/// A closing that needs a second person, recorded and waiting (answered 202).
+#[derive(Serialize, JsonSchema)]
+pub struct ClosePending {
+    case: CaseId,
+    to: CaseState,
+    pending: bool,
+    waits_for: String,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -248,7 +348,7 @@ pub async fn assign(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<Assign>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Assigned>> {
     if let Some(name) = &body.assignee {
         // A case goes to a person who can work it: not a disabled account, not a service.
         let user = if valid_name(name.as_str()) { state.store.user(name).await? } else { None };
@@ -269,7 +369,13 @@ pub async fn assign(
     let mut tx = state.store.write().await?;
     tx.assign_case(&id, body.assignee.as_ref(), &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"case": id, "assignee": body.assignee})))
+    Ok(Json(Assigned { case: id, assignee: body.assignee }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Assigned {
+    case: CaseId,
+    assignee: Option<UserId>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -284,12 +390,18 @@ pub async fn comment(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<CaseId>,
     JsonBody(body): JsonBody<NewComment>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Commented>> {
     if body.body.trim().is_empty() || body.body.chars().count() > 20_000 {
         return Err(ApiError::new(Code::BadRequest, "body: 1 to 20000 characters"));
     }
     let mut tx = state.store.write().await?;
     tx.comment_case(&id, &body.body, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"case": id, "commented": true})))
+    Ok(Json(Commented { case: id, commented: true }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Commented {
+    case: CaseId,
+    commented: bool,
 }

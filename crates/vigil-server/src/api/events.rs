@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use vigil_store::{StoredDeadLetter, StoredEvent};
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult, Code};
@@ -37,7 +38,7 @@ pub async fn search(
     _: Auth<perm::EventRead>,
     State(state): State<AppState>,
     Params(q): Params<SearchQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventList>> {
     // Without `from`, the last day up to `to` (or now): a search never scans every event
     // unless it asks to.
     let to = match q.to.as_deref() {
@@ -54,17 +55,30 @@ pub async fn search(
         return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
     }
     let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)?).await?;
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(EventList { events }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct EventList {
+    events: Vec<StoredEvent>,
 }
 
 pub async fn get(
     _: Auth<perm::EventRead>,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OneEvent>> {
     let event = state.store.event(&id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let raw = String::from_utf8_lossy(&event.raw).into_owned();
-    Ok(Json(json!({ "event": event, "raw": raw })))
+    Ok(Json(OneEvent { event, raw }))
+}
+
+/// An event and the raw record it was read from.
+#[derive(Serialize, JsonSchema)]
+pub struct OneEvent {
+    event: StoredEvent,
+    /// The record as it arrived (bytes that are not UTF-8 shown as U+FFFD).
+    raw: String,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -79,7 +93,12 @@ pub async fn dead_letters(
     _: Auth<perm::EventRead>,
     State(state): State<AppState>,
     Params(q): Params<DeadQuery>,
-) -> ApiResult<Json<Value>> {
-    let dead = state.store.dead_letters(limit(q.limit, 100, 1_000)?).await?;
-    Ok(Json(json!({ "dead_letters": dead })))
+) -> ApiResult<Json<DeadLetters>> {
+    let dead_letters = state.store.dead_letters(limit(q.limit, 100, 1_000)?).await?;
+    Ok(Json(DeadLetters { dead_letters }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct DeadLetters {
+    dead_letters: Vec<StoredDeadLetter>,
 }

@@ -8,8 +8,9 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use vigil_store::EvidenceMeta;
 
 use super::actor;
 use crate::auth::{Auth, perm};
@@ -37,7 +38,7 @@ pub async fn upload(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Params(q): Params<UploadQuery>,
     EvidenceBody(body, _slot): EvidenceBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Added>> {
     if !printable(&q.name, 255) || !printable(&q.scope, 300) {
         return Err(ApiError::new(Code::BadRequest, "name and scope: printable text"));
     }
@@ -54,7 +55,16 @@ pub async fn upload(
     let (sha256, new) =
         tx.add_evidence(&body, &media_type, &q.name, &q.scope, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"sha256": sha256, "size": body.len(), "new": new})))
+    Ok(Json(Added { sha256, size: body.len() as u64, new }))
+}
+
+/// A file in the vault, addressed by its SHA-256.
+#[derive(Serialize, JsonSchema)]
+pub struct Added {
+    sha256: String,
+    size: u64,
+    /// False when the vault already held the same bytes.
+    new: bool,
 }
 
 fn sha256(text: &str) -> ApiResult<&str> {
@@ -69,10 +79,15 @@ pub async fn meta(
     _: Auth<perm::EvidenceRead>,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    let meta =
+) -> ApiResult<Json<OneEvidence>> {
+    let evidence =
         state.store.evidence_meta(sha256(&id)?).await?.ok_or_else(|| ApiError::not_found("evidence"))?;
-    Ok(Json(json!({ "evidence": meta })))
+    Ok(Json(OneEvidence { evidence }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct OneEvidence {
+    evidence: EvidenceMeta,
 }
 
 pub async fn download(

@@ -25,7 +25,7 @@ pub struct IngestQuery {
     source: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct IngestAnswer {
     #[serde(flatten)]
     receipt: Receipt,

@@ -14,6 +14,7 @@ pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod verdicts;
+pub mod views;
 
 use vigil_store::By;
 

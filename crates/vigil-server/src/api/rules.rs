@@ -4,23 +4,32 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
+use vigil_engine::runner::RuleSummary;
 use vigil_model::{AuditAction, Outcome};
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::AppState;
 
-pub async fn status(_: Auth<perm::RuleRead>, State(state): State<AppState>) -> Json<Value> {
+pub async fn status(_: Auth<perm::RuleRead>, State(state): State<AppState>) -> Json<RuleList> {
     let rules = state.engine.rules();
-    Json(json!({"count": rules.len(), "rules": rules}))
+    Json(RuleList { count: rules.len() as u64, rules })
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct RuleList {
+    count: u64,
+    rules: Vec<RuleSummary>,
 }
 
 pub async fn reload(
     auth: Auth<perm::RuleAdmin>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Reloaded>> {
     let reload = state.reload.clone();
     let built = tokio::task::spawn_blocking(move || reload()).await.map_err(ApiError::internal)?;
     let (outcome, detail) = match &built {
@@ -40,10 +49,18 @@ pub async fn reload(
         Ok(reloaded) => {
             let rules = reloaded.detectors.rules.len();
             state.engine.reload(reloaded);
-            Ok(Json(json!({"reloaded": true, "rules": rules})))
+            Ok(Json(Reloaded { reloaded: true, rules: rules as u64 }))
         }
         Err(e) => {
             Err(ApiError::new(Code::BadRequest, format!("the rules did not load; the old ones stay: {e}")))
         }
     }
+}
+
+/// The rules now running, in place of the old ones.
+#[derive(Serialize, JsonSchema)]
+pub struct Reloaded {
+    reloaded: bool,
+    /// How many rules loaded.
+    rules: u64,
 }

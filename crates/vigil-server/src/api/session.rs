@@ -138,11 +138,23 @@ pub async fn login(
     );
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
-    Ok((
-        headers,
-        Json(json!({"name": user.name, "role": user.role, "csrf_token": csrf, "expires_at": expires})),
-    )
-        .into_response())
+    let answer = SignedIn { name: user.name, role: user.role, csrf_token: csrf, expires_at: expires };
+    Ok((headers, Json(answer)).into_response())
+}
+
+/// A session: its cookie is set; changes made with it send `csrf_token` as `X-CSRF-Token`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct SignedIn {
+    name: UserId,
+    #[schemars(with = "super::names::RoleName")]
+    role: String,
+    csrf_token: String,
+    expires_at: String,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct SignedOut {
+    signed_out: bool,
 }
 
 pub async fn logout(
@@ -170,5 +182,5 @@ pub async fn logout(
         header::SET_COOKIE,
         HeaderValue::from_static("vigil_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
     );
-    Ok((out, Json(json!({"signed_out": true}))).into_response())
+    Ok((out, Json(SignedOut { signed_out: true })).into_response())
 }

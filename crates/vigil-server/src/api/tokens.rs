@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use vigil_model::{TokenId, UserId};
 use vigil_store::{TokenRow, time};
 
@@ -17,8 +17,13 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::PathId;
 use crate::state::AppState;
 
-pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "tokens": state.store.tokens().await? })))
+pub async fn list(_: Auth<perm::TokenAdmin>, State(state): State<AppState>) -> ApiResult<Json<TokenList>> {
+    Ok(Json(TokenList { tokens: state.store.tokens().await? }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct TokenList {
+    tokens: Vec<TokenRow>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -36,7 +41,7 @@ pub async fn create(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<NewToken>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Created>> {
     if body.scopes.is_empty()
         || body.scopes.len() > 32
         || !body.scopes.iter().all(|s| Scope::parse(s).is_some())
@@ -86,7 +91,22 @@ pub async fn create(
     let mut tx = state.store.write().await?;
     tx.create_token(&token, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"id": id, "token": secret, "expires_at": expires_at, "note": "the token is shown once"})))
+    Ok(Json(Created {
+        id: TokenId::new(id),
+        token: secret,
+        expires_at,
+        note: "the token is shown once".into(),
+    }))
+}
+
+/// A new token, with its secret: the only time the secret is shown.
+#[derive(Serialize, JsonSchema)]
+pub struct Created {
+    id: TokenId,
+    /// `vgl_<id>_<secret>`, for `Authorization: Bearer`.
+    token: String,
+    expires_at: String,
+    note: String,
 }
 
 pub async fn revoke(
@@ -94,9 +114,15 @@ pub async fn revoke(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<TokenId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Revoked>> {
     let mut tx = state.store.write().await?;
     tx.revoke_token(&id, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"id": id, "revoked": true})))
+    Ok(Json(Revoked { id, revoked: true }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Revoked {
+    id: TokenId,
+    revoked: bool,
 }

@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use vigil_model::UserId;
+use vigil_store::UserRow;
 
 use super::actor;
 use crate::auth::{Auth, Role, password, perm};
@@ -15,8 +16,13 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{PathId, valid_name};
 use crate::state::AppState;
 
-pub async fn list(_: Auth<perm::UserRead>, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "users": state.store.users().await? })))
+pub async fn list(_: Auth<perm::UserRead>, State(state): State<AppState>) -> ApiResult<Json<UserList>> {
+    Ok(Json(UserList { users: state.store.users().await? }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct UserList {
+    users: Vec<UserRow>,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -35,7 +41,7 @@ pub async fn create(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<NewUser>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserRole>> {
     if !valid_name(body.name.as_str()) {
         return Err(ApiError::new(Code::BadRequest, "name: 1-64 of a-z 0-9 . _ @ -"));
     }
@@ -58,7 +64,7 @@ pub async fn create(
     let mut tx = state.store.write().await?;
     tx.create_user(&body.name, role.as_str(), &hash, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": body.name, "role": role})))
+    Ok(Json(UserRole { name: body.name, role }))
 }
 
 pub async fn disable(
@@ -66,14 +72,14 @@ pub async fn disable(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(name): PathId<UserId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserDisabled>> {
     if name == auth.principal.name {
         return Err(ApiError::new(Code::Conflict, "you cannot disable yourself"));
     }
     let mut tx = state.store.write().await?;
     tx.set_user_disabled(&name, true, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": name, "disabled": true})))
+    Ok(Json(UserDisabled { name, disabled: true }))
 }
 
 pub async fn enable(
@@ -81,11 +87,11 @@ pub async fn enable(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(name): PathId<UserId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserDisabled>> {
     let mut tx = state.store.write().await?;
     tx.set_user_disabled(&name, false, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": name, "disabled": false})))
+    Ok(Json(UserDisabled { name, disabled: false }))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -101,7 +107,7 @@ pub async fn set_role(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(name): PathId<UserId>,
     JsonBody(body): JsonBody<NewRole>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserRole>> {
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::new(Code::BadRequest, "role: admin, lead, responder, analyst, auditor or ingest")
     })?;
@@ -111,7 +117,7 @@ pub async fn set_role(
     let mut tx = state.store.write().await?;
     tx.set_user_role(&name, role.as_str(), &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": name, "role": role})))
+    Ok(Json(UserRole { name, role }))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -127,7 +133,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<NewPassword>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PasswordChanged>> {
     if !password::acceptable(&body.new) {
         return Err(ApiError::new(
             Code::BadRequest,
@@ -150,5 +156,24 @@ pub async fn change_password(
     let mut tx = state.store.write().await?;
     tx.set_password(&auth.principal.name, &hash, &actor(&auth.principal, from)).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": auth.principal.name, "password_changed": true})))
+    Ok(Json(PasswordChanged { name: auth.principal.name, password_changed: true }))
+}
+
+/// A user and their role, as created or changed.
+#[derive(Serialize, JsonSchema)]
+pub struct UserRole {
+    name: UserId,
+    role: Role,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct UserDisabled {
+    name: UserId,
+    disabled: bool,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct PasswordChanged {
+    name: UserId,
+    password_changed: bool,
 }

@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vigil_store::VerdictFilter;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use vigil_store::{VerdictFilter, VerdictRow};
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult, Code};
@@ -29,7 +29,7 @@ pub async fn list(
     _: Auth<perm::CaseRead>,
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VerdictList>> {
     if [q.rule.as_deref(), q.entity.as_deref(), q.case.as_ref().map(vigil_model::CaseId::as_str)]
         .into_iter()
         .flatten()
@@ -40,5 +40,11 @@ pub async fn list(
     let filter =
         VerdictFilter { rule: q.rule, entity: q.entity, case: q.case, limit: limit(q.limit, 100, 1_000)? };
     let verdicts = state.store.find_verdicts(&filter).await?;
-    Ok(Json(json!({ "count": verdicts.len(), "verdicts": verdicts })))
+    Ok(Json(VerdictList { count: verdicts.len() as u64, verdicts }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct VerdictList {
+    count: u64,
+    verdicts: Vec<VerdictRow>,
 }

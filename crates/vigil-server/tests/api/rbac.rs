@@ -118,8 +118,8 @@ fn the_openapi_document_says_what_each_route_takes_its_query_parameters_and_bodi
 
     let body = &doc["paths"]["/api/v1/cases/{id}/transition"]["post"]["requestBody"]["content"]["application/json"]
         ["schema"];
-    assert_eq!(body["$ref"], "#/components/schemas/Transition");
-    let transition = &doc["components"]["schemas"]["Transition"];
+    assert_eq!(body["$ref"], "#/components/schemas/TransitionRequest");
+    let transition = &doc["components"]["schemas"]["TransitionRequest"];
     assert_eq!(transition["required"], serde_json::json!(["to", "reason"]));
     assert!(transition["properties"]["to"]["enum"].as_array().is_some_and(|v| v.contains(&"benign".into())));
     assert_eq!(

@@ -26,7 +26,7 @@ pub struct AuditEntry {
 }
 
 /// One stored audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     pub seq: i64,
     pub at: String,
@@ -116,7 +116,7 @@ pub(crate) fn signature_holds(cp: &Checkpoint, keys: &[VerifyingKey]) -> bool {
 }
 
 /// A chain that checked out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verified {
     pub records: u64,
     pub checkpoints: u64,
@@ -127,7 +127,7 @@ pub struct Verified {
 }
 
 /// The first thing that is wrong, and where.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
 #[error("audit record {seq}: {reason}")]
 pub struct Broken {
     /// The sequence number of the first record that is not as written (or where one is missing).
