@@ -13,6 +13,7 @@ mod hunt;
 mod logging;
 mod normalize;
 mod output;
+mod policy;
 mod progress;
 mod serve;
 mod summary;
@@ -54,6 +55,9 @@ enum Command {
     /// Write self-contained files for auditors (the audit trail).
     #[command(subcommand)]
     Export(export::Export),
+    /// Check, explain and test an approval policy.
+    #[command(subcommand)]
+    Policy(policy::Command),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
 }
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Export(export) => export::run(export),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Policy(command) => policy::run(command),
     };
     match result {
         Ok(code) => code,

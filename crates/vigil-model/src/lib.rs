@@ -1,5 +1,6 @@
 //! Vigil's domain types, shared by every stage of the pipeline. Pure: no IO.
 
+pub mod action;
 pub mod actor;
 pub mod address;
 pub mod audit;
@@ -11,6 +12,7 @@ mod ids;
 mod severity;
 pub mod view;
 
+pub use action::{ACTIONS, ActionCategory, ActionKind, ActionRequest, Requester};
 pub use actor::{Actor, Cause, Component};
 pub use audit::{AuditAction, Outcome};
 pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition, close_needs_second_person, step};

@@ -20,6 +20,9 @@ pub struct Asset {
     pub environment: Option<String>,
     /// `internet` or `internal`.
     pub exposure: Option<String>,
+    /// Labels the response policy matches on (`crown_jewel`, `pci`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

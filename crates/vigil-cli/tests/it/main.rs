@@ -4,6 +4,7 @@ mod answers;
 mod crash;
 mod end_to_end;
 mod hunt;
+mod policy;
 mod schema;
 mod server;
 mod tamper;
