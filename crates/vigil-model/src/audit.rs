@@ -33,10 +33,18 @@ pub enum AuditAction {
     UserRoleChange,
     /// A closing that waits for a second person's confirmation.
     CaseCloseRequested,
+    /// A response action proposed on a case, with the policy's decision.
+    ActionPropose,
+    /// A person's approval of a response action request.
+    ActionApprove,
+    /// A person's rejection of a response action request.
+    ActionReject,
+    /// A response action request moved on (approved, expired, ran, verified, failed…).
+    ActionStatus,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -58,6 +66,10 @@ impl AuditAction {
         AuditAction::UserPasswordChange,
         AuditAction::UserRoleChange,
         AuditAction::CaseCloseRequested,
+        AuditAction::ActionPropose,
+        AuditAction::ActionApprove,
+        AuditAction::ActionReject,
+        AuditAction::ActionStatus,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +95,10 @@ impl AuditAction {
             AuditAction::UserPasswordChange => "user.password_change",
             AuditAction::UserRoleChange => "user.role_change",
             AuditAction::CaseCloseRequested => "case.close_requested",
+            AuditAction::ActionPropose => "action.propose",
+            AuditAction::ActionApprove => "action.approve",
+            AuditAction::ActionReject => "action.reject",
+            AuditAction::ActionStatus => "action.status",
         }
     }
 }

@@ -90,6 +90,7 @@ conformance!(
     a_case_keeps_its_lifecycle_and_only_the_table_moves_it,
     live_cases_are_every_open_case_and_the_closed_ones_in_the_window,
     known_alerts_are_found_by_id,
+    action_requests_and_their_approvals_are_kept_and_audited,
 );
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
@@ -833,4 +834,77 @@ async fn the_signing_key_can_live_outside_the_data_directory() {
     store.close().await;
     let again = Store::open_dir_with_key(data.path(), &key_file).await.expect("reopen");
     assert_eq!(again.public_key(), first);
+}
+
+async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store) {
+    use crate::{ActionRequestRow, ActionStatus, ApprovalRow};
+    let by = analyst();
+    let request = vigil_model::ActionRequest {
+        action: "isolate_host".into(),
+        target: vigil_model::Entity::new(vigil_model::EntityKind::Host, "ws-12"),
+        parameters: Default::default(),
+        case: Some(CaseId::from("c1")),
+        requested_by: vigil_model::Requester::Person("alice".into()),
+    };
+    let row = ActionRequestRow {
+        id: "ar1".into(),
+        request_sha256: request.hash("p1"),
+        request: request.clone(),
+        policy_sha256: "p1".into(),
+        decision: serde_json::json!({"tier": "one person", "rule": "host-isolation"}),
+        status: ActionStatus::AwaitingApproval,
+        requested_at: String::new(),
+        expires_at: "2099-01-01T00:00:00.000000Z".into(),
+        updated_at: String::new(),
+    };
+    let before = audit_len(store).await;
+    let mut tx = store.write().await.expect("begin");
+    tx.propose_action(&row, &by).await.expect("propose");
+    tx.commit().await.expect("commit");
+    let mut tx = store.write().await.expect("begin");
+    let again = tx.propose_action(&row, &by).await;
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    drop(tx);
+
+    let approval = ApprovalRow {
+        request_id: "ar1".into(),
+        approver: "bob".into(),
+        verdict: "approve".into(),
+        rationale: "the host beacons to the C2; O'Brien agrees".into(),
+        request_sha256: row.request_sha256.clone(),
+        at_ms: 5,
+    };
+    let mut tx = store.write().await.expect("begin");
+    tx.record_approval(&approval, true, "counted", &by).await.expect("approve");
+    tx.set_action_status("ar1", ActionStatus::Approved, "one of one", &by).await.expect("status");
+    tx.commit().await.expect("commit");
+    let mut tx = store.write().await.expect("begin");
+    let twice = tx.record_approval(&approval, true, "", &by).await;
+    assert!(matches!(twice, Err(Error::Conflict(_))), "one answer a person: {twice:?}");
+    drop(tx);
+
+    let stored = store.action_request("ar1").await.expect("read").expect("present");
+    assert_eq!(stored.request, request);
+    assert_eq!(stored.status, ActionStatus::Approved);
+    assert_eq!(store.approvals("ar1").await.expect("approvals"), vec![approval]);
+    assert_eq!(store.action_requests(Some(ActionStatus::Approved), 10).await.expect("list").len(), 1);
+    assert!(store.action_requests(Some(ActionStatus::AwaitingApproval), 10).await.expect("list").is_empty());
+    assert_eq!(store.case_action_requests(&CaseId::from("c1")).await.expect("case").len(), 1);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.set_action_status("ar1", ActionStatus::Rejected, "changed mind", &by)
+        .await
+        .expect("approved is still open");
+    tx.commit().await.expect("commit");
+    let mut tx = store.write().await.expect("begin");
+    let reopened = tx.set_action_status("ar1", ActionStatus::Approved, "again", &by).await;
+    assert!(matches!(reopened, Err(Error::Conflict(_))), "a finished request stays finished: {reopened:?}");
+    drop(tx);
+
+    let actions: Vec<String> = store.audit_records(0, i64::MAX).await.expect("audit")[before..]
+        .iter()
+        .map(|r| r.action.clone())
+        .collect();
+    assert_eq!(actions, ["action.propose", "action.approve", "action.status", "action.status"]);
+    assert_chain_verifies(store).await;
 }

@@ -6,6 +6,7 @@
 //!   commit with a signed checkpoint.
 //! - [`audit`] is the chain: hashing, signing, verifying, exporting.
 
+mod actions;
 pub mod audit;
 mod cases;
 mod clock;
@@ -22,6 +23,7 @@ mod users;
 mod verdicts;
 mod write;
 
+pub use actions::{ActionRequestRow, ActionStatus, ApprovalRow};
 pub use cases::{AlertRow, By, CaseFilter, CaseRow, Comment};
 pub use clock::{Clock, ManualClock};
 pub use close_requests::CloseRequest;

@@ -43,10 +43,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0006_close_requests.sqlite.sql"),
         postgres: include_str!("../migrations/0006_close_requests.postgres.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/0007_action_requests.sqlite.sql"),
+        postgres: include_str!("../migrations/0007_action_requests.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

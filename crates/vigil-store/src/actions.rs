@@ -1,0 +1,283 @@
+//! Response action requests and their approvals. A request is stored with the policy's
+//! decision and the hash approvals bind to; each approval or rejection is one row per person,
+//! kept even when the policy does not count it (the trail says why). Every write is audited in
+//! its own transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use vigil_model::{ActionRequest, AuditAction, CaseId};
+
+use crate::{By, Error, Result, Store, WriteTx};
+
+/// Where a request stands; the stored text is its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    AwaitingApproval,
+    Approved,
+    Rejected,
+    Expired,
+    Forbidden,
+}
+
+impl ActionStatus {
+    pub const ALL: [ActionStatus; 5] = [
+        ActionStatus::AwaitingApproval,
+        ActionStatus::Approved,
+        ActionStatus::Rejected,
+        ActionStatus::Expired,
+        ActionStatus::Forbidden,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::AwaitingApproval => "awaiting_approval",
+            ActionStatus::Approved => "approved",
+            ActionStatus::Rejected => "rejected",
+            ActionStatus::Expired => "expired",
+            ActionStatus::Forbidden => "forbidden",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ActionStatus> {
+        ActionStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether it can still change (a finished request is never reopened: ask again).
+    pub fn open(self) -> bool {
+        matches!(self, ActionStatus::AwaitingApproval | ActionStatus::Approved)
+    }
+}
+
+/// A stored request.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ActionRequestRow {
+    pub id: String,
+    pub request: ActionRequest,
+    pub request_sha256: String,
+    pub policy_sha256: String,
+    /// The policy's decision when it was asked: tier, rule, why.
+    pub decision: serde_json::Value,
+    pub status: ActionStatus,
+    pub requested_at: String,
+    pub expires_at: String,
+    pub updated_at: String,
+}
+
+/// One person's answer to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ApprovalRow {
+    pub request_id: String,
+    pub approver: String,
+    /// `approve` or `reject`.
+    pub verdict: String,
+    pub rationale: String,
+    /// The request hash the person was shown and approved.
+    pub request_sha256: String,
+    pub at_ms: i64,
+}
+
+fn request_from(row: &AnyRow) -> Result<ActionRequestRow> {
+    let request: String = row.try_get("request")?;
+    let decision: String = row.try_get("decision")?;
+    let status: String = row.try_get("status")?;
+    Ok(ActionRequestRow {
+        id: row.try_get("id")?,
+        request: serde_json::from_str(&request)
+            .map_err(|e| Error::Corrupt { column: "action_requests.request", reason: e.to_string() })?,
+        request_sha256: row.try_get("request_sha256")?,
+        policy_sha256: row.try_get("policy_sha256")?,
+        decision: serde_json::from_str(&decision)
+            .map_err(|e| Error::Corrupt { column: "action_requests.decision", reason: e.to_string() })?,
+        status: ActionStatus::parse(&status)
+            .ok_or_else(|| Error::Corrupt { column: "action_requests.status", reason: status.clone() })?,
+        requested_at: row.try_get("requested_at")?,
+        expires_at: row.try_get("expires_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl WriteTx<'_> {
+    /// Stores a new request with its decision and status, audited as proposed.
+    pub async fn propose_action(&mut self, row: &ActionRequestRow, by: &By) -> Result<()> {
+        let now = self.store.clock.stamp();
+        let request = serde_json::to_string(&row.request)?;
+        let inserted = sqlx::query(
+            "INSERT INTO action_requests (id, case_id, action, request, request_sha256, policy_sha256, \
+             decision, status, requested_by, requested_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&row.id)
+        .bind(row.request.case.as_ref().map(CaseId::as_str))
+        .bind(&row.request.action)
+        .bind(&request)
+        .bind(&row.request_sha256)
+        .bind(&row.policy_sha256)
+        .bind(row.decision.to_string())
+        .bind(row.status.as_str())
+        .bind(row.request.requested_by.to_string())
+        .bind(&now)
+        .bind(&row.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(Error::Conflict(format!("action request {} exists", row.id)));
+        }
+        self.audit(by.entry_for(
+            AuditAction::ActionPropose,
+            format!("action:{}", row.id),
+            json!({
+                "request": row.request,
+                "request_sha256": row.request_sha256,
+                "policy_sha256": row.policy_sha256,
+                "decision": row.decision,
+                "status": row.status,
+            }),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Records one person's answer; a second answer by the same person is a conflict.
+    pub async fn record_approval(
+        &mut self,
+        approval: &ApprovalRow,
+        counted: bool,
+        note: &str,
+        by: &By,
+    ) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO action_approvals (request_id, approver, verdict, rationale, request_sha256, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, approver) DO NOTHING",
+        )
+        .bind(&approval.request_id)
+        .bind(&approval.approver)
+        .bind(&approval.verdict)
+        .bind(&approval.rationale)
+        .bind(&approval.request_sha256)
+        .bind(approval.at_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(Error::Conflict(format!("{} has already answered this request", approval.approver)));
+        }
+        let action =
+            if approval.verdict == "reject" { AuditAction::ActionReject } else { AuditAction::ActionApprove };
+        self.audit(by.entry_for(
+            action,
+            format!("action:{}", approval.request_id),
+            json!({
+                "rationale": approval.rationale,
+                "request_sha256": approval.request_sha256,
+                "counted": counted,
+                "note": note,
+            }),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a request to `status`, with why; a finished request does not move.
+    pub async fn set_action_status(
+        &mut self,
+        id: &str,
+        status: ActionStatus,
+        why: &str,
+        by: &By,
+    ) -> Result<()> {
+        let row = sqlx::query("SELECT status FROM action_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| Error::NotFound { kind: "action request", id: id.to_owned() })?;
+        let was: String = row.try_get("status")?;
+        let was = ActionStatus::parse(&was)
+            .ok_or_else(|| Error::Corrupt { column: "action_requests.status", reason: was.clone() })?;
+        if was == status {
+            return Ok(());
+        }
+        if !was.open() {
+            return Err(Error::Conflict(format!("the request is {}; it does not change now", was.as_str())));
+        }
+        sqlx::query("UPDATE action_requests SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(self.store.clock.stamp())
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for(
+            AuditAction::ActionStatus,
+            format!("action:{id}"),
+            json!({"from": was, "to": status, "why": why}),
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn action_request(&self, id: &str) -> Result<Option<ActionRequestRow>> {
+        let row = sqlx::query("SELECT * FROM action_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(request_from).transpose()
+    }
+
+    /// Requests, newest first, in `status` when given.
+    pub async fn action_requests(
+        &self,
+        status: Option<ActionStatus>,
+        limit: i64,
+    ) -> Result<Vec<ActionRequestRow>> {
+        let rows =
+            match status {
+                Some(status) => sqlx::query(
+                    "SELECT * FROM action_requests WHERE status = $1 ORDER BY requested_at DESC, id LIMIT $2",
+                )
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?,
+                None => {
+                    sqlx::query("SELECT * FROM action_requests ORDER BY requested_at DESC, id LIMIT $1")
+                        .bind(limit)
+                        .fetch_all(&self.reader)
+                        .await?
+                }
+            };
+        rows.iter().map(request_from).collect()
+    }
+
+    /// A case's requests, oldest first.
+    pub async fn case_action_requests(&self, case: &CaseId) -> Result<Vec<ActionRequestRow>> {
+        let rows = sqlx::query("SELECT * FROM action_requests WHERE case_id = $1 ORDER BY requested_at, id")
+            .bind(case.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(request_from).collect()
+    }
+
+    /// The answers given a request, in the order they were given.
+    pub async fn approvals(&self, request_id: &str) -> Result<Vec<ApprovalRow>> {
+        let rows =
+            sqlx::query("SELECT * FROM action_approvals WHERE request_id = $1 ORDER BY at_ms, approver")
+                .bind(request_id)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApprovalRow {
+                    request_id: row.try_get("request_id")?,
+                    approver: row.try_get("approver")?,
+                    verdict: row.try_get("verdict")?,
+                    rationale: row.try_get("rationale")?,
+                    request_sha256: row.try_get("request_sha256")?,
+                    at_ms: row.try_get("at_ms")?,
+                })
+            })
+            .collect()
+    }
+}
