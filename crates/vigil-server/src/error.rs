@@ -23,6 +23,9 @@ pub enum Code {
     RateLimited,
     QuotaExceeded,
     Overloaded,
+    ApprovalNotCounted,
+    RequestChanged,
+    RequestClosed,
     Internal,
 }
 
@@ -81,6 +84,24 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "overloaded",
         503,
         "the ingest queue is full; nothing was stored; retry after Retry-After",
+    ),
+    (
+        Code::ApprovalNotCounted,
+        "approval_not_counted",
+        403,
+        "this approval could not count (the requester, a role the rule does not name, the action revokes your own credentials); nothing was recorded but the refusal",
+    ),
+    (
+        Code::RequestChanged,
+        "request_changed",
+        409,
+        "the request hash given is not the request's (it changed, or the policy did); read it again",
+    ),
+    (
+        Code::RequestClosed,
+        "request_closed",
+        409,
+        "the action request no longer awaits answers: approved, rejected, expired or forbidden",
     ),
     (Code::Internal, "internal", 500, "the server failed; the reference names the log entry"),
 ];

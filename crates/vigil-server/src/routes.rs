@@ -216,6 +216,50 @@ pub const ROUTES: &[Route] = &[
     r(Post, "/api/v1/cases/{id}/comments", Some(CaseWrite), "Comment on a case", |m| on(m, cases::comment))
         .answers::<cases::Commented>()
         .json::<cases::NewComment>(),
+    r(
+        Post,
+        "/api/v1/cases/{id}/actions",
+        Some(ActionPropose),
+        "Propose a response action on a case; the policy decides at once what it needs",
+        |m| on(m, actions::propose),
+    )
+    .json::<actions::Propose>()
+    .answers::<actions::ActionView>(),
+    r(Get, "/api/v1/actions", Some(CaseRead), "Response action requests, newest first", |m| {
+        on(m, actions::list)
+    })
+    .query::<actions::ListQuery>()
+    .answers::<actions::ActionList>(),
+    r(
+        Get,
+        "/api/v1/actions/inbox",
+        Some(ActionApprove),
+        "My approvals inbox: requests awaiting an answer the policy would count from me",
+        |m| on(m, actions::inbox),
+    )
+    .answers::<actions::ActionList>(),
+    r(Get, "/api/v1/actions/{id}", Some(CaseRead), "One action request, its decision and its answers", |m| {
+        on(m, actions::get)
+    })
+    .answers::<actions::ActionView>(),
+    r(
+        Post,
+        "/api/v1/actions/{id}/approve",
+        Some(ActionApprove),
+        "Approve a request, bound to its hash, with a rationale",
+        |m| on(m, actions::approve),
+    )
+    .json::<actions::Answer>()
+    .answers::<actions::Answered>(),
+    r(
+        Post,
+        "/api/v1/actions/{id}/reject",
+        Some(ActionApprove),
+        "Reject a request, bound to its hash, with a rationale",
+        |m| on(m, actions::reject),
+    )
+    .json::<actions::Answer>()
+    .answers::<actions::Answered>(),
     r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list))
         .answers::<alerts::AlertList>()
         .query::<alerts::ListQuery>(),

@@ -88,6 +88,10 @@ pub struct AppState {
     pub quotas: crate::quota::Quotas,
     /// Refusals recorded in the audit trail, at most one a minute for each address or principal.
     pub refusals: crate::refusals::Refusals,
+    /// The approval policy in force (the shipped one unless `vigil.yml` names another).
+    pub policy: Arc<vigil_policy::Policy>,
+    /// The name of the host Vigil runs on: the target no isolation may take.
+    pub own_host: Option<String>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -111,8 +115,15 @@ impl AppState {
             evidence_uploads,
             quotas: crate::quota::Quotas::default(),
             refusals: crate::refusals::Refusals::default(),
+            policy: Arc::new(vigil_policy::default_policy().unwrap_or_else(|_| forbid_everything())),
+            own_host: own_host(),
             logins: Arc::default(),
         }
+    }
+
+    /// The same state under another approval policy.
+    pub fn with_policy(self, policy: vigil_policy::Policy) -> AppState {
+        AppState { policy: Arc::new(policy), ..self }
     }
 
     /// The client's address: the peer's, or, when the peer is the trusted proxy, the last
@@ -147,4 +158,25 @@ impl AppState {
         entry.1 += 1;
         entry.1 <= self.limits.logins_per_minute
     }
+}
+
+/// A policy with no rules and no default: every request is forbidden. Stands in only if the
+/// shipped policy failed to parse, which its tests rule out.
+fn forbid_everything() -> vigil_policy::Policy {
+    vigil_policy::Policy {
+        name: "forbid-everything".into(),
+        rules: Vec::new(),
+        default: None,
+        expires_in_secs: 3_600,
+        sha256: "0".repeat(64),
+        lines: Vec::new(),
+    }
+}
+
+/// This machine's host name, short and lowercased as entities name hosts.
+fn own_host() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())?;
+    vigil_model::Entity::new(vigil_model::EntityKind::Host, name.trim()).map(|e| e.key)
 }

@@ -179,6 +179,19 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Takes the request for this transaction if it still awaits answers: the row is locked
+    /// until commit (PostgreSQL) or the writer is the only one (SQLite), so two answers racing
+    /// cannot both decide it. `false`: it no longer awaits answers.
+    pub async fn claim_awaiting(&mut self, id: &str) -> Result<bool> {
+        let claimed =
+            sqlx::query("UPDATE action_requests SET updated_at = updated_at WHERE id = $1 AND status = $2")
+                .bind(id)
+                .bind(ActionStatus::AwaitingApproval.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     /// Moves a request to `status`, with why; a finished request does not move.
     pub async fn set_action_status(
         &mut self,

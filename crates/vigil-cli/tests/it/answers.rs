@@ -216,6 +216,37 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
     api.answer("POST", "/api/v1/users/{id}/enable", "/api/v1/users/ana/enable", &admin, Some(b""));
     let role = json!({"role": "responder"}).to_string();
     api.answer("POST", "/api/v1/users/{id}/role", "/api/v1/users/ana/role", &admin, Some(role.as_bytes()));
+    // Response actions: the admin proposes, Ana (a responder now) answers.
+    let scopes =
+        json!({"owner": "ana", "scopes": ["case_read", "action_approve"], "expires_in_days": 1}).to_string();
+    let ana = api.answer("POST", "/api/v1/tokens", "/api/v1/tokens", &admin, Some(scopes.as_bytes()));
+    let ana_bearer = format!("Bearer {}", api.text(&ana, "/token"));
+    let responder = [("Authorization", ana_bearer.as_str())];
+    let propose =
+        |host: &str| json!({"action": "isolate_host", "target": format!("host {host}")}).to_string();
+    let route = format!("/api/v1/cases/{lateral}/actions");
+    let template = "/api/v1/cases/{id}/actions";
+    let isolate = api.answer("POST", template, &route, &admin, Some(propose("ws-12").as_bytes()));
+    let other = api.answer("POST", template, &route, &admin, Some(propose("ws-13").as_bytes()));
+    api.answer("GET", "/api/v1/actions", "/api/v1/actions?status=awaiting_approval", &admin, None);
+    let inbox = api.answer("GET", "/api/v1/actions/inbox", "/api/v1/actions/inbox", &responder, None);
+    assert_eq!(inbox["actions"].as_array().map(Vec::len), Some(2), "{inbox}");
+    let answer = |request: &Value| {
+        json!({"request_sha256": request["request_sha256"], "rationale": "ws-12 beacons to the C2"})
+            .to_string()
+    };
+    for (request, verb) in [(&isolate, "approve"), (&other, "reject")] {
+        let id = api.text(request, "/id");
+        api.answer("GET", "/api/v1/actions/{id}", &format!("/api/v1/actions/{id}"), &admin, None);
+        let template = format!("/api/v1/actions/{{id}}/{verb}");
+        let path = format!("/api/v1/actions/{id}/{verb}");
+        let answered = api.answer("POST", &template, &path, &responder, Some(answer(request).as_bytes()));
+        assert_eq!(
+            answered["outcome"],
+            if verb == "approve" { "approved" } else { "rejected" },
+            "{answered}"
+        );
+    }
     api.answer("GET", "/api/v1/tokens", "/api/v1/tokens", &admin, None);
     let revoke = format!("/api/v1/tokens/{}/revoke", api.text(&webhook, "/id"));
     api.answer("POST", "/api/v1/tokens/{id}/revoke", &revoke, &admin, Some(b""));

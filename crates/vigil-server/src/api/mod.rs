@@ -1,6 +1,7 @@
 //! The REST API's handlers, one file per resource. Each handler's first argument is the
 //! permission it needs (`Auth<perm::…>`); `routes.rs` lists them all.
 
+pub mod actions;
 pub mod alerts;
 pub mod audit;
 pub mod cases;

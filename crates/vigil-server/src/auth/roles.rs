@@ -56,6 +56,10 @@ permissions! {
     Ingest => "ingest",
     /// Ingest through one source's webhook URL (a token scoped `webhook:<source>` holds it).
     Webhook => "webhook",
+    /// Propose a response action on a case; the policy decides what it then needs.
+    ActionPropose => "action_propose",
+    /// Approve or reject a response action request (the policy says whose answer counts).
+    ActionApprove => "action_approve",
 }
 
 impl Permission {
@@ -104,8 +108,14 @@ impl Role {
     pub fn permissions(self) -> Vec<Permission> {
         let mut p = match self {
             Role::Admin => return Permission::ALL.to_vec(),
-            Role::Lead => [READ, &[CaseWrite, EvidenceWrite, RuleAdmin, UserRead, AuditRead]].concat(),
-            Role::Responder | Role::Analyst => [READ, &[CaseWrite, EvidenceWrite]].concat(),
+            Role::Lead => [
+                READ,
+                &[CaseWrite, EvidenceWrite, RuleAdmin, UserRead, AuditRead, ActionPropose, ActionApprove],
+            ]
+            .concat(),
+            Role::Responder | Role::Analyst => {
+                [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove]].concat()
+            }
             Role::Auditor => [READ, &[UserRead, AuditRead]].concat(),
             Role::Ingest => vec![Session, Ingest, Webhook],
         };

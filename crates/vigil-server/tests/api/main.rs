@@ -1,6 +1,7 @@
 //! The API over real HTTP on loopback: a server in this process, a blocking client.
 
 mod abuse;
+mod actions;
 mod bad_input;
 mod cases;
 mod rbac;
