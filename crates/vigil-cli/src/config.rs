@@ -14,6 +14,26 @@ pub struct Config {
     pub detect: DetectConfig,
     pub triage: TriageConfig,
     pub serve: ServeConfig,
+    pub respond: RespondConfig,
+}
+
+/// Response: the approval policy requests are decided by.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RespondConfig {
+    /// An approval policy file, relative to this file; the shipped policy when unset.
+    pub policy: Option<PathBuf>,
+}
+
+impl RespondConfig {
+    /// The policy in force: the configured file, checked as `vigil policy lint` checks it, or
+    /// the shipped one.
+    pub fn policy(&self, base: &Path) -> Result<vigil_policy::Policy> {
+        let Some(file) = &self.policy else { return Ok(vigil_policy::default_policy()?) };
+        let path = base.join(file);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        vigil_policy::Policy::parse(&text).with_context(|| format!("the approval policy {}", path.display()))
+    }
 }
 
 /// `vigil serve`: where it listens, where it keeps its data, what it ingests besides HTTP.
@@ -197,6 +217,22 @@ mod tests {
             defaults.impossible_travel.country_change_within
         );
         assert_eq!(config.serve, ServeConfig::default());
+        assert_eq!(config.respond, RespondConfig::default());
+    }
+
+    #[test]
+    fn a_configured_policy_that_does_not_lint_stops_the_start_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("vigil-config-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("policy.yml"),
+            "version: 1\nname: p\nrules:\n  - name: a\n    decide: sometimes\n",
+        )
+        .expect("policy");
+        let config = Config::parse("respond:\n  policy: policy.yml\n").expect("config");
+        let err = config.respond.policy(&dir).expect_err("refused");
+        assert!(format!("{err:#}").contains("line 5"), "{err:#}");
+        assert_eq!(Config::default().respond.policy(&dir).expect("shipped").name, "vigil-default");
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub struct Running {
     pub syslog_stats: Arc<vigil_server::syslog::SyslogStats>,
     /// The first administrator's password, when this start created the account.
     pub bootstrap_password: Option<String>,
+    /// The approval policy in force, named with its hash.
+    pub policy: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -206,7 +208,10 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         }),
         ..Limits::default()
     };
-    let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload);
+    let policy = config.respond.policy(&settings.dir())?;
+    let policy_line = format!("approval policy {} (sha256 {})", policy.name, policy.sha256);
+    let state =
+        AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload).with_policy(policy);
 
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
@@ -258,6 +263,7 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         syslog_tcp,
         syslog_stats: stats,
         bootstrap_password,
+        policy: policy_line,
         shutdown,
         server,
     })
@@ -350,6 +356,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(password) = &running.bootstrap_password {
             eprintln!("first start: created user `admin` with password {password} (shown once; change it)");
         }
+        eprintln!("{}", crate::terminal::safe(&running.policy, 300));
         if let Some(a) = running.syslog_udp {
             eprintln!("syslog over UDP on {a}");
         }
