@@ -16,6 +16,7 @@ mod error;
 pub mod ingest;
 pub mod live;
 pub mod pipeline;
+pub mod proposals;
 pub mod runner;
 pub mod settle;
 pub mod verdicts;

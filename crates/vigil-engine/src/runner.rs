@@ -66,6 +66,21 @@ pub struct EngineHandle {
     /// Told after each batch is processed.
     pub processed: Arc<Notify>,
     stop: Arc<AtomicBool>,
+    policy: PolicyCell,
+    /// The triage inputs the engine runs with now (inventories among them), for the API.
+    context: Arc<Mutex<Arc<Context>>>,
+}
+
+/// The approval policy in force, shared by the engine (proposing playbook steps) and the API.
+#[derive(Clone)]
+struct PolicyCell(Arc<Mutex<Arc<vigil_policy::Policy>>>);
+
+impl Default for PolicyCell {
+    fn default() -> PolicyCell {
+        let policy =
+            vigil_policy::default_policy().unwrap_or_else(|_| vigil_policy::Policy::forbid_everything());
+        PolicyCell(Arc::new(Mutex::new(Arc::new(policy))))
+    }
 }
 
 /// Whether the engine is making progress.
@@ -112,6 +127,24 @@ impl EngineHandle {
     pub fn reload(&self, reloaded: Reloaded) {
         *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
+    }
+
+    /// The approval policy in force.
+    pub fn policy(&self) -> Arc<vigil_policy::Policy> {
+        Arc::clone(&self.policy.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn set_policy(&self, policy: vigil_policy::Policy) {
+        *self.policy.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+    }
+
+    /// The triage inputs the engine runs with now.
+    pub fn context(&self) -> Arc<Context> {
+        Arc::clone(&self.context.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn set_context(&self, context: &Context) {
+        *self.context.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(context.clone());
     }
 
     pub fn rules(&self) -> Vec<RuleSummary> {
@@ -172,6 +205,7 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
         verdicts_seen: None,
     };
     engine.base_history = engine.triage.context.history.take();
+    engine.handle.set_context(&engine.triage.context);
     engine.publish_rules();
     let mut restored = false;
     let mut retry = RETRY_FIRST;
@@ -180,6 +214,7 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
             engine.pipeline = Pipeline::new(reloaded.detectors);
             engine.triage = reloaded.triage;
             engine.base_history = engine.triage.context.history.take();
+            engine.handle.set_context(&engine.triage.context);
             engine.verdicts_seen = None;
             engine.publish_rules();
         }
@@ -440,6 +475,9 @@ impl Engine {
             let reason = format!("{} ({:.2})", recommendation.verdict.as_str(), recommendation.confidence);
             tx.transition_case(&case.id, CaseState::Recommended, &reason, &engine).await?;
         }
+        let policy = self.handle.policy();
+        let now = self.store.clock().now();
+        crate::proposals::propose(tx, &policy, &self.triage.context, case, &recommendation, now).await?;
         if let Ok(reason) = autotriage::decide(&self.triage.auto_close, case, &recommendation) {
             tx.transition_case(&case.id, CaseState::Benign, &reason, &By::vigil(Component::AutoTriage))
                 .await?;

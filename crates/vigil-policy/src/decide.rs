@@ -27,6 +27,28 @@ pub struct Decision {
     pub expires_in_secs: u64,
 }
 
+impl Decision {
+    /// The decision as stored with a request and shown by the API.
+    pub fn summary(&self) -> serde_json::Value {
+        let (tier, required, roles): (&str, u8, Vec<&str>) = match &self.tier {
+            Tier::Automatic => ("automatic", 0, Vec::new()),
+            Tier::Approvals { required, roles } => {
+                ("approvals", *required, roles.iter().map(String::as_str).collect())
+            }
+            Tier::Forbidden => ("forbidden", 0, Vec::new()),
+        };
+        serde_json::json!({
+            "tier": tier,
+            "required": required,
+            "roles": roles,
+            "in_words": self.tier.to_string(),
+            "rule": self.rule,
+            "why": self.why,
+            "emergency": self.emergency,
+        })
+    }
+}
+
 pub fn decide(policy: &Policy, request: &ActionRequest, context: &Context) -> Decision {
     let decision = |tier: Tier, rule: &str, why: String, emergency: bool| Decision {
         tier,

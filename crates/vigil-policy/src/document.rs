@@ -312,6 +312,19 @@ impl Policy {
         Ok(Policy { name: raw.name, rules: raw.rules, default: raw.default, expires_in_secs, sha256, lines })
     }
 
+    /// A policy with no rules and no default: every request is forbidden. What a server stands
+    /// on if it has no policy it can read.
+    pub fn forbid_everything() -> Policy {
+        Policy {
+            name: "forbid-everything".into(),
+            rules: Vec::new(),
+            default: None,
+            expires_in_secs: 3_600,
+            sha256: "0".repeat(64),
+            lines: Vec::new(),
+        }
+    }
+
     /// What a careful reader should know that is not an error.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();

@@ -88,8 +88,6 @@ pub struct AppState {
     pub quotas: crate::quota::Quotas,
     /// Refusals recorded in the audit trail, at most one a minute for each address or principal.
     pub refusals: crate::refusals::Refusals,
-    /// The approval policy in force (the shipped one unless `vigil.yml` names another).
-    pub policy: Arc<vigil_policy::Policy>,
     /// The name of the host Vigil runs on: the target no isolation may take.
     pub own_host: Option<String>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
@@ -115,15 +113,20 @@ impl AppState {
             evidence_uploads,
             quotas: crate::quota::Quotas::default(),
             refusals: crate::refusals::Refusals::default(),
-            policy: Arc::new(vigil_policy::default_policy().unwrap_or_else(|_| forbid_everything())),
             own_host: own_host(),
             logins: Arc::default(),
         }
     }
 
-    /// The same state under another approval policy.
+    /// The same state under another approval policy (the engine's, which it proposes by).
     pub fn with_policy(self, policy: vigil_policy::Policy) -> AppState {
-        AppState { policy: Arc::new(policy), ..self }
+        self.engine.set_policy(policy);
+        self
+    }
+
+    /// The approval policy in force.
+    pub fn policy(&self) -> Arc<vigil_policy::Policy> {
+        self.engine.policy()
     }
 
     /// The client's address: the peer's, or, when the peer is the trusted proxy, the last
@@ -157,19 +160,6 @@ impl AppState {
         }
         entry.1 += 1;
         entry.1 <= self.limits.logins_per_minute
-    }
-}
-
-/// A policy with no rules and no default: every request is forbidden. Stands in only if the
-/// shipped policy failed to parse, which its tests rule out.
-fn forbid_everything() -> vigil_policy::Policy {
-    vigil_policy::Policy {
-        name: "forbid-everything".into(),
-        rules: Vec::new(),
-        default: None,
-        expires_in_secs: 3_600,
-        sha256: "0".repeat(64),
-        lines: Vec::new(),
     }
 }
 

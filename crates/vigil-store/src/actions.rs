@@ -140,6 +140,21 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Stores a request unless one with its id exists (a playbook step proposed again as its
+    /// case grows); `true` when it is new, and only then audited.
+    pub async fn propose_action_once(&mut self, row: &ActionRequestRow, by: &By) -> Result<bool> {
+        let exists = sqlx::query("SELECT 1 FROM action_requests WHERE id = $1")
+            .bind(&row.id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .is_some();
+        if exists {
+            return Ok(false);
+        }
+        self.propose_action(row, by).await?;
+        Ok(true)
+    }
+
     /// Records one person's answer; a second answer by the same person is a conflict.
     pub async fn record_approval(
         &mut self,

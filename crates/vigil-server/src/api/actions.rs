@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigil_model::{ActionRequest, AuditAction, CaseId, CaseState, Component, Outcome, Requester, UserId};
-use vigil_policy::{Approval, Authorization, Context, Decision, Tier, Verdict, authorize, decide};
+use vigil_policy::{Approval, Authorization, Context, Tier, Verdict, authorize, decide};
 use vigil_store::{ActionRequestRow, ActionStatus, ApprovalRow, By, time};
 
 use super::actor;
@@ -41,26 +41,12 @@ pub struct ActionView {
     approvals: Vec<ApprovalRow>,
 }
 
-fn decision_json(decision: &Decision) -> Value {
-    let (tier, required, roles) = match &decision.tier {
-        Tier::Automatic => ("automatic", 0, Vec::new()),
-        Tier::Approvals { required, roles } => ("approvals", *required, roles.iter().cloned().collect()),
-        Tier::Forbidden => ("forbidden", 0, Vec::new()),
-    };
-    json!({
-        "tier": tier,
-        "required": required,
-        "roles": roles,
-        "in_words": decision.tier.to_string(),
-        "rule": decision.rule,
-        "why": decision.why,
-        "emergency": decision.emergency,
-    })
-}
-
 /// What is known of a request's target and case when it is decided.
 async fn context_of(state: &AppState, request: &ActionRequest) -> ApiResult<Context> {
-    let mut context = Context::default();
+    // The inventories the engine runs with: a step it proposed and the same step a person
+    // proposes or approves are decided on the same facts.
+    let mut context =
+        vigil_engine::proposals::target_context(&state.engine.context(), request.target.as_ref());
     if let Some(case) = &request.case
         && let Some(row) = state.store.case(case).await?
     {
@@ -141,7 +127,7 @@ pub async fn propose(
         case: Some(case),
         requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
     };
-    let policy = state.policy.clone();
+    let policy = state.policy();
     let context = context_of(&state, &request).await?;
     let decision = decide(&policy, &request, &context);
     let status = match decision.tier {
@@ -157,7 +143,7 @@ pub async fn propose(
         request_sha256: request.hash(&policy.sha256),
         request,
         policy_sha256: policy.sha256.clone(),
-        decision: decision_json(&decision),
+        decision: decision.summary(),
         status,
         requested_at: time::stamp(now),
         expires_at: time::stamp(expires),
@@ -303,7 +289,7 @@ async fn answer(
             format!("this request's hash is {}; read it again before answering", row.request_sha256),
         ));
     }
-    let policy = state.policy.clone();
+    let policy = state.policy();
     let context = context_of(&state, &row.request).await?;
     let mut tx = state.store.write().await?;
     // The request is this transaction's from here: an answer racing this one waits, then
