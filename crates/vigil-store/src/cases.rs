@@ -392,12 +392,19 @@ impl Store {
 
     /// One case, its document carrying its lifecycle (lists of cases do not).
     pub async fn case(&self, id: &CaseId) -> Result<Option<CaseRow>> {
+        // The state column and the moves are read in one snapshot: read apart, a move committed
+        // between the two reads gives a state and a history that do not fit.
+        let mut snapshot = self.reader.begin().await?;
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *snapshot).await?;
+        }
         let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
             .bind(id.as_str())
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *snapshot)
             .await?;
         let Some(mut case) = row.as_ref().map(case_from).transpose()? else { return Ok(None) };
-        let lifecycle = lifecycle_in(&self.reader, case.state, id).await?;
+        let lifecycle = lifecycle_in(&mut *snapshot, case.state, id).await?;
+        snapshot.commit().await?;
         with_lifecycle(&mut case.body, &lifecycle)?;
         Ok(Some(case))
     }

@@ -91,6 +91,7 @@ conformance!(
     live_cases_are_every_open_case_and_the_closed_ones_in_the_window,
     known_alerts_are_found_by_id,
     action_requests_and_their_approvals_are_kept_and_audited,
+    reading_a_case_while_it_moves_sees_one_consistent_lifecycle,
 );
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
@@ -907,4 +908,36 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
         .collect();
     assert_eq!(actions, ["action.propose", "action.approve", "action.status", "action.status"]);
     assert_chain_verifies(store).await;
+}
+
+/// A case read while the engine moves it back and forth: each read is the state and the moves
+/// of one moment (read apart, a move committed between them was a "corrupt" case and a 500).
+async fn reading_a_case_while_it_moves_sees_one_consistent_lifecycle(store: &Store) {
+    let engine = By::vigil(vigil_model::Component::Engine);
+    let mut tx = store.write().await.expect("begin");
+    tx.save_case(&case("moving"), &engine).await.expect("save");
+    tx.transition_case(&CaseId::from("moving"), CaseState::Correlated, "clustered", &engine)
+        .await
+        .expect("move");
+    tx.commit().await.expect("commit");
+    let writer = {
+        let store = store.clone();
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                let to = if i % 2 == 0 { CaseState::Recommended } else { CaseState::Correlated };
+                let mut tx = store.write().await.expect("begin");
+                tx.transition_case(&CaseId::from("moving"), to, "redrafted", &engine).await.expect("move");
+                tx.commit().await.expect("commit");
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let read = store.case(&CaseId::from("moving")).await;
+        assert!(matches!(read, Ok(Some(_))), "read {reads}: {read:?}");
+        reads += 1;
+    }
+    writer.await.expect("writer");
+    assert!(reads > 0);
 }
