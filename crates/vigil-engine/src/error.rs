@@ -12,6 +12,8 @@ pub enum Error {
     Overloaded { retry_after_secs: u64 },
     #[error("the batch could not be stored: {0}")]
     NotDurable(String),
+    #[error(transparent)]
+    Respond(#[from] vigil_respond::Error),
     #[error("the engine has stopped")]
     Stopped,
 }

@@ -5,9 +5,10 @@
 
 use sha2::Digest;
 use vigil_correlate::Case;
-use vigil_model::{ActionRequest, Component, EntityKind, Requester};
-use vigil_policy::{Context, Criticality, Environment, Policy, Tier, decide};
-use vigil_store::{ActionRequestRow, ActionStatus, By, WriteTx, time};
+use vigil_model::{ActionCategory, ActionRequest, Component, EntityKind, Requester, Severity};
+use vigil_policy::{Context, Criticality, Environment, Policy, decide};
+use vigil_respond::Registry;
+use vigil_store::{ActionStatus, By, Store, WriteTx};
 use vigil_triage::Recommendation;
 use vigil_triage::context::Context as Triage;
 use vigil_triage::playbook::Phase;
@@ -27,6 +28,53 @@ pub fn target_context(triage: &Triage, target: Option<&vigil_model::Entity>) -> 
     context
 }
 
+/// Everything a request is decided on: what the inventories say of its target, the case's
+/// severity and confidence, and the effects the guards look for. The engine proposing a step
+/// and a person proposing or approving it decide on these same facts.
+pub async fn decision_context(
+    store: &Store,
+    triage: &Triage,
+    request: &ActionRequest,
+    severity: Option<Severity>,
+    confidence: Option<f64>,
+) -> Result<Context> {
+    let mut context = target_context(triage, request.target.as_ref());
+    context.severity = severity;
+    context.confidence = confidence;
+    let Some(target) = &request.target else { return Ok(context) };
+    let category = request.kind().map(|k| k.category);
+    if target.kind == EntityKind::Host && own_host() == Some(target.key.as_str()) {
+        context.effects.isolates_vigil_server = true;
+    }
+    if target.kind == EntityKind::User {
+        if category == Some(ActionCategory::TokenRevocation) {
+            context.effects.revokes_credentials_of.insert(target.key.clone());
+        }
+        if category == Some(ActionCategory::AccountContainment) {
+            let admins: Vec<_> =
+                store.users().await?.into_iter().filter(|u| u.role == ADMIN_ROLE && !u.disabled).collect();
+            context.effects.locks_out_last_admin = admins.len() == 1 && admins[0].name.as_str() == target.key;
+        }
+    }
+    Ok(context)
+}
+
+/// The role whose last enabled holder no action may lock out.
+const ADMIN_ROLE: &str = "admin";
+
+/// The host Vigil runs on, short and lowercased as entities name hosts: the target no
+/// isolation may take.
+pub fn own_host() -> Option<&'static str> {
+    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())?;
+        vigil_model::Entity::new(EntityKind::Host, name.trim()).map(|e| e.key)
+    })
+    .as_deref()
+}
+
 /// The request id of a step on a target for a case: the same inputs, the same id.
 fn request_id(request: &ActionRequest) -> String {
     let target =
@@ -37,9 +85,15 @@ fn request_id(request: &ActionRequest) -> String {
     format!("act_pb_{}", &digest[..24])
 }
 
-/// Proposes the containment steps of `recommendation`'s playbook; returns how many are new.
+/// Proposes the containment steps of `recommendation`'s playbook, each with its plan; one the
+/// policy lets run by itself is queued for the executor. Returns how many are new. A step
+/// already proposed for the case is not decided again (a redraft costs one lookup), unless new
+/// evidence superseded it: then it is asked afresh, under the next id.
+#[allow(clippy::too_many_arguments)]
 pub async fn propose(
     tx: &mut WriteTx<'_>,
+    store: &Store,
+    registry: &Registry,
     policy: &Policy,
     triage: &Triage,
     case: &Case,
@@ -48,6 +102,7 @@ pub async fn propose(
 ) -> Result<usize> {
     let Some(plan) = &recommendation.playbook else { return Ok(0) };
     let by = By::vigil(Component::Triage);
+    let cx = vigil_respond::Cx { store: store.clone(), by: by.clone() };
     let mut new = 0;
     for step in plan.steps.iter().filter(|s| s.phase == Phase::Contain) {
         for touched in &step.touches {
@@ -60,39 +115,42 @@ pub async fn propose(
                 case: Some(case.id.clone()),
                 requested_by: Requester::Playbook(format!("{}@{}", plan.id, plan.version)),
             };
-            let mut context = target_context(triage, request.target.as_ref());
-            context.severity = Some(case.severity);
-            context.confidence = Some(recommendation.confidence);
-            if step.action.starts_with("revoke_")
-                && request.target.as_ref().is_some_and(|t| t.kind == EntityKind::User)
-            {
-                context.effects.revokes_credentials_of.extend(request.target.iter().map(|t| t.key.clone()));
-            }
+            let Some(id) = free_request_id(tx, &request).await? else { continue };
+            let context = decision_context(
+                store,
+                triage,
+                &request,
+                Some(case.severity),
+                Some(recommendation.confidence),
+            )
+            .await?;
             let decision = decide(policy, &request, &context);
-            let status = match decision.tier {
-                Tier::Automatic => ActionStatus::Approved,
-                Tier::Approvals { .. } => ActionStatus::AwaitingApproval,
-                Tier::Forbidden => ActionStatus::Forbidden,
-            };
-            let expires =
-                now + chrono::Duration::seconds(i64::try_from(decision.expires_in_secs).unwrap_or(86_400));
-            let row = ActionRequestRow {
-                id: request_id(&request),
-                request_sha256: request.hash(&policy.sha256),
-                policy_sha256: policy.sha256.clone(),
-                decision: decision.summary(),
-                request,
-                status,
-                requested_at: String::new(),
-                expires_at: time::stamp(expires),
-                updated_at: String::new(),
-            };
-            if tx.propose_action_once(&row, &by).await? {
-                new += 1;
-            }
+            let planned = registry.plan_or_reason(&cx, &request).await;
+            let row = vigil_respond::decided_row(id, policy, request, &decision, &planned, now);
+            let deadline = now.timestamp_millis().saturating_add(RUN_DEADLINE_MS);
+            vigil_respond::store_proposal(tx, &row, &planned, deadline, &by).await?;
+            new += 1;
         }
     }
     Ok(new)
+}
+
+/// How long after it is proposed an automatic step may still start running.
+const RUN_DEADLINE_MS: i64 = 15 * 60_000;
+
+/// The id the step's request takes: its own, or the next one after every superseded one;
+/// `None` when it is proposed and still stands.
+async fn free_request_id(tx: &mut WriteTx<'_>, request: &ActionRequest) -> Result<Option<String>> {
+    let base = request_id(request);
+    for n in 1..=1_000 {
+        let id = if n == 1 { base.clone() } else { format!("{base}_{n}") };
+        match tx.action_status(&id).await? {
+            None => return Ok(Some(id)),
+            Some(ActionStatus::Superseded) => continue,
+            Some(_) => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub struct EngineHandle {
     pub processed: Arc<Notify>,
     stop: Arc<AtomicBool>,
     policy: PolicyCell,
+    /// The response actions Vigil can run (its own, and the connectors configured).
+    registry: Arc<vigil_respond::Registry>,
+    /// Told when a run may have been queued (an automatic step proposed): wakes the executor.
+    pub actions: Arc<Notify>,
     /// The triage inputs the engine runs with now (inventories among them), for the API.
     context: Arc<Mutex<Arc<Context>>>,
 }
@@ -136,6 +140,10 @@ impl EngineHandle {
 
     pub fn set_policy(&self, policy: vigil_policy::Policy) {
         *self.policy.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+    }
+
+    pub fn registry(&self) -> Arc<vigil_respond::Registry> {
+        Arc::clone(&self.registry)
     }
 
     /// The triage inputs the engine runs with now.
@@ -410,6 +418,9 @@ impl Engine {
         }
         tx.set_watermark(WATERMARK, last).await?;
         tx.commit().await?;
+        if !updates.is_empty() {
+            self.handle.actions.notify_one();
+        }
         self.handle.update(|p| {
             p.watermark = last;
             p.events += page.len() as u64;
@@ -458,6 +469,7 @@ impl Engine {
                 let reason =
                     format!("{n} new alerts supersede the approval; the recommendation is drafted again");
                 tx.transition_case(&case.id, CaseState::Recommended, &reason, &engine).await?;
+                tx.supersede_case_requests(&case.id, &reason, &engine).await?;
             }
             Some(_) => {}
         }
@@ -477,7 +489,18 @@ impl Engine {
         }
         let policy = self.handle.policy();
         let now = self.store.clock().now();
-        crate::proposals::propose(tx, &policy, &self.triage.context, case, &recommendation, now).await?;
+        let registry = self.handle.registry();
+        crate::proposals::propose(
+            tx,
+            &self.store,
+            &registry,
+            &policy,
+            &self.triage.context,
+            case,
+            &recommendation,
+            now,
+        )
+        .await?;
         if let Ok(reason) = autotriage::decide(&self.triage.auto_close, case, &recommendation) {
             tx.transition_case(&case.id, CaseState::Benign, &reason, &By::vigil(Component::AutoTriage))
                 .await?;

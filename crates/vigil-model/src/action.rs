@@ -368,6 +368,35 @@ impl fmt::Display for Requester {
     }
 }
 
+/// A person's answer to a request: approve or reject. Stored and audited by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Verdict> {
+        [Verdict::Approve, Verdict::Reject].into_iter().find(|v| v.as_str() == name)
+    }
+
+    /// The audit trail's name for giving this answer.
+    pub fn audit_action(self) -> crate::AuditAction {
+        match self {
+            Verdict::Approve => crate::AuditAction::ActionApprove,
+            Verdict::Reject => crate::AuditAction::ActionReject,
+        }
+    }
+}
+
 /// A request to run one action on one target, for a case.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActionRequest {

@@ -39,12 +39,14 @@ pub enum AuditAction {
     ActionApprove,
     /// A person's rejection of a response action request.
     ActionReject,
-    /// A response action request moved on (approved, expired, ran, verified, failed…).
+    /// A response action request moved on (approved, expired, superseded…).
     ActionStatus,
+    /// The executor's work on an approved request: queued, each step, and how the run ended.
+    ActionRun,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -70,6 +72,7 @@ impl AuditAction {
         AuditAction::ActionApprove,
         AuditAction::ActionReject,
         AuditAction::ActionStatus,
+        AuditAction::ActionRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +102,7 @@ impl AuditAction {
             AuditAction::ActionApprove => "action.approve",
             AuditAction::ActionReject => "action.reject",
             AuditAction::ActionStatus => "action.status",
+            AuditAction::ActionRun => "action.run",
         }
     }
 }

@@ -12,7 +12,7 @@ mod ids;
 mod severity;
 pub mod view;
 
-pub use action::{ACTIONS, ActionCategory, ActionKind, ActionRequest, Requester};
+pub use action::{ACTIONS, ActionCategory, ActionKind, ActionRequest, Requester, Verdict};
 pub use actor::{Actor, Cause, Component};
 pub use audit::{AuditAction, Outcome};
 pub use case::{CaseState, IllegalTransition, Lifecycle, Move, Transition, close_needs_second_person, step};

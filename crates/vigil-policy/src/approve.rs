@@ -5,19 +5,12 @@
 //! (its hash), before the request expires, and with a rationale; the rest are listed with why
 //! they did not count.
 
-use std::collections::BTreeSet;
-
 use vigil_model::ActionRequest;
+pub use vigil_model::Verdict;
 
 use crate::context::Context;
 use crate::decide::{Decision, decide};
 use crate::document::{Policy, Tier};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Approve,
-    Reject,
-}
 
 /// One person's answer to a request, with what the caller knows of them now.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,8 +36,8 @@ pub struct Ignored {
     pub reason: String,
 }
 
-/// A request policy and people have cleared to run. Made only by [`authorize`] (and kept by
-/// [`Approved::recheck`]); the executor takes nothing else.
+/// A request policy and people have cleared to run. Made only by [`authorize`] and
+/// [`reauthorize`]; the executor takes nothing else.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Approved {
     request: ActionRequest,
@@ -69,33 +62,6 @@ impl Approved {
     /// The people whose approvals made up the quorum, in the order they approved.
     pub fn approvers(&self) -> &[String] {
         &self.approvers
-    }
-
-    /// Decides again under the policy in force at execution. The approval stands when the bar
-    /// is no higher than the people who cleared it and their roles still satisfy the rule;
-    /// otherwise the request goes back for approval, with why.
-    pub fn recheck(self, policy: &Policy, context: &Context, approvals: &[Approval]) -> Authorization {
-        let now = decide(policy, &self.request, context);
-        match &now.tier {
-            Tier::Forbidden => Authorization::Forbidden { decision: now },
-            Tier::Automatic => Authorization::Approved(Box::new(Approved { decision: now, ..self })),
-            Tier::Approvals { required, roles } => {
-                let holding: BTreeSet<&str> = approvals
-                    .iter()
-                    .filter(|a| self.approvers.contains(&a.approver) && roles.contains(&a.role) && a.enabled)
-                    .map(|a| a.approver.as_str())
-                    .collect();
-                if holding.len() >= usize::from(*required) {
-                    Authorization::Approved(Box::new(Approved { decision: now, ..self }))
-                } else {
-                    Authorization::Raised {
-                        was: self.decision.tier.clone(),
-                        decision: now,
-                        still_counting: holding.len() as u8,
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -123,12 +89,6 @@ pub enum Authorization {
     Forbidden {
         decision: Decision,
     },
-    /// The policy in force at execution asks more than the approvals given.
-    Raised {
-        was: Tier,
-        decision: Decision,
-        still_counting: u8,
-    },
 }
 
 impl Authorization {
@@ -140,7 +100,6 @@ impl Authorization {
             Authorization::Rejected { .. } => "rejected",
             Authorization::Expired { .. } => "expired",
             Authorization::Forbidden { .. } => "forbidden_by_policy",
-            Authorization::Raised { .. } => "policy_raised",
         }
     }
 }
@@ -155,10 +114,38 @@ pub fn authorize(
     requested_at_ms: i64,
     now_ms: i64,
 ) -> Authorization {
+    let hash = request.hash(&policy.sha256);
+    authorize_bound(policy, request, hash, context, approvals, requested_at_ms, now_ms)
+}
+
+/// The request at execution, under the policy in force then: the approvals given for the hash
+/// it was approved under (`bound_sha256`, whatever policy was in force when it was asked) count
+/// against the bar the policy sets now. A policy that raised the bar since leaves it
+/// [`Authorization::Pending`] (back for approval); one that forbids it now forbids it.
+pub fn reauthorize(
+    policy: &Policy,
+    request: &ActionRequest,
+    bound_sha256: &str,
+    context: &Context,
+    approvals: &[Approval],
+    requested_at_ms: i64,
+    now_ms: i64,
+) -> Authorization {
+    authorize_bound(policy, request, bound_sha256.to_owned(), context, approvals, requested_at_ms, now_ms)
+}
+
+fn authorize_bound(
+    policy: &Policy,
+    request: &ActionRequest,
+    hash: String,
+    context: &Context,
+    approvals: &[Approval],
+    requested_at_ms: i64,
+    now_ms: i64,
+) -> Authorization {
     let decision = decide(policy, request, context);
     let expires_at_ms =
         requested_at_ms.saturating_add((decision.expires_in_secs as i64).saturating_mul(1_000));
-    let hash = request.hash(&policy.sha256);
     let (required, roles) = match &decision.tier {
         Tier::Forbidden => return Authorization::Forbidden { decision },
         Tier::Automatic => {

@@ -227,22 +227,32 @@ fn a_policy_raised_between_approval_and_execution_sends_the_request_back() {
     ))
     .expect("stricter policy");
     assert_ne!(stricter.sha256, loose.sha256);
-    match approved.clone().recheck(&stricter, &context, std::slice::from_ref(&bob)) {
-        Authorization::Raised { still_counting: 1, decision, .. } => assert_eq!(decision.tier.bar(), 2),
+    let bound = approved.request_sha256().to_owned();
+    let at_execution = |policy: &Policy| {
+        reauthorize(policy, &request, &bound, &context, std::slice::from_ref(&bob), ASKED, ASKED + 2)
+    };
+    match at_execution(&stricter) {
+        Authorization::Pending { need: 1, counted, decision, .. } => {
+            assert_eq!((counted, decision.tier.bar()), (vec!["bob".to_owned()], 2));
+        }
         other => panic!("{other:?}"),
     }
     // The same bar under a reworded policy: the approval stands.
     let reworded =
         Policy::parse(&crate::DEFAULT_POLICY.replace("one responder decides", "a responder decides"))
             .expect("reworded");
-    assert!(approved.clone().recheck(&reworded, &context, std::slice::from_ref(&bob)).code() == "approved");
+    assert_ne!(reworded.sha256, loose.sha256);
+    assert_eq!(at_execution(&reworded).code(), "approved");
     // A forbidding policy stops it.
     let forbidding = Policy::parse(&crate::DEFAULT_POLICY.replace(
         "when: {category: [host_isolation]}\n    decide: {approvals: 1, roles: [responder, lead, admin]}",
         "when: {category: [host_isolation]}\n    decide: forbidden",
     ))
     .expect("forbidding policy");
-    assert!(matches!(approved.recheck(&forbidding, &context, &[bob]), Authorization::Forbidden { .. }));
+    assert!(matches!(at_execution(&forbidding), Authorization::Forbidden { .. }));
+    // An approval bound to another request's hash counts for nothing, whatever the policy.
+    let other = reauthorize(&loose, &request, &"0".repeat(64), &context, &[bob], ASKED, ASKED + 2);
+    assert!(matches!(other, Authorization::Pending { need: 1, .. }), "{other:?}");
 }
 
 #[test]

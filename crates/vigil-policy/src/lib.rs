@@ -10,7 +10,7 @@ mod decide;
 mod document;
 mod error;
 
-pub use approve::{Approval, Approved, Authorization, Ignored, Verdict, authorize};
+pub use approve::{Approval, Approved, Authorization, Ignored, Verdict, authorize, reauthorize};
 pub use context::{BlastRadius, Context, Criticality, Effects, Environment};
 pub use decide::{Decision, decide, matches};
 pub use document::{APPROVER_ROLES, MAX_APPROVALS, Policy, Rule, Tier, When, duration_secs};

@@ -26,6 +26,10 @@ pub enum Code {
     ApprovalNotCounted,
     RequestChanged,
     RequestClosed,
+    NotApproved,
+    NoConnector,
+    TargetGone,
+    NothingToRollBack,
     Internal,
 }
 
@@ -102,6 +106,30 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "request_closed",
         409,
         "the action request no longer awaits answers: approved, rejected, expired or forbidden",
+    ),
+    (
+        Code::NotApproved,
+        "not_approved",
+        409,
+        "the action request has not been approved (it awaits its quorum); nothing was queued",
+    ),
+    (
+        Code::NoConnector,
+        "no_connector",
+        409,
+        "no built-in action or configured connector runs this kind of action",
+    ),
+    (
+        Code::TargetGone,
+        "target_gone",
+        409,
+        "the action's target is not there (a deleted token, an unknown case or user)",
+    ),
+    (
+        Code::NothingToRollBack,
+        "nothing_to_roll_back",
+        409,
+        "the request has no succeeded run, or its action is irreversible or changes nothing that needs undoing",
     ),
     (Code::Internal, "internal", 500, "the server failed; the reference names the log entry"),
 ];

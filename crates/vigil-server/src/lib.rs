@@ -9,6 +9,7 @@ pub mod error;
 mod params;
 pub mod quota;
 mod refusals;
+pub mod respond;
 pub mod routes;
 pub mod state;
 pub mod syslog;

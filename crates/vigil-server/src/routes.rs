@@ -77,6 +77,8 @@ pub enum Answer {
     JsonOrAccepted(SchemaOf, SchemaOf),
     /// 200 with bytes, as an attachment.
     File(&'static str),
+    /// A document of this media type, not JSON.
+    Text(&'static str, &'static str),
 }
 
 pub struct Route {
@@ -125,6 +127,10 @@ impl Route {
 
     const fn file(self, what: &'static str) -> Route {
         Route { answer: Some(Answer::File(what)), ..self }
+    }
+
+    const fn text(self, media: &'static str, what: &'static str) -> Route {
+        Route { answer: Some(Answer::Text(media, what)), ..self }
     }
 }
 
@@ -260,6 +266,35 @@ pub const ROUTES: &[Route] = &[
     )
     .json::<actions::Answer>()
     .answers::<actions::Answered>(),
+    r(
+        Post,
+        "/api/v1/actions/{id}/execute",
+        Some(ActionExecute),
+        "Run an approved request (queued; 202): the executor asks the policy again, then plans, prechecks, executes and verifies; asked again, the same run (200)",
+        |m| on(m, actions::execute),
+    )
+    .answers_or_accepts::<actions::RunView, actions::RunView>(),
+    r(Get, "/api/v1/actions/{id}/run", Some(CaseRead), "A request's run and its run log, step by step", |m| {
+        on(m, actions::run)
+    })
+    .answers::<actions::RunView>(),
+    r(
+        Post,
+        "/api/v1/actions/{id}/rollback",
+        Some(ActionPropose),
+        "Ask to undo what a request's run changed: a request of its undo action, decided by the policy",
+        |m| on(m, actions::rollback),
+    )
+    .json::<actions::Rollback>()
+    .answers::<actions::ActionView>(),
+    r(Get, "/api/v1/feeds/blocklist.txt", Some(FeedRead), "Vigil's blocklist as plain text, one indicator a line (an external dynamic list)", |m| {
+        on(m, feeds::text)
+    })
+    .text("text/plain", "The indicators listed now, one a line"),
+    r(Get, "/api/v1/feeds/blocklist.stix", Some(FeedRead), "Vigil's blocklist as a STIX 2.1 bundle of indicators", |m| {
+        on(m, feeds::stix)
+    })
+    .text("application/stix+json", "A STIX 2.1 bundle"),
     r(Get, "/api/v1/alerts", Some(AlertRead), "Alerts, newest first", |m| on(m, alerts::list))
         .answers::<alerts::AlertList>()
         .query::<alerts::ListQuery>(),
@@ -435,6 +470,9 @@ pub fn openapi() -> Value {
                     "200".into(),
                     json!({"description": what, "content": {"application/octet-stream": {}}}),
                 );
+            }
+            Some(Answer::Text(media, what)) => {
+                responses.insert("200".into(), json!({"description": what, "content": {media: {}}}));
             }
             None => {}
         }

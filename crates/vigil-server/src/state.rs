@@ -88,8 +88,6 @@ pub struct AppState {
     pub quotas: crate::quota::Quotas,
     /// Refusals recorded in the audit trail, at most one a minute for each address or principal.
     pub refusals: crate::refusals::Refusals,
-    /// The name of the host Vigil runs on: the target no isolation may take.
-    pub own_host: Option<String>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -113,7 +111,6 @@ impl AppState {
             evidence_uploads,
             quotas: crate::quota::Quotas::default(),
             refusals: crate::refusals::Refusals::default(),
-            own_host: own_host(),
             logins: Arc::default(),
         }
     }
@@ -161,12 +158,4 @@ impl AppState {
         entry.1 += 1;
         entry.1 <= self.limits.logins_per_minute
     }
-}
-
-/// This machine's host name, short and lowercased as entities name hosts.
-fn own_host() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())?;
-    vigil_model::Entity::new(vigil_model::EntityKind::Host, name.trim()).map(|e| e.key)
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use vigil_model::{ActionRequest, AuditAction, CaseId};
+use vigil_model::{ActionRequest, AuditAction, CaseId, Verdict};
 
 use crate::{By, Error, Result, Store, WriteTx};
 
@@ -20,15 +20,18 @@ pub enum ActionStatus {
     Rejected,
     Expired,
     Forbidden,
+    /// New evidence arrived on its case before it ran: the recommendation is drafted again.
+    Superseded,
 }
 
 impl ActionStatus {
-    pub const ALL: [ActionStatus; 5] = [
+    pub const ALL: [ActionStatus; 6] = [
         ActionStatus::AwaitingApproval,
         ActionStatus::Approved,
         ActionStatus::Rejected,
         ActionStatus::Expired,
         ActionStatus::Forbidden,
+        ActionStatus::Superseded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl ActionStatus {
             ActionStatus::Rejected => "rejected",
             ActionStatus::Expired => "expired",
             ActionStatus::Forbidden => "forbidden",
+            ActionStatus::Superseded => "superseded",
         }
     }
 
@@ -60,6 +64,10 @@ pub struct ActionRequestRow {
     pub policy_sha256: String,
     /// The policy's decision when it was asked: tier, rule, why.
     pub decision: serde_json::Value,
+    /// Exactly what running it will change, as shown to approvers; the executor refuses to run
+    /// a request whose plan no longer reads the same.
+    pub plan: serde_json::Value,
+    pub plan_sha256: String,
     pub status: ActionStatus,
     pub requested_at: String,
     pub expires_at: String,
@@ -71,8 +79,7 @@ pub struct ActionRequestRow {
 pub struct ApprovalRow {
     pub request_id: String,
     pub approver: String,
-    /// `approve` or `reject`.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub rationale: String,
     /// The request hash the person was shown and approved.
     pub request_sha256: String,
@@ -83,6 +90,7 @@ fn request_from(row: &AnyRow) -> Result<ActionRequestRow> {
     let request: String = row.try_get("request")?;
     let decision: String = row.try_get("decision")?;
     let status: String = row.try_get("status")?;
+    let plan: String = row.try_get("plan")?;
     Ok(ActionRequestRow {
         id: row.try_get("id")?,
         request: serde_json::from_str(&request)
@@ -91,6 +99,9 @@ fn request_from(row: &AnyRow) -> Result<ActionRequestRow> {
         policy_sha256: row.try_get("policy_sha256")?,
         decision: serde_json::from_str(&decision)
             .map_err(|e| Error::Corrupt { column: "action_requests.decision", reason: e.to_string() })?,
+        plan: serde_json::from_str(&plan)
+            .map_err(|e| Error::Corrupt { column: "action_requests.plan", reason: e.to_string() })?,
+        plan_sha256: row.try_get("plan_sha256")?,
         status: ActionStatus::parse(&status)
             .ok_or_else(|| Error::Corrupt { column: "action_requests.status", reason: status.clone() })?,
         requested_at: row.try_get("requested_at")?,
@@ -100,14 +111,16 @@ fn request_from(row: &AnyRow) -> Result<ActionRequestRow> {
 }
 
 impl WriteTx<'_> {
-    /// Stores a new request with its decision and status, audited as proposed.
-    pub async fn propose_action(&mut self, row: &ActionRequestRow, by: &By) -> Result<()> {
-        let now = self.store.clock.stamp();
+    /// Stores a new request with its decision and status, audited as proposed; returns it as
+    /// stored (asked now when `requested_at` is empty).
+    pub async fn propose_action(&mut self, row: &ActionRequestRow, by: &By) -> Result<ActionRequestRow> {
+        let now =
+            if row.requested_at.is_empty() { self.store.clock.stamp() } else { row.requested_at.clone() };
         let request = serde_json::to_string(&row.request)?;
         let inserted = sqlx::query(
             "INSERT INTO action_requests (id, case_id, action, request, request_sha256, policy_sha256, \
-             decision, status, requested_by, requested_at, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10) ON CONFLICT (id) DO NOTHING",
+             decision, status, requested_by, requested_at, expires_at, updated_at, plan, plan_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $12, $13) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&row.id)
         .bind(row.request.case.as_ref().map(CaseId::as_str))
@@ -120,6 +133,8 @@ impl WriteTx<'_> {
         .bind(row.request.requested_by.to_string())
         .bind(&now)
         .bind(&row.expires_at)
+        .bind(row.plan.to_string())
+        .bind(&row.plan_sha256)
         .execute(&mut *self.tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -133,26 +148,25 @@ impl WriteTx<'_> {
                 "request_sha256": row.request_sha256,
                 "policy_sha256": row.policy_sha256,
                 "decision": row.decision,
+                "plan_sha256": row.plan_sha256,
                 "status": row.status,
             }),
         ))
         .await?;
-        Ok(())
+        Ok(ActionRequestRow { requested_at: now.clone(), updated_at: now, ..row.clone() })
     }
 
-    /// Stores a request unless one with its id exists (a playbook step proposed again as its
-    /// case grows); `true` when it is new, and only then audited.
-    pub async fn propose_action_once(&mut self, row: &ActionRequestRow, by: &By) -> Result<bool> {
-        let exists = sqlx::query("SELECT 1 FROM action_requests WHERE id = $1")
-            .bind(&row.id)
+    /// The status of the request with this id, if one is stored.
+    pub async fn action_status(&mut self, id: &str) -> Result<Option<ActionStatus>> {
+        let row = sqlx::query("SELECT status FROM action_requests WHERE id = $1")
+            .bind(id)
             .fetch_optional(&mut *self.tx)
-            .await?
-            .is_some();
-        if exists {
-            return Ok(false);
-        }
-        self.propose_action(row, by).await?;
-        Ok(true)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = row.try_get(0)?;
+        ActionStatus::parse(&status)
+            .map(Some)
+            .ok_or_else(|| Error::Corrupt { column: "action_requests.status", reason: status.clone() })
     }
 
     /// Records one person's answer; a second answer by the same person is a conflict.
@@ -169,7 +183,7 @@ impl WriteTx<'_> {
         )
         .bind(&approval.request_id)
         .bind(&approval.approver)
-        .bind(&approval.verdict)
+        .bind(approval.verdict.as_str())
         .bind(&approval.rationale)
         .bind(&approval.request_sha256)
         .bind(approval.at_ms)
@@ -178,10 +192,8 @@ impl WriteTx<'_> {
         if inserted.rows_affected() == 0 {
             return Err(Error::Conflict(format!("{} has already answered this request", approval.approver)));
         }
-        let action =
-            if approval.verdict == "reject" { AuditAction::ActionReject } else { AuditAction::ActionApprove };
         self.audit(by.entry_for(
-            action,
+            approval.verdict.audit_action(),
             format!("action:{}", approval.request_id),
             json!({
                 "rationale": approval.rationale,
@@ -205,6 +217,52 @@ impl WriteTx<'_> {
                 .execute(&mut *self.tx)
                 .await?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Supersedes the case's requests that still wait for answers or for their run: new
+    /// evidence arrived, so what was asked on the old evidence is asked again, not run. Returns
+    /// how many.
+    pub async fn supersede_case_requests(&mut self, case: &CaseId, why: &str, by: &By) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id FROM action_requests r WHERE case_id = $1 AND status IN ($2, $3) \
+             AND NOT EXISTS (SELECT 1 FROM action_runs u WHERE u.request_id = r.id AND u.status <> 'withdrawn')",
+        )
+        .bind(case.as_str())
+        .bind(ActionStatus::AwaitingApproval.as_str())
+        .bind(ActionStatus::Approved.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let ids: Vec<String> =
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<std::result::Result<_, _>>()?;
+        for id in &ids {
+            self.set_action_status(id, ActionStatus::Superseded, why, by).await?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Moves an open request to `status` under a new decision of the policy (the policy in force
+    /// at execution raised the bar, or forbids it now), audited with both.
+    pub async fn redecide_action(
+        &mut self,
+        id: &str,
+        status: ActionStatus,
+        decision: &serde_json::Value,
+        why: &str,
+        by: &By,
+    ) -> Result<()> {
+        self.set_action_status(id, status, why, by).await?;
+        sqlx::query("UPDATE action_requests SET decision = $1 WHERE id = $2")
+            .bind(decision.to_string())
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(by.entry_for(
+            AuditAction::ActionStatus,
+            format!("action:{id}"),
+            json!({"decision": decision, "why": why}),
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Moves a request to `status`, with why; a finished request does not move.
@@ -288,6 +346,23 @@ impl Store {
         rows.iter().map(request_from).collect()
     }
 
+    /// The requests `approver` has answered, of those in `status`.
+    pub async fn answered_by(
+        &self,
+        approver: &str,
+        status: ActionStatus,
+    ) -> Result<std::collections::HashSet<String>> {
+        let rows = sqlx::query(
+            "SELECT a.request_id FROM action_approvals a JOIN action_requests r ON r.id = a.request_id \
+             WHERE a.approver = $1 AND r.status = $2",
+        )
+        .bind(approver)
+        .bind(status.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get::<String, _>(0)?)).collect()
+    }
+
     /// The answers given a request, in the order they were given.
     pub async fn approvals(&self, request_id: &str) -> Result<Vec<ApprovalRow>> {
         let rows =
@@ -297,10 +372,14 @@ impl Store {
                 .await?;
         rows.iter()
             .map(|row| {
+                let verdict: String = row.try_get("verdict")?;
                 Ok(ApprovalRow {
                     request_id: row.try_get("request_id")?,
                     approver: row.try_get("approver")?,
-                    verdict: row.try_get("verdict")?,
+                    verdict: Verdict::parse(&verdict).ok_or_else(|| Error::Corrupt {
+                        column: "action_approvals.verdict",
+                        reason: verdict.clone(),
+                    })?,
                     rationale: row.try_get("rationale")?,
                     request_sha256: row.try_get("request_sha256")?,
                     at_ms: row.try_get("at_ms")?,

@@ -92,6 +92,10 @@ conformance!(
     known_alerts_are_found_by_id,
     action_requests_and_their_approvals_are_kept_and_audited,
     reading_a_case_while_it_moves_sees_one_consistent_lifecycle,
+    a_request_has_one_live_run_however_often_it_is_queued,
+    a_run_whose_lease_ran_out_is_taken_up_again_and_finishes_once,
+    effects_tickets_and_the_blocklist_are_kept_once_per_key,
+    new_evidence_supersedes_requests_that_have_not_run,
 );
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
@@ -853,6 +857,8 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
         request: request.clone(),
         policy_sha256: "p1".into(),
         decision: serde_json::json!({"tier": "one person", "rule": "host-isolation"}),
+        plan: serde_json::json!({"changes": ["cut ws-12 off the network"]}),
+        plan_sha256: "ab".repeat(32),
         status: ActionStatus::AwaitingApproval,
         requested_at: String::new(),
         expires_at: "2099-01-01T00:00:00.000000Z".into(),
@@ -860,8 +866,9 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
     };
     let before = audit_len(store).await;
     let mut tx = store.write().await.expect("begin");
-    tx.propose_action(&row, &by).await.expect("propose");
+    let proposed = tx.propose_action(&row, &by).await.expect("propose");
     tx.commit().await.expect("commit");
+    assert!(!proposed.requested_at.is_empty(), "an empty asking time is the store's now");
     let mut tx = store.write().await.expect("begin");
     let again = tx.propose_action(&row, &by).await;
     assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
@@ -870,7 +877,7 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
     let approval = ApprovalRow {
         request_id: "ar1".into(),
         approver: "bob".into(),
-        verdict: "approve".into(),
+        verdict: vigil_model::Verdict::Approve,
         rationale: "the host beacons to the C2; O'Brien agrees".into(),
         request_sha256: row.request_sha256.clone(),
         at_ms: 5,
@@ -886,7 +893,18 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
 
     let stored = store.action_request("ar1").await.expect("read").expect("present");
     assert_eq!(stored.request, request);
+    assert_eq!((stored.plan, stored.plan_sha256), (row.plan.clone(), row.plan_sha256.clone()));
+    assert_eq!(stored.requested_at, proposed.requested_at);
     assert_eq!(stored.status, ActionStatus::Approved);
+    assert_eq!(
+        store.answered_by("bob", ActionStatus::Approved).await.expect("answered"),
+        std::collections::HashSet::from(["ar1".to_owned()])
+    );
+    assert!(store.answered_by("bob", ActionStatus::AwaitingApproval).await.expect("answered").is_empty());
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(tx.action_status("ar1").await.expect("exists"), Some(ActionStatus::Approved));
+    assert_eq!(tx.action_status("ar2").await.expect("exists"), None);
+    drop(tx);
     assert_eq!(store.approvals("ar1").await.expect("approvals"), vec![approval]);
     assert_eq!(store.action_requests(Some(ActionStatus::Approved), 10).await.expect("list").len(), 1);
     assert!(store.action_requests(Some(ActionStatus::AwaitingApproval), 10).await.expect("list").is_empty());
@@ -940,4 +958,186 @@ async fn reading_a_case_while_it_moves_sees_one_consistent_lifecycle(store: &Sto
     }
     writer.await.expect("writer");
     assert!(reads > 0);
+}
+
+fn stored_request(id: &str, case: &str, status: crate::ActionStatus) -> crate::ActionRequestRow {
+    let request = vigil_model::ActionRequest {
+        action: "block_indicator".into(),
+        target: vigil_model::Entity::new(vigil_model::EntityKind::Ip, "203.0.113.7"),
+        parameters: Default::default(),
+        case: Some(CaseId::from(case)),
+        requested_by: vigil_model::Requester::Person("alice".into()),
+    };
+    crate::ActionRequestRow {
+        id: id.into(),
+        request_sha256: request.hash("p1"),
+        request,
+        policy_sha256: "p1".into(),
+        decision: json!({"tier": "automatic"}),
+        plan: json!({}),
+        plan_sha256: String::new(),
+        status,
+        requested_at: String::new(),
+        expires_at: "2099-01-01T00:00:00.000000Z".into(),
+        updated_at: String::new(),
+    }
+}
+
+async fn propose_stored(store: &Store, row: &crate::ActionRequestRow) {
+    let mut tx = store.write().await.expect("begin");
+    tx.propose_action(row, &analyst()).await.expect("propose");
+    tx.commit().await.expect("commit");
+}
+
+async fn a_request_has_one_live_run_however_often_it_is_queued(store: &Store) {
+    use crate::{ActionStatus, RunStatus};
+    propose_stored(store, &stored_request("ar1", "c1", ActionStatus::Approved)).await;
+    let by = analyst();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let mut tx = store.write().await.expect("begin");
+        let (run, _) = tx.queue_run("ar1", Some(&CaseId::from("c1")), i64::MAX, &by).await.expect("queue");
+        tx.commit().await.expect("commit");
+        ids.push(run.id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let run = store.run_of("ar1").await.expect("read").expect("live run");
+    assert_eq!(run.status, RunStatus::Queued);
+    // Withdrawn before it acted, the request may be queued afresh.
+    let mut tx = store.write().await.expect("begin");
+    assert!(
+        tx.finish_run(&run, RunStatus::Withdrawn, Some("policy_raised"), "back", &json!({}), None, &by)
+            .await
+            .expect("withdraw")
+    );
+    assert!(
+        !tx.finish_run(&run, RunStatus::Failed, None, "twice", &json!({}), None, &by).await.expect("finish"),
+        "a finished run does not finish again"
+    );
+    let (next, new) = tx.queue_run("ar1", None, i64::MAX, &by).await.expect("queue again");
+    tx.commit().await.expect("commit");
+    assert!(new && next.id != run.id, "{next:?}");
+    assert_eq!(store.runs_of("ar1").await.expect("runs").len(), 2);
+}
+
+async fn a_run_whose_lease_ran_out_is_taken_up_again_and_finishes_once(store: &Store) {
+    use crate::{ActionStatus, RunStatus, RunStep};
+    propose_stored(store, &stored_request("ar1", "c1", ActionStatus::Approved)).await;
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.queue_run("ar1", None, i64::MAX, &by).await.expect("queue");
+    tx.commit().await.expect("commit");
+    let first = store.claim_run(60_000).await.expect("claim").expect("due");
+    assert_eq!((first.status, first.attempts), (RunStatus::Running, 1));
+    assert!(store.claim_run(60_000).await.expect("claim").is_none(), "a leased run is not taken twice");
+    let step = RunStep {
+        seq: 0,
+        step: "execute".into(),
+        outcome: "started".into(),
+        attempt: 1,
+        started_ms: 1,
+        ended_ms: 1,
+        detail: json!({"key": first.id}),
+    };
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(tx.log_step(&first, &step, &by).await.expect("log"), 1);
+    tx.set_run_prior(&first.id, &json!({"listed": false})).await.expect("prior");
+    tx.commit().await.expect("commit");
+    // A lease of no time has run out at once: the next taker recovers the run.
+    let mut tx = store.write().await.expect("begin");
+    sqlx::query("UPDATE action_runs SET lease_until_ms = 0")
+        .execute(&mut *tx.tx)
+        .await
+        .expect("expire lease");
+    tx.commit().await.expect("commit");
+    let again = store.claim_run(60_000).await.expect("claim").expect("recovered");
+    assert_eq!((again.id.as_str(), again.attempts), (first.id.as_str(), 2));
+    assert_eq!(again.prior, Some(json!({"listed": false})));
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(tx.log_step(&again, &RunStep { outcome: "ok".into(), ..step }, &by).await.expect("log"), 2);
+    assert!(
+        tx.finish_run(&again, RunStatus::Succeeded, None, "verified", &json!({"ok": true}), Some("ee"), &by)
+            .await
+            .expect("finish")
+    );
+    tx.commit().await.expect("commit");
+    let log = store.run_log(&first.id).await.expect("log");
+    assert_eq!(log.iter().map(|s| s.outcome.as_str()).collect::<Vec<_>>(), ["started", "ok"]);
+    let done = store.run(&first.id).await.expect("read").expect("run");
+    assert_eq!((done.status, done.evidence_sha256.as_deref()), (RunStatus::Succeeded, Some("ee")));
+    assert!(store.next_run_due_ms().await.expect("due").is_none());
+    let mut tx = store.write().await.expect("begin");
+    assert!(
+        tx.finish_run(&done, RunStatus::RolledBack, None, "undone", &json!({}), None, &by)
+            .await
+            .expect("roll back")
+    );
+    tx.commit().await.expect("commit");
+    assert_chain_verifies(store).await;
+}
+
+async fn effects_tickets_and_the_blocklist_are_kept_once_per_key(store: &Store) {
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.record_effect("k1", "open_ticket", &json!({"ticket": "k1"})).await.expect("effect"));
+    assert!(!tx.record_effect("k1", "open_ticket", &json!({"ticket": "other"})).await.expect("effect"));
+    let ticket = crate::Ticket {
+        id: "k1".into(),
+        case_id: CaseId::from("c1"),
+        title: "Contain ws-12".into(),
+        owner: "alice".into(),
+        sla_due_at: "2026-12-02T12:00:00.000000Z".into(),
+        playbook: Some("host-compromise@1".into()),
+        body: "isolate; collect; 'quoted' text".into(),
+        created_at: time::now(),
+    };
+    assert!(tx.open_ticket(&ticket).await.expect("ticket"));
+    assert!(!tx.open_ticket(&ticket).await.expect("ticket"));
+    let entry = crate::BlockEntry {
+        id: "k2".into(),
+        indicator: "203.0.113.7".into(),
+        kind: "ip".into(),
+        case_id: Some(CaseId::from("c1")),
+        reason: "C2".into(),
+        added_at: time::now(),
+        expires_at: "2099-01-01T00:00:00.000000Z".into(),
+        removed_at: None,
+    };
+    assert!(tx.block(&entry).await.expect("block"));
+    assert!(!tx.block(&entry).await.expect("block"));
+    tx.commit().await.expect("commit");
+    assert_eq!(store.effect("k1").await.expect("effect"), Some(json!({"ticket": "k1"})));
+    assert_eq!(store.ticket("k1").await.expect("ticket"), Some(ticket));
+    assert_eq!(store.case_tickets(&CaseId::from("c1")).await.expect("tickets").len(), 1);
+    assert_eq!(store.blocklist_live().await.expect("feed"), vec![entry]);
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.unblock("k2").await.expect("unblock"));
+    assert!(!tx.unblock("k2").await.expect("unblock"));
+    tx.commit().await.expect("commit");
+    assert!(store.blocklist_live().await.expect("feed").is_empty());
+    assert!(
+        store.block_entry("k2").await.expect("entry").is_some_and(|e| e.removed_at.is_some()),
+        "never deleted"
+    );
+}
+
+async fn new_evidence_supersedes_requests_that_have_not_run(store: &Store) {
+    use crate::ActionStatus;
+    propose_stored(store, &stored_request("waiting", "c1", ActionStatus::AwaitingApproval)).await;
+    propose_stored(store, &stored_request("approved", "c1", ActionStatus::Approved)).await;
+    propose_stored(store, &stored_request("ran", "c1", ActionStatus::Approved)).await;
+    propose_stored(store, &stored_request("elsewhere", "c2", ActionStatus::Approved)).await;
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.queue_run("ran", None, i64::MAX, &by).await.expect("queue");
+    assert_eq!(
+        tx.supersede_case_requests(&CaseId::from("c1"), "3 new alerts", &by).await.expect("supersede"),
+        2
+    );
+    tx.commit().await.expect("commit");
+    let status = async |id: &str| store.action_request(id).await.expect("read").expect("row").status;
+    assert_eq!(status("waiting").await, ActionStatus::Superseded);
+    assert_eq!(status("approved").await, ActionStatus::Superseded);
+    assert_eq!(status("ran").await, ActionStatus::Approved, "a request that has a run is past superseding");
+    assert_eq!(status("elsewhere").await, ActionStatus::Approved);
 }

@@ -79,6 +79,15 @@ impl Store {
         .transpose()
     }
 
+    /// How many blobs the vault holds for the case.
+    pub async fn case_evidence_count(&self, case: &vigil_model::CaseId) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM evidence WHERE scope = $1")
+            .bind(format!("case:{case}"))
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The blob's bytes, checked against its address on the way out.
     pub async fn evidence_content(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT content FROM evidence WHERE sha256 = $1")

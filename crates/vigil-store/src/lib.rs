@@ -8,6 +8,7 @@
 
 mod actions;
 pub mod audit;
+mod blocklist;
 mod cases;
 mod clock;
 mod close_requests;
@@ -16,14 +17,17 @@ mod events;
 mod evidence;
 mod migrations;
 mod retention;
+mod runs;
 mod sessions;
 mod store;
+mod tickets;
 pub mod time;
 mod users;
 mod verdicts;
 mod write;
 
 pub use actions::{ActionRequestRow, ActionStatus, ApprovalRow};
+pub use blocklist::BlockEntry;
 pub use cases::{AlertRow, By, CaseFilter, CaseRow, Comment};
 pub use clock::{Clock, ManualClock};
 pub use close_requests::CloseRequest;
@@ -32,8 +36,10 @@ pub use events::{NewEvent, PipelineEvent, StoredDeadLetter, StoredEvent};
 pub use evidence::EvidenceMeta;
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use retention::{Purged, Retention};
+pub use runs::{ActionRun, RunStatus, RunStep};
 pub use sessions::SessionRow;
 pub use store::{Backend, DATABASE_FILE, Store};
+pub use tickets::Ticket;
 pub use users::{TokenRow, UserRow};
 pub use verdicts::{VerdictFilter, VerdictRow, judged_cases_at, verdicts_at};
 pub use write::WriteTx;

@@ -48,10 +48,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0007_action_requests.sqlite.sql"),
         postgres: include_str!("../migrations/0007_action_requests.postgres.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/0008_action_runs.sqlite.sql"),
+        postgres: include_str!("../migrations/0008_action_runs.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

@@ -33,6 +33,15 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Ends every session of `username`; returns how many were live.
+    pub async fn end_sessions_of(&mut self, username: &UserId) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(username.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Ends a session, and every expired one with it.
     pub async fn delete_session(&mut self, hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE hash = $1 OR expires_at < $2")
@@ -45,6 +54,19 @@ impl WriteTx<'_> {
 }
 
 impl Store {
+    /// How many live sessions `username` has (begun no later than `begun_by`, when given).
+    pub async fn live_sessions_of(&self, username: &UserId, begun_by: Option<&str>) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM sessions WHERE username = $1 AND expires_at > $2 AND created_at <= $3",
+        )
+        .bind(username.as_str())
+        .bind(self.clock.stamp())
+        .bind(begun_by.unwrap_or("9999"))
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The live session with this hash; expired sessions are not returned.
     pub async fn session(&self, hash: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(

@@ -251,6 +251,44 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
             "{answered}"
         );
     }
+    // Run one: a block the responder approves, executed by the server's executor.
+    let block = json!({"action": "block_indicator", "target": "ip 203.0.113.7"}).to_string();
+    let block = api.answer("POST", template, &route, &admin, Some(block.as_bytes()));
+    let id = api.text(&block, "/id");
+    let path = format!("/api/v1/actions/{id}/approve");
+    api.answer("POST", "/api/v1/actions/{id}/approve", &path, &responder, Some(answer(&block).as_bytes()));
+    let path = format!("/api/v1/actions/{id}/execute");
+    let queued = api.answer("POST", "/api/v1/actions/{id}/execute", &path, &admin, Some(b""));
+    assert_eq!(queued["run"]["request_id"], id.as_str(), "{queued}");
+    let run_path = format!("/api/v1/actions/{id}/run");
+    let started = std::time::Instant::now();
+    let run = loop {
+        let run = api.answer("GET", "/api/v1/actions/{id}/run", &run_path, &admin, None);
+        if run["run"]["status"] != "queued" && run["run"]["status"] != "running" {
+            break run;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the run never ended: {run}");
+    };
+    assert_eq!(run["run"]["status"], "succeeded", "{run}");
+    for (feed, media) in [("blocklist.txt", "text/plain"), ("blocklist.stix", "application/stix+json")] {
+        let template = format!("/api/v1/feeds/{feed}");
+        let mut get = crate::server::agent().get(format!("{}{template}", serve.url));
+        for (k, v) in &admin {
+            get = get.header(*k, *v);
+        }
+        let mut fetched = get.call().expect("feed");
+        assert_eq!(fetched.status().as_u16(), 200);
+        let body = fetched.body_mut().read_to_string().expect("feed text");
+        assert!(body.contains("203.0.113.7"), "{body}");
+        api.called.insert(format!("GET {template}"));
+        let documented = api.doc["paths"][template.as_str()]["get"]["responses"]["200"]["content"].get(media);
+        assert!(documented.is_some(), "{template} is documented as {media}");
+    }
+    let undo = json!({"rationale": "the address belongs to a partner"}).to_string();
+    let path = format!("/api/v1/actions/{id}/rollback");
+    let undo = api.answer("POST", "/api/v1/actions/{id}/rollback", &path, &admin, Some(undo.as_bytes()));
+    assert_eq!(undo["request"]["action"], "unblock_indicator", "{undo}");
+
     api.answer("GET", "/api/v1/tokens", "/api/v1/tokens", &admin, None);
     let revoke = format!("/api/v1/tokens/{}/revoke", api.text(&webhook, "/id"));
     api.answer("POST", "/api/v1/tokens/{id}/revoke", &revoke, &admin, Some(b""));

@@ -1,19 +1,22 @@
-//! Response action requests over HTTP: propose one on a case (the policy decides at once what
-//! it needs), list them, my approvals inbox, one request with its answers, and approve or
-//! reject with a rationale bound to the request's hash. An answer that cannot count is refused
-//! and the refusal audited; one that completes the quorum approves the request (and moves its
-//! case to `approved`) in the same transaction. Nothing here runs an action.
+//! Response action requests over HTTP: propose one on a case (planned, and decided by the
+//! policy at once), list them, my approvals inbox, one request with its answers, approve or
+//! reject with a rationale bound to the request's hash, execute, the run log, and roll back. An
+//! answer that cannot count is refused and the refusal audited; one that completes the quorum
+//! approves the request (and moves its case to `approved`) in the same transaction. Nothing
+//! here acts: execute queues the run, and the executor asks the policy again before it acts.
 
 use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use vigil_model::{ActionRequest, AuditAction, CaseId, CaseState, Component, Outcome, Requester, UserId};
-use vigil_policy::{Approval, Authorization, Context, Tier, Verdict, authorize, decide};
-use vigil_store::{ActionRequestRow, ActionStatus, ApprovalRow, By, time};
+use vigil_model::{ActionRequest, AuditAction, CaseId, CaseState, Component, Outcome, Requester};
+use vigil_policy::{Approval, Authorization, Context, Verdict, decide, reauthorize};
+use vigil_store::{ActionRequestRow, ActionRun, ActionStatus, ApprovalRow, By, RunStatus, RunStep, time};
 
 use super::actor;
 use crate::auth::{Auth, Principal, perm, secrets};
@@ -43,61 +46,7 @@ pub struct ActionView {
 
 /// What is known of a request's target and case when it is decided.
 async fn context_of(state: &AppState, request: &ActionRequest) -> ApiResult<Context> {
-    // The inventories the engine runs with: a step it proposed and the same step a person
-    // proposes or approves are decided on the same facts.
-    let mut context =
-        vigil_engine::proposals::target_context(&state.engine.context(), request.target.as_ref());
-    if let Some(case) = &request.case
-        && let Some(row) = state.store.case(case).await?
-    {
-        context.severity = u8::try_from(row.severity).ok().and_then(vigil_model::Severity::from_id);
-        context.confidence = state
-            .store
-            .recommendation(case)
-            .await?
-            .and_then(|(_, body)| body.get("confidence").and_then(Value::as_f64));
-    }
-    let Some(target) = &request.target else { return Ok(context) };
-    let category = request.kind().map(|k| k.category);
-    if target.kind == vigil_model::EntityKind::Host && state.own_host.as_deref() == Some(target.key.as_str())
-    {
-        context.effects.isolates_vigil_server = true;
-    }
-    if target.kind == vigil_model::EntityKind::User {
-        if category == Some(vigil_model::ActionCategory::TokenRevocation) {
-            context.effects.revokes_credentials_of.insert(target.key.clone());
-        }
-        if category == Some(vigil_model::ActionCategory::AccountContainment) {
-            let admins: Vec<_> =
-                state.store.users().await?.into_iter().filter(|u| u.role == "admin" && !u.disabled).collect();
-            context.effects.locks_out_last_admin = admins.len() == 1 && admins[0].name.as_str() == target.key;
-        }
-    }
-    Ok(context)
-}
-
-fn millis(stamp: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(stamp).map(|t| t.timestamp_millis()).unwrap_or(i64::MAX)
-}
-
-/// The stored answers as the policy counts them, with each approver's role and standing now.
-async fn approvals_now(state: &AppState, rows: &[ApprovalRow]) -> ApiResult<Vec<Approval>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let user = state.store.user(&UserId::from(row.approver.as_str())).await?;
-        out.push(Approval {
-            approver: row.approver.clone(),
-            role: user.as_ref().map(|u| u.role.clone()).unwrap_or_default(),
-            enabled: user.as_ref().is_some_and(|u| !u.disabled),
-            // Only a credential carrying the approve permission could record it.
-            may_approve: true,
-            request_sha256: row.request_sha256.clone(),
-            verdict: if row.verdict == "reject" { Verdict::Reject } else { Verdict::Approve },
-            rationale: row.rationale.clone(),
-            at_ms: row.at_ms,
-        });
-    }
-    Ok(out)
+    crate::respond::decision_context(&state.store, &state.engine, request).await.map_err(ApiError::internal)
 }
 
 pub async fn propose(
@@ -127,34 +76,42 @@ pub async fn propose(
         case: Some(case),
         requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
     };
+    Ok(Json(decide_and_store(&state, &actor(&auth.principal, from), request).await?))
+}
+
+/// Plans `request`, has the policy decide it, and stores it; one the policy lets run by itself
+/// is queued for the executor in the same transaction.
+async fn decide_and_store(state: &AppState, by: &By, request: ActionRequest) -> ApiResult<ActionView> {
+    let cx = vigil_respond::Cx { store: state.store.clone(), by: by.clone() };
+    let plan = state.engine.registry().plan(&cx, &request).await.map_err(respond_error)?;
     let policy = state.policy();
-    let context = context_of(&state, &request).await?;
+    let context = context_of(state, &request).await?;
     let decision = decide(&policy, &request, &context);
-    let status = match decision.tier {
-        Tier::Automatic => ActionStatus::Approved,
-        Tier::Approvals { .. } => ActionStatus::AwaitingApproval,
-        Tier::Forbidden => ActionStatus::Forbidden,
-    };
+    let id = format!("act_{}", secrets::random_hex(12).map_err(ApiError::internal)?);
     let now = state.store.clock().now();
-    let expires =
-        now + chrono::Duration::seconds(i64::try_from(decision.expires_in_secs).unwrap_or(i64::MAX / 2_000));
-    let row = ActionRequestRow {
-        id: format!("act_{}", secrets::random_hex(12).map_err(ApiError::internal)?),
-        request_sha256: request.hash(&policy.sha256),
-        request,
-        policy_sha256: policy.sha256.clone(),
-        decision: decision.summary(),
-        status,
-        requested_at: time::stamp(now),
-        expires_at: time::stamp(expires),
-        updated_at: String::new(),
-    };
+    let row = vigil_respond::decided_row(id, &policy, request, &decision, &plan, now);
+    let deadline = now.timestamp_millis().saturating_add(RUN_DEADLINE_MS);
     let mut tx = state.store.write().await?;
-    tx.propose_action(&row, &actor(&auth.principal, from)).await?;
+    let (stored, queued) =
+        vigil_respond::store_proposal(&mut tx, &row, &plan, deadline, by).await.map_err(respond_error)?;
     tx.commit().await?;
-    let stored =
-        state.store.action_request(&row.id).await?.ok_or_else(|| ApiError::not_found("action request"))?;
-    Ok(Json(ActionView { row: stored, approvals: Vec::new() }))
+    if queued {
+        state.engine.actions.notify_one();
+    }
+    Ok(ActionView { row: stored, approvals: Vec::new() })
+}
+
+/// How long after it is queued a run may still start.
+const RUN_DEADLINE_MS: i64 = 15 * 60_000;
+
+/// An action's own refusal as the API answers it.
+fn respond_error(e: vigil_respond::Error) -> ApiError {
+    match e {
+        vigil_respond::Error::TargetGone(why) => ApiError::new(Code::TargetGone, why),
+        vigil_respond::Error::Failed(why) => ApiError::new(Code::BadRequest, why),
+        vigil_respond::Error::Store(e) => e.into(),
+        other => ApiError::internal(other),
+    }
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -194,14 +151,12 @@ pub async fn inbox(
 ) -> ApiResult<Json<ActionList>> {
     let me = auth.principal.name.as_str();
     let mine = auth.principal.role.as_str();
-    let mut actions = Vec::new();
-    for row in state.store.action_requests(Some(ActionStatus::AwaitingApproval), 1_000).await? {
+    let answered = state.store.answered_by(me, ActionStatus::AwaitingApproval).await?;
+    let mut actions = state.store.action_requests(Some(ActionStatus::AwaitingApproval), 1_000).await?;
+    actions.retain(|row| {
         let named = row.decision["roles"].as_array().is_some_and(|roles| roles.iter().any(|r| r == mine));
-        let answered = state.store.approvals(&row.id).await?.iter().any(|a| a.approver == me);
-        if named && !answered && row.request.requested_by.person() != Some(me) {
-            actions.push(row);
-        }
-    }
+        named && !answered.contains(&row.id) && row.request.requested_by.person() != Some(me)
+    });
     Ok(Json(ActionList { actions }))
 }
 
@@ -255,11 +210,14 @@ pub async fn reject(
     answer(auth.principal, state, from, id, body, Verdict::Reject).await
 }
 
+/// An answer that cannot count, as the audit trail keeps it.
+fn refusal(by: &By, id: &str, verdict: Verdict, reason: &str) -> vigil_store::audit::AuditEntry {
+    by.entry(verdict.audit_action(), Outcome::Refused, format!("action:{id}"), json!({"refused": reason}))
+}
+
 async fn refuse(state: &AppState, by: &By, id: &str, verdict: Verdict, reason: &str) -> ApiResult<()> {
-    let action =
-        if verdict == Verdict::Reject { AuditAction::ActionReject } else { AuditAction::ActionApprove };
     let mut tx = state.store.write().await?;
-    tx.audit(by.entry(action, Outcome::Refused, format!("action:{id}"), json!({"refused": reason}))).await?;
+    tx.audit(refusal(by, id, verdict, reason)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -297,7 +255,9 @@ async fn answer(
     if !tx.claim_awaiting(&id).await? {
         return Err(ApiError::new(Code::RequestClosed, "another answer decided the request first"));
     }
-    let mut given = approvals_now(&state, &state.store.approvals(&id).await?).await?;
+    let mut given = vigil_respond::approvals_now(&state.store, &state.store.approvals(&id).await?)
+        .await
+        .map_err(ApiError::internal)?;
     let mine = Approval {
         approver: principal.name.as_str().to_owned(),
         role: principal.role.as_str().to_owned(),
@@ -309,8 +269,11 @@ async fn answer(
         at_ms: now_ms,
     };
     given.push(mine.clone());
-    let requested_at = millis(&row.requested_at);
-    let outcome = authorize(&policy, &row.request, &context, &given, requested_at, now_ms);
+    // A stamp that does not read is no time at all: the request counts as long expired.
+    let requested_at = time::to_millis(&row.requested_at).unwrap_or(i64::MIN);
+    // The answers bind to the hash the request was asked under; the bar is the policy's now.
+    let outcome =
+        reauthorize(&policy, &row.request, &row.request_sha256, &context, &given, requested_at, now_ms);
     // An answer the policy would not count is refused, not stored: a person's one answer is
     // not spent on one that cannot matter.
     let not_counted = match &outcome {
@@ -331,13 +294,7 @@ async fn answer(
             )
             .await?;
         }
-        tx.audit(by.entry(
-            if verdict == Verdict::Reject { AuditAction::ActionReject } else { AuditAction::ActionApprove },
-            Outcome::Refused,
-            format!("action:{id}"),
-            json!({"refused": reason}),
-        ))
-        .await?;
+        tx.audit(refusal(&by, &id, verdict, &reason)).await?;
         tx.commit().await?;
         let code = if matches!(outcome, Authorization::Expired { .. }) {
             Code::RequestClosed
@@ -349,7 +306,7 @@ async fn answer(
     let stored = ApprovalRow {
         request_id: id.clone(),
         approver: mine.approver.clone(),
-        verdict: if verdict == Verdict::Reject { "reject".into() } else { "approve".into() },
+        verdict,
         rationale: body.rationale,
         request_sha256: body.request_sha256,
         at_ms: now_ms,
@@ -396,4 +353,132 @@ fn target_words(request: &ActionRequest) -> String {
         .target
         .as_ref()
         .map_or_else(|| "the case".to_owned(), |t| format!("{} {}", t.kind.as_str(), t.key))
+}
+
+/// A request's run: where it stands, every step so far, and any earlier run withdrawn before it
+/// acted.
+#[derive(Serialize, JsonSchema)]
+pub struct RunView {
+    run: ActionRun,
+    log: Vec<RunStep>,
+    withdrawn: Vec<ActionRun>,
+}
+
+async fn run_view(state: &AppState, run: ActionRun) -> ApiResult<RunView> {
+    let log = state.store.run_log(&run.id).await?;
+    let mut withdrawn = state.store.runs_of(&run.request_id).await?;
+    withdrawn.retain(|r| r.status == RunStatus::Withdrawn);
+    Ok(RunView { run, log, withdrawn })
+}
+
+/// Queues an approved request's run; the executor asks the policy in force again before it
+/// acts. Asked again, it answers the same run: a request runs at most once.
+pub async fn execute(
+    auth: Auth<perm::ActionExecute>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let by = actor(&auth.principal, from);
+    let row = state.store.action_request(&id).await?.ok_or_else(|| ApiError::not_found("action request"))?;
+    if let Some(run) = state.store.run_of(&id).await? {
+        return Ok((StatusCode::OK, Json(run_view(&state, run).await?)).into_response());
+    }
+    let refused = match row.status {
+        ActionStatus::Approved if row.plan["runnable"].as_bool() == Some(true) => None,
+        ActionStatus::Approved => {
+            Some((Code::NoConnector, "Vigil has no action or connector that runs it".to_owned()))
+        }
+        ActionStatus::AwaitingApproval => {
+            let need = row.decision["required"].as_u64().unwrap_or(1);
+            Some((Code::NotApproved, format!("the request awaits its approvals ({need} required)")))
+        }
+        other => Some((Code::RequestClosed, format!("the request is {}", other.as_str()))),
+    };
+    if let Some((code, why)) = refused {
+        let mut tx = state.store.write().await?;
+        tx.audit(by.entry(
+            AuditAction::ActionRun,
+            Outcome::Refused,
+            format!("action:{id}"),
+            json!({"refused": why}),
+        ))
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::new(code, why));
+    }
+    let deadline = state.store.clock().now_ms().saturating_add(RUN_DEADLINE_MS);
+    let mut tx = state.store.write().await?;
+    let (run, new) = vigil_respond::queue(&mut tx, &row, deadline, &by).await.map_err(respond_error)?;
+    tx.commit().await?;
+    state.engine.actions.notify_one();
+    let status = if new { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((status, Json(run_view(&state, run).await?)).into_response())
+}
+
+pub async fn run(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<RunView>> {
+    state.store.action_request(&id).await?.ok_or_else(|| ApiError::not_found("action request"))?;
+    let run = match state.store.run_of(&id).await? {
+        Some(run) => run,
+        // Only withdrawn runs: the latest of them.
+        None => {
+            state.store.runs_of(&id).await?.pop().ok_or_else(|| ApiError::not_found("run of this request"))?
+        }
+    };
+    Ok(Json(run_view(&state, run).await?))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// Why, in words (1 to 2000 characters).
+    rationale: String,
+}
+
+/// Asks to undo what a request's run changed: a request of the action's undo, on the same
+/// target, decided by the policy like any other.
+pub async fn rollback(
+    auth: Auth<perm::ActionPropose>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody<Rollback>,
+) -> ApiResult<Json<ActionView>> {
+    if body.rationale.trim().is_empty() || body.rationale.chars().count() > 2_000 {
+        return Err(ApiError::new(Code::BadRequest, "rationale: 1 to 2000 characters"));
+    }
+    let row = state.store.action_request(&id).await?.ok_or_else(|| ApiError::not_found("action request"))?;
+    let kind =
+        row.request.kind().ok_or_else(|| ApiError::new(Code::NothingToRollBack, "no action of Vigil's"))?;
+    let Some(undo) = kind.undo else {
+        let why =
+            if kind.self_undoing { "it changes nothing that needs undoing" } else { "it is irreversible" };
+        return Err(ApiError::new(Code::NothingToRollBack, format!("{} has no rollback: {why}", kind.name)));
+    };
+    match state.store.run_of(&id).await? {
+        Some(run) if run.status == RunStatus::Succeeded => {}
+        Some(run) => {
+            return Err(ApiError::new(
+                Code::NothingToRollBack,
+                format!("its run is {}, not succeeded", run.status.as_str()),
+            ));
+        }
+        None => return Err(ApiError::new(Code::NothingToRollBack, "it has not run")),
+    }
+    let request = ActionRequest {
+        action: undo.to_owned(),
+        target: row.request.target.clone(),
+        parameters: [
+            (vigil_respond::ROLLBACK_OF.to_owned(), Value::String(id.clone())),
+            ("rationale".to_owned(), Value::String(body.rationale)),
+        ]
+        .into(),
+        case: row.request.case.clone(),
+        requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
+    };
+    Ok(Json(decide_and_store(&state, &actor(&auth.principal, from), request).await?))
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cases;
 pub mod events;
 pub mod evidence;
+pub mod feeds;
 pub mod ingest;
 pub mod names;
 pub mod rules;

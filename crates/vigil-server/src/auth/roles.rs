@@ -60,6 +60,10 @@ permissions! {
     ActionPropose => "action_propose",
     /// Approve or reject a response action request (the policy says whose answer counts).
     ActionApprove => "action_approve",
+    /// Run an approved response action (the executor asks the policy again before it acts).
+    ActionExecute => "action_execute",
+    /// Read Vigil's blocklist feeds (what firewalls fetch).
+    FeedRead => "feed_read",
 }
 
 impl Permission {
@@ -110,14 +114,29 @@ impl Role {
             Role::Admin => return Permission::ALL.to_vec(),
             Role::Lead => [
                 READ,
-                &[CaseWrite, EvidenceWrite, RuleAdmin, UserRead, AuditRead, ActionPropose, ActionApprove],
+                &[
+                    CaseWrite,
+                    EvidenceWrite,
+                    RuleAdmin,
+                    UserRead,
+                    AuditRead,
+                    ActionPropose,
+                    ActionApprove,
+                    ActionExecute,
+                    FeedRead,
+                ],
             ]
             .concat(),
-            Role::Responder | Role::Analyst => {
-                [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove]].concat()
+            Role::Responder => {
+                [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove, ActionExecute, FeedRead]]
+                    .concat()
             }
-            Role::Auditor => [READ, &[UserRead, AuditRead]].concat(),
-            Role::Ingest => vec![Session, Ingest, Webhook],
+            Role::Analyst => {
+                [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove, FeedRead]].concat()
+            }
+            Role::Auditor => [READ, &[UserRead, AuditRead, FeedRead]].concat(),
+            // A service: it sends events, and a firewall's account reads the feeds.
+            Role::Ingest => vec![Session, Ingest, Webhook, FeedRead],
         };
         p.sort();
         p
@@ -141,6 +160,7 @@ mod tests {
         assert_eq!(holders(TokenAdmin), ["admin"]);
         assert_eq!(holders(Ingest), ["admin", "ingest"]);
         assert_eq!(holders(Webhook), ["admin", "ingest"]);
+        assert_eq!(holders(ActionExecute), ["admin", "lead", "responder"]);
         assert!(
             !Role::Auditor.permissions().iter().any(|p| matches!(p, CaseWrite | EvidenceWrite | RuleAdmin))
         );

@@ -4,6 +4,7 @@ mod abuse;
 mod actions;
 mod bad_input;
 mod cases;
+mod execute;
 mod rbac;
 mod sessions;
 mod syslog_year;
@@ -20,6 +21,8 @@ use vigil_store::{By, Store, TokenRow, time};
 pub struct Server {
     pub url: String,
     pub store: Store,
+    /// The server's executor, run by the test when it chooses (`run_actions`).
+    pub executor: vigil_respond::Executor,
     pub uploads: Arc<tokio::sync::Semaphore>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -66,23 +69,29 @@ impl Server {
             .enable_all()
             .build()
             .expect("runtime");
-        let (url, store, uploads) = runtime.block_on(async {
+        let (url, store, uploads, executor) = runtime.block_on(async {
             let store = Store::open_dir(dir.path()).await.expect("store").with_clock(clock);
             let engine = EngineHandle::default();
             let ingest = Ingest::start(store.clone(), 8, Arc::clone(&engine.stored));
             let reload: vigil_server::Reloader = Arc::new(|| Err("no rules in this test".to_owned()));
             let state = AppState::new(store.clone(), ingest, engine, limits, reload);
             let uploads = state.uploads.clone();
+            let executor = vigil_server::respond::executor(&state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let url = format!("http://{}", listener.local_addr().expect("addr"));
             tokio::spawn(vigil_server::serve(listener, state, std::future::pending()));
-            (url, store, uploads)
+            (url, store, uploads, executor)
         });
-        Server { url, store, uploads, runtime, _dir: dir }
+        Server { url, store, executor, uploads, runtime, _dir: dir }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
+    }
+
+    /// Runs every action run that is due, as the server's executor would; returns them.
+    pub fn run_actions(&self) -> Vec<vigil_store::ActionRun> {
+        self.block_on(self.executor.run_due()).expect("the executor runs")
     }
 
     /// Every audit record so far, in order.
