@@ -1,6 +1,7 @@
 //! `vigil demo`: the server on a fresh data directory, with a user for every role, fed a
 //! scenario of our own making over its own APIs — an intrusion across identity (Okta), endpoint
-//! (Windows, Linux) and cloud (AWS) among ordinary sign-ins and API calls — then left running.
+//! (Windows, Linux) and cloud (AWS) among ordinary sign-ins and API calls — then the responder's
+//! first actions on the worst case, one in each tier of the policy, and left running.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -155,6 +156,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .map(|(_, _, b)| lines(b).count() as u64)
             .sum();
         settled(&running, syslog_messages).await?;
+        let acted_on = crate::demo_respond::target(&running.store).await?;
+        if let Some((case, ip)) = acted_on.clone() {
+            let responder = people.iter().find(|(name, _)| name == "demo-responder").cloned();
+            let responder = responder.context("the demo has a responder")?;
+            let url = running.url.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::demo_respond::act(&url, &responder, &case, ip.as_deref())
+            })
+            .await??;
+        }
 
         let cases = running.store.cases(&CaseFilter::default()).await?;
         println!("\nVigil demo is running at {}", running.url);
@@ -181,6 +192,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 crate::terminal::safe(&c.title, 100)
             );
         }
+        print!(
+            "{}",
+            crate::demo_respond::report(
+                &running.store,
+                &running.policy,
+                acted_on.as_ref().map(|(c, _)| c.as_str())
+            )
+            .await?
+        );
         println!("\ntry: curl -s -H 'Authorization: Bearer {token}' {}/api/v1/me", running.url);
         if args.once {
             running.stop().await?;

@@ -7,6 +7,7 @@ mod bench_serve;
 mod cases;
 mod config;
 mod demo;
+mod demo_respond;
 mod eval;
 mod export;
 mod hunt;

@@ -1,0 +1,186 @@
+//! The demo's response step: the responder, signed in through the API like a person, asks for
+//! an evidence snapshot and a ticket on the worst case (the policy runs both at once) and for a
+//! block of the attacker's address (which waits for one approval); with the playbooks' own
+//! proposals, every tier of the policy shows.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use vigil_store::{ActionRequestRow, ActionStatus, CaseFilter, RunStatus, Store};
+
+use crate::terminal::safe;
+
+/// The case the demo acts on (the most severe, then the one with most alerts) and an address
+/// it names.
+pub async fn target(store: &Store) -> Result<Option<(String, Option<String>)>> {
+    let mut cases = store.cases(&CaseFilter::default()).await?;
+    cases.sort_by_key(|c| {
+        (std::cmp::Reverse(c.severity), std::cmp::Reverse(c.body["alerts"].as_array().map_or(0, Vec::len)))
+    });
+    let Some(case) = cases.first() else { return Ok(None) };
+    let ip = case.body["entities"].as_array().into_iter().flatten().find_map(|e| {
+        (e["entity"]["kind"] == "ip").then(|| e["entity"]["key"].as_str().map(str::to_owned)).flatten()
+    });
+    Ok(Some((case.id.as_str().to_owned(), ip)))
+}
+
+struct Session {
+    agent: ureq::Agent,
+    url: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn sign_in(url: &str, name: &str, password: &str) -> Result<Session> {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let body = json!({"name": name, "password": password}).to_string();
+        let mut answer = agent
+            .post(format!("{url}/api/v1/login"))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .context("signing in")?;
+        let cookie = answer
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .context("the sign-in set no session cookie")?
+            .to_owned();
+        let signed_in: Value = serde_json::from_str(&answer.body_mut().read_to_string()?)?;
+        let csrf = signed_in["csrf_token"].as_str().context("the sign-in gave no CSRF token")?.to_owned();
+        Ok(Session { agent, url: url.to_owned(), cookie, csrf })
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        let mut answer = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("Cookie", &self.cookie)
+            .header("X-CSRF-Token", &self.csrf)
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())?;
+        let status = answer.status().as_u16();
+        let text = answer.body_mut().read_to_string()?;
+        if status != 200 && status != 202 {
+            bail!("POST {path}: {status} {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        let text = self
+            .agent
+            .get(format!("{}{path}", self.url))
+            .header("Cookie", &self.cookie)
+            .call()?
+            .body_mut()
+            .read_to_string()?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// Proposes the demo's actions as the responder and waits for the automatic ones to finish.
+pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>) -> Result<()> {
+    let session = Session::sign_in(url, &responder.0, &responder.1)?;
+    let path = format!("/api/v1/cases/{case}/actions");
+    let mut automatic = Vec::new();
+    for action in ["snapshot_evidence", "open_ticket"] {
+        let proposed = session.post(&path, &json!({"action": action}))?;
+        automatic.push(proposed["id"].as_str().context("a request id")?.to_owned());
+    }
+    if let Some(ip) = ip {
+        session.post(
+            &path,
+            &json!({"action": "block_indicator", "target": format!("ip {ip}"), "parameters": {"for": "24h"}}),
+        )?;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for id in &automatic {
+        loop {
+            let run = session.get(&format!("/api/v1/actions/{id}/run"))?;
+            let status = run["run"]["status"].as_str().unwrap_or("queued");
+            if status != "queued" && status != "running" {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("the executor did not finish {id} within a minute");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+    Ok(())
+}
+
+fn target_words(row: &ActionRequestRow) -> String {
+    let target = row.request.target.as_ref().map_or_else(
+        || {
+            format!(
+                "case {}",
+                row.request.case.as_ref().map_or("-", |c| &c.as_str()[..c.as_str().len().min(12)])
+            )
+        },
+        |t| format!("{} {}", t.kind.as_str(), t.key),
+    );
+    safe(&target, 48)
+}
+
+/// The requests by tier, as the demo prints them.
+pub async fn report(store: &Store, policy: &str, case: Option<&str>) -> Result<String> {
+    use std::fmt::Write;
+    let rows = store.action_requests(None, 1_000).await?;
+    let mut out = format!("\nresponse actions, decided by the {policy}:\n");
+    let mut ran = 0;
+    for row in rows.iter().rev() {
+        let Some(run) = store.run_of(&row.id).await? else { continue };
+        ran += 1;
+        let what = match run.status {
+            RunStatus::Succeeded => "ran and verified".to_owned(),
+            other => format!("run {}", other.as_str()),
+        };
+        let sealed = run
+            .evidence_sha256
+            .as_deref()
+            .map_or(String::new(), |s| format!(", run log sealed as evidence {}", &s[..12]));
+        let _ = writeln!(
+            out,
+            "  {what:<18} {:<22} {:<30} rule {}{sealed}",
+            row.request.action,
+            target_words(row),
+            row.decision["rule"].as_str().unwrap_or("?")
+        );
+    }
+    let waiting: Vec<&ActionRequestRow> =
+        rows.iter().filter(|r| r.status == ActionStatus::AwaitingApproval).collect();
+    for need in [1, 2] {
+        let tier: Vec<&&ActionRequestRow> =
+            waiting.iter().filter(|r| r.decision["required"] == need).collect();
+        // Vigil's own actions first (they run as soon as they are approved), then the worst
+        // case's.
+        let mut shown: Vec<&&&ActionRequestRow> = tier.iter().collect();
+        shown.sort_by_key(|r| {
+            (r.plan["runnable"] != true, r.request.case.as_ref().map(|c| c.as_str()) != case)
+        });
+        for row in shown.iter().take(3) {
+            let runs = if row.plan["runnable"] == true { "Vigil runs it" } else { "needs a connector" };
+            let label = format!("waits for {need} {}", if need == 1 { "person" } else { "people" });
+            let _ = writeln!(
+                out,
+                "  {label:<18} {:<22} {:<30} rule {} ({runs})",
+                row.request.action,
+                target_words(row),
+                row.decision["rule"].as_str().unwrap_or("?")
+            );
+        }
+        if tier.len() > 3 {
+            let _ = writeln!(out, "  {:<18} and {} more", "", tier.len() - 3);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  {ran} ran; {} wait for approval (GET /api/v1/actions/inbox, then POST /api/v1/actions/{{id}}/approve and /execute)",
+        waiting.len()
+    );
+    Ok(out)
+}
