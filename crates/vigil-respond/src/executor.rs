@@ -165,8 +165,17 @@ impl Executor {
     }
 
     /// Runs due runs until `stop` is told, woken by `wake` (a run queued) or by the next run
-    /// falling due.
+    /// falling due. It first takes up the runs the previous process was in: it is the store's
+    /// only executor.
     pub async fn serve(self, wake: Arc<tokio::sync::Notify>, stop: Arc<tokio::sync::Notify>) {
+        match self.cx.store.release_run_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "runs cut off when Vigil last stopped are taken up again; each verifies before it acts"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not take up runs cut off when Vigil last stopped"),
+        }
         loop {
             if let Err(e) = self.run_due().await {
                 tracing::warn!(error = %e, "the executor could not read its outbox; trying again");

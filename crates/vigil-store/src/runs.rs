@@ -333,6 +333,19 @@ impl Store {
         Ok(None)
     }
 
+    /// Ends the leases of every running run: at start, the only executor there was (the process
+    /// before this one) is gone, and what it was in is recovered at once rather than when its
+    /// lease would have run out. Returns how many. (With executors on several nodes, a lease is
+    /// ended by its holder's absence instead.)
+    pub async fn release_run_leases(&self) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE action_runs SET lease_until_ms = 0 WHERE status = 'running'")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// When the next queued run falls due, if one is waiting.
     pub async fn next_run_due_ms(&self) -> Result<Option<i64>> {
         let row = sqlx::query(

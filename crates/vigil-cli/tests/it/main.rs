@@ -2,6 +2,7 @@
 
 mod answers;
 mod crash;
+mod crash_actions;
 mod end_to_end;
 mod hunt;
 mod policy;
