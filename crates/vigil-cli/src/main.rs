@@ -1,5 +1,6 @@
 //! The `vigil` command: the only place Vigil prints to a terminal.
 
+mod actions;
 mod ask;
 mod bench;
 mod bench_cluster;
@@ -59,6 +60,8 @@ enum Command {
     /// Check, explain and test an approval policy.
     #[command(subcommand)]
     Policy(policy::Command),
+    /// Response actions on a running server: list, inbox, show, propose, approve, reject, execute, run, rollback.
+    Actions(actions::Args),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
 }
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Policy(command) => policy::run(command),
+        Command::Actions(args) => actions::run(args),
     };
     match result {
         Ok(code) => code,

@@ -28,7 +28,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A recommended case to act on, written before the first start.
-fn seed_case(data: &std::path::Path) {
+pub fn seed_case(data: &std::path::Path) {
     runtime().block_on(async {
         let store = Store::open_dir(data).await.expect("store");
         let engine = By::vigil(Component::Engine);
@@ -53,7 +53,7 @@ fn seed_case(data: &std::path::Path) {
 }
 
 /// Two responders' bearer headers: one proposes, the other approves.
-fn responders(serve: &Serve) -> (String, String) {
+pub fn responders(serve: &Serve) -> (String, String) {
     let password = serve.admin_password.as_deref().expect("first start prints the admin password");
     let admin = admin_session(serve, password);
     let headers = [("Cookie", admin.0.as_str()), ("X-CSRF-Token", admin.1.as_str())];

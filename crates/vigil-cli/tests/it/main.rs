@@ -1,5 +1,6 @@
 //! The `vigil` binary run as a user runs it.
 
+mod actions_cli;
 mod answers;
 mod crash;
 mod crash_actions;
