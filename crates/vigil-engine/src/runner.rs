@@ -108,6 +108,8 @@ pub struct Progress {
     pub case_updates: u64,
     /// Stored events the pipeline could not read, each now a dead letter of source `pipeline`.
     pub dead_letters: u64,
+    /// Alerts dropped because their rule is muted for an entity they name.
+    pub muted_alerts: u64,
     pub rules: usize,
     /// What the live cases hold in memory: bounded by the clustering window.
     pub held: Held,
@@ -405,6 +407,13 @@ impl Engine {
         let ids: Vec<AlertId> = alerts.iter().map(|a| a.id.clone()).collect();
         let known: HashSet<AlertId> = self.store.known_alerts(&ids).await?;
         alerts.retain(|a| !known.contains(&a.id));
+        // A rule muted for an entity (a response action, undone by unmuting) files nothing on it.
+        let mutes = self.store.live_mutes().await?;
+        let before = alerts.len();
+        if !mutes.is_empty() {
+            alerts.retain(|a| !muted(&mutes, a));
+        }
+        let muted_alerts = (before - alerts.len()) as u64;
         let updates = self.live.add(alerts);
         if !updates.is_empty() {
             self.refresh_history().await?;
@@ -427,6 +436,7 @@ impl Engine {
             p.alerts += alert_count;
             p.case_updates += updates.len() as u64;
             p.dead_letters += dead.len() as u64;
+            p.muted_alerts += muted_alerts;
         });
         Ok(page.len())
     }
@@ -515,6 +525,14 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Whether a mute in force covers the alert: its rule, muted for an entity it names.
+fn muted(mutes: &[vigil_store::RuleMute], alert: &Alert) -> bool {
+    mutes.iter().any(|m| {
+        m.rule_id == alert.rule.id
+            && alert.entities.iter().any(|e| format!("{} {}", e.kind.as_str(), e.key) == m.entity)
+    })
 }
 
 /// An alert as stored: whole, as it was raised, so a restart refiles exactly what the live

@@ -298,10 +298,20 @@ async fn new_alerts_on_an_approved_case_supersede_the_approval() {
     send(0).await.expect("durable");
     processed_up_to(&handle, 1).await;
     let id = store.cases(&CaseFilter::default()).await.expect("cases").remove(0).id;
+    let proposed = store.case_action_requests(&id).await.expect("requests");
+    let first = proposed.first().expect("the playbook proposed its containment steps").clone();
     let mut tx = store.write().await.expect("begin");
     tx.transition_case(&id, CaseState::Approved, "two approvals", &By::vigil(Component::Policy))
         .await
         .expect("the policy approves");
+    tx.set_action_status(
+        &first.id,
+        vigil_store::ActionStatus::Approved,
+        "two approvals",
+        &By::vigil(Component::Policy),
+    )
+    .await
+    .expect("approved");
     tx.commit().await.expect("commit");
 
     send(9).await.expect("durable");
@@ -314,4 +324,65 @@ async fn new_alerts_on_an_approved_case_supersede_the_approval() {
     assert_eq!((last.from, last.to), (CaseState::Approved, CaseState::Recommended));
     assert!(last.reason.contains("supersede"), "{}", last.reason);
     assert_eq!(store.recommendation(&id).await.expect("rec").map(|r| r.0), Some(2), "drafted again");
+    let superseded = store.action_request(&first.id).await.expect("read").expect("request");
+    assert_eq!(
+        superseded.status,
+        vigil_store::ActionStatus::Superseded,
+        "an approval that did not run is asked again"
+    );
+    let again =
+        store.action_request(&format!("{}_2", first.id)).await.expect("read").expect("proposed afresh");
+    assert_eq!((again.request.action, again.status), (first.request.action, first.status));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_muted_for_an_entity_files_nothing_on_it_until_unmuted() {
+    let (_dir, store, handle, ingest, _engine) = running().await;
+    let send = |minute: u32| {
+        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
+        ingest.submit(decoded.events, decoded.dead)
+    };
+    send(0).await.expect("durable");
+    processed_up_to(&handle, 1).await;
+    let id = store.cases(&CaseFilter::default()).await.expect("cases").remove(0).id;
+    let alert = store.case_alerts(&id).await.expect("alerts").remove(0);
+    let user = alert.finding["entities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["kind"] == "user")
+        .and_then(|e| e["key"].as_str())
+        .expect("the alert names its user")
+        .to_owned();
+    let mute = vigil_store::RuleMute {
+        id: "run_mute_1".into(),
+        rule_id: alert.rule_id.clone(),
+        entity: format!("user {user}"),
+        case_id: Some(id.clone()),
+        reason: "a maintenance window".into(),
+        muted_at: vigil_store::time::now(),
+        until: "2099-01-01T00:00:00.000000Z".into(),
+        unmuted_at: None,
+    };
+    let mut tx = store.write().await.expect("begin");
+    tx.mute_rule(&mute).await.expect("mute");
+    tx.commit().await.expect("commit");
+    send(9).await.expect("durable");
+    processed_up_to(&handle, 2).await;
+    assert_eq!(store.case_alerts(&id).await.expect("alerts").len(), 1, "muted");
+    assert_eq!(handle.progress().muted_alerts, 1);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.unmute_rule("run_mute_1").await.expect("unmute");
+    tx.commit().await.expect("commit");
+    send(18).await.expect("durable");
+    processed_up_to(&handle, 3).await;
+    let filed: usize = {
+        let mut n = 0;
+        for case in store.cases(&CaseFilter::default()).await.expect("cases") {
+            n += store.case_alerts(&case.id).await.expect("alerts").len();
+        }
+        n
+    };
+    assert_eq!(filed, 2, "unmuted, the rule files again");
 }

@@ -35,6 +35,7 @@ impl Registry {
             .with(Arc::new(builtin::OpenTicket))
             .with(Arc::new(builtin::RevokeVigilToken))
             .with(Arc::new(builtin::BlockIndicator))
+            .with(Arc::new(builtin::MuteRule))
     }
 
     /// The registry with `action` added (a connector), replacing one of the same kind.

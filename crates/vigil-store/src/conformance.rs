@@ -1114,6 +1114,26 @@ async fn effects_tickets_and_the_blocklist_are_kept_once_per_key(store: &Store) 
         store.block_entry("k2").await.expect("entry").is_some_and(|e| e.removed_at.is_some()),
         "never deleted"
     );
+    let mute = crate::RuleMute {
+        id: "k3".into(),
+        rule_id: "r-brute-force".into(),
+        entity: "user svc-backup".into(),
+        case_id: None,
+        reason: "a known job".into(),
+        muted_at: time::now(),
+        until: "2099-01-01T00:00:00.000000Z".into(),
+        unmuted_at: None,
+    };
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.mute_rule(&mute).await.expect("mute"));
+    assert!(!tx.mute_rule(&mute).await.expect("mute"));
+    tx.commit().await.expect("commit");
+    assert_eq!(store.live_mutes().await.expect("mutes"), vec![mute]);
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.unmute_rule("k3").await.expect("unmute"));
+    tx.commit().await.expect("commit");
+    assert!(store.live_mutes().await.expect("mutes").is_empty());
+    assert!(store.rule_mute("k3").await.expect("read").is_some_and(|m| m.unmuted_at.is_some()));
 }
 
 async fn new_evidence_supersedes_requests_that_have_not_run(store: &Store) {

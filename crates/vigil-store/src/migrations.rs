@@ -53,10 +53,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0008_action_runs.sqlite.sql"),
         postgres: include_str!("../migrations/0008_action_runs.postgres.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/0009_rule_mutes.sqlite.sql"),
+        postgres: include_str!("../migrations/0009_rule_mutes.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(

@@ -3,11 +3,13 @@
 //! transaction, so executing again after a crash finds the effect and changes nothing twice.
 
 mod blocklist;
+mod mute;
 mod snapshot;
 mod ticket;
 mod token;
 
 pub use blocklist::BlockIndicator;
+pub use mute::MuteRule;
 pub use snapshot::SnapshotEvidence;
 pub use ticket::OpenTicket;
 pub use token::RevokeVigilToken;

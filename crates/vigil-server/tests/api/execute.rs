@@ -278,3 +278,40 @@ fn the_feeds_need_the_feed_permission() {
     assert_eq!((answer.status, answer.code().as_str()), (403, "forbidden"));
     assert_eq!(desk.feed(&desk.dave), "", "an empty list is an empty body");
 }
+
+#[test]
+fn a_mute_for_one_entity_runs_verifies_and_is_lifted_by_its_rollback() {
+    let desk = desk();
+    let bad = json!({"action": "mute_rule", "target": "rule r-brute-force", "parameters": {"entity": "user svc", "for": "1y"}});
+    let refused = desk.server.post("/api/v1/cases/c1/actions", &desk.alice, bad.to_string().as_bytes());
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (400, "bad_request"),
+        "a year is past the 30 days a mute may last"
+    );
+    let body = json!({"action": "mute_rule", "target": "rule r-brute-force", "parameters": {"entity": "user svc-backup", "for": "2h"}});
+    let answer = desk.server.post("/api/v1/cases/c1/actions", &desk.alice, body.to_string().as_bytes());
+    let request = answer.json();
+    assert_eq!(
+        request["plan"]["changes"][0], "drop rule r-brute-force's alerts on user svc-backup for 2 hours",
+        "{request}"
+    );
+    desk.approve(&request);
+    assert_eq!(desk.execute(&desk.alice, &request).status, 202);
+    desk.server.run_actions();
+    assert_eq!(desk.run(&request)["run"]["status"], "succeeded");
+    let live = desk.server.block_on(desk.server.store.live_mutes()).expect("mutes");
+    assert_eq!(live.iter().map(|m| m.entity.as_str()).collect::<Vec<_>>(), ["user svc-backup"]);
+    let id = request["id"].as_str().expect("id");
+    let undo = desk.server.post(
+        &format!("/api/v1/actions/{id}/rollback"),
+        &desk.alice,
+        br#"{"rationale": "the job moved"}"#,
+    );
+    let undo = undo.json();
+    assert_eq!(undo["request"]["action"], "unmute_rule", "{undo}");
+    desk.approve(&undo);
+    desk.execute(&desk.alice, &undo);
+    desk.server.run_actions();
+    assert!(desk.server.block_on(desk.server.store.live_mutes()).expect("mutes").is_empty());
+}
