@@ -194,7 +194,8 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         let base = fresh.dir();
         let detectors = detectors(&fresh.config, &base).map_err(|e| format!("{e:#}"))?;
         let triage = triage_inputs(&fresh.config, &base).map_err(|e| format!("{e:#}"))?;
-        Ok(Reloaded { detectors, triage })
+        let policy = fresh.config.respond.policy(&base).map_err(|e| format!("{e:#}"))?;
+        Ok(Reloaded { detectors, triage, policy: Some(policy) })
     });
     let limits = Limits {
         max_body_bytes: serve.max_body_bytes,

@@ -6,7 +6,7 @@
 use sha2::Digest;
 use vigil_correlate::Case;
 use vigil_model::{ActionCategory, ActionRequest, Component, EntityKind, Requester, Severity};
-use vigil_policy::{Context, Criticality, Environment, Policy, decide};
+use vigil_policy::{BlastRadius, Context, Criticality, Environment, Policy, decide};
 use vigil_respond::Registry;
 use vigil_store::{ActionStatus, By, Store, WriteTx};
 use vigil_triage::Recommendation;
@@ -43,6 +43,15 @@ pub async fn decision_context(
     context.confidence = confidence;
     let Some(target) = &request.target else { return Ok(context) };
     let category = request.kind().map(|k| k.category);
+    let seen = store.alerts_naming(target.kind.as_str(), &target.key, BLAST_RADIUS_ALERTS).await?;
+    context.blast_radius = blast_radius(target, &seen);
+    if category == Some(ActionCategory::TokenRevocation)
+        && target.kind == EntityKind::User
+        && let Some(iocs) = &triage.iocs
+        && seen.iter().any(|a| named(a).any(|e| e.kind == EntityKind::Ip && iocs.entries.contains(&e.key)))
+    {
+        context.facts.insert(TOKEN_SEEN_FROM_IOC.to_owned());
+    }
     if target.kind == EntityKind::Host && own_host() == Some(target.key.as_str()) {
         context.effects.isolates_vigil_server = true;
     }
@@ -57,6 +66,39 @@ pub async fn decision_context(
         }
     }
     Ok(context)
+}
+
+/// The fact an emergency rule asks for: an alert names the user together with an address on
+/// the IOC list (their session or token was used from it).
+pub const TOKEN_SEEN_FROM_IOC: &str = "token_seen_from_ioc";
+
+/// How many of the newest alerts naming a target its blast radius is read from.
+const BLAST_RADIUS_ALERTS: i64 = 5_000;
+
+/// The entities an alert names, as stored.
+fn named(alert: &vigil_store::AlertRow) -> impl Iterator<Item = vigil_model::Entity> + '_ {
+    alert.finding["entities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| serde_json::from_value::<vigil_model::Entity>(e.clone()).ok())
+}
+
+/// Who and what acting on `target` reaches, as the alerts naming it show: the users, hosts,
+/// cloud accounts and keys, and processes seen with it, the target among them. A count of what
+/// Vigil has seen, so at least what the action would touch.
+pub fn blast_radius(target: &vigil_model::Entity, alerts: &[vigil_store::AlertRow]) -> BlastRadius {
+    let mut seen: std::collections::BTreeSet<vigil_model::Entity> = alerts.iter().flat_map(named).collect();
+    seen.insert(target.clone());
+    let count = |kinds: &[EntityKind]| {
+        u32::try_from(seen.iter().filter(|e| kinds.contains(&e.kind)).count()).unwrap_or(u32::MAX)
+    };
+    BlastRadius {
+        users: count(&[EntityKind::User]),
+        hosts: count(&[EntityKind::Host]),
+        services: count(&[EntityKind::Process]),
+        accounts: count(&[EntityKind::CloudPrincipal, EntityKind::AccessKey]),
+    }
 }
 
 /// The role whose last enabled holder no action may lock out.
@@ -197,5 +239,94 @@ mod tests {
         assert_eq!(request_id(&request("c1", "ws-12")), request_id(&request("c1", "WS-12.corp.example")));
         assert_ne!(request_id(&request("c1", "ws-12")), request_id(&request("c2", "ws-12")));
         assert_ne!(request_id(&request("c1", "ws-12")), request_id(&request("c1", "ws-13")));
+    }
+
+    async fn store_with_alerts(alerts: &[(&str, Vec<(&str, String)>)]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let store = Store::open_dir(dir.path()).await.expect("store");
+        let mut tx = store.write().await.expect("begin");
+        for (id, entities) in alerts {
+            let entities: Vec<_> =
+                entities.iter().map(|(kind, key)| serde_json::json!({"kind": kind, "key": key})).collect();
+            tx.save_alert(&vigil_store::AlertRow {
+                id: (*id).into(),
+                case_id: None,
+                rule_id: "r1".into(),
+                title: "Logon".into(),
+                severity: 4,
+                time: vigil_store::time::from_millis(1_700_000_000_000),
+                finding: serde_json::json!({"entities": entities}),
+            })
+            .await
+            .expect("alert");
+        }
+        tx.commit().await.expect("commit");
+        (dir, store)
+    }
+
+    fn request(action: &str, kind: EntityKind, key: &str) -> ActionRequest {
+        ActionRequest {
+            action: action.into(),
+            target: vigil_model::Entity::new(kind, key),
+            parameters: Default::default(),
+            case: None,
+            requested_by: Requester::Person("alice".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_sixty_users_sign_in_to_has_a_wide_blast_radius_and_needs_two_people() {
+        let users: Vec<(&str, String)> = (0..60).map(|i| ("user", format!("u{i}"))).collect();
+        let alerts: Vec<(&str, Vec<(&str, String)>)> = users
+            .chunks(6)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut named = chunk.to_vec();
+                named.push(("host", "ts-01".into()));
+                (["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"][i], named)
+            })
+            .collect();
+        let (_dir, store) = store_with_alerts(&alerts).await;
+        let isolate = request("isolate_host", EntityKind::Host, "ts-01");
+        let context =
+            decision_context(&store, &Triage::default(), &isolate, None, None).await.expect("context");
+        assert_eq!((context.blast_radius.users, context.blast_radius.hosts), (60, 1));
+        let policy = vigil_policy::default_policy().expect("policy");
+        assert_eq!(decide(&policy, &isolate, &context).rule, "wide-blast-radius");
+        let quiet = request("isolate_host", EntityKind::Host, "ws-12");
+        let context =
+            decision_context(&store, &Triage::default(), &quiet, None, None).await.expect("context");
+        assert_eq!((context.blast_radius.users, context.blast_radius.hosts), (0, 1), "only itself");
+        assert_eq!(decide(&policy, &quiet, &context).rule, "host-isolation");
+    }
+
+    #[tokio::test]
+    async fn a_user_seen_with_an_ioc_address_in_a_critical_case_is_revoked_by_the_emergency_rule() {
+        let (_dir, store) = store_with_alerts(&[
+            ("a1", vec![("user", "alice".into()), ("ip", "203.0.113.66".into())]),
+            ("a2", vec![("user", "bob".into()), ("ip", "198.51.100.1".into())]),
+        ])
+        .await;
+        let mut triage = Triage::default();
+        triage.load_iocs("iocs.yml", "as_of: 2026-11-30T00:00:00Z\niocs: [203.0.113.66]\n").expect("iocs");
+        let policy = vigil_policy::default_policy().expect("policy");
+        let critical = Some(vigil_model::Severity::Critical);
+        let alice = request("revoke_vigil_token", EntityKind::User, "alice");
+        let context = decision_context(&store, &triage, &alice, critical, None).await.expect("context");
+        assert!(context.facts.contains(TOKEN_SEEN_FROM_IOC));
+        let decision = decide(&policy, &alice, &context);
+        assert_eq!((decision.rule.as_str(), decision.tier.bar()), ("emergency-token-revocation", 0));
+        let bob = request("revoke_vigil_token", EntityKind::User, "bob");
+        let context = decision_context(&store, &triage, &bob, critical, None).await.expect("context");
+        assert!(!context.facts.contains(TOKEN_SEEN_FROM_IOC), "bob's address is on no list");
+        assert_eq!(decide(&policy, &bob, &context).rule, "token-revocation");
+        let high = decision_context(&store, &triage, &alice, Some(vigil_model::Severity::High), None)
+            .await
+            .expect("context");
+        assert_eq!(
+            decide(&policy, &alice, &high).rule,
+            "token-revocation",
+            "the emergency needs a critical case"
+        );
     }
 }

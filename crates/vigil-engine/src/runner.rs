@@ -52,6 +52,9 @@ pub struct Triage {
 pub struct Reloaded {
     pub detectors: Detectors,
     pub triage: Triage,
+    /// The approval policy read again with them, in force from the reload on (a request
+    /// approved under the old one is decided again when it runs).
+    pub policy: Option<vigil_policy::Policy>,
 }
 
 /// How the rest of the server talks to a running engine.
@@ -130,7 +133,10 @@ pub struct RuleSummary {
 impl EngineHandle {
     /// Swaps in new detectors and triage inputs before the next batch (correlation windows
     /// start afresh).
-    pub fn reload(&self, reloaded: Reloaded) {
+    pub fn reload(&self, mut reloaded: Reloaded) {
+        if let Some(policy) = reloaded.policy.take() {
+            self.set_policy(policy);
+        }
         *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
     }

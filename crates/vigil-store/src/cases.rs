@@ -485,6 +485,25 @@ impl Store {
         rows.iter().map(alert_from).collect()
     }
 
+    /// Alerts that name the entity, newest first, at most `limit` (what a response action's
+    /// blast radius is read from).
+    pub async fn alerts_naming(&self, kind: &str, key: &str, limit: i64) -> Result<Vec<AlertRow>> {
+        let named = format!(
+            r#""kind":{},"key":{}"#,
+            serde_json::Value::String(kind.to_owned()),
+            serde_json::Value::String(key.to_owned())
+        );
+        let pattern = format!("%{}%", named.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = sqlx::query(
+            "SELECT * FROM alerts WHERE finding LIKE $1 ESCAPE '\\' ORDER BY time DESC, id LIMIT $2",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
     pub async fn alert(&self, id: &AlertId) -> Result<Option<AlertRow>> {
         let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
             .bind(id.as_str())

@@ -96,6 +96,7 @@ conformance!(
     a_run_whose_lease_ran_out_is_taken_up_again_and_finishes_once,
     effects_tickets_and_the_blocklist_are_kept_once_per_key,
     new_evidence_supersedes_requests_that_have_not_run,
+    alerts_naming_an_entity_match_it_exactly_whatever_its_characters,
 );
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
@@ -1155,4 +1156,43 @@ async fn new_evidence_supersedes_requests_that_have_not_run(store: &Store) {
     assert_eq!(status("approved").await, ActionStatus::Superseded);
     assert_eq!(status("ran").await, ActionStatus::Approved, "a request that has a run is past superseding");
     assert_eq!(status("elsewhere").await, ActionStatus::Approved);
+}
+
+async fn alerts_naming_an_entity_match_it_exactly_whatever_its_characters(store: &Store) {
+    let named = |id: &str, users: &[&str]| AlertRow {
+        id: id.into(),
+        case_id: None,
+        rule_id: "r1".into(),
+        title: "Logon".into(),
+        severity: 3,
+        time: time::from_millis(1_700_000_000_000),
+        finding: json!({"entities": users.iter().map(|u| json!({"kind": "user", "key": u})).collect::<Vec<_>>()}),
+    };
+    let mut tx = store.write().await.expect("begin");
+    for (id, users) in [
+        ("a1", &["corp\\alice", "bob"][..]),
+        ("a2", &["corpXalice"]),
+        ("a3", &["svc_backup"]),
+        ("a4", &["svcXbackup", "100%"]),
+    ] {
+        tx.save_alert(&named(id, users)).await.expect("alert");
+    }
+    tx.commit().await.expect("commit");
+    let ids = async |key: &str| -> Vec<String> {
+        let mut ids: Vec<String> = store
+            .alerts_naming("user", key, 10)
+            .await
+            .expect("alerts")
+            .into_iter()
+            .map(|a| a.id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("corp\\alice").await, ["a1"], "a backslash is itself, not an escape");
+    assert_eq!(ids("svc_backup").await, ["a3"], "an underscore is itself, not any character");
+    assert_eq!(ids("100%").await, ["a4"]);
+    assert_eq!(ids("bob").await, ["a1"]);
+    assert!(ids("ali").await.is_empty(), "a part of a key is not the key");
+    assert!(store.alerts_naming("host", "bob", 10).await.expect("alerts").is_empty(), "the kind counts");
 }

@@ -122,3 +122,49 @@ fn policy_test_runs_the_tests_beside_the_policy_and_fails_on_a_wrong_expectation
     let shipped = vigil(&["policy", "test", "default"], &dir);
     assert_eq!(shipped.status.code(), Some(0), "{}", String::from_utf8_lossy(&shipped.stdout));
 }
+
+/// The site's policy read again on reload: a changed policy decides the next request; one that
+/// does not lint is refused and the one in force stays.
+#[test]
+fn a_reload_puts_the_policy_on_disk_in_force_and_a_broken_one_changes_nothing() {
+    use serde_json::json;
+
+    use crate::server::{Serve, admin_session, call};
+
+    let dir = scratch("policy-reload");
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    crate::crash_actions::seed_case(&data);
+    let policy = dir.join("site-policy.yml");
+    std::fs::write(&policy, vigil_policy::DEFAULT_POLICY).expect("policy");
+    let config = dir.join("vigil.yml");
+    std::fs::write(&config, "respond:\n  policy: site-policy.yml\n").expect("config");
+    let serve = Serve::start(&data, Some(&config));
+    let admin = admin_session(&serve, serve.admin_password.as_deref().expect("password"));
+    let session = [("Cookie", admin.0.as_str()), ("X-CSRF-Token", admin.1.as_str())];
+    let reload =
+        || call("POST", &format!("{}/api/v1/rules/reload", serve.url), &session, Some(b"")).expect("reload");
+    let propose = |host: &str| {
+        let body = json!({"action": "isolate_host", "target": format!("host {host}")}).to_string();
+        call("POST", &format!("{}/api/v1/cases/c1/actions", serve.url), &session, Some(body.as_bytes()))
+            .expect("propose")
+            .1
+    };
+    assert_eq!(propose("ws-1")["decision"]["rule"], "host-isolation");
+
+    let stricter = vigil_policy::DEFAULT_POLICY.replace(
+        "when: {category: [host_isolation]}\n    decide: {approvals: 1, roles: [responder, lead, admin]}",
+        "when: {category: [host_isolation]}\n    decide: forbidden",
+    );
+    std::fs::write(&policy, &stricter).expect("policy");
+    let (status, reloaded) = reload();
+    assert_eq!(status, 200, "{reloaded}");
+    assert_eq!(reloaded["policy_sha256"], vigil_policy::Policy::parse(&stricter).expect("parses").sha256);
+    assert_eq!(propose("ws-2")["status"], "forbidden", "the reloaded policy decides");
+
+    std::fs::write(&policy, "version: 1\nrules: [").expect("policy");
+    let (status, refused) = reload();
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("site-policy.yml")), "{refused}");
+    assert_eq!(propose("ws-3")["status"], "forbidden", "the policy in force stays");
+}

@@ -1,4 +1,5 @@
-//! Detection rules: what the engine runs, and reloading them from disk without a restart.
+//! Detection rules: what the engine runs, and reloading them (with the inventories and the
+//! approval policy) from disk without a restart.
 
 use std::net::SocketAddr;
 
@@ -33,7 +34,14 @@ pub async fn reload(
     let reload = state.reload.clone();
     let built = tokio::task::spawn_blocking(move || reload()).await.map_err(ApiError::internal)?;
     let (outcome, detail) = match &built {
-        Ok(r) => (Outcome::Ok, json!({"rules": r.detectors.rules.len()})),
+        Ok(r) => (
+            Outcome::Ok,
+            json!({
+                "rules": r.detectors.rules.len(),
+                "policy_sha256": r.policy.as_ref().map(|p| p.sha256.clone()),
+                "policy_was": state.policy().sha256,
+            }),
+        ),
         Err(e) => (Outcome::Failed, json!({"reason": e})),
     };
     let mut tx = state.store.write().await?;
@@ -49,7 +57,11 @@ pub async fn reload(
         Ok(reloaded) => {
             let rules = reloaded.detectors.rules.len();
             state.engine.reload(reloaded);
-            Ok(Json(Reloaded { reloaded: true, rules: rules as u64 }))
+            Ok(Json(Reloaded {
+                reloaded: true,
+                rules: rules as u64,
+                policy_sha256: state.policy().sha256.clone(),
+            }))
         }
         Err(e) => {
             Err(ApiError::new(Code::BadRequest, format!("the rules did not load; the old ones stay: {e}")))
@@ -63,4 +75,6 @@ pub struct Reloaded {
     reloaded: bool,
     /// How many rules loaded.
     rules: u64,
+    /// The approval policy in force now.
+    policy_sha256: String,
 }
