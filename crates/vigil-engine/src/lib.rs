@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod decode;
+mod enrich;
 mod error;
 pub mod ingest;
 pub mod live;

@@ -85,7 +85,7 @@ fn named(alert: &vigil_store::AlertRow) -> impl Iterator<Item = vigil_model::Ent
 }
 
 /// Who and what acting on `target` reaches, as the alerts naming it show: the users, hosts,
-/// cloud accounts and keys, and processes seen with it, the target among them. A count of what
+/// cloud accounts, principals and keys, and services and processes seen with it, the target among them. A count of what
 /// Vigil has seen, so at least what the action would touch.
 pub fn blast_radius(target: &vigil_model::Entity, alerts: &[vigil_store::AlertRow]) -> BlastRadius {
     let mut seen: std::collections::BTreeSet<vigil_model::Entity> = alerts.iter().flat_map(named).collect();
@@ -96,8 +96,8 @@ pub fn blast_radius(target: &vigil_model::Entity, alerts: &[vigil_store::AlertRo
     BlastRadius {
         users: count(&[EntityKind::User]),
         hosts: count(&[EntityKind::Host]),
-        services: count(&[EntityKind::Process]),
-        accounts: count(&[EntityKind::CloudPrincipal, EntityKind::AccessKey]),
+        services: count(&[EntityKind::Service, EntityKind::Process]),
+        accounts: count(&[EntityKind::CloudAccount, EntityKind::CloudPrincipal, EntityKind::AccessKey]),
     }
 }
 

@@ -58,7 +58,7 @@ pub struct Reloaded {
 }
 
 /// How the rest of the server talks to a running engine.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct EngineHandle {
     /// Told when new events are stored.
     pub stored: Arc<Notify>,
@@ -76,6 +76,27 @@ pub struct EngineHandle {
     pub actions: Arc<Notify>,
     /// The triage inputs the engine runs with now (inventories among them), for the API.
     context: Arc<Mutex<Arc<Context>>>,
+}
+
+impl Default for EngineHandle {
+    fn default() -> EngineHandle {
+        let context: Arc<Mutex<Arc<Context>>> = Arc::default();
+        // Vigil's own actions, and enrichment, which reads the triage inputs the engine holds.
+        let registry = vigil_respond::Registry::builtin()
+            .with(Arc::new(crate::enrich::Enrich::new(Arc::clone(&context))));
+        EngineHandle {
+            stored: Arc::default(),
+            reload: Arc::default(),
+            progress: Arc::default(),
+            rules: Arc::default(),
+            processed: Arc::default(),
+            stop: Arc::default(),
+            policy: PolicyCell::default(),
+            registry: Arc::new(registry),
+            actions: Arc::default(),
+            context,
+        }
+    }
 }
 
 /// The approval policy in force, shared by the engine (proposing playbook steps) and the API.

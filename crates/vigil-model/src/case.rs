@@ -73,7 +73,8 @@ pub const TRANSITIONS: &[Move] = &[
     // Only an approval decision of the response policy approves; only the executor executes.
     m(Recommended, Approved, &[Cause::Policy]),
     m(Approved, Executed, &[Cause::Executor]),
-    m(Executed, Recovered, &[Cause::Executor]),
+    // Recovered when the rollback or recovery steps ran, or when the owner confirms it.
+    m(Executed, Recovered, &[Cause::Executor, Cause::Person]),
     m(Recovered, Learned, PERSON),
     // Back a step: new alerts change the recommendation, and supersede an approval (it must
     // never outlive the evidence it approved); a person or the policy withdraws an approval.

@@ -633,9 +633,9 @@ impl Executor {
         Ok(())
     }
 
-    /// After a run succeeded: a rollback marks the run it undid and recovers the case; an
-    /// action moves its approved case to `executed` once every approved containment action of
-    /// the case has run and verified.
+    /// After a run succeeded: a rollback marks the run it undid and recovers the case, as does
+    /// a recovery step; an action moves its approved case to `executed` once every approved
+    /// containment action of the case has run and verified.
     async fn move_case(&self, tx: &mut WriteTx<'_>, row: &ActionRequestRow, run: &ActionRun) -> Result<()> {
         let store = &self.cx.store;
         let Some(case) = &row.request.case else { return Ok(()) };
@@ -663,7 +663,19 @@ impl Executor {
             }
             return Ok(());
         }
-        if tx.case_state(case).await? != CaseState::Approved {
+        let state = tx.case_state(case).await?;
+        if state == CaseState::Executed
+            && row.request.kind().is_some_and(|k| k.category == ActionCategory::Recovery)
+        {
+            let reason = format!(
+                "recovery step {} on {} ran and verified",
+                row.request.action,
+                target_words(&row.request)
+            );
+            tx.transition_case(case, CaseState::Recovered, &reason, &self.cx.by).await?;
+            return Ok(());
+        }
+        if state != CaseState::Approved {
             return Ok(());
         }
         let mut ran = Vec::new();

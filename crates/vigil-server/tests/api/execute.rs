@@ -315,3 +315,37 @@ fn a_mute_for_one_entity_runs_verifies_and_is_lifted_by_its_rollback() {
     desk.server.run_actions();
     assert!(desk.server.block_on(desk.server.store.live_mutes()).expect("mutes").is_empty());
 }
+
+#[test]
+fn enrichment_runs_by_itself_and_keeps_what_the_inventories_say_as_evidence() {
+    let desk = desk();
+    let request = desk.propose("enrich", None);
+    assert_eq!(request["status"], "approved", "{request}");
+    desk.server.run_actions();
+    let view = desk.run(&request);
+    assert_eq!(view["run"]["status"], "succeeded", "{view}");
+    let sha = view["log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["step"] == "execute" && s["outcome"] == "ok")
+        .and_then(|s| s["detail"]["changed"]["evidence_sha256"].as_str())
+        .expect("the enrichment is evidence")
+        .to_owned();
+    let meta = desk.server.get(&format!("/api/v1/evidence/{sha}"), &desk.alice).json();
+    assert_eq!(meta["evidence"]["scope"], "case:c1", "{meta}");
+}
+
+#[test]
+fn the_owner_confirms_recovery_of_an_executed_case() {
+    let desk = desk();
+    let request = desk.propose("block_indicator", Some("ip 192.0.2.44"));
+    desk.approve(&request);
+    desk.execute(&desk.alice, &request);
+    desk.server.run_actions();
+    assert_eq!(desk.case_state(), CaseState::Executed);
+    let body = json!({"to": "recovered", "reason": "the host is back in service, checked with its owner"});
+    let moved = desk.server.post("/api/v1/cases/c1/transition", &desk.alice, body.to_string().as_bytes());
+    assert_eq!(moved.status, 200, "{}", moved.json());
+    assert_eq!(desk.case_state(), CaseState::Recovered);
+}
