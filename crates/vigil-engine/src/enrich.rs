@@ -158,17 +158,6 @@ impl Action for Enrich {
     }
 
     fn verify<'a>(&'a self, cx: &'a Cx, step: Step<'a>) -> BoxFuture<'a, vigil_respond::Result<Probe>> {
-        Box::pin(async move {
-            let sha = cx
-                .store
-                .effect(step.key)
-                .await?
-                .and_then(|e| e["evidence_sha256"].as_str().map(str::to_owned));
-            let readable = match &sha {
-                Some(sha) => cx.store.evidence_content(sha).await?.is_some(),
-                None => false,
-            };
-            Ok(Probe { holds: readable, observed: json!({"evidence_sha256": sha, "readable": readable}) })
-        })
+        Box::pin(vigil_respond::builtin::sealed_evidence_holds(cx, step.key))
     }
 }

@@ -114,14 +114,20 @@ fn stop_logging(minute: u32) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Submits alice's `StopLogging` of `minute` past ten.
+fn send_stop_logging(
+    ingest: &Ingest,
+    minute: u32,
+) -> impl std::future::Future<Output = crate::Result<crate::ingest::Receipt>> + '_ {
+    let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
+    assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
+    ingest.submit(decoded.events, decoded.dead)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analysts_benign_verdict_is_history_for_the_next_alert_and_a_reopen_takes_it_back() {
     let (_dir, store, handle, ingest, _engine) = running().await;
-    let send = |minute: u32| {
-        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
-        assert!(decoded.dead.is_empty(), "{:?}", decoded.rejected());
-        ingest.submit(decoded.events, decoded.dead)
-    };
+    let send = |minute: u32| send_stop_logging(&ingest, minute);
     let receipt = send(0).await.expect("durable");
     processed_up_to(&handle, receipt.stored as i64).await;
     let cases = store.cases(&CaseFilter::default()).await.expect("cases");
@@ -291,10 +297,7 @@ async fn an_unreadable_stored_alert_stops_the_restore_and_says_which() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_alerts_on_an_approved_case_supersede_the_approval() {
     let (_dir, store, handle, ingest, _engine) = running().await;
-    let send = |minute: u32| {
-        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
-        ingest.submit(decoded.events, decoded.dead)
-    };
+    let send = |minute: u32| send_stop_logging(&ingest, minute);
     send(0).await.expect("durable");
     processed_up_to(&handle, 1).await;
     let id = store.cases(&CaseFilter::default()).await.expect("cases").remove(0).id;
@@ -338,10 +341,7 @@ async fn new_alerts_on_an_approved_case_supersede_the_approval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_muted_for_an_entity_files_nothing_on_it_until_unmuted() {
     let (_dir, store, handle, ingest, _engine) = running().await;
-    let send = |minute: u32| {
-        let decoded = decode("test", "cloudtrail.json", stop_logging(minute), Some("cloudtrail"), 0);
-        ingest.submit(decoded.events, decoded.dead)
-    };
+    let send = |minute: u32| send_stop_logging(&ingest, minute);
     send(0).await.expect("durable");
     processed_up_to(&handle, 1).await;
     let id = store.cases(&CaseFilter::default()).await.expect("cases").remove(0).id;

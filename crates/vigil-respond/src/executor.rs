@@ -330,15 +330,7 @@ impl Executor {
                         "what it would change now is not what was approved; propose it again",
                     ));
                 }
-                Err(Error::TargetGone(why)) => {
-                    self.log(run, "plan", "failed", t, json!({"error": why})).await?;
-                    return Ok(End::failed("target_gone", why));
-                }
-                Err(e) if e.is_transient() => return self.retry(run, "plan", t, &e).await,
-                Err(e) => {
-                    self.log(run, "plan", "failed", t, json!({"error": e.to_string()})).await?;
-                    return Ok(End::failed("plan_failed", e.to_string()));
-                }
+                Err(e) => return self.step_failed(run, "plan", t, e, "plan_failed").await,
             }
         }
 
@@ -361,15 +353,7 @@ impl Executor {
                         tx.commit().await?;
                         prior
                     }
-                    Err(Error::TargetGone(why)) => {
-                        self.log(run, "precheck", "failed", t, json!({"error": why})).await?;
-                        return Ok(End::failed("target_gone", why));
-                    }
-                    Err(e) if e.is_transient() => return self.retry(run, "precheck", t, &e).await,
-                    Err(e) => {
-                        self.log(run, "precheck", "failed", t, json!({"error": e.to_string()})).await?;
-                        return Ok(End::failed("precheck_failed", e.to_string()));
-                    }
+                    Err(e) => return self.step_failed(run, "precheck", t, e, "precheck_failed").await,
                 }
             }
         };
@@ -381,11 +365,7 @@ impl Executor {
         if started_before {
             // Cut off after it began to act: what it did is read before anything is done again.
             let t = self.now();
-            let probe = if undoing.is_some() {
-                action.verify_rollback(&self.cx, step).await
-            } else {
-                action.verify(&self.cx, step).await
-            };
+            let probe = probe(&self.cx, &action, undoing.is_some(), step).await;
             match probe {
                 Ok(probe) if probe.holds => {
                     let detail = json!({"observed": probe.observed, "after_restart": true});
@@ -439,11 +419,7 @@ impl Executor {
         };
 
         let t = self.now();
-        let probe = if undoing.is_some() {
-            action.verify_rollback(&self.cx, step).await
-        } else {
-            action.verify(&self.cx, step).await
-        };
+        let probe = probe(&self.cx, &action, undoing.is_some(), step).await;
         match probe {
             Ok(probe) if probe.holds => {
                 self.log(run, probe_name, "ok", t, json!({"observed": probe.observed})).await?;
@@ -474,6 +450,26 @@ impl Executor {
                 Ok(End::failed("verify_failed", e.to_string()))
             }
         }
+    }
+
+    /// A step that failed: worth another attempt, the target gone, or failed for good (`failed`).
+    async fn step_failed(
+        &self,
+        run: &ActionRun,
+        step: &str,
+        started: i64,
+        error: Error,
+        failed: &'static str,
+    ) -> Result<End> {
+        if error.is_transient() {
+            return self.retry(run, step, started, &error).await;
+        }
+        let (code, why) = match error {
+            Error::TargetGone(why) => ("target_gone", why),
+            other => (failed, other.to_string()),
+        };
+        self.log(run, step, "failed", started, json!({"error": why})).await?;
+        Ok(End::failed(code, why))
     }
 
     fn entry(&self, run: &ActionRun, step: &str, outcome: &str, started_ms: i64, detail: Value) -> RunStep {
@@ -701,6 +697,16 @@ impl Executor {
         tx.transition_case(case, CaseState::Executed, &reason, &self.cx.by).await?;
         Ok(())
     }
+}
+
+/// The action's verify probe, or its rollback's when the run undoes another.
+async fn probe(
+    cx: &Cx,
+    action: &Arc<dyn Action>,
+    undoing: bool,
+    step: Step<'_>,
+) -> Result<crate::action::Probe> {
+    if undoing { action.verify_rollback(cx, step).await } else { action.verify(cx, step).await }
 }
 
 fn target_words(request: &ActionRequest) -> String {

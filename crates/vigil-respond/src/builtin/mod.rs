@@ -43,3 +43,17 @@ fn text_parameter<'r>(request: &'r ActionRequest, name: &str) -> Result<Option<&
         Some(other) => Err(Error::Failed(format!("parameter {name}: a string, not {other}"))),
     }
 }
+
+/// The probe of an action whose effect is a document sealed into the evidence vault under its
+/// key: it holds when the document is there and its bytes still hash to their address.
+pub async fn sealed_evidence_holds(cx: &Cx, key: &str) -> Result<crate::Probe> {
+    let sha = cx.store.effect(key).await?.and_then(|e| e["evidence_sha256"].as_str().map(str::to_owned));
+    let readable = match &sha {
+        Some(sha) => cx.store.evidence_content(sha).await?.is_some(),
+        None => false,
+    };
+    Ok(crate::Probe {
+        holds: readable,
+        observed: serde_json::json!({"evidence_sha256": sha, "readable": readable}),
+    })
+}

@@ -105,17 +105,6 @@ impl Action for SnapshotEvidence {
     }
 
     fn verify<'a>(&'a self, cx: &'a Cx, step: Step<'a>) -> BoxFuture<'a, Result<Probe>> {
-        Box::pin(async move {
-            let Some(effect) = cx.store.effect(step.key).await? else {
-                return Ok(Probe { holds: false, observed: json!({"snapshot": "none under this key"}) });
-            };
-            let sha = effect["evidence_sha256"].as_str().unwrap_or_default();
-            // Reading it back checks the bytes still hash to their address.
-            let stored = cx.store.evidence_content(sha).await?;
-            Ok(Probe {
-                holds: stored.is_some(),
-                observed: json!({"evidence_sha256": sha, "readable": stored.is_some()}),
-            })
-        })
+        Box::pin(super::sealed_evidence_holds(cx, step.key))
     }
 }
