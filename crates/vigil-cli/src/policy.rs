@@ -225,7 +225,10 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
     }
     println!("  knew:   {}", clean(&known(&context)));
     println!("  policy: {} (sha256 {})", clean(&policy.name), policy.sha256);
-    println!("  request sha256 (what an approval binds to): {}", request.hash(&policy.sha256));
+    println!(
+        "  request sha256, before planning (the server binds the plan in): {}",
+        request.hash(&policy.sha256)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

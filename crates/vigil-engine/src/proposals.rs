@@ -156,6 +156,7 @@ pub async fn propose(
                 parameters: Default::default(),
                 case: Some(case.id.clone()),
                 requested_by: Requester::Playbook(format!("{}@{}", plan.id, plan.version)),
+                plan_sha256: None,
             };
             let Some(id) = free_request_id(tx, &request).await? else { continue };
             let context = decision_context(
@@ -235,6 +236,7 @@ mod tests {
             parameters: Default::default(),
             case: Some(case.into()),
             requested_by: Requester::Playbook("host-compromise@1".into()),
+            plan_sha256: None,
         };
         assert_eq!(request_id(&request("c1", "ws-12")), request_id(&request("c1", "WS-12.corp.example")));
         assert_ne!(request_id(&request("c1", "ws-12")), request_id(&request("c2", "ws-12")));
@@ -271,6 +273,7 @@ mod tests {
             parameters: Default::default(),
             case: None,
             requested_by: Requester::Person("alice".into()),
+            plan_sha256: None,
         }
     }
 

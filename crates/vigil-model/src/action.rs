@@ -409,20 +409,27 @@ pub struct ActionRequest {
     pub parameters: BTreeMap<String, serde_json::Value>,
     pub case: Option<CaseId>,
     pub requested_by: Requester,
+    /// The hash of the plan approvers are shown (what running it will change), bound into the
+    /// request's hash: an approval is of that plan, and of no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
 }
 
 impl ActionRequest {
-    /// The SHA-256 an approval binds to: the action, target, parameters and case, and the hash
-    /// of the policy in force. Who asked is not part of it (the same change asked twice is the
+    /// The SHA-256 an approval binds to: the action, target, parameters and case, the plan's
+    /// hash once the request is planned, and the hash of the policy in force. Who asked is not part of it (the same change asked twice is the
     /// same change); anything else changed is another request.
     pub fn hash(&self, policy_sha256: &str) -> String {
-        let bound = serde_json::json!({
+        let mut bound = serde_json::json!({
             "action": self.action,
             "target": self.target.as_ref().map(|t| format!("{} {}", t.kind.as_str(), t.key)),
             "parameters": self.parameters,
             "case": self.case,
             "policy": policy_sha256,
         });
+        if let (Some(plan), Some(bound)) = (&self.plan_sha256, bound.as_object_mut()) {
+            bound.insert("plan".into(), serde_json::Value::String(plan.clone()));
+        }
         // serde_json's maps keep insertion order here, and `parameters` is a BTreeMap: the
         // bytes are the same for the same request.
         let mut digest = Sha256::new();
@@ -471,6 +478,7 @@ mod tests {
             parameters: BTreeMap::from([("for".into(), serde_json::json!("1h"))]),
             case: Some(CaseId::from("c1")),
             requested_by: Requester::Person("alice".into()),
+            plan_sha256: None,
         };
         let hash = request.hash("p1");
         assert_eq!(hash.len(), 64);
@@ -482,5 +490,9 @@ mod tests {
         longer.parameters.insert("for".into(), serde_json::json!("30d"));
         assert_ne!(hash, longer.hash("p1"));
         assert_ne!(hash, request.hash("p2"));
+        let planned = ActionRequest { plan_sha256: Some("a".repeat(64)), ..request.clone() };
+        assert_ne!(hash, planned.hash("p1"), "the plan is part of what is approved");
+        let replanned = ActionRequest { plan_sha256: Some("b".repeat(64)), ..request.clone() };
+        assert_ne!(planned.hash("p1"), replanned.hash("p1"));
     }
 }

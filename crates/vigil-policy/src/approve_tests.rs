@@ -19,6 +19,7 @@ fn two_person_request() -> (ActionRequest, Context) {
         parameters: Default::default(),
         case: Some("c1".into()),
         requested_by: Requester::Person("alice".into()),
+        plan_sha256: None,
     };
     (request, Context { environment: Environment::Production, ..Context::default() })
 }
@@ -194,6 +195,7 @@ fn an_approver_whose_own_credentials_the_action_revokes_does_not_count() {
         parameters: Default::default(),
         case: None,
         requested_by: Requester::Person("alice".into()),
+        plan_sha256: None,
     };
     let mut context = Context::default();
     context.effects.revokes_credentials_of.insert("bob".into());
@@ -212,6 +214,7 @@ fn a_policy_raised_between_approval_and_execution_sends_the_request_back() {
         parameters: Default::default(),
         case: Some("c1".into()),
         requested_by: Requester::Person("alice".into()),
+        plan_sha256: None,
     };
     let context = Context::default();
     let loose = policy();
@@ -263,6 +266,7 @@ fn a_model_proposal_never_approves_itself() {
         parameters: Default::default(),
         case: Some("c1".into()),
         requested_by: Requester::Model("narrator".into()),
+        plan_sha256: None,
     };
     match authorize(&policy(), &request, &Context::default(), &[], ASKED, ASKED + 1) {
         Authorization::Pending { need: 1, decision, .. } => {
@@ -280,6 +284,7 @@ fn an_action_vigil_does_not_have_is_forbidden() {
         parameters: Default::default(),
         case: None,
         requested_by: Requester::Model("narrator".into()),
+        plan_sha256: None,
     };
     match authorize(&policy(), &request, &Context::default(), &[], ASKED, ASKED + 1) {
         Authorization::Forbidden { decision } => assert_eq!(decision.rule, "guard:unknown-action"),

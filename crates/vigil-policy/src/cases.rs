@@ -61,6 +61,7 @@ impl RequestSpec {
             parameters: self.parameters.clone(),
             case: None,
             requested_by,
+            plan_sha256: None,
         })
     }
 }

@@ -95,6 +95,7 @@ fn request(action: usize, model: bool) -> ActionRequest {
         parameters: Default::default(),
         case: None,
         requested_by: if model { Requester::Model("m".into()) } else { Requester::Person("alice".into()) },
+        plan_sha256: None,
     }
 }
 

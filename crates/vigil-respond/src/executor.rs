@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigil_model::{ActionCategory, ActionRequest, CaseState, Component, UserId};
-use vigil_policy::{Approval, Authorization, Context, Policy, reauthorize};
+use vigil_policy::{Approval, Approved, Authorization, Context, Policy, reauthorize};
 use vigil_store::{
     ActionRequestRow, ActionRun, ActionStatus, ApprovalRow, By, RunStatus, RunStep, Store, WriteTx, time,
 };
@@ -229,8 +229,8 @@ impl Executor {
         };
         let started = self.now();
         let end = match self.authorize(&run, &row, started).await? {
-            Some(end) => end,
-            None => self.act(&run, &row).await?,
+            Ok(approved) => self.act(&run, &row, &approved).await?,
+            Err(end) => end,
         };
         if end.status == RunStatus::Queued {
             return Ok(());
@@ -238,15 +238,20 @@ impl Executor {
         self.finish(&run, Some(&row), end).await
     }
 
-    /// The policy in force now, over the approvals given for the request's hash. `None`: it
-    /// may run.
-    async fn authorize(&self, run: &ActionRun, row: &ActionRequestRow, started: i64) -> Result<Option<End>> {
+    /// The policy in force now, over the approvals given for the request's hash: the proof that
+    /// it may run (which only `vigil_policy` makes), or how the run ends.
+    async fn authorize(
+        &self,
+        run: &ActionRun,
+        row: &ActionRequestRow,
+        started: i64,
+    ) -> Result<std::result::Result<Box<Approved>, End>> {
         if row.status != ActionStatus::Approved {
             let code = if row.status == ActionStatus::Superseded { "superseded" } else { "not_approved" };
             let reason = format!("the request is {}", row.status.as_str());
             self.log(run, "authorize", "failed", started, json!({"status": row.status, "code": code}))
                 .await?;
-            return Ok(Some(End::failed(code, reason)));
+            return Ok(Err(End::failed(code, reason)));
         }
         let store = &self.cx.store;
         let approvals = approvals_now(store, &store.approvals(&row.id).await?).await?;
@@ -262,7 +267,7 @@ impl Executor {
                 let detail = json!({"policy_sha256": policy.sha256, "rule": approved.decision().rule,
                                     "approvers": approved.approvers()});
                 self.log(run, "authorize", "ok", started, detail).await?;
-                return Ok(None);
+                return Ok(Ok(approved));
             }
             Authorization::Pending { decision, need, .. } => End {
                 status: RunStatus::Withdrawn,
@@ -291,14 +296,16 @@ impl Executor {
             },
         };
         self.log(run, "authorize", "failed", started, detail).await?;
-        Ok(Some(end))
+        Ok(Err(end))
     }
 
     /// Plan, precheck, execute and verify (or the rollback of another run); after a crash,
     /// verify first.
-    async fn act(&self, run: &ActionRun, row: &ActionRequestRow) -> Result<End> {
+    async fn act(&self, run: &ActionRun, row: &ActionRequestRow, approved: &Approved) -> Result<End> {
         let store = &self.cx.store;
-        let undoing = match rollback_of(&row.request) {
+        // What runs is what the policy approved, not what the row says.
+        let request = approved.request();
+        let undoing = match rollback_of(request) {
             Ok(Some(of)) => match self.undoing(of).await? {
                 Ok(undoing) => Some(undoing),
                 Err(end) => return Ok(end),
@@ -306,7 +313,7 @@ impl Executor {
             Ok(None) => None,
             Err(e) => return Ok(End::failed("bad_request", e.to_string())),
         };
-        let kind = undoing.as_ref().map_or(row.request.action.as_str(), |u| u.of.request.action.as_str());
+        let kind = undoing.as_ref().map_or(request.action.as_str(), |u| u.of.request.action.as_str());
         let Some(action) = self.registry.get(kind).cloned() else {
             return Ok(End::failed(
                 "no_connector",
@@ -319,7 +326,7 @@ impl Executor {
 
         if !started_before {
             let t = self.now();
-            match self.registry.plan(&self.cx, &row.request).await {
+            match self.registry.plan(&self.cx, request).await {
                 Ok(plan) if plan.sha256() == row.plan_sha256 => {
                     self.log(run, "plan", "ok", t, json!({"plan_sha256": row.plan_sha256})).await?;
                 }
@@ -340,7 +347,7 @@ impl Executor {
             (None, Some(prior)) => prior.clone(),
             (None, None) => {
                 let t = self.now();
-                match action.precheck(&self.cx, &row.request).await {
+                match action.precheck(&self.cx, request).await {
                     Ok(prior) => {
                         let mut tx = store.write().await?;
                         tx.set_run_prior(&run.id, &prior).await?;
@@ -358,8 +365,7 @@ impl Executor {
             }
         };
         let key = undoing.as_ref().map_or(run.id.as_str(), |u| u.run.id.as_str());
-        let step =
-            Step { request: undoing.as_ref().map_or(&row.request, |u| &u.of.request), key, prior: &prior };
+        let step = Step { request: undoing.as_ref().map_or(request, |u| &u.of.request), key, prior: &prior };
         let probe_name = if undoing.is_some() { "rollback_verify" } else { "verify" };
 
         if started_before {

@@ -172,6 +172,7 @@ impl World {
             parameters: Default::default(),
             case: Some("c1".into()),
             requested_by: Requester::Person("alice".into()),
+            plan_sha256: None,
         };
         let policy = self.authority.policy();
         let decision = decide(&policy, &request, &Context::default());

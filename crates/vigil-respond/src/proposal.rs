@@ -27,6 +27,8 @@ pub fn decided_row(
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ActionRequestRow {
+    // The approval binds to the plan: its hash is part of the request's.
+    let request = ActionRequest { plan_sha256: Some(plan.sha256()), ..request };
     let lifetime = i64::try_from(decision.expires_in_secs).unwrap_or(i64::MAX).min(i64::MAX / 2_000);
     ActionRequestRow {
         id,

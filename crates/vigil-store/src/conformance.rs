@@ -851,6 +851,7 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
         parameters: Default::default(),
         case: Some(CaseId::from("c1")),
         requested_by: vigil_model::Requester::Person("alice".into()),
+        plan_sha256: None,
     };
     let row = ActionRequestRow {
         id: "ar1".into(),
@@ -968,6 +969,7 @@ fn stored_request(id: &str, case: &str, status: crate::ActionStatus) -> crate::A
         parameters: Default::default(),
         case: Some(CaseId::from(case)),
         requested_by: vigil_model::Requester::Person("alice".into()),
+        plan_sha256: None,
     };
     crate::ActionRequestRow {
         id: id.into(),

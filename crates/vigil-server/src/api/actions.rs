@@ -75,6 +75,7 @@ pub async fn propose(
         parameters: body.parameters,
         case: Some(case),
         requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
+        plan_sha256: None,
     };
     Ok(Json(decide_and_store(&state, &actor(&auth.principal, from), request).await?))
 }
@@ -479,6 +480,7 @@ pub async fn rollback(
         .into(),
         case: row.request.case.clone(),
         requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
+        plan_sha256: None,
     };
     Ok(Json(decide_and_store(&state, &actor(&auth.principal, from), request).await?))
 }

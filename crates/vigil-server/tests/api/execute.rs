@@ -349,3 +349,19 @@ fn the_owner_confirms_recovery_of_an_executed_case() {
     assert_eq!(moved.status, 200, "{}", moved.json());
     assert_eq!(desk.case_state(), CaseState::Recovered);
 }
+
+#[test]
+fn an_approval_is_of_the_plan_it_was_shown_and_of_no_other() {
+    let desk = desk();
+    desk.server.token_for("erin", "analyst", &["case_read"], "2099-01-01T00:00:00.000000Z");
+    let one = desk.propose("revoke_vigil_token", Some("user erin"));
+    desk.server.token_for("erin", "analyst", &["case_read"], "2099-01-01T00:00:00.000000Z");
+    let two = desk.propose("revoke_vigil_token", Some("user erin"));
+    assert_ne!(one["plan_sha256"], two["plan_sha256"], "a second token is another plan");
+    assert_ne!(one["request_sha256"], two["request_sha256"], "and so another request to approve");
+    let id = two["id"].as_str().expect("id");
+    let body =
+        json!({"request_sha256": one["request_sha256"], "rationale": "approved what I read"}).to_string();
+    let stale = desk.server.post(&format!("/api/v1/actions/{id}/approve"), &desk.bob, body.as_bytes());
+    assert_eq!((stale.status, stale.code().as_str()), (409, "request_changed"));
+}
