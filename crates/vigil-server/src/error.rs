@@ -164,7 +164,7 @@ impl ApiError {
     }
 }
 
-fn entry(code: Code) -> (&'static str, u16) {
+pub(crate) fn entry(code: Code) -> (&'static str, u16) {
     CODES
         .iter()
         .find(|(c, ..)| *c == code)

@@ -13,6 +13,7 @@ pub mod respond;
 pub mod routes;
 pub mod state;
 pub mod syslog;
+pub mod ui;
 pub mod watch;
 
 use std::net::SocketAddr;

@@ -394,6 +394,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(route.path, (route.handler)(route.method.filter()));
     }
     router
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::auth::csrf_form::layer))

@@ -40,8 +40,8 @@ pub struct Propose {
 #[derive(Serialize, JsonSchema)]
 pub struct ActionView {
     #[serde(flatten)]
-    row: ActionRequestRow,
-    approvals: Vec<ApprovalRow>,
+    pub(crate) row: ActionRequestRow,
+    pub(crate) approvals: Vec<ApprovalRow>,
 }
 
 /// What is known of a request's target and case when it is decided.
@@ -56,28 +56,52 @@ pub async fn propose(
     PathId(case): PathId<CaseId>,
     JsonBody(body): JsonBody<Propose>,
 ) -> ApiResult<Json<ActionView>> {
+    Ok(Json(
+        propose_for(
+            &state,
+            &auth.principal,
+            from,
+            case,
+            body.action,
+            body.target.as_deref(),
+            body.parameters,
+        )
+        .await?,
+    ))
+}
+
+/// A person's proposal on a case, from the API or a page: checked, planned, decided, stored.
+pub(crate) async fn propose_for(
+    state: &AppState,
+    principal: &Principal,
+    from: SocketAddr,
+    case: CaseId,
+    action: String,
+    target: Option<&str>,
+    parameters: std::collections::BTreeMap<String, Value>,
+) -> ApiResult<ActionView> {
     state.store.case(&case).await?.ok_or_else(|| ApiError::not_found("case"))?;
-    if body.action.chars().count() > 64 || body.parameters.len() > 32 {
+    if action.chars().count() > 64 || parameters.len() > 32 {
         return Err(ApiError::new(Code::BadRequest, "action: at most 64 characters; parameters: at most 32"));
     }
-    if serde_json::to_string(&body.parameters).map_or(true, |t| t.len() > 16_384) {
+    if serde_json::to_string(&parameters).map_or(true, |t| t.len() > 16_384) {
         return Err(ApiError::new(Code::BadRequest, "parameters: at most 16 KiB of JSON"));
     }
-    let target = match body.target.as_deref() {
+    let target = match target {
         Some(text) => {
             Some(vigil_policy::cases::entity(text).map_err(|e| ApiError::new(Code::BadRequest, e))?)
         }
         None => None,
     };
     let request = ActionRequest {
-        action: body.action,
+        action,
         target,
-        parameters: body.parameters,
+        parameters,
         case: Some(case),
-        requested_by: Requester::Person(auth.principal.name.as_str().to_owned()),
+        requested_by: Requester::Person(principal.name.as_str().to_owned()),
         plan_sha256: None,
     };
-    Ok(Json(decide_and_store(&state, &actor(&auth.principal, from), request).await?))
+    decide_and_store(state, &actor(principal, from), request).await
 }
 
 /// Plans `request`, has the policy decide it, and stores it; one the policy lets run by itself
@@ -175,9 +199,9 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct Answer {
     /// The hash of the request as you read it: the answer binds to exactly that request.
-    request_sha256: String,
+    pub(crate) request_sha256: String,
     /// Why, in words (1 to 2000 characters).
-    rationale: String,
+    pub(crate) rationale: String,
 }
 
 /// The request after an answer, and what the policy now says of it.

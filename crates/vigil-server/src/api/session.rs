@@ -23,8 +23,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct Login {
     #[schemars(with = "String")]
-    name: UserId,
-    password: String,
+    pub(crate) name: UserId,
+    pub(crate) password: String,
 }
 
 fn wrong() -> ApiError {
@@ -63,7 +63,20 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<Response> {
-    let client = state.client_ip(from.ip(), &headers);
+    let (cookie, answer) = sign_in(&state, from, &headers, body).await?;
+    Ok((cookie, Json(answer)).into_response())
+}
+
+/// Checks a name and password (rate-limited, throttled, audited) and opens a session: the
+/// `Set-Cookie` header and what the session is. The API's sign-in and the sign-in page share it.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    from: SocketAddr,
+    headers: &HeaderMap,
+    body: Login,
+) -> ApiResult<(HeaderMap, SignedIn)> {
+    let state = state.clone();
+    let client = state.client_ip(from.ip(), headers);
     // What the trail names: the name as given, cut to what a name may be (it may be anything).
     let named: String = body.name.as_str().chars().take(64).collect();
     let origin = By::user(named.clone(), client.to_string());
@@ -139,7 +152,7 @@ pub async fn login(
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     let answer = SignedIn { name: user.name, role: user.role, csrf_token: csrf, expires_at: expires };
-    Ok((headers, Json(answer)).into_response())
+    Ok((headers, answer))
 }
 
 /// A session: its cookie is set; changes made with it send `csrf_token` as `X-CSRF-Token`.

@@ -8,6 +8,7 @@ mod execute;
 mod rbac;
 mod sessions;
 mod syslog_year;
+mod ui;
 
 use std::sync::Arc;
 
@@ -133,7 +134,13 @@ impl Server {
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        // A redirect is an answer to look at, not to follow.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build()
+            .into();
         let url = format!("{}{path}", self.url);
         let response = match body {
             Some(bytes) => {

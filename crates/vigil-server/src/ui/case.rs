@@ -1,0 +1,216 @@
+//! A case as an analyst reads it: the recommendation with every citation a link to what it
+//! cites, the playbook's steps with their blast radius and a way to propose them, the alerts and
+//! the events they rest on (each event with its raw record), the timeline, the action requests
+//! with their state, and the case's history. Buttons only for what this person may do.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+use vigil_model::CaseId;
+
+use super::layout::{segment, severity, shell, when};
+use super::{Page, failure};
+use crate::auth::{Permission, perm};
+use crate::error::{ApiError, Code};
+use crate::params::PathId;
+use crate::state::AppState;
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// A citation (`alert:…`, `event:…`) as a link to what it cites.
+fn citation(reference: &str) -> Markup {
+    match reference.split_once(':') {
+        Some(("event", id)) => html! { a href=(format!("/ui/events/{}", segment(id))) { (reference) } },
+        Some(("alert", id)) => html! { a href=(format!("#alert-{}", segment(id))) { (reference) } },
+        _ => html! { (reference) },
+    }
+}
+
+pub async fn page(
+    page_in: Page<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId<CaseId>,
+) -> Response {
+    let store = &state.store;
+    let case = match store.case(&id).await {
+        Ok(Some(case)) => case,
+        Ok(None) => return failure(ApiError::not_found("case")),
+        Err(e) => return failure(e.into()),
+    };
+    let (alerts, recommendation, requests, comments) = match tokio::try_join!(
+        store.case_alerts(&id),
+        store.recommendation(&id),
+        store.case_action_requests(&id),
+        store.case_comments(&id),
+    ) {
+        Ok(all) => all,
+        Err(e) => return failure(e.into()),
+    };
+    let mut runs = std::collections::HashMap::new();
+    for r in &requests {
+        match store.run_of(&r.id).await {
+            Ok(Some(run)) => {
+                runs.insert(r.id.clone(), run);
+            }
+            Ok(None) => {}
+            Err(e) => return failure(e.into()),
+        }
+    }
+    let rec = recommendation.map(|(_, body)| body).unwrap_or(Value::Null);
+    let may_propose = page_in.may(Permission::ActionPropose);
+    let csrf = page_in.csrf.clone();
+    let body = html! {
+        h1 { (case.title) }
+        p {
+            span class=(format!("sev-{}", severity(case.severity))) { (severity(case.severity)) }
+            " · " (case.state.as_str())
+            " · owner " (case.assignee.as_ref().map_or("unassigned", |a| a.as_str()))
+            " · " (case.first_seen) " to " (case.last_seen)
+        }
+        section aria-labelledby="recommendation" {
+            h2 #recommendation { "Recommendation" }
+            @if rec.is_null() { p.muted { "None drafted yet." } } @else {
+                p { strong { (text(&rec["verdict"])) } " · confidence " (format!("{:.2}", rec["confidence"].as_f64().unwrap_or(0.0))) " · drafted by " (text(&rec["drafted_by"])) }
+                p { (text(&rec["hypothesis"])) }
+                @if let Some(supporting) = rec["supporting"].as_array() {
+                    p { "Rests on: "
+                        @for (i, r) in supporting.iter().enumerate() { @if i > 0 { ", " } (citation(text(r))) }
+                    }
+                }
+                @if let Some(unknowns) = rec["unknowns"].as_array().filter(|u| !u.is_empty()) {
+                    p { "Not known: " @for (i, u) in unknowns.iter().enumerate() { @if i > 0 { "; " } (text(u)) } }
+                }
+                @if let Some(steps) = rec["playbook"]["steps"].as_array() {
+                    h2 { "Playbook: " (text(&rec["playbook"]["title"])) }
+                    table {
+                        thead { tr { th { "Phase" } th { "Step" } th { "Touches" } th.wide { "Blast radius" } th { "" } } }
+                        tbody { @for step in steps {
+                            tr {
+                                td { (text(&step["phase"])) }
+                                td { (text(&step["action"])) br; span.muted { (text(&step["description"])) } }
+                                td { @for t in step["touches"].as_array().into_iter().flatten() { (text(t)) br; } }
+                                td.wide { @for b in step["blast_radius"].as_array().into_iter().flatten() { (text(b)) br; } }
+                                td { @if may_propose {
+                                    @for t in step["touches"].as_array().into_iter().flatten() {
+                                        form.inline method="post" action=(format!("/ui/cases/{}/actions", segment(case.id.as_str()))) {
+                                            input type="hidden" name="csrf_token" value=(csrf);
+                                            input type="hidden" name="action" value=(text(&step["action"]));
+                                            input type="hidden" name="target" value=(text(t));
+                                            button.secondary type="submit" { "Propose on " (text(t)) }
+                                        }
+                                    }
+                                } }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="actions" {
+            h2 #actions { "Response actions" }
+            @if requests.is_empty() { p.muted { "None proposed." } } @else {
+                table {
+                    thead { tr { th { "Action" } th { "Target" } th { "Status" } th.wide { "Policy" } th { "Run" } } }
+                    tbody { @for r in &requests {
+                        tr {
+                            td { a href=(format!("/ui/actions/{}", segment(&r.id))) { (r.request.action) } }
+                            td { @if let Some(t) = &r.request.target { (t.kind.as_str()) " " (t.key) } @else { "the case" } }
+                            td { (r.status.as_str()) }
+                            td.wide { (text(&r.decision["in_words"])) " (" (text(&r.decision["rule"])) ")" }
+                            td { @if let Some(run) = runs.get(&r.id) { (run.status.as_str()) @if let Some(code) = &run.code { " (" (code) ")" } } }
+                        }
+                    } }
+                }
+            }
+        }
+        section aria-labelledby="alerts" {
+            h2 #alerts { "Alerts and the events they rest on" }
+            @for alert in &alerts {
+                div.card id=(format!("alert-{}", segment(alert.id.as_str()))) {
+                    p { strong { (alert.title) } " · " span.muted { (alert.rule_id) " · " (alert.time) } }
+                    @if let Some(summary) = alert.finding["summary"].as_str() { p { (summary) } }
+                    ul { @for e in alert.finding["evidence"].as_array().into_iter().flatten() {
+                        li {
+                            a href=(format!("/ui/events/{}", segment(text(&e["event_uid"])))) { (text(&e["event_uid"])) }
+                            " " span.muted { (when(e["time"].as_i64().unwrap_or(0))) " · " (text(&e["class_name"])) " · " (text(&e["source"])) }
+                            @if let Some(s) = e["summary"].as_str() { " · " (s) }
+                        }
+                    } }
+                }
+            }
+        }
+        section aria-labelledby="timeline" {
+            h2 #timeline { "Timeline" }
+            table { tbody { @for t in case.body["timeline"].as_array().into_iter().flatten().take(500) {
+                tr { td { (when(t["time"].as_i64().unwrap_or(0))) } td { (text(&t["kind"])) } td { (text(&t["title"])) } td { (citation(&format!("{}:{}", if t["kind"] == "alert" { "alert" } else { "event" }, text(&t["reference"])))) } }
+            } } }
+        }
+        section aria-labelledby="history" {
+            h2 #history { "History" }
+            ul { @for m in case.body["lifecycle"]["history"].as_array().into_iter().flatten() {
+                li { (text(&m["at"])) ": " (text(&m["from"])) " → " (text(&m["to"])) " by " (text(&m["by"]["kind"])) " " (text(&m["by"]["name"])) ": " (text(&m["reason"])) }
+            } }
+            @for c in &comments { div.card { p.muted { (c.author) " · " (c.at) } p { (c.body) } } }
+        }
+    };
+    shell(&case.title, page_in.principal(), &page_in.csrf, body).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ProposeForm {
+    action: String,
+    target: Option<String>,
+}
+
+/// A playbook step proposed from the case page: the API's proposal, then the request's page.
+pub async fn propose(
+    page_in: Page<perm::ActionPropose>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId<CaseId>,
+    Form(form): Form<ProposeForm>,
+) -> Response {
+    let proposed = crate::api::actions::propose_for(
+        &state,
+        &page_in.auth.principal,
+        from,
+        id,
+        form.action,
+        form.target.as_deref(),
+        Default::default(),
+    );
+    match proposed.await {
+        Ok(view) => Redirect::to(&format!("/ui/actions/{}", segment(&view.row.id))).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// One event: its OCSF form and the raw record it was read from.
+pub async fn event(
+    page_in: Page<perm::EventRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> Response {
+    let event = match state.store.event(&id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return failure(ApiError::new(Code::NotFound, "no such event (purged by retention?)")),
+        Err(e) => return failure(e.into()),
+    };
+    let raw = String::from_utf8_lossy(&event.raw);
+    let ocsf = serde_json::to_string_pretty(&event.ocsf).unwrap_or_default();
+    let body = html! {
+        h1 { "Event " (event.id) }
+        p.muted { (event.source) " · " (event.format) " · class " (event.class_uid) " · " (event.time) " · received " (event.received_at) }
+        h2 { "The raw record, as it arrived" }
+        pre { (raw) }
+        h2 { "As OCSF" }
+        pre { (ocsf) }
+    };
+    shell(&format!("Event {}", event.id), page_in.principal(), &page_in.csrf, body).into_response()
+}

@@ -1,0 +1,93 @@
+//! The page shell: the navigation a role may use, the stylesheet, and the policy that no
+//! script runs.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::auth::{Permission, Principal};
+
+/// No script at all, styles and images from Vigil only, forms posting to Vigil only.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("vigil.css");
+
+pub async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    response
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        title { (title) " · Vigil" }
+        link rel="stylesheet" href="/ui/vigil.css";
+    }
+}
+
+/// A page for someone signed in: the navigation their role may use, then `body`.
+pub fn shell(title: &str, who: &Principal, csrf: &str, body: Markup) -> Html<String> {
+    let may = |p: Permission| who.may(p);
+    Html(
+        html! {
+            (head(title))
+            body {
+                header.top {
+                    nav aria-label="Vigil" {
+                        a.brand href="/ui/queue" { "Vigil" }
+                        a href="/ui/queue" { "Queue" }
+                        @if may(Permission::ActionApprove) { a href="/ui/inbox" { "Approvals" } }
+                    }
+                    div.who {
+                        span { (who.name.as_str()) " · " (who.role.as_str()) }
+                        form method="post" action="/ui/sign-out" {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// A page with no one signed in (sign-in, errors).
+pub fn bare(title: &str, body: Markup) -> Html<String> {
+    Html(html! { (head(title)) body { main { (body) } } }.into_string())
+}
+
+/// A severity id as its word.
+pub fn severity(id: i64) -> &'static str {
+    match id {
+        6 => "fatal",
+        5 => "critical",
+        4 => "high",
+        3 => "medium",
+        2 => "low",
+        1 => "informational",
+        _ => "unknown",
+    }
+}
+
+/// One path segment for a link: an id from the store or from logs cannot leave its segment.
+pub fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Milliseconds since the epoch as a UTC time.
+pub fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+}
