@@ -174,7 +174,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             data.display(),
             data.display()
         );
-        println!("\nsign in (POST /api/v1/login with {{\"name\": …, \"password\": …}}):");
+        println!(
+            "\nsign in at {}/ui/sign-in (or POST /api/v1/login with the same name and password):",
+            running.url
+        );
         for (name, password) in &people {
             println!("  {name:<16} {password}");
         }

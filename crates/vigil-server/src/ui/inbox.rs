@@ -78,7 +78,7 @@ pub async fn page(page_in: Page<perm::ActionApprove>, State(state): State<AppSta
             div.card {
                 p { a href=(format!("/ui/actions/{}", segment(&row.id))) { strong { (row.request.action) } " on " (target(row)) } }
                 p.muted { "case " (row.request.case.as_ref().map_or("-", |c| c.as_str())) " · asked by " (row.request.requested_by.to_string()) " · " (row.requested_at) " · expires " (row.expires_at) }
-                p { (text(&row.decision["in_words"])) " — rule " (text(&row.decision["rule"])) ": " (text(&row.decision["why"])) }
+                p { (text(&row.decision["in_words"])) " — " (text(&row.decision["why"])) }
                 (plan(row))
                 @if let Some(why) = why { p.why { "You cannot answer: " (why) "." } } @else { (answer_forms(row, &page_in.csrf)) }
             }
@@ -142,7 +142,7 @@ pub async fn request(
         }
         section {
             h2 { "The policy's decision" }
-            p { (text(&row.decision["in_words"])) " — rule " (text(&row.decision["rule"])) ": " (text(&row.decision["why"])) }
+            p { (text(&row.decision["in_words"])) " — " (text(&row.decision["why"])) }
         }
         section {
             h2 { "Answers" }

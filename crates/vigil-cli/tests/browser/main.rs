@@ -1,0 +1,157 @@
+//! The pages as people use them, in Debian's Chromium driven through ChromeDriver, against the
+//! real `vigil demo`: an analyst follows the intrusion case's evidence to a raw record, a lead
+//! approves the responder's block, the responder executes it and sees it verified and the case
+//! executed; the auditor is offered nothing to change. Screenshots go to
+//! `target/browser-shots/` for a person to look at; no page may log a policy violation.
+
+mod webdriver;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use webdriver::{Driver, Session};
+
+struct Demo {
+    child: Child,
+    url: String,
+    passwords: std::collections::HashMap<String, String>,
+}
+
+impl Demo {
+    /// Starts `vigil demo` and reads what it prints until it says it is serving.
+    fn start() -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vigil demo starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut url, mut passwords) = (None, std::collections::HashMap::new());
+        for line in lines.by_ref() {
+            let line = line.expect("demo output");
+            if let Some(rest) = line.strip_prefix("sign in at ") {
+                url = rest.split("/ui/sign-in").next().map(str::to_owned);
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [name, password] = words[..]
+                && name.starts_with("demo-")
+            {
+                passwords.insert(name.to_owned(), password.to_owned());
+            }
+            if line.starts_with("Ctrl-C stops the demo") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Demo { child, url: url.expect("the demo prints its sign-in page"), passwords }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-shots");
+    std::fs::create_dir_all(&dir).expect("screenshot directory");
+    dir
+}
+
+fn sign_in(browser: &Session, demo: &Demo, name: &str) {
+    browser.go(&format!("{}/ui/sign-in", demo.url));
+    browser.type_into(&browser.one("#name"), name);
+    browser.type_into(&browser.one("#password"), &demo.passwords[name]);
+    browser.click(&browser.one("button[type=submit]"));
+    assert!(browser.url().ends_with("/ui/queue"), "{name} lands on the queue, not {}", browser.url());
+}
+
+/// The first element matching `css` whose text holds `text`.
+fn with_text(browser: &Session, css: &str, text: &str) -> String {
+    browser
+        .all(css)
+        .into_iter()
+        .find(|e| browser.text_of(e).contains(text))
+        .unwrap_or_else(|| panic!("no {css} reads {text:?} on {}", browser.url()))
+}
+
+fn no_violations(browser: &Session, page: &str) {
+    let logged = browser.console();
+    assert!(
+        !logged.iter().any(|m| m.contains("Content Security Policy") || m.contains("Refused")),
+        "{page}: {logged:?}"
+    );
+}
+
+#[test]
+fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
+    let demo = Demo::start();
+    let driver = Driver::start();
+    let dir = shots();
+
+    // The analyst reads the intrusion and follows a citation to the raw record.
+    let analyst = driver.session(1280);
+    sign_in(&analyst, &demo, "demo-analyst");
+    analyst.screenshot(&dir.join("queue.png"));
+    no_violations(&analyst, "queue");
+    analyst.click(&with_text(&analyst, "tbody td a", "Brute Force Followed By A Successful Logon"));
+    let case_url = analyst.url();
+    assert!(analyst.text().contains("Rests on:"), "the recommendation cites its evidence");
+    analyst.screenshot(&dir.join("case.png"));
+    no_violations(&analyst, "case");
+    analyst.click(&with_text(&analyst, "a", "event:"));
+    let event = analyst.text();
+    assert!(event.contains("The raw record, as it arrived") && event.contains("As OCSF"), "{event}");
+    drop(analyst);
+
+    // The lead approves the responder's block from the inbox.
+    let lead = driver.session(1280);
+    sign_in(&lead, &demo, "demo-lead");
+    lead.go(&format!("{}/ui/inbox", demo.url));
+    lead.screenshot(&dir.join("inbox.png"));
+    no_violations(&lead, "inbox");
+    let link = with_text(&lead, "div.card a", "block_indicator");
+    let request_url = format!("{}{}", demo.url, lead.attribute(&link, "href").expect("href"));
+    lead.go(&request_url);
+    assert_eq!(lead.url(), request_url);
+    lead.type_into(&lead.one("textarea[name=rationale]"), "the address the intrusion came from");
+    lead.click(&with_text(&lead, "button", "Approve"));
+    assert!(lead.text().contains("status approved"), "{}", lead.text());
+    drop(lead);
+
+    // The responder executes it; the run verifies and the case is executed.
+    let responder = driver.session(1280);
+    sign_in(&responder, &demo, "demo-responder");
+    responder.go(&request_url);
+    responder.click(&with_text(&responder, "button", "Execute"));
+    let started = std::time::Instant::now();
+    loop {
+        responder.go(&request_url);
+        let page = responder.text();
+        if page.contains("succeeded") || page.contains("failed") {
+            assert!(page.contains("succeeded") && page.contains("verify"), "{page}");
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the run never ended: {page}");
+    }
+    responder.screenshot(&dir.join("run.png"));
+    responder.go(&case_url);
+    assert!(responder.text().contains("· executed ·"), "{}", responder.text());
+    drop(responder);
+
+    // The auditor reads the same case and is offered nothing but signing out.
+    let auditor = driver.session(1280);
+    sign_in(&auditor, &demo, "demo-auditor");
+    auditor.go(&case_url);
+    let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
+    assert_eq!(buttons, ["Sign out"], "the auditor's case page");
+    auditor.screenshot(&dir.join("auditor.png"));
+    let narrow = driver.session(420);
+    sign_in(&narrow, &demo, "demo-auditor");
+    narrow.screenshot(&dir.join("queue-narrow.png"));
+}
