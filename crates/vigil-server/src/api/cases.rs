@@ -339,7 +339,7 @@ pub struct ClosePending {
 #[serde(deny_unknown_fields)]
 pub struct Assign {
     #[schemars(with = "Option<String>")]
-    assignee: Option<UserId>,
+    pub(crate) assignee: Option<UserId>,
 }
 
 pub async fn assign(
@@ -381,7 +381,7 @@ pub struct Assigned {
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    body: String,
+    pub(crate) body: String,
 }
 
 pub async fn comment(

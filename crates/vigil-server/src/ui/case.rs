@@ -12,16 +12,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use vigil_model::CaseId;
 
-use super::layout::{segment, severity, shell, when};
+use super::layout::{segment, severity, shell, text, when};
 use super::{Page, failure};
 use crate::auth::{Permission, perm};
 use crate::error::{ApiError, Code};
 use crate::params::PathId;
 use crate::state::AppState;
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
-}
 
 /// A citation (`alert:…`, `event:…`) as a link to what it cites.
 fn citation(reference: &str) -> Markup {
@@ -64,6 +60,9 @@ pub async fn page(
     }
     let rec = recommendation.map(|(_, body)| body).unwrap_or(Value::Null);
     let may_propose = page_in.may(Permission::ActionPropose);
+    let may_write = page_in.may(Permission::CaseWrite);
+    let me = page_in.principal().name.clone();
+    let case_path = format!("/ui/cases/{}", segment(case.id.as_str()));
     let csrf = page_in.csrf.clone();
     let body = html! {
         h1 { (case.title) }
@@ -72,6 +71,12 @@ pub async fn page(
             " · " (case.state.as_str())
             " · owner " (case.assignee.as_ref().map_or("unassigned", |a| a.as_str()))
             " · " (case.first_seen) " to " (case.last_seen)
+        }
+        @if may_write && case.assignee.as_ref() != Some(&me) {
+            form method="post" action=(format!("{case_path}/assign")) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                button.secondary type="submit" { "Assign to me" }
+            }
         }
         section aria-labelledby="recommendation" {
             h2 #recommendation { "Recommendation" }
@@ -157,6 +162,14 @@ pub async fn page(
                 li { (text(&m["at"])) ": " (text(&m["from"])) " → " (text(&m["to"])) " by " (text(&m["by"]["kind"])) " " (text(&m["by"]["name"])) ": " (text(&m["reason"])) }
             } }
             @for c in &comments { div.card { p.muted { (c.author) " · " (c.at) } p { (c.body) } } }
+            @if may_write {
+                form method="post" action=(format!("{case_path}/comments")) {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label for="comment" { "Comment" }
+                    textarea #comment name="body" required maxlength="20000" {}
+                    button type="submit" { "Add the comment" }
+                }
+            }
         }
     };
     shell(&case.title, page_in.principal(), &page_in.csrf, body).into_response()
@@ -213,4 +226,40 @@ pub async fn event(
         pre { (ocsf) }
     };
     shell(&format!("Event {}", event.id), page_in.principal(), &page_in.csrf, body).into_response()
+}
+
+/// Assigns the case to the person asking, through the API's own handler.
+pub async fn assign(
+    page_in: Page<perm::CaseWrite>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId<CaseId>,
+) -> Response {
+    let me = page_in.auth.principal.name.clone();
+    let body = crate::body::JsonBody(crate::api::cases::Assign { assignee: Some(me) });
+    let path = format!("/ui/cases/{}", segment(id.as_str()));
+    match crate::api::cases::assign(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await {
+        Ok(_) => Redirect::to(&path).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    body: String,
+}
+
+pub async fn comment(
+    page_in: Page<perm::CaseWrite>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId<CaseId>,
+    Form(form): Form<CommentForm>,
+) -> Response {
+    let body = crate::body::JsonBody(crate::api::cases::NewComment { body: form.body });
+    let path = format!("/ui/cases/{}#history", segment(id.as_str()));
+    match crate::api::cases::comment(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await {
+        Ok(_) => Redirect::to(&path).into_response(),
+        Err(e) => failure(e),
+    }
 }

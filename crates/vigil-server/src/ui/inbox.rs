@@ -12,7 +12,7 @@ use serde_json::Value;
 use vigil_model::Verdict;
 use vigil_store::{ActionRequestRow, ActionStatus};
 
-use super::layout::{segment, shell, when};
+use super::layout::{segment, shell, text, when};
 use super::{Page, failure};
 use crate::api::actions::{Answer, approve as api_approve, execute as api_execute, reject as api_reject};
 use crate::auth::{Permission, Principal, perm};
@@ -20,10 +20,6 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::params::PathId;
 use crate::state::AppState;
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
-}
 
 fn target(row: &ActionRequestRow) -> String {
     row.request

@@ -91,3 +91,8 @@ pub fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
+
+/// A JSON string from a stored document, or nothing.
+pub fn text(v: &serde_json::Value) -> &str {
+    v.as_str().unwrap_or("")
+}

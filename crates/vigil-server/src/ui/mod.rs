@@ -35,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/ui/queue", get(queue::page))
         .route("/ui/cases/{id}", get(case::page))
         .route("/ui/cases/{id}/actions", post(case::propose))
+        .route("/ui/cases/{id}/assign", post(case::assign))
+        .route("/ui/cases/{id}/comments", post(case::comment))
         .route("/ui/events/{id}", get(case::event))
         .route("/ui/inbox", get(inbox::page))
         .route("/ui/actions/{id}", get(inbox::request))

@@ -194,3 +194,25 @@ fn the_auditor_reads_everything_and_is_offered_nothing_to_change() {
         form(&server, "/ui/cases/c1/actions", &cookie, &format!("csrf_token={csrf}&action=open_ticket"));
     assert_eq!(forged.status, 403, "{}", text(&forged));
 }
+
+#[test]
+fn an_analyst_takes_the_case_and_comments_from_its_page() {
+    let server = Server::start();
+    crate::cases::recommended_case(&server, "c3");
+    person(&server, "ana", "analyst");
+    let (cookie, csrf) = sign_in(&server, "ana");
+    let page = text(&server.request("GET", "/ui/cases/c3", &[("Cookie", &cookie)], None));
+    assert!(page.contains("Assign to me"), "{page}");
+    let taken = form(&server, "/ui/cases/c3/assign", &cookie, &format!("csrf_token={csrf}"));
+    assert_eq!(taken.status, 303, "{}", text(&taken));
+    let said = form(
+        &server,
+        "/ui/cases/c3/comments",
+        &cookie,
+        &format!("csrf_token={csrf}&body={}", encode(HOSTILE)),
+    );
+    assert_eq!(said.status, 303, "{}", text(&said));
+    let page = text(&server.request("GET", "/ui/cases/c3", &[("Cookie", &cookie)], None));
+    assert!(page.contains("owner ana") && !page.contains("Assign to me"), "{page}");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;") && !page.contains("<img"), "{page}");
+}
