@@ -63,12 +63,25 @@ fn shots() -> PathBuf {
     dir
 }
 
+/// Reads the page until `holds` says it shows what a click led to: a click may return before
+/// the page it submits to has loaded.
+fn until(browser: &Session, what: &str, holds: impl Fn(&str, &str) -> bool) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let (url, page) = (browser.url(), browser.text());
+        if holds(&url, &page) {
+            return page;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never {what}: at {url}: {page}");
+    }
+}
+
 fn sign_in(browser: &Session, demo: &Demo, name: &str) {
     browser.go(&format!("{}/ui/sign-in", demo.url));
     browser.type_into(&browser.one("#name"), name);
     browser.type_into(&browser.one("#password"), &demo.passwords[name]);
     browser.click(&browser.one("button[type=submit]"));
-    assert!(browser.url().ends_with("/ui/queue"), "{name} lands on the queue, not {}", browser.url());
+    until(browser, &format!("{name} on the queue"), |url, _| url.ends_with("/ui/queue"));
 }
 
 /// The first element matching `css` whose text holds `text`.
@@ -100,13 +113,16 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     analyst.screenshot(&dir.join("queue.png"));
     no_violations(&analyst, "queue");
     analyst.click(&with_text(&analyst, "tbody td a", "Brute Force Followed By A Successful Logon"));
+    until(&analyst, "the case with its citations", |url, page| {
+        url.contains("/ui/cases/") && page.contains("Rests on:")
+    });
     let case_url = analyst.url();
-    assert!(analyst.text().contains("Rests on:"), "the recommendation cites its evidence");
     analyst.screenshot(&dir.join("case.png"));
     no_violations(&analyst, "case");
     analyst.click(&with_text(&analyst, "a", "event:"));
-    let event = analyst.text();
-    assert!(event.contains("The raw record, as it arrived") && event.contains("As OCSF"), "{event}");
+    until(&analyst, "the event's raw record", |_, page| {
+        page.contains("The raw record, as it arrived") && page.contains("As OCSF")
+    });
     drop(analyst);
 
     // The lead approves the responder's block from the inbox.
@@ -121,7 +137,7 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     assert_eq!(lead.url(), request_url);
     lead.type_into(&lead.one("textarea[name=rationale]"), "the address the intrusion came from");
     lead.click(&with_text(&lead, "button", "Approve"));
-    assert!(lead.text().contains("status approved"), "{}", lead.text());
+    until(&lead, "approved", |_, page| page.contains("status approved"));
     drop(lead);
 
     // The responder executes it; the run verifies and the case is executed.
@@ -129,19 +145,18 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     sign_in(&responder, &demo, "demo-responder");
     responder.go(&request_url);
     responder.click(&with_text(&responder, "button", "Execute"));
-    let started = std::time::Instant::now();
-    loop {
-        responder.go(&request_url);
-        let page = responder.text();
-        if page.contains("succeeded") || page.contains("failed") {
-            assert!(page.contains("succeeded") && page.contains("verify"), "{page}");
-            break;
+    until(&responder, "a run", |_, page| page.contains("Run run_"));
+    let ended = until(&responder, "the run's end", |_, page| {
+        if page.contains("queued") || page.contains("running") {
+            responder.go(&request_url);
+            return false;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the run never ended: {page}");
-    }
+        true
+    });
+    assert!(ended.contains("succeeded") && ended.contains("verify"), "{ended}");
     responder.screenshot(&dir.join("run.png"));
     responder.go(&case_url);
-    assert!(responder.text().contains("· executed ·"), "{}", responder.text());
+    until(&responder, "the case executed", |_, page| page.contains("· executed ·"));
     drop(responder);
 
     // The auditor reads the same case and is offered nothing but signing out.
