@@ -161,10 +161,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let responder = people.iter().find(|(name, _)| name == "demo-responder").cloned();
             let responder = responder.context("the demo has a responder")?;
             let url = running.url.clone();
-            tokio::task::spawn_blocking(move || {
+            let automatic = tokio::task::spawn_blocking(move || {
                 crate::demo_respond::act(&url, &responder, &case, ip.as_deref())
             })
             .await??;
+            crate::demo_respond::ran(&running.store, &running.engine.runs_ended, &automatic).await?;
         }
 
         let cases = running.store.cases(&CaseFilter::default()).await?;

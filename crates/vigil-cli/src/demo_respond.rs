@@ -68,21 +68,10 @@ impl Session {
         }
         Ok(serde_json::from_str(&text)?)
     }
-
-    fn get(&self, path: &str) -> Result<Value> {
-        let text = self
-            .agent
-            .get(format!("{}{path}", self.url))
-            .header("Cookie", &self.cookie)
-            .call()?
-            .body_mut()
-            .read_to_string()?;
-        Ok(serde_json::from_str(&text)?)
-    }
 }
 
-/// Proposes the demo's actions as the responder and waits for the automatic ones to finish.
-pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>) -> Result<()> {
+/// Proposes the demo's actions as the responder; returns the automatic ones, which run at once.
+pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>) -> Result<Vec<String>> {
     let session = Session::sign_in(url, &responder.0, &responder.1)?;
     let path = format!("/api/v1/cases/{case}/actions");
     let mut automatic = Vec::new();
@@ -96,21 +85,30 @@ pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>
             &json!({"action": "block_indicator", "target": format!("ip {ip}"), "parameters": {"for": "24h"}}),
         )?;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    for id in &automatic {
-        loop {
-            let run = session.get(&format!("/api/v1/actions/{id}/run"))?;
-            let status = run["run"]["status"].as_str().unwrap_or("queued");
-            if status != "queued" && status != "running" {
-                break;
+    Ok(automatic)
+}
+
+/// Waits, woken by the executor as runs end, until every run in `ids` has ended.
+pub async fn ran(store: &Store, ended: &tokio::sync::Notify, ids: &[String]) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let told = ended.notified();
+        tokio::pin!(told);
+        // Listening before looking: a run that ends between the two still wakes this.
+        told.as_mut().enable();
+        let mut open = 0;
+        for id in ids {
+            if store.run_of(id).await?.is_none_or(|r| !r.status.finished()) {
+                open += 1;
             }
-            if std::time::Instant::now() > deadline {
-                bail!("the executor did not finish {id} within a minute");
-            }
-            std::thread::sleep(Duration::from_millis(25));
+        }
+        if open == 0 {
+            return Ok(());
+        }
+        if tokio::time::timeout_at(deadline, told).await.is_err() {
+            bail!("the executor did not finish the demo's {open} automatic actions within a minute");
         }
     }
-    Ok(())
 }
 
 fn target_words(row: &ActionRequestRow) -> String {

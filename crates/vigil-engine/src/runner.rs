@@ -74,6 +74,8 @@ pub struct EngineHandle {
     registry: Arc<vigil_respond::Registry>,
     /// Told when a run may have been queued (an automatic step proposed): wakes the executor.
     pub actions: Arc<Notify>,
+    /// Told by the executor after runs ended (or were put back for a retry).
+    pub runs_ended: Arc<Notify>,
     /// The triage inputs the engine runs with now (inventories among them), for the API.
     context: Arc<Mutex<Arc<Context>>>,
 }
@@ -94,6 +96,7 @@ impl Default for EngineHandle {
             policy: PolicyCell::default(),
             registry: Arc::new(registry),
             actions: Arc::default(),
+            runs_ended: Arc::default(),
             context,
         }
     }

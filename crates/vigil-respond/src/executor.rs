@@ -165,9 +165,14 @@ impl Executor {
     }
 
     /// Runs due runs until `stop` is told, woken by `wake` (a run queued) or by the next run
-    /// falling due. It first takes up the runs the previous process was in: it is the store's
+    /// falling due; `ended` is told after runs ended or were put back. It first takes up the runs the previous process was in: it is the store's
     /// only executor.
-    pub async fn serve(self, wake: Arc<tokio::sync::Notify>, stop: Arc<tokio::sync::Notify>) {
+    pub async fn serve(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        ended: Arc<tokio::sync::Notify>,
+        stop: Arc<tokio::sync::Notify>,
+    ) {
         match self.cx.store.release_run_leases().await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
@@ -177,8 +182,10 @@ impl Executor {
             Err(e) => tracing::warn!(error = %e, "could not take up runs cut off when Vigil last stopped"),
         }
         loop {
-            if let Err(e) = self.run_due().await {
-                tracing::warn!(error = %e, "the executor could not read its outbox; trying again");
+            match self.run_due().await {
+                Ok(runs) if !runs.is_empty() => ended.notify_waiters(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the executor could not read its outbox; trying again"),
             }
             let now = self.cx.store.clock().now_ms();
             let next = self.cx.store.next_run_due_ms().await.ok().flatten();

@@ -64,6 +64,7 @@ pub fn executor(state: &AppState) -> Executor {
 pub fn spawn(state: &AppState) -> Arc<tokio::sync::Notify> {
     let stop = Arc::new(tokio::sync::Notify::new());
     let executor = executor(state);
-    tokio::spawn(executor.serve(Arc::clone(&state.engine.actions), Arc::clone(&stop)));
+    let (wake, ended) = (Arc::clone(&state.engine.actions), Arc::clone(&state.engine.runs_ended));
+    tokio::spawn(executor.serve(wake, ended, Arc::clone(&stop)));
     stop
 }

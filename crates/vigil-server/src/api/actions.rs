@@ -19,7 +19,7 @@ use vigil_policy::{Approval, Authorization, Context, Verdict, decide, reauthoriz
 use vigil_store::{ActionRequestRow, ActionRun, ActionStatus, ApprovalRow, By, RunStatus, RunStep, time};
 
 use super::actor;
-use crate::auth::{Auth, Principal, perm, secrets};
+use crate::auth::{Auth, Permission, Principal, perm, secrets};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::{Params, PathId, limit};
@@ -174,15 +174,35 @@ pub async fn inbox(
     auth: Auth<perm::ActionApprove>,
     State(state): State<AppState>,
 ) -> ApiResult<Json<ActionList>> {
-    let me = auth.principal.name.as_str();
-    let mine = auth.principal.role.as_str();
-    let answered = state.store.answered_by(me, ActionStatus::AwaitingApproval).await?;
+    let me = &auth.principal;
+    let answered = state.store.answered_by(me.name.as_str(), ActionStatus::AwaitingApproval).await?;
     let mut actions = state.store.action_requests(Some(ActionStatus::AwaitingApproval), 1_000).await?;
-    actions.retain(|row| {
-        let named = row.decision["roles"].as_array().is_some_and(|roles| roles.iter().any(|r| r == mine));
-        named && !answered.contains(&row.id) && row.request.requested_by.person() != Some(me)
-    });
+    actions.retain(|row| cannot_answer(me, row, answered.contains(&row.id)).is_none());
     Ok(Json(ActionList { actions }))
+}
+
+/// Why this person cannot answer the request, if they cannot: the inbox leaves such requests
+/// out, and a page says why instead of offering a button. (The answer itself is judged by the
+/// policy, which may refuse for more reasons.)
+pub(crate) fn cannot_answer(who: &Principal, row: &ActionRequestRow, answered: bool) -> Option<String> {
+    if !who.may(Permission::ActionApprove) {
+        return Some(format!("a {} does not answer requests", who.role.as_str()));
+    }
+    if row.status != ActionStatus::AwaitingApproval {
+        return Some(format!("it is {}", row.status.as_str()));
+    }
+    if row.request.requested_by.person() == Some(who.name.as_str()) {
+        return Some("you asked for it, and the requester's answer never counts".into());
+    }
+    if answered {
+        return Some("you have answered it".into());
+    }
+    let roles: Vec<&str> =
+        row.decision["roles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !roles.contains(&who.role.as_str()) {
+        return Some(format!("the rule asks for {}; you are {}", roles.join(" or "), who.role.as_str()));
+    }
+    None
 }
 
 pub async fn get(

@@ -48,22 +48,21 @@ pub async fn page(
         Ok(all) => all,
         Err(e) => return failure(e.into()),
     };
-    let mut runs = std::collections::HashMap::new();
-    for r in &requests {
-        match store.run_of(&r.id).await {
-            Ok(Some(run)) => {
-                runs.insert(r.id.clone(), run);
-            }
-            Ok(None) => {}
-            Err(e) => return failure(e.into()),
-        }
-    }
+    // Each request's live run (one query for the case, not one per request).
+    let runs: std::collections::HashMap<String, vigil_store::ActionRun> = match store.case_runs(&id).await {
+        Ok(runs) => runs
+            .into_iter()
+            .filter(|r| r.status != vigil_store::RunStatus::Withdrawn)
+            .map(|r| (r.request_id.clone(), r))
+            .collect(),
+        Err(e) => return failure(e.into()),
+    };
     let rec = recommendation.map(|(_, body)| body).unwrap_or(Value::Null);
     let may_propose = page_in.may(Permission::ActionPropose);
     let may_write = page_in.may(Permission::CaseWrite);
     let me = page_in.principal().name.clone();
     let case_path = format!("/ui/cases/{}", segment(case.id.as_str()));
-    let csrf = page_in.csrf.clone();
+    let csrf = page_in.csrf().to_owned();
     let body = html! {
         h1 { (case.title) }
         p {
@@ -172,7 +171,7 @@ pub async fn page(
             }
         }
     };
-    shell(&case.title, page_in.principal(), &page_in.csrf, body).into_response()
+    shell(&case.title, page_in.principal(), body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -225,7 +224,7 @@ pub async fn event(
         h2 { "As OCSF" }
         pre { (ocsf) }
     };
-    shell(&format!("Event {}", event.id), page_in.principal(), &page_in.csrf, body).into_response()
+    shell(&format!("Event {}", event.id), page_in.principal(), body).into_response()
 }
 
 /// Assigns the case to the person asking, through the API's own handler.

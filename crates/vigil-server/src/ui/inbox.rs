@@ -8,14 +8,15 @@ use axum::extract::{ConnectInfo, Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 use vigil_model::Verdict;
 use vigil_store::{ActionRequestRow, ActionStatus};
 
 use super::layout::{segment, shell, text, when};
 use super::{Page, failure};
-use crate::api::actions::{Answer, approve as api_approve, execute as api_execute, reject as api_reject};
-use crate::auth::{Permission, Principal, perm};
+use crate::api::actions::{
+    Answer, approve as api_approve, cannot_answer, execute as api_execute, reject as api_reject,
+};
+use crate::auth::{Permission, perm};
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::params::PathId;
@@ -26,28 +27,6 @@ fn target(row: &ActionRequestRow) -> String {
         .target
         .as_ref()
         .map_or_else(|| "the case".to_owned(), |t| format!("{} {}", t.kind.as_str(), t.key))
-}
-
-/// Why this person cannot answer the request, if they cannot.
-fn cannot_answer(who: &Principal, row: &ActionRequestRow, answered: bool) -> Option<String> {
-    if !who.may(Permission::ActionApprove) {
-        return Some(format!("a {} does not answer requests", who.role.as_str()));
-    }
-    if row.status != ActionStatus::AwaitingApproval {
-        return Some(format!("it is {}", row.status.as_str()));
-    }
-    if row.request.requested_by.person() == Some(who.name.as_str()) {
-        return Some("you asked for it, and the requester's answer never counts".into());
-    }
-    if answered {
-        return Some("you have answered it".into());
-    }
-    let roles: Vec<&str> =
-        row.decision["roles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    if !roles.contains(&who.role.as_str()) {
-        return Some(format!("the rule asks for {}; you are {}", roles.join(" or "), who.role.as_str()));
-    }
-    None
 }
 
 fn plan(row: &ActionRequestRow) -> Markup {
@@ -76,11 +55,11 @@ pub async fn page(page_in: Page<perm::ActionApprove>, State(state): State<AppSta
                 p.muted { "case " (row.request.case.as_ref().map_or("-", |c| c.as_str())) " · asked by " (row.request.requested_by.to_string()) " · " (row.requested_at) " · expires " (row.expires_at) }
                 p { (text(&row.decision["in_words"])) " — " (text(&row.decision["why"])) }
                 (plan(row))
-                @if let Some(why) = why { p.why { "You cannot answer: " (why) "." } } @else { (answer_forms(row, &page_in.csrf)) }
+                @if let Some(why) = why { p.why { "You cannot answer: " (why) "." } } @else { (answer_forms(row, page_in.csrf())) }
             }
         }
     };
-    shell("Approvals", who, &page_in.csrf, body).into_response()
+    shell("Approvals", who, body).into_response()
 }
 
 fn answer_forms(row: &ActionRequestRow, csrf: &str) -> Markup {
@@ -144,11 +123,11 @@ pub async fn request(
             h2 { "Answers" }
             @if approvals.is_empty() { p.muted { "None yet." } }
             ul { @for a in &approvals { li { (a.verdict.as_str()) " by " (a.approver) " at " (when(a.at_ms)) ": " (a.rationale) } } }
-            @if let Some(why) = &why { @if row.status == ActionStatus::AwaitingApproval { p.why { "You cannot answer: " (why) "." } } } @else { (answer_forms(&row, &page_in.csrf)) }
+            @if let Some(why) = &why { @if row.status == ActionStatus::AwaitingApproval { p.why { "You cannot answer: " (why) "." } } } @else { (answer_forms(&row, page_in.csrf())) }
         }
         @if may_execute {
             form method="post" action=(format!("/ui/actions/{}/execute", segment(&row.id))) {
-                input type="hidden" name="csrf_token" value=(page_in.csrf);
+                input type="hidden" name="csrf_token" value=(page_in.csrf());
                 button type="submit" { "Execute" }
             }
         }
@@ -166,7 +145,7 @@ pub async fn request(
             }
         }
     };
-    shell(&format!("{} on {}", row.request.action, target(&row)), who, &page_in.csrf, body).into_response()
+    shell(&format!("{} on {}", row.request.action, target(&row)), who, body).into_response()
 }
 
 #[derive(Deserialize)]

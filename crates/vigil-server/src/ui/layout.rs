@@ -31,7 +31,8 @@ fn head(title: &str) -> Markup {
 }
 
 /// A page for someone signed in: the navigation their role may use, then `body`.
-pub fn shell(title: &str, who: &Principal, csrf: &str, body: Markup) -> Html<String> {
+pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
+    let csrf = super::csrf_of(who);
     let may = |p: Permission| who.may(p);
     Html(
         html! {

@@ -10,8 +10,6 @@ mod layout;
 mod queue;
 mod sign_in;
 
-use std::marker::PhantomData;
-
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -63,13 +61,23 @@ async fn secure_headers(request: axum::extract::Request, next: axum::middleware:
 /// sign-in page; without the permission, a page that says so.
 pub struct Page<P: Perm> {
     pub auth: Auth<P>,
-    pub csrf: String,
-    _permission: PhantomData<P>,
+}
+
+/// The session's CSRF token, which the page's forms carry (none for a token's requests).
+pub fn csrf_of(principal: &Principal) -> &str {
+    match &principal.via {
+        Via::Session { csrf } => csrf,
+        Via::Token { .. } => "",
+    }
 }
 
 impl<P: Perm> Page<P> {
     pub fn principal(&self) -> &Principal {
         &self.auth.principal
+    }
+
+    pub fn csrf(&self) -> &str {
+        csrf_of(&self.auth.principal)
     }
 
     pub fn may(&self, permission: Permission) -> bool {
@@ -82,13 +90,7 @@ impl<P: Perm> FromRequestParts<AppState> for Page<P> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match Auth::<P>::from_request_parts(parts, state).await {
-            Ok(auth) => {
-                let csrf = match &auth.principal.via {
-                    Via::Session { csrf } => csrf.clone(),
-                    Via::Token { .. } => String::new(),
-                };
-                Ok(Page { auth, csrf, _permission: PhantomData })
-            }
+            Ok(auth) => Ok(Page { auth }),
             Err(e) if e.code == Code::Unauthenticated => Err(Redirect::to("/ui/sign-in").into_response()),
             Err(e) => Err(failure(e)),
         }

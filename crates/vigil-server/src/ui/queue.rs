@@ -91,5 +91,5 @@ pub async fn page(
             }
         }
     };
-    shell("Queue", who, &page_in.csrf, body).into_response()
+    shell("Queue", who, body).into_response()
 }
