@@ -170,16 +170,13 @@ pub async fn propose(
             let decision = decide(policy, &request, &context);
             let planned = registry.plan_or_reason(&cx, &request).await;
             let row = vigil_respond::decided_row(id, policy, request, &decision, &planned, now);
-            let deadline = now.timestamp_millis().saturating_add(RUN_DEADLINE_MS);
+            let deadline = now.timestamp_millis().saturating_add(vigil_respond::RUN_DEADLINE_MS);
             vigil_respond::store_proposal(tx, &row, &planned, deadline, &by).await?;
             new += 1;
         }
     }
     Ok(new)
 }
-
-/// How long after it is proposed an automatic step may still start running.
-const RUN_DEADLINE_MS: i64 = 15 * 60_000;
 
 /// The id the step's request takes: its own, or the next one after every superseded one;
 /// `None` when it is proposed and still stands.

@@ -31,8 +31,6 @@ pub trait Authority: Send + Sync {
 pub struct Settings {
     /// How long a taken run is the taker's; past it, another executor recovers it.
     pub lease_ms: i64,
-    /// How long after it is queued a run may still start an attempt.
-    pub run_deadline_ms: i64,
     /// The first retry's wait; each next one doubles, up to a minute.
     pub retry_base_ms: i64,
     pub max_attempts: i64,
@@ -40,7 +38,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { lease_ms: 5 * 60_000, run_deadline_ms: 15 * 60_000, retry_base_ms: 1_000, max_attempts: 8 }
+        Settings { lease_ms: 5 * 60_000, retry_base_ms: 1_000, max_attempts: 8 }
     }
 }
 
@@ -72,6 +70,10 @@ pub async fn approvals_now(store: &Store, rows: &[ApprovalRow]) -> Result<Vec<Ap
     }
     Ok(out)
 }
+
+/// How long after it is queued a run may still start an attempt (what callers of [`queue`]
+/// give as its deadline, from now).
+pub const RUN_DEADLINE_MS: i64 = 15 * 60_000;
 
 /// Queues the run of an approved request (once, however often asked); `true` when new.
 pub async fn queue(

@@ -13,7 +13,7 @@ mod registry;
 
 pub use action::{Action, BoxFuture, Cx, Plan, Probe, Step, Undo};
 pub use error::{Error, Result};
-pub use executor::{Authority, Executor, Settings, approvals_now, queue};
+pub use executor::{Authority, Executor, RUN_DEADLINE_MS, Settings, approvals_now, queue};
 pub use proposal::{decided_row, status_for, store_proposal};
 pub use registry::{ROLLBACK_OF, Registry, rollback_of};
 

@@ -337,6 +337,17 @@ impl Store {
         rows.iter().map(request_from).collect()
     }
 
+    /// How many requests wait for approval, by case.
+    pub async fn awaiting_by_case(&self) -> Result<std::collections::HashMap<CaseId, i64>> {
+        let rows = sqlx::query(
+            "SELECT case_id, COUNT(*) FROM action_requests WHERE status = $1 AND case_id IS NOT NULL GROUP BY case_id",
+        )
+        .bind(ActionStatus::AwaitingApproval.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|row| Ok((CaseId::from(row.try_get::<String, _>(0)?), row.try_get(1)?))).collect()
+    }
+
     /// A case's requests, oldest first.
     pub async fn case_action_requests(&self, case: &CaseId) -> Result<Vec<ActionRequestRow>> {
         let rows = sqlx::query("SELECT * FROM action_requests WHERE case_id = $1 ORDER BY requested_at, id")

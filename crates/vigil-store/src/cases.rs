@@ -530,6 +530,33 @@ impl Store {
             .collect()
     }
 
+    /// The newest recommendation of each of `ids` that has one (the queue reads them at once).
+    pub async fn latest_recommendations(
+        &self,
+        ids: &[CaseId],
+    ) -> Result<std::collections::HashMap<CaseId, serde_json::Value>> {
+        const CHUNK: usize = 500;
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            // Only placeholders are built into the text; every value is bound.
+            let sql = format!(
+                "SELECT r.case_id, r.body FROM recommendations r WHERE r.case_id IN ({}) \
+                 AND r.version = (SELECT MAX(m.version) FROM recommendations m WHERE m.case_id = r.case_id)",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(&self.reader).await? {
+                let body: String = row.try_get(1)?;
+                out.insert(CaseId::from(row.try_get::<String, _>(0)?), serde_json::from_str(&body)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest recommendation for a case, with its version.
     pub async fn recommendation(&self, case_id: &CaseId) -> Result<Option<(i64, serde_json::Value)>> {
         let row = sqlx::query(

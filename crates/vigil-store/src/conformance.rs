@@ -97,6 +97,7 @@ conformance!(
     effects_tickets_and_the_blocklist_are_kept_once_per_key,
     new_evidence_supersedes_requests_that_have_not_run,
     alerts_naming_an_entity_match_it_exactly_whatever_its_characters,
+    the_newest_recommendation_of_many_cases_is_read_at_once,
 );
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
@@ -903,6 +904,7 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
         std::collections::HashSet::from(["ar1".to_owned()])
     );
     assert!(store.answered_by("bob", ActionStatus::AwaitingApproval).await.expect("answered").is_empty());
+    assert!(store.awaiting_by_case().await.expect("counts").is_empty(), "ar1 is approved now");
     let mut tx = store.write().await.expect("begin");
     assert_eq!(tx.action_status("ar1").await.expect("exists"), Some(ActionStatus::Approved));
     assert_eq!(tx.action_status("ar2").await.expect("exists"), None);
@@ -1197,4 +1199,19 @@ async fn alerts_naming_an_entity_match_it_exactly_whatever_its_characters(store:
     assert_eq!(ids("bob").await, ["a1"]);
     assert!(ids("ali").await.is_empty(), "a part of a key is not the key");
     assert!(store.alerts_naming("host", "bob", 10).await.expect("alerts").is_empty(), "the kind counts");
+}
+
+async fn the_newest_recommendation_of_many_cases_is_read_at_once(store: &Store) {
+    let triage = By::vigil(Component::Triage);
+    let mut tx = store.write().await.expect("begin");
+    for (case, confidence) in [("c1", 0.2), ("c1", 0.9), ("c2", 0.5)] {
+        let body = json!({"verdict": "malicious", "confidence": confidence});
+        tx.add_recommendation(&CaseId::from(case), &body, &triage).await.expect("recommend");
+    }
+    tx.commit().await.expect("commit");
+    let ids: Vec<CaseId> = ["c1", "c2", "none", "x'; --"].into_iter().map(CaseId::from).collect();
+    let latest = store.latest_recommendations(&ids).await.expect("latest");
+    assert_eq!(latest.len(), 2);
+    assert_eq!(latest[&CaseId::from("c1")]["confidence"], 0.9, "the newest version");
+    assert_eq!(latest[&CaseId::from("c2")]["confidence"], 0.5);
 }

@@ -115,7 +115,7 @@ async fn decide_and_store(state: &AppState, by: &By, request: ActionRequest) -> 
     let id = format!("act_{}", secrets::random_hex(12).map_err(ApiError::internal)?);
     let now = state.store.clock().now();
     let row = vigil_respond::decided_row(id, &policy, request, &decision, &plan, now);
-    let deadline = now.timestamp_millis().saturating_add(RUN_DEADLINE_MS);
+    let deadline = now.timestamp_millis().saturating_add(vigil_respond::RUN_DEADLINE_MS);
     let mut tx = state.store.write().await?;
     let (stored, queued) =
         vigil_respond::store_proposal(&mut tx, &row, &plan, deadline, by).await.map_err(respond_error)?;
@@ -125,9 +125,6 @@ async fn decide_and_store(state: &AppState, by: &By, request: ActionRequest) -> 
     }
     Ok(ActionView { row: stored, approvals: Vec::new() })
 }
-
-/// How long after it is queued a run may still start.
-const RUN_DEADLINE_MS: i64 = 15 * 60_000;
 
 /// An action's own refusal as the API answers it.
 fn respond_error(e: vigil_respond::Error) -> ApiError {
@@ -452,7 +449,7 @@ pub async fn execute(
         tx.commit().await?;
         return Err(ApiError::new(code, why));
     }
-    let deadline = state.store.clock().now_ms().saturating_add(RUN_DEADLINE_MS);
+    let deadline = state.store.clock().now_ms().saturating_add(vigil_respond::RUN_DEADLINE_MS);
     let mut tx = state.store.write().await?;
     let (run, new) = vigil_respond::queue(&mut tx, &row, deadline, &by).await.map_err(respond_error)?;
     tx.commit().await?;

@@ -6,7 +6,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 use vigil_model::CaseState;
-use vigil_store::{ActionStatus, CaseFilter};
+use vigil_store::CaseFilter;
 
 use super::layout::{severity, shell};
 use super::{Page, failure};
@@ -44,19 +44,21 @@ pub async fn page(
         cases.retain(|c| !c.state.is_closed());
     }
     cases.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| b.last_seen.cmp(&a.last_seen)));
-    let mut rows = Vec::with_capacity(cases.len());
-    for case in &cases {
-        let confidence = match state.store.recommendation(&case.id).await {
-            Ok(r) => r.and_then(|(_, body)| body.get("confidence").and_then(Value::as_f64)),
+    // Two queries for the whole page, not two a case.
+    let ids: Vec<_> = cases.iter().map(|c| c.id.clone()).collect();
+    let (recommendations, awaiting) =
+        match tokio::try_join!(state.store.latest_recommendations(&ids), state.store.awaiting_by_case()) {
+            Ok(both) => both,
             Err(e) => return failure(e.into()),
         };
-        let requests = match state.store.case_action_requests(&case.id).await {
-            Ok(r) => r,
-            Err(e) => return failure(e.into()),
-        };
-        let waiting = requests.iter().filter(|r| r.status == ActionStatus::AwaitingApproval).count();
-        rows.push((case, confidence, waiting));
-    }
+    let rows: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            let confidence =
+                recommendations.get(&case.id).and_then(|r| r.get("confidence")).and_then(Value::as_f64);
+            (case, confidence, awaiting.get(&case.id).copied().unwrap_or(0))
+        })
+        .collect();
     let who = page_in.principal();
     let body = html! {
         h1 { "Queue" }
