@@ -141,14 +141,6 @@ impl Executor {
         self
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// Runs every run due now, one after another; returns them as they ended (or were put
     /// back for a retry).
     pub async fn run_due(&self) -> Result<Vec<ActionRun>> {

@@ -48,11 +48,6 @@ impl Registry {
         self.actions.get(kind)
     }
 
-    /// The kinds it can run.
-    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.actions.keys().copied()
-    }
-
     /// What running `request` would change now.
     pub async fn plan(&self, cx: &Cx, request: &ActionRequest) -> Result<Plan> {
         if let Some(of) = rollback_of(request)? {

@@ -389,15 +389,6 @@ impl Store {
         rows.iter().map(run_from).collect()
     }
 
-    /// Every run in `status`.
-    pub async fn runs_in(&self, status: RunStatus) -> Result<Vec<ActionRun>> {
-        let rows = sqlx::query("SELECT * FROM action_runs WHERE status = $1 ORDER BY queued_at, id")
-            .bind(status.as_str())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(run_from).collect()
-    }
-
     /// A run's log, in order.
     pub async fn run_log(&self, run_id: &str) -> Result<Vec<RunStep>> {
         let rows = sqlx::query("SELECT * FROM action_run_log WHERE run_id = $1 ORDER BY seq")
