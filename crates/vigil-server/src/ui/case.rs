@@ -19,6 +19,12 @@ use crate::error::{ApiError, Code};
 use crate::params::PathId;
 use crate::state::AppState;
 
+/// A step's target (`kind key`) as Vigil names the entity, so it compares with a request's.
+fn named(target: &str) -> String {
+    vigil_policy::cases::entity(target)
+        .map_or_else(|_| target.to_owned(), |e| format!("{} {}", e.kind.as_str(), e.key))
+}
+
 /// A citation (`alert:…`, `event:…`) as a link to what it cites.
 fn citation(reference: &str) -> Markup {
     match reference.split_once(':') {
@@ -57,6 +63,16 @@ pub async fn page(
             .collect(),
         Err(e) => return failure(e.into()),
     };
+    // The requests still standing (not closed), by action and target: a step asked for already
+    // links to its request instead of offering to ask again.
+    let standing: std::collections::HashMap<(&str, String), &vigil_store::ActionRequestRow> = requests
+        .iter()
+        .filter(|r| r.status.open())
+        .filter_map(|r| {
+            let target = r.request.target.as_ref()?;
+            Some(((r.request.action.as_str(), format!("{} {}", target.kind.as_str(), target.key)), r))
+        })
+        .collect();
     let rec = recommendation.map(|(_, body)| body).unwrap_or(Value::Null);
     let may_propose = page_in.may(Permission::ActionPropose);
     let may_write = page_in.may(Permission::CaseWrite);
@@ -100,8 +116,11 @@ pub async fn page(
                                 td { (text(&step["action"])) br; span.muted { (text(&step["description"])) } }
                                 td { @for t in step["touches"].as_array().into_iter().flatten() { (text(t)) br; } }
                                 td.wide { @for b in step["blast_radius"].as_array().into_iter().flatten() { (text(b)) br; } }
-                                td { @if may_propose {
-                                    @for t in step["touches"].as_array().into_iter().flatten() {
+                                td { @for t in step["touches"].as_array().into_iter().flatten() {
+                                    @if let Some(asked) = standing.get(&(text(&step["action"]), named(text(t)))) {
+                                        // Asked already (by the playbook or a person): the request, not a second one.
+                                        a href=(format!("/ui/actions/{}", segment(&asked.id))) { (asked.status.as_str()) " on " (text(t)) } br;
+                                    } @else if may_propose {
                                         form.inline method="post" action=(format!("/ui/cases/{}/actions", segment(case.id.as_str()))) {
                                             input type="hidden" name="csrf_token" value=(csrf);
                                             input type="hidden" name="action" value=(text(&step["action"]));
