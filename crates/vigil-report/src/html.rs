@@ -289,6 +289,6 @@ fn case_section(out: &mut String, case: &Case, recommendation: Option<&Recommend
 }
 
 /// Every tactic in kill-chain order: (short name, name).
-fn kill_chain() -> Vec<(String, String)> {
+pub fn kill_chain() -> Vec<(String, String)> {
     Attack::get().tactics().iter().map(|t| (t.short_name.clone(), t.name.clone())).collect()
 }

@@ -7,4 +7,6 @@ mod graph;
 mod html;
 
 pub use escape::html as escape_html;
+pub use graph::svg as entity_graph_svg;
+pub use html::kill_chain;
 pub use html::{HuntReport, render};

@@ -146,7 +146,7 @@ pub(crate) fn with_lifecycle(body: &mut serde_json::Value, lifecycle: &Lifecycle
     Ok(())
 }
 
-fn case_from(row: &AnyRow) -> Result<CaseRow> {
+pub(crate) fn case_from(row: &AnyRow) -> Result<CaseRow> {
     let state = parse_state(&row.try_get::<String, _>("state")?)?;
     let body: String = row.try_get("body")?;
     let body: serde_json::Value = serde_json::from_str(&body)?;

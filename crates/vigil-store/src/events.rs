@@ -207,20 +207,31 @@ impl Store {
         text: Option<&str>,
         limit: i64,
     ) -> Result<Vec<StoredEvent>> {
+        self.search_events_ordered(from, to, text, limit, false).await
+    }
+
+    /// Events in `[from, to)` holding `text`, oldest or newest first, at most `limit`.
+    pub async fn search_events_ordered(
+        &self,
+        from: &str,
+        to: &str,
+        text: Option<&str>,
+        limit: i64,
+        newest_first: bool,
+    ) -> Result<Vec<StoredEvent>> {
         let pattern = text.map(|t| {
             let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{}%", escaped.to_lowercase())
         });
-        let rows = sqlx::query(
+        let sql = if newest_first {
             "SELECT * FROM events WHERE time >= $1 AND time < $2 \
-             AND ($3 IS NULL OR LOWER(ocsf) LIKE $3 ESCAPE '\\') ORDER BY time, id LIMIT $4",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
+             AND ($3 IS NULL OR LOWER(ocsf) LIKE $3 ESCAPE '\\') ORDER BY time DESC, id DESC LIMIT $4"
+        } else {
+            "SELECT * FROM events WHERE time >= $1 AND time < $2 \
+             AND ($3 IS NULL OR LOWER(ocsf) LIKE $3 ESCAPE '\\') ORDER BY time, id LIMIT $4"
+        };
+        let rows =
+            sqlx::query(sql).bind(from).bind(to).bind(pattern).bind(limit).fetch_all(&self.reader).await?;
         rows.iter().map(event_from).collect()
     }
 

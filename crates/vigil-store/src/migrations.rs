@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0009_rule_mutes.sqlite.sql"),
         postgres: include_str!("../migrations/0009_rule_mutes.postgres.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/0010_queue_order.sqlite.sql"),
+        postgres: include_str!("../migrations/0010_queue_order.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -294,6 +294,17 @@ impl WriteTx<'_> {
 }
 
 impl Store {
+    /// How many runs ended failed, by case: actions the queue shows as blocked.
+    pub async fn failed_runs_by_case(&self) -> Result<std::collections::HashMap<CaseId, i64>> {
+        let rows = sqlx::query(
+            "SELECT case_id, COUNT(*) FROM action_runs WHERE status = $1 AND case_id IS NOT NULL GROUP BY case_id",
+        )
+        .bind(RunStatus::Failed.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|row| Ok((CaseId::from(row.try_get::<String, _>(0)?), row.try_get(1)?))).collect()
+    }
+
     /// Takes the next due run for `lease_ms`: a queued one whose time has come, or a running one
     /// whose executor's lease ran out (it crashed or hung). The conditional update lets one
     /// taker win when several try at once.

@@ -39,23 +39,36 @@ pub async fn search(
     State(state): State<AppState>,
     Params(q): Params<SearchQuery>,
 ) -> ApiResult<Json<EventList>> {
-    // Without `from`, the last day up to `to` (or now): a search never scans every event
-    // unless it asks to.
-    let to = match q.to.as_deref() {
+    let limit = limit(q.limit, 100, 1_000)?;
+    let events = find(&state, q.from.as_deref(), q.to.as_deref(), q.q.as_deref(), limit, false).await?;
+    Ok(Json(EventList { events }))
+}
+
+/// Events in `[from, to)` holding `text`: without `from`, the last day up to `to` (or now), so a
+/// search never scans every event unless it asks to. The API (oldest first) and the events page
+/// (newest first) both ask here.
+pub async fn find(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    text: Option<&str>,
+    limit: i64,
+    newest_first: bool,
+) -> ApiResult<Vec<StoredEvent>> {
+    let to = match to {
         Some(t) => instant(Some(t), "")?,
         None => vigil_store::time::stamp(state.store.clock().now() + chrono::Duration::seconds(1)),
     };
-    let from = match q.from.as_deref() {
+    let from = match from {
         Some(f) => instant(Some(f), "")?,
         None => chrono::DateTime::parse_from_rfc3339(&to)
             .map(|t| vigil_store::time::stamp(t.to_utc() - chrono::Duration::days(1)))
             .unwrap_or_else(|_| "0000".to_owned()),
     };
-    if q.q.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 256) {
+    if text.is_some_and(|t| t.is_empty() || t.chars().count() > 256) {
         return Err(ApiError::new(Code::BadRequest, "q: 1 to 256 characters"));
     }
-    let events = state.store.search_events(&from, &to, q.q.as_deref(), limit(q.limit, 100, 1_000)?).await?;
-    Ok(Json(EventList { events }))
+    Ok(state.store.search_events_ordered(&from, &to, text, limit, newest_first).await?)
 }
 
 #[derive(Serialize, JsonSchema)]

@@ -30,10 +30,10 @@ pub struct TokenList {
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     #[schemars(with = "String")]
-    owner: UserId,
+    pub owner: UserId,
     /// `*`, permission names, or `webhook:<source>`.
-    scopes: Vec<String>,
-    expires_in_days: u32,
+    pub scopes: Vec<String>,
+    pub expires_in_days: u32,
 }
 
 pub async fn create(
@@ -102,10 +102,10 @@ pub async fn create(
 /// A new token, with its secret: the only time the secret is shown.
 #[derive(Serialize, JsonSchema)]
 pub struct Created {
-    id: TokenId,
+    pub id: TokenId,
     /// `vgl_<id>_<secret>`, for `Authorization: Bearer`.
-    token: String,
-    expires_at: String,
+    pub token: String,
+    pub expires_at: String,
     note: String,
 }
 

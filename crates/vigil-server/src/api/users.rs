@@ -29,11 +29,11 @@ pub struct UserList {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     #[schemars(with = "String")]
-    name: UserId,
+    pub name: UserId,
     #[schemars(with = "super::names::RoleName")]
-    role: String,
+    pub role: String,
     /// Absent for a service account, which signs in only with tokens.
-    password: Option<String>,
+    pub password: Option<String>,
 }
 
 pub async fn create(
@@ -98,7 +98,7 @@ pub async fn enable(
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
     #[schemars(with = "super::names::RoleName")]
-    role: String,
+    pub role: String,
 }
 
 pub async fn set_role(

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::Value;
 use vigil_model::CaseId;
@@ -31,6 +31,50 @@ fn citation(reference: &str) -> Markup {
         Some(("event", id)) => html! { a href=(format!("/ui/events/{}", segment(id))) { (reference) } },
         Some(("alert", id)) => html! { a href=(format!("#alert-{}", segment(id))) { (reference) } },
         _ => html! { (reference) },
+    }
+}
+
+/// The kill chain with the tactics the case reaches marked, then its techniques and the alerts
+/// (by position in the case) that show each.
+fn attack(case: &vigil_correlate::Case) -> Markup {
+    let used: Vec<&str> = case.tactics.iter().map(|t| t.short_name.as_str()).collect();
+    html! {
+        div.chain aria-label="ATT&CK tactics, those this case reaches marked" {
+            @for (short, name) in vigil_report::kill_chain() {
+                @if used.contains(&short.as_str()) { span.hit { (name) } } @else { span { (name) } }
+            }
+        }
+        @if case.techniques.is_empty() { p.muted { "No technique named by the alerts." } } @else {
+            table {
+                thead { tr { th { "Technique" } th { "Name" } th.wide { "Alerts" } } }
+                tbody { @for t in &case.techniques {
+                    tr {
+                        td { code { (t.id) } }
+                        td { (t.name.as_deref().unwrap_or("(not in this ATT&CK release)")) }
+                        td.wide { @for i in &t.alerts { @if let Some(id) = case.alerts.get(*i).and_then(|a| a.ids.first()) {
+                            a href=(format!("#alert-{}", segment(id.as_str()))) { "#" (i + 1) } " "
+                        } } }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// The entities behind the graph, as text: what a screen reader reads and what the picture cuts.
+fn entities(case: &vigil_correlate::Case) -> Markup {
+    let mut listed: Vec<&vigil_correlate::CaseEntity> = case.entities.iter().collect();
+    listed.sort_by(|a, b| b.alerts.cmp(&a.alerts).then_with(|| a.entity.cmp(&b.entity)));
+    html! {
+        details {
+            summary { (listed.len()) " entities" }
+            table {
+                thead { tr { th { "Kind" } th { "Entity" } th { "Alerts naming it" } } }
+                tbody { @for e in listed.iter().take(500) {
+                    tr { td { (e.entity.kind.as_str()) } td { code { (e.entity.key) } } td { (e.alerts) } }
+                } }
+            }
+        }
     }
 }
 
@@ -78,6 +122,8 @@ pub async fn page(
     let may_write = page_in.may(Permission::CaseWrite);
     let me = page_in.principal().name.clone();
     let case_path = format!("/ui/cases/{}", segment(case.id.as_str()));
+    // The clustered case as the engine stored it; a row written otherwise has no graph to draw.
+    let clustered = serde_json::from_value::<vigil_correlate::Case>(case.body.clone()).ok();
     let csrf = page_in.csrf().to_owned();
     let body = html! {
         h1 { (case.title) }
@@ -133,6 +179,20 @@ pub async fn page(
                         } }
                     }
                 }
+            }
+        }
+        section aria-labelledby="attack" {
+            h2 #attack { "ATT&CK" }
+            @match &clustered { Some(c) => (attack(c)), None => p.muted { "No tactics recorded for this case." } }
+        }
+        section aria-labelledby="graph" {
+            h2 #graph { "Entity graph" }
+            @match &clustered {
+                Some(c) => {
+                    div.graph { (PreEscaped(vigil_report::entity_graph_svg(c))) }
+                    (entities(c))
+                }
+                None => p.muted { "No entities recorded for this case." }
             }
         }
         section aria-labelledby="actions" {
@@ -246,16 +306,26 @@ pub async fn event(
     shell(&format!("Event {}", event.id), page_in.principal(), body).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct AssignForm {
+    /// `queue` when asked from the queue, which the answer leads back to.
+    back: Option<String>,
+}
+
 /// Assigns the case to the person asking, through the API's own handler.
 pub async fn assign(
     page_in: Page<perm::CaseWrite>,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<CaseId>,
+    Form(form): Form<AssignForm>,
 ) -> Response {
     let me = page_in.auth.principal.name.clone();
     let body = crate::body::JsonBody(crate::api::cases::Assign { assignee: Some(me) });
-    let path = format!("/ui/cases/{}", segment(id.as_str()));
+    let path = match form.back.as_deref() {
+        Some("queue") => "/ui/queue".to_owned(),
+        _ => format!("/ui/cases/{}", segment(id.as_str())),
+    };
     match crate::api::cases::assign(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await {
         Ok(_) => Redirect::to(&path).into_response(),
         Err(e) => failure(e),

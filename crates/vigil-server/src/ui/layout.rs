@@ -43,6 +43,11 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
                         a.brand href="/ui/queue" { "Vigil" }
                         a href="/ui/queue" { "Queue" }
                         @if may(Permission::ActionApprove) { a href="/ui/inbox" { "Approvals" } }
+                        @if may(Permission::EventRead) { a href="/ui/events" { "Events" } a href="/ui/dead-letters" { "Dead letters" } }
+                        @if may(Permission::RuleRead) { a href="/ui/rules" { "Rules" } }
+                        @if may(Permission::UserRead) { a href="/ui/people" { "People" } }
+                        @if may(Permission::TokenAdmin) { a href="/ui/tokens" { "Tokens" } }
+                        @if may(Permission::AuditRead) { a href="/ui/audit" { "Audit trail" } }
                     }
                     div.who {
                         span { (who.name.as_str()) " · " (who.role.as_str()) }

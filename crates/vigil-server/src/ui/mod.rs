@@ -1,13 +1,18 @@
 //! The pages a person uses in a browser, rendered on the server and readable with JavaScript
 //! off: sign-in, the case queue, a case with its evidence path, an event with its raw record,
-//! the approvals inbox and a request with its run log. Every value is escaped by the templates
+//! the approvals inbox and a request with its run log, events search and dead letters, the
+//! rules, people and tokens, and the audit trail with each record's check. Every value is escaped by the templates
 //! (`maud`); no script runs, and the Content-Security-Policy says so. Sessions and CSRF are the
 //! API's: a form carries the session's token as `csrf_token`, and the same check judges it.
 
+mod audit;
 mod case;
+mod events;
 mod inbox;
 mod layout;
+mod people;
 mod queue;
+mod rules;
 mod sign_in;
 
 use axum::Router;
@@ -35,7 +40,19 @@ pub fn router() -> Router<AppState> {
         .route("/ui/cases/{id}/actions", post(case::propose))
         .route("/ui/cases/{id}/assign", post(case::assign))
         .route("/ui/cases/{id}/comments", post(case::comment))
+        .route("/ui/events", get(events::search))
         .route("/ui/events/{id}", get(case::event))
+        .route("/ui/dead-letters", get(events::dead_letters))
+        .route("/ui/rules", get(rules::page))
+        .route("/ui/rules/reload", post(rules::reload))
+        .route("/ui/people", get(people::users).post(people::add_user))
+        .route("/ui/people/{id}/role", post(people::set_role))
+        .route("/ui/people/{id}/disable", post(people::disable))
+        .route("/ui/people/{id}/enable", post(people::enable))
+        .route("/ui/tokens", get(people::tokens).post(people::make_token))
+        .route("/ui/tokens/{id}/revoke", post(people::revoke_token))
+        .route("/ui/audit", get(audit::trail))
+        .route("/ui/audit/verify", get(audit::verify))
         .route("/ui/inbox", get(inbox::page))
         .route("/ui/actions/{id}", get(inbox::request))
         .route("/ui/actions/{id}/approve", post(inbox::approve))

@@ -5,10 +5,12 @@ mod actions;
 mod bad_input;
 mod cases;
 mod execute;
+mod pages;
 mod rbac;
 mod sessions;
 mod syslog_year;
 mod ui;
+mod xss;
 
 use std::sync::Arc;
 
@@ -24,6 +26,9 @@ pub struct Server {
     pub store: Store,
     /// The server's executor, run by the test when it chooses (`run_actions`).
     pub executor: vigil_respond::Executor,
+    /// The server's engine handle (no engine runs in these tests; its rule list is what the
+    /// rules page shows).
+    pub engine: EngineHandle,
     pub uploads: Arc<tokio::sync::Semaphore>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -70,12 +75,12 @@ impl Server {
             .enable_all()
             .build()
             .expect("runtime");
+        let engine = EngineHandle::default();
         let (url, store, uploads, executor) = runtime.block_on(async {
             let store = Store::open_dir(dir.path()).await.expect("store").with_clock(clock);
-            let engine = EngineHandle::default();
             let ingest = Ingest::start(store.clone(), 8, Arc::clone(&engine.stored));
             let reload: vigil_server::Reloader = Arc::new(|| Err("no rules in this test".to_owned()));
-            let state = AppState::new(store.clone(), ingest, engine, limits, reload);
+            let state = AppState::new(store.clone(), ingest, engine.clone(), limits, reload);
             let uploads = state.uploads.clone();
             let executor = vigil_server::respond::executor(&state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -83,7 +88,7 @@ impl Server {
             tokio::spawn(vigil_server::serve(listener, state, std::future::pending()));
             (url, store, uploads, executor)
         });
-        Server { url, store, executor, uploads, runtime, _dir: dir }
+        Server { url, store, executor, engine, uploads, runtime, _dir: dir }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

@@ -10,7 +10,7 @@ use crate::Server;
 
 const HOSTILE: &str = "<script>document.title='owned'</script><img src=x onerror=alert(1)>";
 
-fn person(server: &Server, name: &str, role: &str) {
+pub fn person(server: &Server, name: &str, role: &str) {
     let hash = vigil_server::auth::password::hash("a long enough passphrase").expect("hash");
     server.block_on(async {
         let mut tx = server.store.write().await.expect("begin");
@@ -20,7 +20,7 @@ fn person(server: &Server, name: &str, role: &str) {
 }
 
 /// Signs in through the form; returns the cookie pair and the page's CSRF token.
-fn sign_in(server: &Server, name: &str) -> (String, String) {
+pub fn sign_in(server: &Server, name: &str) -> (String, String) {
     let form = format!("name={name}&password=a+long+enough+passphrase");
     let answer = server.request(
         "POST",
@@ -41,11 +41,11 @@ fn sign_in(server: &Server, name: &str) -> (String, String) {
     (cookie, csrf)
 }
 
-fn text(answer: &crate::Answer) -> String {
+pub fn text(answer: &crate::Answer) -> String {
     String::from_utf8_lossy(&answer.body).into_owned()
 }
 
-fn hostile_case(server: &Server) {
+pub fn hostile_case(server: &Server) {
     let engine = By::vigil(Component::Engine);
     server.block_on(async {
         let mut tx = server.store.write().await.expect("begin");
@@ -68,7 +68,7 @@ fn hostile_case(server: &Server) {
     });
 }
 
-fn form(server: &Server, path: &str, cookie: &str, body: &str) -> crate::Answer {
+pub fn form(server: &Server, path: &str, cookie: &str, body: &str) -> crate::Answer {
     server.request(
         "POST",
         path,
@@ -77,7 +77,7 @@ fn form(server: &Server, path: &str, cookie: &str, body: &str) -> crate::Answer 
     )
 }
 
-fn encode(text: &str) -> String {
+pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()

@@ -102,6 +102,13 @@ pub fn sign_checkpoint(key: &SigningKey, seq: i64, hash: &str, signed_at: &str) 
     }
 }
 
+impl Checkpoint {
+    /// Whether one of `keys` signed this checkpoint as it reads.
+    pub fn signature_holds(&self, keys: &[VerifyingKey]) -> bool {
+        signature_holds(self, keys)
+    }
+}
+
 pub(crate) fn signature_holds(cp: &Checkpoint, keys: &[VerifyingKey]) -> bool {
     let Some(key) = keys.iter().find(|k| key_id(k) == cp.key_id) else {
         return false;

@@ -225,6 +225,13 @@ impl Store {
         records_after(&self.reader, after, limit).await
     }
 
+    /// The newest record's sequence number (0 for an empty trail).
+    pub async fn audit_head(&self) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM audit").fetch_one(&self.reader).await?;
+        Ok(row.try_get("head")?)
+    }
+
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         checkpoints(&self.reader).await
     }
