@@ -57,6 +57,14 @@ pub enum Bench {
         #[arg(long)]
         database: Option<String>,
     },
+    /// The queue page over HTTP on a store of this many open cases: time per page, by view.
+    Queue {
+        #[arg(long, default_value_t = 10_000)]
+        cases: usize,
+        /// Requests per view.
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+    },
     /// Cluster generated alerts into cases: alerts per second and how time grows with the count.
     Cluster {
         /// Alert counts to generate and cluster.
@@ -74,6 +82,7 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
         Bench::Serve { seconds, clients, batch, trigger_every, database } => {
             crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every, database)
         }
+        Bench::Queue { cases, requests } => crate::bench_queue::run(cases, requests),
         Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
         Bench::Cluster { alerts, runs } => {
             crate::bench_cluster::run(&alerts, runs);

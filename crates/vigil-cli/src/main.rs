@@ -4,6 +4,7 @@ mod actions;
 mod ask;
 mod bench;
 mod bench_cluster;
+mod bench_queue;
 mod bench_serve;
 mod cases;
 mod config;

@@ -16,6 +16,7 @@ struct Demo {
     child: Child,
     url: String,
     passwords: std::collections::HashMap<String, String>,
+    ingest: String,
 }
 
 impl Demo {
@@ -29,7 +30,7 @@ impl Demo {
             .expect("vigil demo starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut url, mut passwords) = (None, std::collections::HashMap::new());
+        let (mut url, mut passwords, mut ingest) = (None, std::collections::HashMap::new(), None);
         for line in lines.by_ref() {
             let line = line.expect("demo output");
             if let Some(rest) = line.strip_prefix("sign in at ") {
@@ -41,12 +42,20 @@ impl Demo {
             {
                 passwords.insert(name.to_owned(), password.to_owned());
             }
+            if let Some(token) = line.trim().strip_prefix("ingest token") {
+                ingest = Some(token.trim().to_owned());
+            }
             if line.starts_with("Ctrl-C stops the demo") {
                 break;
             }
         }
         std::thread::spawn(move || for _ in lines {});
-        Demo { child, url: url.expect("the demo prints its sign-in page"), passwords }
+        Demo {
+            child,
+            url: url.expect("the demo prints its sign-in page"),
+            passwords,
+            ingest: ingest.expect("the demo prints an ingest token"),
+        }
     }
 }
 
@@ -68,8 +77,8 @@ fn shots() -> PathBuf {
 fn until(browser: &Session, what: &str, holds: impl Fn(&str, &str) -> bool) -> String {
     let started = std::time::Instant::now();
     loop {
-        let (url, page) = (browser.url(), browser.text());
-        if holds(&url, &page) {
+        let (url, page) = (browser.url(), browser.text_now());
+        if !page.is_empty() && holds(&url, &page) {
             return page;
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(30), "never {what}: at {url}: {page}");
@@ -123,6 +132,10 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     assert!(case_page.contains("Propose on user alice"), "steps not asked yet keep their button");
     analyst.screenshot(&dir.join("case.png"));
     no_violations(&analyst, "case");
+    // Its ATT&CK kill chain and entity graph, drawn on the server as SVG.
+    assert!(analyst.all("#graph ~ div.graph svg, div.graph svg").len() == 1, "the entity graph");
+    analyst.go(&format!("{case_url}#attack"));
+    analyst.screenshot(&dir.join("case-graph.png"));
     analyst.click(&with_text(&analyst, "a", "event:"));
     until(&analyst, "the event's raw record", |_, page| {
         page.contains("The raw record, as it arrived") && page.contains("As OCSF")
@@ -170,7 +183,112 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
     assert_eq!(buttons, ["Sign out"], "the auditor's case page");
     auditor.screenshot(&dir.join("auditor.png"));
+    // The audit trail, each record with its check, and the whole chain verified.
+    auditor.go(&format!("{}/ui/audit", demo.url));
+    let trail = auditor.text();
+    assert!(trail.contains("hash holds") && trail.contains("sealed by signed checkpoint"), "{trail}");
+    assert!(!trail.contains("edited") && !trail.contains("does not link"), "{trail}");
+    let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
+    assert_eq!(buttons, ["Sign out"], "the auditor's trail");
+    auditor.screenshot(&dir.join("audit.png"));
+    no_violations(&auditor, "audit trail");
+    auditor.click(&with_text(&auditor, "a", "Verify the whole chain"));
+    until(&auditor, "the chain verified", |_, page| page.contains("Intact."));
+    drop(auditor);
     let narrow = driver.session(420);
     sign_in(&narrow, &demo, "demo-auditor");
     narrow.screenshot(&dir.join("queue-narrow.png"));
+}
+
+const PAYLOADS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../vigil-server/tests/xss_payloads.txt"));
+
+/// Posts `body` to the demo's ingest API with its ingest token.
+fn ingest(demo: &Demo, format: &str, body: &[u8]) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let answer = agent
+        .post(&format!("{}/api/v1/ingest?format={format}&source=hostile", demo.url))
+        .header("Authorization", &format!("Bearer {}", demo.ingest))
+        .send(body)
+        .expect("the demo answers");
+    assert_eq!(answer.status().as_u16(), 200, "ingest {format}");
+}
+
+/// No payload's hook fired and no script was refused on the page the browser shows now.
+fn no_script_ran(browser: &Session, view: &str) {
+    assert_eq!(browser.script("return typeof window.__xss;"), "undefined", "{view}: a payload ran");
+    no_violations(browser, view);
+}
+
+#[test]
+fn hostile_records_of_every_source_are_shown_as_text_and_run_nothing_in_any_view() {
+    let payloads: Vec<&str> = PAYLOADS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    assert!(payloads.len() >= 100);
+    let demo = Demo::start();
+    let driver = Driver::start();
+    let dir = shots();
+
+    // The hook the payloads set is seen when a script does run: the detector can fail.
+    let control = driver.session(1280);
+    control.go("data:text/html,<script>window.__xss=1</script>");
+    assert_eq!(control.script("return window.__xss;"), 1, "the hook is seen when a script runs");
+    drop(control);
+
+    let mut okta = String::new();
+    let mut syslog = String::new();
+    let mut cloudtrail = Vec::new();
+    for (i, p) in payloads.iter().enumerate() {
+        let line = serde_json::json!({
+            "uuid": format!("5f1e0000-0000-4000-8000-{i:012}"), "published": "2026-03-02T10:10:00.123Z",
+            "eventType": "user.session.start", "version": "0", "severity": "WARN", "displayMessage": p,
+            "actor": {"id": "00u1", "type": "User", "alternateId": p, "displayName": p},
+            "client": {"ipAddress": "198.51.100.9", "userAgent": {"rawUserAgent": p}},
+            "outcome": {"result": "FAILURE", "reason": p}, "target": [],
+        });
+        okta.push_str(&format!("{line}\n"));
+        syslog.push_str(&format!(
+            "<86>Mar  2 10:46:{:02} web-01 sshd[2450]: Failed password for invalid user {p} from 198.51.100.9 port 40022 ssh2\n",
+            i % 60
+        ));
+        cloudtrail.push(serde_json::json!({
+            "eventVersion": "1.09", "userIdentity": {"type": "IAMUser", "principalId": "AIDA1", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333", "userName": p},
+            "eventTime": "2026-03-02T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.9", "userAgent": p,
+            "requestParameters": {"userName": p}, "eventID": format!("e-{i}"), "eventType": "AwsApiCall",
+        }));
+    }
+    ingest(&demo, "okta", okta.as_bytes());
+    ingest(&demo, "syslog", syslog.as_bytes());
+    ingest(&demo, "cloudtrail", serde_json::json!({"Records": cloudtrail}).to_string().as_bytes());
+    for p in payloads.iter().take(20) {
+        ingest(&demo, "okta", format!("{{{p}").as_bytes());
+    }
+
+    let analyst = driver.session(1280);
+    sign_in(&analyst, &demo, "demo-analyst");
+    analyst.go(&format!("{}/ui/events?range=all&q=__xss", demo.url));
+    let found = analyst.text();
+    assert!(found.contains("window.__xss=1"), "the search shows the payloads as text: {found}");
+    analyst.screenshot(&dir.join("xss-events.png"));
+    no_script_ran(&analyst, "events search");
+    let events: Vec<String> =
+        analyst.all("tbody a").iter().filter_map(|a| analyst.attribute(a, "href")).collect();
+    assert!(events.len() >= 100, "{} events found", events.len());
+    for href in &events {
+        analyst.go(&format!("{}{href}", demo.url));
+        let page = analyst.text();
+        assert!(page.contains("The raw record, as it arrived") && page.contains("__xss"), "{href}: {page}");
+        no_script_ran(&analyst, href);
+    }
+    analyst.go(&format!("{}/ui/dead-letters", demo.url));
+    assert!(analyst.text().contains("window.__xss=1"), "dead letters show their excerpts as text");
+    no_script_ran(&analyst, "dead letters");
+    analyst.go(&format!("{}/ui/queue", demo.url));
+    no_script_ran(&analyst, "queue");
+    let cases: Vec<String> =
+        analyst.all("tbody td a").iter().filter_map(|a| analyst.attribute(a, "href")).collect();
+    for href in &cases {
+        analyst.go(&format!("{}{href}", demo.url));
+        no_script_ran(&analyst, href);
+    }
 }

@@ -126,6 +126,12 @@ impl Session<'_> {
         self.call("GET", &format!("/element/{element}/attribute/{name}"), None).as_str().map(str::to_owned)
     }
 
+    /// The page's visible text, or nothing while a page is between documents (a navigation
+    /// in flight has no body yet).
+    pub fn text_now(&self) -> String {
+        self.all("body").first().map(|body| self.text_of(body)).unwrap_or_default()
+    }
+
     /// The page's visible text.
     pub fn text(&self) -> String {
         let body = self.one("body");
@@ -137,6 +143,12 @@ impl Session<'_> {
         let encoded = self.call("GET", "/screenshot", None);
         let bytes = decode_base64(encoded.as_str().expect("base64"));
         std::fs::write(path, bytes).expect("screenshot written");
+    }
+
+    /// The value of a script run by the driver (outside the page's Content-Security-Policy):
+    /// how a test reads what the page's own scripts did, such as a payload's hook firing.
+    pub fn script(&self, body: &str) -> Value {
+        self.call("POST", "/execute/sync", Some(json!({"script": body, "args": []})))
     }
 
     /// Messages the browser logged (a Content-Security-Policy violation among them).

@@ -125,7 +125,7 @@ pub async fn trail(
                         td { (r.at) }
                         td { (r.actor) br; span.muted { (r.origin) } }
                         td { (r.action) }
-                        td.wide { code { (r.target) } }
+                        td.wide { (r.target) }
                         td { (r.outcome) }
                         td { (status(c)) }
                         td.wide { code { (r.detail) } br; span.muted { "hash " code { (r.hash.get(..16).unwrap_or(&r.hash)) } } }
