@@ -88,6 +88,9 @@ pub struct AppState {
     pub quotas: crate::quota::Quotas,
     /// Refusals recorded in the audit trail, at most one a minute for each address or principal.
     pub refusals: crate::refusals::Refusals,
+    /// Set once the server is shutting down: long-lived answers (the pages' live updates) end
+    /// on it, so a graceful shutdown does not wait on an open browser tab.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -111,6 +114,7 @@ impl AppState {
             evidence_uploads,
             quotas: crate::quota::Quotas::default(),
             refusals: crate::refusals::Refusals::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
             logins: Arc::default(),
         }
     }

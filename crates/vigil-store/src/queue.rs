@@ -77,6 +77,12 @@ pub struct QueuePage {
 }
 
 impl Store {
+    /// When any case last changed (a save, a move, an assignment), or nothing without cases.
+    pub async fn cases_changed_at(&self) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT MAX(updated_at) AS at FROM cases").fetch_one(&self.reader).await?;
+        Ok(row.try_get("at")?)
+    }
+
     pub async fn queue(&self, filter: &QueueFilter) -> Result<QueuePage> {
         let closed: Vec<&str> =
             CaseState::ALL.into_iter().filter(|s| s.is_closed()).map(CaseState::as_str).collect();

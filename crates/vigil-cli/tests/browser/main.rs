@@ -121,6 +121,17 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     sign_in(&analyst, &demo, "demo-analyst");
     analyst.screenshot(&dir.join("queue.png"));
     no_violations(&analyst, "queue");
+    // A new case appears on the open queue by itself (server-sent events; no reload).
+    assert!(!analyst.text().contains("mallet"));
+    ingest(
+        &demo,
+        "syslog",
+        b"<86>Mar  2 11:02:17 web-77 sshd[3121]: Failed password for invalid user mallet from 192.0.2.77 port 50122 ssh2\n",
+    );
+    until(&analyst, "the new case on the open queue", |url, page| {
+        url.ends_with("/ui/queue") && page.contains("mallet")
+    });
+    no_violations(&analyst, "live queue");
     analyst.click(&with_text(&analyst, "tbody td a", "Brute Force Followed By A Successful Logon"));
     until(&analyst, "the case with its citations", |url, page| {
         url.contains("/ui/cases/") && page.contains("Rests on:")

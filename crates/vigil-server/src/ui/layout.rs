@@ -1,5 +1,5 @@
-//! The page shell: the navigation a role may use, the stylesheet, and the policy that no
-//! script runs.
+//! The page shell: the navigation a role may use, the stylesheet, and the policy that only
+//! Vigil's own script file runs.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -7,9 +7,10 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::auth::{Permission, Principal};
 
-/// No script at all, styles and images from Vigil only, forms posting to Vigil only.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                       frame-ancestors 'none'; base-uri 'none'";
+/// Scripts, styles and images from Vigil only (the one script is the queue's live updates; no
+/// inline script runs), connections back to Vigil only, forms posting to Vigil only.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                       img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &str = include_str!("vigil.css");
 

@@ -1,15 +1,18 @@
 //! The pages a person uses in a browser, rendered on the server and readable with JavaScript
 //! off: sign-in, the case queue, a case with its evidence path, an event with its raw record,
 //! the approvals inbox and a request with its run log, events search and dead letters, the
-//! rules, people and tokens, and the audit trail with each record's check. Every value is escaped by the templates
-//! (`maud`); no script runs, and the Content-Security-Policy says so. Sessions and CSRF are the
-//! API's: a form carries the session's token as `csrf_token`, and the same check judges it.
+//! rules, people and tokens, and the audit trail with each record's check. Every value is
+//! escaped by the templates (`maud`); the one script is Vigil's own file for the queue's live
+//! updates, and the Content-Security-Policy allows no other (no inline script, nothing from
+//! elsewhere). Sessions and CSRF are the API's: a form carries the session's token as
+//! `csrf_token`, and the same check judges it.
 
 mod audit;
 mod case;
 mod events;
 mod inbox;
 mod layout;
+mod live;
 mod people;
 mod queue;
 mod rules;
@@ -59,10 +62,12 @@ pub fn router() -> Router<AppState> {
         .route("/ui/actions/{id}/reject", post(inbox::reject))
         .route("/ui/actions/{id}/execute", post(inbox::execute))
         .route("/ui/vigil.css", get(layout::stylesheet))
+        .route("/ui/live", get(live::events))
+        .route("/ui/live.js", get(live::script))
         .route_layer(axum::middleware::from_fn(secure_headers))
 }
 
-/// Every page: no script, nothing from elsewhere, never framed, never cached.
+/// Every page: no inline script, nothing from elsewhere, never framed, never cached.
 async fn secure_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

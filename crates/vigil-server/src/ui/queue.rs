@@ -124,7 +124,9 @@ pub async fn page(
     let body = html! {
         h1 { "Queue" }
         (filters(&query, filter.state, filter.order))
-        p.muted { (queue.total) " cases" @if pages > 1 { " · page " (page) " of " (pages) } }
+        // What the live script swaps when the cases change.
+        div data-live="queue" {
+        p.muted aria-live="polite" { (queue.total) " cases" @if pages > 1 { " · page " (page) " of " (pages) } }
         @if queue.cases.is_empty() { p.muted { "No cases." } } @else {
             table.queue {
                 thead { tr {
@@ -179,6 +181,8 @@ pub async fn page(
             @if page > 1 { a href=(query.link(page - 1)) rel="prev" { "← Previous" } }
             @if page < pages { a href=(query.link(page + 1)) rel="next" { "Next →" } }
         }
+        }
+        script src="/ui/live.js" defer {}
     };
     shell("Queue", who, body).into_response()
 }

@@ -132,3 +132,63 @@ fn an_admin_adds_a_person_sets_a_role_and_makes_and_revokes_a_token_by_form() {
     let tokens = text(&server.request("GET", "/ui/tokens", &[("Cookie", &cookie)], None));
     assert!(tokens.contains("revoked ") && !tokens.contains(secret), "{tokens}");
 }
+
+/// Reads a server-sent event stream until `wanted` arrives; fails after 30 s.
+fn stream_until(url: &str, path: &str, cookie: &str, wanted: &str, change: impl FnOnce()) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("send");
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    // The answer's head first: the stream is open before the change is made.
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("the answer's head");
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    assert!(head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"), "{head}");
+    change();
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).expect("an event within 30 s");
+        assert!(read > 0, "the stream ended: {seen}");
+        seen.push_str(&line);
+        if seen.contains(wanted) {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn an_open_queue_is_told_when_the_cases_change() {
+    let server = Server::start();
+    cases(&server, 1);
+    person(&server, "ana", "analyst");
+    let (cookie, _) = sign_in(&server, "ana");
+    let without = server.request("GET", "/ui/live", &[], None);
+    assert_eq!((without.status, without.header("location")), (303, Some("/ui/sign-in")));
+    let script = server.request("GET", "/ui/live.js", &[], None);
+    assert_eq!(script.header("content-type"), Some("text/javascript; charset=utf-8"));
+    let queue = text(&server.request("GET", "/ui/queue", &[("Cookie", &cookie)], None));
+    assert!(
+        queue.contains("<script src=\"/ui/live.js\" defer></script>") && queue.contains("data-live"),
+        "{queue}"
+    );
+
+    // The data is when the cases last changed (a time stamp of this century).
+    let seen = stream_until(&server.url, "/ui/live", &cookie, "data: 20", || {
+        cases(&server, 2);
+        server.engine.processed.notify_waiters();
+    });
+    assert!(seen.contains("event: cases"), "{seen}");
+}

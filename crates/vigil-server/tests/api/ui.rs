@@ -93,7 +93,11 @@ fn without_a_session_every_page_leads_to_the_sign_in_form_and_no_script_may_run(
     let form = server.request("GET", "/ui/sign-in", &[], None);
     assert_eq!(form.status, 200);
     let csp = form.header("content-security-policy").expect("a CSP");
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self';"), "{csp}");
+    assert!(
+        !csp.contains("unsafe") && !csp.contains("http"),
+        "no inline script, nothing from elsewhere: {csp}"
+    );
     assert_eq!(form.header("x-frame-options"), Some("DENY"));
     assert!(text(&form).contains("<form method=\"post\" action=\"/ui/sign-in\""), "{}", text(&form));
     person(&server, "ana", "analyst");
