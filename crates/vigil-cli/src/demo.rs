@@ -42,7 +42,16 @@ const SCENARIO: &[(&str, &str, &[u8])] = &[
     ("syslog.log", "syslog", include_bytes!("../../../samples/syslog.log")),
 ];
 
-const ROLES: &[&str] = &["admin", "lead", "responder", "analyst", "auditor"];
+/// The demo's people: one of each role, and a second lead, so an action that needs two
+/// people can be approved by two.
+const PEOPLE: &[(&str, &str)] = &[
+    ("demo-admin", "admin"),
+    ("demo-lead", "lead"),
+    ("demo-lead-2", "lead"),
+    ("demo-responder", "responder"),
+    ("demo-analyst", "analyst"),
+    ("demo-auditor", "auditor"),
+];
 
 fn random_hex(n: usize) -> Result<String> {
     let mut bytes = vec![0u8; n];
@@ -53,8 +62,8 @@ fn random_hex(n: usize) -> Result<String> {
 async fn users(running: &Running) -> Result<Vec<(String, String)>> {
     let by = By::vigil(Component::Demo);
     let mut out = Vec::new();
-    for role in ROLES {
-        let name = format!("demo-{role}");
+    for (name, role) in PEOPLE {
+        let name = (*name).to_owned();
         let password = random_hex(8)?;
         let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
         let mut tx = running.store.write().await?;

@@ -65,8 +65,9 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The newest schema version this build knows.
-pub const LATEST: i64 = 9;
+/// The newest schema version this build knows: the last migration's, so adding one cannot
+/// leave it behind.
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(
@@ -99,4 +100,19 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
         tx.commit().await.map_err(failed)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migration added without raising the schema version made every store it opened refuse
+    /// to open again ("schema version 10, newer than this build's 9").
+    #[test]
+    fn the_schema_version_is_the_last_migration_and_versions_have_no_gap() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "migrations are numbered 1, 2, 3, … in order");
+        }
+        assert_eq!(LATEST, MIGRATIONS.len() as i64);
+    }
 }

@@ -151,6 +151,16 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     until(&analyst, "the event's raw record", |_, page| {
         page.contains("The raw record, as it arrived") && page.contains("As OCSF")
     });
+    // Back on the case, the analyst proposes a playbook step nobody has asked for yet.
+    analyst.go(&case_url);
+    analyst.click(&with_text(&analyst, "button", "Propose on user alice"));
+    let proposed = until(&analyst, "the proposal's page", |url, page| {
+        url.contains("/ui/actions/") && page.contains("status awaiting_approval")
+    });
+    assert!(
+        proposed.contains("user alice") && proposed.contains("You cannot answer: you asked for it"),
+        "{proposed}"
+    );
     drop(analyst);
 
     // The lead approves the responder's block from the inbox.
@@ -166,7 +176,31 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     lead.type_into(&lead.one("textarea[name=rationale]"), "the address the intrusion came from");
     lead.click(&with_text(&lead, "button", "Approve"));
     until(&lead, "approved", |_, page| page.contains("status approved"));
+
+    // The cloud containment the policy gives to two people: a lead, then a second lead.
+    lead.go(&format!("{}/ui/inbox", demo.url));
+    let link = with_text(&lead, "div.card a", "deactivate_access_key");
+    let two_person = format!("{}{}", demo.url, lead.attribute(&link, "href").expect("href"));
+    lead.go(&two_person);
+    assert!(lead.text().contains("two people"), "{}", lead.text());
+    lead.type_into(&lead.one("textarea[name=rationale]"), "the key the intrusion used");
+    lead.click(&with_text(&lead, "button", "Approve"));
+    let first =
+        until(&lead, "the first of two answers", |_, page| page.contains("the key the intrusion used"));
+    assert!(first.contains("status awaiting_approval"), "one lead is not enough: {first}");
     drop(lead);
+    let second = driver.session(1280);
+    sign_in(&second, &demo, "demo-lead-2");
+    second.go(&two_person);
+    second.type_into(&second.one("textarea[name=rationale]"), "agreed: contain the key");
+    second.click(&with_text(&second, "button", "Approve"));
+    let both = until(&second, "approved by two", |_, page| page.contains("status approved"));
+    assert!(both.contains("demo-lead") && both.contains("demo-lead-2"), "both answers shown: {both}");
+    // Approved, but Vigil has no connector to run it: no Execute button that could only fail.
+    let buttons: Vec<String> = second.all("button").iter().map(|b| second.text_of(b)).collect();
+    assert_eq!(buttons, ["Sign out"], "{both}");
+    second.screenshot(&dir.join("two-person.png"));
+    drop(second);
 
     // The responder executes it; the run verifies and the case is executed.
     let responder = driver.session(1280);

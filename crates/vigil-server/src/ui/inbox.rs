@@ -101,8 +101,12 @@ pub async fn request(
     };
     let answered = approvals.iter().any(|a| a.approver == who.name.as_str());
     let why = cannot_answer(who, &row, answered);
-    let may_execute =
-        who.may(Permission::ActionExecute) && row.status == ActionStatus::Approved && run.is_none();
+    // Approved but with nothing to run it (no connector): no button that could only fail.
+    let runnable = row.plan["runnable"] == true;
+    let may_execute = who.may(Permission::ActionExecute)
+        && row.status == ActionStatus::Approved
+        && run.is_none()
+        && runnable;
     let body = html! {
         h1 { (row.request.action) " on " (target(&row)) }
         p.muted {

@@ -120,7 +120,8 @@ fn hostile_text_in_a_case_is_shown_as_text_in_the_queue_and_the_case() {
     for path in ["/ui/queue", "/ui/cases/c1"] {
         let page = server.request("GET", path, &[("Cookie", &cookie)], None);
         assert_eq!(page.status, 200, "{path}");
-        let html = text(&page);
+        // Vigil's own script file is the one script tag a page may carry.
+        let html = text(&page).replace(r#"<script src="/ui/live.js" defer></script>"#, "");
         assert!(!html.contains("<script") && !html.contains("<img"), "{path}: {html}");
         assert!(html.contains("&lt;script&gt;document.title="), "{path} shows the payload as text");
     }
@@ -219,4 +220,42 @@ fn an_analyst_takes_the_case_and_comments_from_its_page() {
     let page = text(&server.request("GET", "/ui/cases/c3", &[("Cookie", &cookie)], None));
     assert!(page.contains("owner ana") && !page.contains("Assign to me"), "{page}");
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;") && !page.contains("<img"), "{page}");
+}
+
+/// An approved request with no connector to run it was offered an Execute button that could
+/// only answer `no_connector`.
+#[test]
+fn an_approved_request_nothing_can_run_offers_no_execute_button() {
+    let server = Server::start();
+    crate::cases::recommended_case(&server, "c4");
+    person(&server, "rita", "responder");
+    person(&server, "sam", "responder");
+    let (rita, rita_csrf) = sign_in(&server, "rita");
+    let proposed = form(
+        &server,
+        "/ui/cases/c4/actions",
+        &rita,
+        &format!("csrf_token={rita_csrf}&action=disable_account&target={}", encode("user alice")),
+    );
+    assert_eq!(proposed.status, 303, "{}", text(&proposed));
+    let page = proposed.header("location").expect("the request's page").to_owned();
+    let id = page.trim_start_matches("/ui/actions/").to_owned();
+    let (sam, sam_csrf) = sign_in(&server, "sam");
+    let inbox = text(&server.request("GET", "/ui/inbox", &[("Cookie", &sam)], None));
+    let sha = inbox
+        .split("name=\"request_sha256\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("hash");
+    let approved = form(
+        &server,
+        &format!("/ui/actions/{id}/approve"),
+        &sam,
+        &format!("csrf_token={sam_csrf}&request_sha256={sha}&rationale=contain"),
+    );
+    assert_eq!(approved.status, 303, "{}", text(&approved));
+    let shown = text(&server.request("GET", &page, &[("Cookie", &rita)], None));
+    assert!(shown.contains("status <strong>approved</strong>"), "{shown}");
+    assert!(shown.contains("Vigil has no action or connector that runs it yet"), "{shown}");
+    assert!(!shown.contains("/execute\""), "no Execute button: {shown}");
 }
