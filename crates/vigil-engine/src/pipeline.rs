@@ -94,6 +94,7 @@ impl Pipeline {
             .map(|r| crate::runner::RuleSummary {
                 id: r.id.clone(),
                 title: r.title.clone(),
+                description: r.description.clone(),
                 level: r.level.as_str().to_owned(),
                 tags: r.tags.clone(),
                 author: r.author.clone(),

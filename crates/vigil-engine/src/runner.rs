@@ -148,6 +148,7 @@ pub struct Progress {
 pub struct RuleSummary {
     pub id: String,
     pub title: String,
+    pub description: Option<String>,
     pub level: String,
     pub tags: Vec<String>,
     pub author: Option<String>,

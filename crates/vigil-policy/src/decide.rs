@@ -25,6 +25,8 @@ pub struct Decision {
     pub policy_sha256: String,
     /// How long the request waits for its approvals.
     pub expires_in_secs: u64,
+    /// The blast radius it was decided on, which approvers are shown.
+    pub blast_radius: crate::BlastRadius,
 }
 
 impl Decision {
@@ -45,6 +47,12 @@ impl Decision {
             "rule": self.rule,
             "why": self.why,
             "emergency": self.emergency,
+            "blast_radius": {
+                "users": self.blast_radius.users,
+                "hosts": self.blast_radius.hosts,
+                "services": self.blast_radius.services,
+                "accounts": self.blast_radius.accounts,
+            },
         })
     }
 }
@@ -57,6 +65,7 @@ pub fn decide(policy: &Policy, request: &ActionRequest, context: &Context) -> De
         emergency,
         policy_sha256: policy.sha256.clone(),
         expires_in_secs: policy.expires_in_secs,
+        blast_radius: context.blast_radius,
     };
     let Some(kind) = request.kind() else {
         return decision(

@@ -141,6 +141,7 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     let case_page = analyst.text();
     assert!(case_page.contains("awaiting_approval on user alice"), "{case_page}");
     assert!(case_page.contains("Propose on user alice"), "steps not asked yet keep their button");
+    assert!(case_page.contains("(containment-and-recovery)"), "each step's policy tier, before proposing");
     analyst.screenshot(&dir.join("case.png"));
     no_violations(&analyst, "case");
     // Its ATT&CK kill chain and entity graph, drawn on the server as SVG.
@@ -168,6 +169,8 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     sign_in(&lead, &demo, "demo-lead");
     lead.go(&format!("{}/ui/inbox", demo.url));
     lead.screenshot(&dir.join("inbox.png"));
+    let inbox = lead.text();
+    assert!(inbox.contains("Blast radius:") && inbox.contains("Evidence:"), "{inbox}");
     no_violations(&lead, "inbox");
     let link = with_text(&lead, "div.card a", "block_indicator");
     let request_url = format!("{}{}", demo.url, lead.attribute(&link, "href").expect("href"));
@@ -227,6 +230,16 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     auditor.go(&case_url);
     let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
     assert_eq!(buttons, ["Sign out"], "the auditor's case page");
+    // A change forged from the auditor's own page, with the session's CSRF token, is refused.
+    let forged = auditor.script_async(
+        "var done = arguments[arguments.length - 1];
+         var csrf = document.querySelector('input[name=csrf_token]').value;
+         fetch(location.pathname + '/assign', {method: 'POST', redirect: 'manual',
+               headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+               body: 'csrf_token=' + encodeURIComponent(csrf)})
+           .then(function (answer) { done(answer.status); });",
+    );
+    assert_eq!(forged, 403, "the auditor's forged assignment");
     auditor.screenshot(&dir.join("auditor.png"));
     // The audit trail, each record with its check, and the whole chain verified.
     auditor.go(&format!("{}/ui/audit", demo.url));

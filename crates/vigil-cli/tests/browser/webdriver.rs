@@ -151,6 +151,11 @@ impl Session<'_> {
         self.call("POST", "/execute/sync", Some(json!({"script": body, "args": []})))
     }
 
+    /// The value an asynchronous script passes to its callback (the last argument).
+    pub fn script_async(&self, body: &str) -> Value {
+        self.call("POST", "/execute/async", Some(json!({"script": body, "args": []})))
+    }
+
     /// Messages the browser logged (a Content-Security-Policy violation among them).
     pub fn console(&self) -> Vec<String> {
         let logs = self.call("POST", "/se/log", Some(json!({"type": "browser"})));

@@ -3,6 +3,7 @@
 //! the events they rest on (each event with its raw record), the timeline, the action requests
 //! with their state, and the case's history. Buttons only for what this person may do.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, State};
@@ -78,6 +79,46 @@ fn entities(case: &vigil_correlate::Case) -> Markup {
     }
 }
 
+/// What the policy in force would ask of each playbook step not asked for yet, on each target
+/// it touches, decided on the same facts a proposal would be: a person sees the tier before
+/// proposing. A target that does not parse, or facts that cannot be read, show no tier.
+async fn step_tiers(
+    state: &AppState,
+    case: &CaseId,
+    recommendation: &Value,
+    standing: &HashMap<(&str, String), &vigil_store::ActionRequestRow>,
+    who: &crate::auth::Principal,
+) -> HashMap<(String, String), vigil_policy::Decision> {
+    let policy = state.policy();
+    let mut tiers = HashMap::new();
+    for step in recommendation["playbook"]["steps"].as_array().into_iter().flatten() {
+        let action = text(&step["action"]);
+        for touched in step["touches"].as_array().into_iter().flatten().map(text) {
+            if standing.contains_key(&(action, named(touched))) {
+                continue;
+            }
+            let Ok(target) = vigil_policy::cases::entity(touched) else { continue };
+            let request = vigil_model::ActionRequest {
+                action: action.to_owned(),
+                target: Some(target),
+                parameters: Default::default(),
+                case: Some(case.clone()),
+                requested_by: vigil_model::Requester::Person(who.name.as_str().to_owned()),
+                plan_sha256: None,
+            };
+            let Ok(context) = crate::respond::decision_context(&state.store, &state.engine, &request).await
+            else {
+                continue;
+            };
+            tiers.insert(
+                (action.to_owned(), touched.to_owned()),
+                vigil_policy::decide(&policy, &request, &context),
+            );
+        }
+    }
+    tiers
+}
+
 pub async fn page(
     page_in: Page<perm::CaseRead>,
     State(state): State<AppState>,
@@ -109,7 +150,7 @@ pub async fn page(
     };
     // The requests still standing (not closed), by action and target: a step asked for already
     // links to its request instead of offering to ask again.
-    let standing: std::collections::HashMap<(&str, String), &vigil_store::ActionRequestRow> = requests
+    let standing: HashMap<(&str, String), &vigil_store::ActionRequestRow> = requests
         .iter()
         .filter(|r| r.status.open())
         .filter_map(|r| {
@@ -118,6 +159,7 @@ pub async fn page(
         })
         .collect();
     let rec = recommendation.map(|(_, body)| body).unwrap_or(Value::Null);
+    let tiers = step_tiers(&state, &id, &rec, &standing, page_in.principal()).await;
     let may_propose = page_in.may(Permission::ActionPropose);
     let may_write = page_in.may(Permission::CaseWrite);
     let me = page_in.principal().name.clone();
@@ -155,7 +197,7 @@ pub async fn page(
                 @if let Some(steps) = rec["playbook"]["steps"].as_array() {
                     h2 { "Playbook: " (text(&rec["playbook"]["title"])) }
                     table {
-                        thead { tr { th { "Phase" } th { "Step" } th { "Touches" } th.wide { "Blast radius" } th { "" } } }
+                        thead { tr { th { "Phase" } th { "Step" } th { "Touches" } th.wide { "Blast radius" } th { "Policy" } } }
                         tbody { @for step in steps {
                             tr {
                                 td { (text(&step["phase"])) }
@@ -166,13 +208,18 @@ pub async fn page(
                                     @if let Some(asked) = standing.get(&(text(&step["action"]), named(text(t)))) {
                                         // Asked already (by the playbook or a person): the request, not a second one.
                                         a href=(format!("/ui/actions/{}", segment(&asked.id))) { (asked.status.as_str()) " on " (text(t)) } br;
-                                    } @else if may_propose {
+                                    } @else {
+                                    @if let Some(d) = tiers.get(&(text(&step["action"]).to_owned(), text(t).to_owned())) {
+                                        span title=(d.why) { (d.tier.to_string()) } " " span.muted { "(" (d.rule) ")" } br;
+                                    }
+                                    @if may_propose {
                                         form.inline method="post" action=(format!("/ui/cases/{}/actions", segment(case.id.as_str()))) {
                                             input type="hidden" name="csrf_token" value=(csrf);
                                             input type="hidden" name="action" value=(text(&step["action"]));
                                             input type="hidden" name="target" value=(text(t));
                                             button.secondary type="submit" { "Propose on " (text(t)) }
-                                        }
+                                        } br;
+                                    }
                                     }
                                 } }
                             }

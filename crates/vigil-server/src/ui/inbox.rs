@@ -29,6 +29,29 @@ fn target(row: &ActionRequestRow) -> String {
         .map_or_else(|| "the case".to_owned(), |t| format!("{} {}", t.kind.as_str(), t.key))
 }
 
+/// The blast radius the policy decided on, in words (requests decided before it was kept say
+/// nothing).
+fn blast_radius(row: &ActionRequestRow) -> Markup {
+    let b = &row.decision["blast_radius"];
+    let count = |k: &str| b[k].as_u64().unwrap_or(0);
+    html! {
+        @if b.is_object() {
+            p { "Blast radius: " (count("users")) " users, " (count("hosts")) " hosts, " (count("services"))
+                " services, " (count("accounts")) " cloud accounts seen with the target in the case's alerts" }
+        }
+    }
+}
+
+/// The case a request is for, as a link to its evidence.
+fn evidence(row: &ActionRequestRow) -> Markup {
+    html! {
+        @match &row.request.case {
+            Some(c) => a href=(format!("/ui/cases/{}#alerts", segment(c.as_str()))) { "the case's alerts and events" },
+            None => span.muted { "no case" },
+        }
+    }
+}
+
 fn plan(row: &ActionRequestRow) -> Markup {
     html! {
         ul { @for c in row.plan["changes"].as_array().into_iter().flatten() { li { (text(c)) } } }
@@ -55,6 +78,8 @@ pub async fn page(page_in: Page<perm::ActionApprove>, State(state): State<AppSta
                 p.muted { "case " (row.request.case.as_ref().map_or("-", |c| c.as_str())) " · asked by " (row.request.requested_by.to_string()) " · " (row.requested_at) " · expires " (row.expires_at) }
                 p { (text(&row.decision["in_words"])) " — " (text(&row.decision["why"])) }
                 (plan(row))
+                (blast_radius(row))
+                p { "Evidence: " (evidence(row)) }
                 @if let Some(why) = why { p.why { "You cannot answer: " (why) "." } } @else { (answer_forms(row, page_in.csrf())) }
             }
         }
@@ -122,6 +147,8 @@ pub async fn request(
         section {
             h2 { "The policy's decision" }
             p { (text(&row.decision["in_words"])) " — " (text(&row.decision["why"])) }
+            (blast_radius(&row))
+            p { "Evidence: " (evidence(&row)) }
         }
         section {
             h2 { "Answers" }

@@ -39,6 +39,7 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
         html! {
             (head(title))
             body {
+                a.skip href="#main" { "Skip to the content" }
                 header.top {
                     nav aria-label="Vigil" {
                         a.brand href="/ui/queue" { "Vigil" }
@@ -58,7 +59,7 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
                         }
                     }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
         .into_string(),

@@ -60,7 +60,10 @@ pub async fn page(
             thead { tr { th { "Rule" } th { "Level" } th.wide { "Tags" } th.wide { "Author and licence" } } }
             tbody { @for r in matching.iter().take(SHOWN) {
                 tr {
-                    td { (r.title) br; code.muted { (r.id) } }
+                    td {
+                        (r.title) br; code.muted { (r.id) }
+                        @if let Some(d) = &r.description { br; span.muted { (d) } }
+                    }
                     td { (r.level) }
                     td.wide { (r.tags.join(" ")) }
                     td.wide { (r.author.as_deref().unwrap_or("unknown")) br; span.muted { (r.license) } }

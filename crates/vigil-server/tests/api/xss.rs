@@ -1,8 +1,8 @@
 //! The pages' XSS suite over HTTP: every payload of `tests/xss_payloads.txt` placed in every
 //! field an attacker reaches (log fields of Okta, CloudTrail, Windows and syslog records
 //! through the ingest API, records that fail to read, case titles and timelines, alert titles
-//! and summaries, recommendations, transition reasons, comments, rule titles, authors and tags,
-//! action targets) and every view that shows them opened: no payload reaches the HTML as markup
+//! and summaries, recommendations, transition reasons, comments, rule titles, descriptions,
+//! authors and tags, action targets) and every view that shows them opened: no payload reaches the HTML as markup
 //! (neither as written nor as JSON writes it), and each is shown as text somewhere.
 
 use serde_json::json;
@@ -105,6 +105,7 @@ fn plant(server: &Server, payloads: &[&str]) {
         .map(|(i, p)| RuleSummary {
             id: format!("rule-{i}"),
             title: (*p).to_owned(),
+            description: Some((*p).to_owned()),
             level: "high".into(),
             tags: vec![(*p).to_owned()],
             author: Some((*p).to_owned()),
