@@ -4,6 +4,8 @@
 //! executed; the auditor is offered nothing to change. Screenshots go to
 //! `target/browser-shots/` for a person to look at; no page may log a policy violation.
 
+#[path = "../../../vigil-server/tests/support/hostile_records.rs"]
+mod hostile;
 mod webdriver;
 
 use std::io::{BufRead, BufReader};
@@ -258,9 +260,6 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     narrow.screenshot(&dir.join("queue-narrow.png"));
 }
 
-const PAYLOADS: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../vigil-server/tests/xss_payloads.txt"));
-
 /// Posts `body` to the demo's ingest API with its ingest token.
 fn ingest(demo: &Demo, format: &str, body: &[u8]) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
@@ -280,7 +279,7 @@ fn no_script_ran(browser: &Session, view: &str) {
 
 #[test]
 fn hostile_records_of_every_source_are_shown_as_text_and_run_nothing_in_any_view() {
-    let payloads: Vec<&str> = PAYLOADS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let payloads = hostile::payloads();
     assert!(payloads.len() >= 100);
     let demo = Demo::start();
     let driver = Driver::start();
@@ -292,34 +291,11 @@ fn hostile_records_of_every_source_are_shown_as_text_and_run_nothing_in_any_view
     assert_eq!(control.script("return window.__xss;"), 1, "the hook is seen when a script runs");
     drop(control);
 
-    let mut okta = String::new();
-    let mut syslog = String::new();
-    let mut cloudtrail = Vec::new();
-    for (i, p) in payloads.iter().enumerate() {
-        let line = serde_json::json!({
-            "uuid": format!("5f1e0000-0000-4000-8000-{i:012}"), "published": "2026-03-02T10:10:00.123Z",
-            "eventType": "user.session.start", "version": "0", "severity": "WARN", "displayMessage": p,
-            "actor": {"id": "00u1", "type": "User", "alternateId": p, "displayName": p},
-            "client": {"ipAddress": "198.51.100.9", "userAgent": {"rawUserAgent": p}},
-            "outcome": {"result": "FAILURE", "reason": p}, "target": [],
-        });
-        okta.push_str(&format!("{line}\n"));
-        syslog.push_str(&format!(
-            "<86>Mar  2 10:46:{:02} web-01 sshd[2450]: Failed password for invalid user {p} from 198.51.100.9 port 40022 ssh2\n",
-            i % 60
-        ));
-        cloudtrail.push(serde_json::json!({
-            "eventVersion": "1.09", "userIdentity": {"type": "IAMUser", "principalId": "AIDA1", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333", "userName": p},
-            "eventTime": "2026-03-02T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
-            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.9", "userAgent": p,
-            "requestParameters": {"userName": p}, "eventID": format!("e-{i}"), "eventType": "AwsApiCall",
-        }));
+    for (format, body) in hostile::bodies(&payloads, "198.51.100.9") {
+        ingest(&demo, format, body.as_bytes());
     }
-    ingest(&demo, "okta", okta.as_bytes());
-    ingest(&demo, "syslog", syslog.as_bytes());
-    ingest(&demo, "cloudtrail", serde_json::json!({"Records": cloudtrail}).to_string().as_bytes());
     for p in payloads.iter().take(20) {
-        ingest(&demo, "okta", format!("{{{p}").as_bytes());
+        ingest(&demo, "okta", hostile::unreadable(p).as_bytes());
     }
 
     let analyst = driver.session(1280);

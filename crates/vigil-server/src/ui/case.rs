@@ -14,7 +14,7 @@ use serde_json::Value;
 use vigil_model::CaseId;
 
 use super::layout::{segment, severity, shell, text, when};
-use super::{Page, failure};
+use super::{Page, done, failure};
 use crate::auth::{Permission, perm};
 use crate::error::{ApiError, Code};
 use crate::params::PathId;
@@ -373,10 +373,10 @@ pub async fn assign(
         Some("queue") => "/ui/queue".to_owned(),
         _ => format!("/ui/cases/{}", segment(id.as_str())),
     };
-    match crate::api::cases::assign(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await {
-        Ok(_) => Redirect::to(&path).into_response(),
-        Err(e) => failure(e),
-    }
+    done(
+        crate::api::cases::assign(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await,
+        &path,
+    )
 }
 
 #[derive(Deserialize)]
@@ -393,8 +393,8 @@ pub async fn comment(
 ) -> Response {
     let body = crate::body::JsonBody(crate::api::cases::NewComment { body: form.body });
     let path = format!("/ui/cases/{}#history", segment(id.as_str()));
-    match crate::api::cases::comment(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await {
-        Ok(_) => Redirect::to(&path).into_response(),
-        Err(e) => failure(e),
-    }
+    done(
+        crate::api::cases::comment(page_in.auth, State(state), ConnectInfo(from), PathId(id), body).await,
+        &path,
+    )
 }

@@ -119,6 +119,15 @@ impl<P: Perm> FromRequestParts<AppState> for Page<P> {
     }
 }
 
+/// The answer to a form: on to `path` once the API's handler did the change, or the refusal
+/// as a page.
+pub fn done<T>(result: Result<T, ApiError>, path: &str) -> Response {
+    match result {
+        Ok(_) => Redirect::to(path).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
 /// An error as a page: its code, its message, the way back.
 pub fn failure(error: ApiError) -> Response {
     let (code, status) = crate::error::entry(error.code);

@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Form, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 use vigil_model::{TokenId, UserId};
 
 use super::layout::{segment, shell};
-use super::{Page, failure};
+use super::{Page, done, failure};
 use crate::api::tokens::{Created, NewToken};
 use crate::api::users::{NewRole, NewUser};
 use crate::auth::{Permission, Role, perm};
@@ -101,10 +101,7 @@ pub async fn add_user(
 ) -> Response {
     let password = Some(form.password).filter(|p| !p.is_empty());
     let body = JsonBody(NewUser { name: UserId::from(form.name), role: form.role, password });
-    match crate::api::users::create(page_in.auth, State(state), ConnectInfo(from), body).await {
-        Ok(_) => Redirect::to("/ui/people").into_response(),
-        Err(e) => failure(e),
-    }
+    done(crate::api::users::create(page_in.auth, State(state), ConnectInfo(from), body).await, "/ui/people")
 }
 
 #[derive(Deserialize)]
@@ -120,11 +117,9 @@ pub async fn set_role(
     Form(form): Form<RoleForm>,
 ) -> Response {
     let body = JsonBody(NewRole { role: form.role });
-    match crate::api::users::set_role(page_in.auth, State(state), ConnectInfo(from), PathId(name), body).await
-    {
-        Ok(_) => Redirect::to("/ui/people").into_response(),
-        Err(e) => failure(e),
-    }
+    let changed =
+        crate::api::users::set_role(page_in.auth, State(state), ConnectInfo(from), PathId(name), body);
+    done(changed.await, "/ui/people")
 }
 
 pub async fn disable(
@@ -133,10 +128,10 @@ pub async fn disable(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(name): PathId<UserId>,
 ) -> Response {
-    match crate::api::users::disable(page_in.auth, State(state), ConnectInfo(from), PathId(name)).await {
-        Ok(_) => Redirect::to("/ui/people").into_response(),
-        Err(e) => failure(e),
-    }
+    done(
+        crate::api::users::disable(page_in.auth, State(state), ConnectInfo(from), PathId(name)).await,
+        "/ui/people",
+    )
 }
 
 pub async fn enable(
@@ -145,10 +140,10 @@ pub async fn enable(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(name): PathId<UserId>,
 ) -> Response {
-    match crate::api::users::enable(page_in.auth, State(state), ConnectInfo(from), PathId(name)).await {
-        Ok(_) => Redirect::to("/ui/people").into_response(),
-        Err(e) => failure(e),
-    }
+    done(
+        crate::api::users::enable(page_in.auth, State(state), ConnectInfo(from), PathId(name)).await,
+        "/ui/people",
+    )
 }
 
 pub async fn tokens(page_in: Page<perm::TokenAdmin>, State(state): State<AppState>) -> Response {
@@ -231,8 +226,8 @@ pub async fn revoke_token(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     PathId(id): PathId<TokenId>,
 ) -> Response {
-    match crate::api::tokens::revoke(page_in.auth, State(state), ConnectInfo(from), PathId(id)).await {
-        Ok(_) => Redirect::to("/ui/tokens").into_response(),
-        Err(e) => failure(e),
-    }
+    done(
+        crate::api::tokens::revoke(page_in.auth, State(state), ConnectInfo(from), PathId(id)).await,
+        "/ui/tokens",
+    )
 }

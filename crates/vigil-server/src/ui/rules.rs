@@ -4,12 +4,12 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::shell;
-use super::{Page, failure};
+use super::{Page, done};
 use crate::auth::{Permission, perm};
 use crate::params::Params;
 use crate::state::AppState;
@@ -79,8 +79,5 @@ pub async fn reload(
     state: State<AppState>,
     from: ConnectInfo<SocketAddr>,
 ) -> Response {
-    match crate::api::rules::reload(page_in.auth, state, from).await {
-        Ok(_) => Redirect::to("/ui/rules").into_response(),
-        Err(e) => failure(e),
-    }
+    done(crate::api::rules::reload(page_in.auth, state, from).await, "/ui/rules")
 }

@@ -1,4 +1,4 @@
-//! The pages' XSS suite over HTTP: every payload of `tests/xss_payloads.txt` placed in every
+//! The pages' XSS suite over HTTP: every payload of `tests/support/xss_payloads.txt` placed in every
 //! field an attacker reaches (log fields of Okta, CloudTrail, Windows and syslog records
 //! through the ingest API, records that fail to read, case titles and timelines, alert titles
 //! and summaries, recommendations, transition reasons, comments, rule titles, descriptions,
@@ -13,11 +13,10 @@ use vigil_store::{AlertRow, By, CaseRow, time};
 use crate::Server;
 use crate::ui::{person, sign_in, text};
 
-pub const PAYLOADS: &str = include_str!("../xss_payloads.txt");
+#[path = "../support/hostile_records.rs"]
+mod hostile;
 
-pub fn payloads() -> Vec<&'static str> {
-    PAYLOADS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
-}
+use hostile::payloads;
 
 /// `text` as the pages escape it.
 fn escaped(text: &str) -> String {
@@ -114,50 +113,16 @@ fn plant(server: &Server, payloads: &[&str]) {
         .collect();
 }
 
-/// Records of each source with the payloads in the fields their people and programs write.
+/// Records of each source with the payloads in the fields their people and programs write,
+/// and bodies that cannot be read at all, through the ingest API.
 fn ingest(server: &Server, token: &str, payloads: &[&str]) {
-    let mut okta = String::new();
-    let mut syslog = String::new();
-    let mut records = Vec::new();
-    let mut windows = String::new();
-    for (i, p) in payloads.iter().enumerate() {
-        let line = json!({
-            "uuid": format!("5f1e0000-0000-4000-8000-{i:012}"), "published": "2026-03-02T10:10:00.123Z",
-            "eventType": "user.session.start", "version": "0", "severity": "WARN", "displayMessage": p,
-            "actor": {"id": "00u1", "type": "User", "alternateId": p, "displayName": p},
-            "client": {"ipAddress": "198.51.100.7", "userAgent": {"rawUserAgent": p}},
-            "outcome": {"result": "FAILURE", "reason": p}, "target": [],
-        });
-        okta.push_str(&format!("{line}\n"));
-        syslog.push_str(&format!(
-            "<86>Mar  2 10:46:{:02} web-01 sshd[2450]: Failed password for invalid user {p} from 198.51.100.7 port 40022 ssh2\n",
-            i % 60
-        ));
-        records.push(json!({
-            "eventVersion": "1.09", "userIdentity": {"type": "IAMUser", "principalId": "AIDA1", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333", "userName": p},
-            "eventTime": "2026-03-02T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
-            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": p,
-            "requestParameters": {"userName": p}, "eventID": format!("e-{i}"), "eventType": "AwsApiCall",
-        }));
-        let event = json!({"Event": {
-            "System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}}, "EventID": 1,
-                "TimeCreated": {"#attributes": {"SystemTime": "2026-03-02T09:14:07.512345Z"}}, "EventRecordID": i,
-                "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": "ws-12.corp.example"},
-            "EventData": {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": p, "User": p, "ParentImage": p},
-        }});
-        windows.push_str(&format!("{event}\n"));
-    }
-    let cloudtrail = json!({"Records": records}).to_string();
-    for (what, body) in
-        [("okta", okta), ("syslog", syslog), ("cloudtrail", cloudtrail), ("evtx_json", windows)]
-    {
+    for (what, body) in hostile::bodies(payloads, "198.51.100.7") {
         let answer = server.post(&format!("/api/v1/ingest?format={what}&source=xss"), token, body.as_bytes());
         assert_eq!(answer.status, 200, "{what}: {}", text(&answer));
     }
-    // Bodies that cannot be read at all: dead letters whose excerpts are the payloads (one a
-    // body, as a stream that breaks cannot be read past the break).
     for p in payloads {
-        let answer = server.post("/api/v1/ingest?format=okta&source=xss", token, format!("{{{p}").as_bytes());
+        let body = hostile::unreadable(p);
+        let answer = server.post("/api/v1/ingest?format=okta&source=xss", token, body.as_bytes());
         assert_eq!(answer.status, 200, "{}", text(&answer));
     }
 }
