@@ -86,6 +86,19 @@ pub struct ApprovalRow {
     pub at_ms: i64,
 }
 
+fn approval_from(row: &AnyRow) -> Result<ApprovalRow> {
+    let verdict: String = row.try_get("verdict")?;
+    Ok(ApprovalRow {
+        request_id: row.try_get("request_id")?,
+        approver: row.try_get("approver")?,
+        verdict: Verdict::parse(&verdict)
+            .ok_or_else(|| Error::Corrupt { column: "action_approvals.verdict", reason: verdict.clone() })?,
+        rationale: row.try_get("rationale")?,
+        request_sha256: row.try_get("request_sha256")?,
+        at_ms: row.try_get("at_ms")?,
+    })
+}
+
 fn request_from(row: &AnyRow) -> Result<ActionRequestRow> {
     let request: String = row.try_get("request")?;
     let decision: String = row.try_get("decision")?;
@@ -381,21 +394,18 @@ impl Store {
                 .bind(request_id)
                 .fetch_all(&self.reader)
                 .await?;
-        rows.iter()
-            .map(|row| {
-                let verdict: String = row.try_get("verdict")?;
-                Ok(ApprovalRow {
-                    request_id: row.try_get("request_id")?,
-                    approver: row.try_get("approver")?,
-                    verdict: Verdict::parse(&verdict).ok_or_else(|| Error::Corrupt {
-                        column: "action_approvals.verdict",
-                        reason: verdict.clone(),
-                    })?,
-                    rationale: row.try_get("rationale")?,
-                    request_sha256: row.try_get("request_sha256")?,
-                    at_ms: row.try_get("at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(approval_from).collect()
+    }
+
+    /// Every answer given to the requests of a case, oldest first (one query for the case).
+    pub async fn case_approvals(&self, case: &CaseId) -> Result<Vec<ApprovalRow>> {
+        let rows = sqlx::query(
+            "SELECT a.* FROM action_approvals a JOIN action_requests r ON r.id = a.request_id \
+             WHERE r.case_id = $1 ORDER BY a.at_ms, a.approver",
+        )
+        .bind(case.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(approval_from).collect()
     }
 }

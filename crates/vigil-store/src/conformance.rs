@@ -909,7 +909,9 @@ async fn action_requests_and_their_approvals_are_kept_and_audited(store: &Store)
     assert_eq!(tx.action_status("ar1").await.expect("exists"), Some(ActionStatus::Approved));
     assert_eq!(tx.action_status("ar2").await.expect("exists"), None);
     drop(tx);
-    assert_eq!(store.approvals("ar1").await.expect("approvals"), vec![approval]);
+    assert_eq!(store.approvals("ar1").await.expect("approvals"), vec![approval.clone()]);
+    assert_eq!(store.case_approvals(&CaseId::from("c1")).await.expect("case answers"), vec![approval]);
+    assert!(store.case_approvals(&CaseId::from("c9")).await.expect("none").is_empty());
     assert_eq!(store.action_requests(Some(ActionStatus::Approved), 10).await.expect("list").len(), 1);
     assert!(store.action_requests(Some(ActionStatus::AwaitingApproval), 10).await.expect("list").is_empty());
     assert_eq!(store.case_action_requests(&CaseId::from("c1")).await.expect("case").len(), 1);

@@ -223,7 +223,11 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     assert!(ended.contains("succeeded") && ended.contains("verify"), "{ended}");
     responder.screenshot(&dir.join("run.png"));
     responder.go(&case_url);
-    until(&responder, "the case executed", |_, page| page.contains("· executed ·"));
+    let executed = until(&responder, "the case executed", |_, page| page.contains("· executed ·"));
+    assert!(
+        executed.contains("approve by demo-lead of block_indicator: the address the intrusion came from"),
+        "the case's history holds the approval: {executed}"
+    );
     drop(responder);
 
     // The auditor reads the same case and is offered nothing but signing out.

@@ -130,11 +130,12 @@ pub async fn page(
         Ok(None) => return failure(ApiError::not_found("case")),
         Err(e) => return failure(e.into()),
     };
-    let (alerts, recommendation, requests, comments) = match tokio::try_join!(
+    let (alerts, recommendation, requests, comments, answers) = match tokio::try_join!(
         store.case_alerts(&id),
         store.recommendation(&id),
         store.case_action_requests(&id),
         store.case_comments(&id),
+        store.case_approvals(&id),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e.into()),
@@ -286,6 +287,19 @@ pub async fn page(
             ul { @for m in case.body["lifecycle"]["history"].as_array().into_iter().flatten() {
                 li { (text(&m["at"])) ": " (text(&m["from"])) " → " (text(&m["to"])) " by " (text(&m["by"]["kind"])) " " (text(&m["by"]["name"])) ": " (text(&m["reason"])) }
             } }
+            @if !answers.is_empty() {
+                h3 { "Answers to its action requests" }
+                ul { @for a in &answers {
+                    @let asked = requests.iter().find(|r| r.id == a.request_id);
+                    li {
+                        (when(a.at_ms)) ": " (a.verdict.as_str()) " by " (a.approver) " of "
+                        a href=(format!("/ui/actions/{}", segment(&a.request_id))) {
+                            @match asked { Some(r) => (r.request.action), None => (a.request_id) }
+                        }
+                        ": " (a.rationale)
+                    }
+                } }
+            }
             @for c in &comments { div.card { p.muted { (c.author) " · " (c.at) } p { (c.body) } } }
             @if may_write {
                 form method="post" action=(format!("{case_path}/comments")) {

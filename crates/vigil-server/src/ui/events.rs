@@ -127,3 +127,32 @@ pub async fn dead_letters(page_in: Page<perm::EventRead>, State(state): State<Ap
     };
     shell("Dead letters", page_in.principal(), body).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::summary;
+
+    #[test]
+    fn an_event_is_said_by_its_message_or_by_what_it_names() {
+        for (ocsf, said) in [
+            (
+                json!({"message": "Failed password for oracle", "activity_name": "Logon"}),
+                "Failed password for oracle",
+            ),
+            (json!({"message": "", "activity_name": "Logon", "user": {"name": "alice"}}), "Logon · alice"),
+            (
+                json!({"activity_name": "Launch", "process": {"cmd_line": "cmd /c whoami"}, "device": {"hostname": "ws-12"}}),
+                "Launch · cmd /c whoami · ws-12",
+            ),
+            (
+                json!({"actor": {"user": {"name": "ops"}}, "api": {"operation": "StopLogging"}}),
+                "ops · StopLogging",
+            ),
+            (json!({"unmapped": {"x": 1}}), ""),
+        ] {
+            assert_eq!(summary(&ocsf), said, "{ocsf}");
+        }
+    }
+}

@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 const PER_PAGE: i64 = 50;
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Only cases in this state; `open` (the default) is every state before closing.
@@ -222,6 +222,27 @@ fn filters(query: &QueueQuery, state: Option<CaseState>, order: QueueOrder) -> M
                 }
             }
             span { button.secondary type="submit" { "Show" } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn an_age_is_said_in_the_largest_unit_that_says_it() {
+        for (ms, said) in [
+            (-5_000, "just now"),
+            (59_000, "just now"),
+            (60_000, "1 min ago"),
+            (59 * 60_000, "59 min ago"),
+            (60 * 60_000, "1 h ago"),
+            (47 * 3_600_000, "47 h ago"),
+            (48 * 3_600_000, "2 days ago"),
+            (277 * 86_400_000, "277 days ago"),
+        ] {
+            assert_eq!(age(ms), said, "{ms} ms");
         }
     }
 }
