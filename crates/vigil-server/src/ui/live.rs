@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
@@ -29,25 +29,36 @@ pub async fn script() -> Response {
 }
 
 /// `text/event-stream`: an event named `cases` whenever the newest change to any case moves.
-pub async fn events(_: Page<perm::CaseRead>, State(state): State<AppState>) -> Response {
-    let seen = state.store.cases_changed_at().await.ok().flatten();
+/// Each event's id is that change's time: a browser that reconnects sends it back
+/// (`Last-Event-ID`), and a change made while it was away is told at once instead of missed.
+pub async fn events(_: Page<perm::CaseRead>, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map(str::to_owned);
+    let seen = match last {
+        Some(last) => Some(last),
+        None => state.store.cases_changed_at().await.ok().flatten(),
+    };
     let stream = futures_util::stream::unfold((state, seen), |(state, mut seen)| async move {
         let mut closing = state.closing.subscribe();
         loop {
             if *closing.borrow_and_update() {
                 return None;
             }
-            tokio::select! {
-                _ = state.engine.processed.notified() => {}
-                _ = tokio::time::sleep(RECHECK) => {}
-                _ = closing.changed() => return None,
-            }
             // A store that cannot answer ends the stream; the browser reconnects by itself.
             let now = state.store.cases_changed_at().await.ok()?;
             if now != seen {
                 seen.clone_from(&now);
-                let event = Event::default().event("cases").data(now.unwrap_or_default());
+                let stamp = now.unwrap_or_default();
+                let event = Event::default().event("cases").id(stamp.clone()).data(stamp);
                 return Some((Ok::<_, Infallible>(event), (state, seen)));
+            }
+            tokio::select! {
+                _ = state.engine.processed.notified() => {}
+                _ = tokio::time::sleep(RECHECK) => {}
+                _ = closing.changed() => return None,
             }
         }
     });

@@ -134,16 +134,13 @@ fn an_admin_adds_a_person_sets_a_role_and_makes_and_revokes_a_token_by_form() {
 }
 
 /// Reads a server-sent event stream until `wanted` arrives; fails after 30 s.
-fn stream_until(url: &str, path: &str, cookie: &str, wanted: &str, change: impl FnOnce()) -> String {
+fn stream_until(url: &str, path: &str, headers: &str, wanted: &str, change: impl FnOnce()) -> String {
     use std::io::{BufRead, BufReader, Write};
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("send");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Accept: text/event-stream\r\n\r\n")
+        .expect("send");
     let mut reader = BufReader::new(stream);
     let mut head = String::new();
     // The answer's head first: the stream is open before the change is made.
@@ -186,9 +183,15 @@ fn an_open_queue_is_told_when_the_cases_change() {
     );
 
     // The data is when the cases last changed (a time stamp of this century).
-    let seen = stream_until(&server.url, "/ui/live", &cookie, "data: 20", || {
+    let session = format!("Cookie: {cookie}\r\n");
+    let seen = stream_until(&server.url, "/ui/live", &session, "data: 20", || {
         cases(&server, 2);
         server.engine.processed.notify_waiters();
     });
-    assert!(seen.contains("event: cases"), "{seen}");
+    assert!(seen.contains("event: cases") && seen.contains("id: 20"), "{seen}");
+    // A browser that reconnects says the last change it was told of; one made since is told at
+    // once, with no new change.
+    let stale = format!("{session}Last-Event-ID: 2000-01-01T00:00:00.000000Z\r\n");
+    let told = stream_until(&server.url, "/ui/live", &stale, "data: 20", || {});
+    assert!(told.contains("event: cases"), "{told}");
 }
