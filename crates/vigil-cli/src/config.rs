@@ -23,6 +23,40 @@ pub struct Config {
 pub struct RespondConfig {
     /// An approval policy file, relative to this file; the shipped policy when unset.
     pub policy: Option<PathBuf>,
+    /// The team's webhook, which `notify_webhook` posts cases to.
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// A webhook receiver: its URL, the environment variable holding the signing secret (never
+/// the secret itself in this file), and what it is sent.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret_env: String,
+    #[serde(default = "vigil_format")]
+    pub format: String,
+}
+
+fn vigil_format() -> String {
+    "vigil".into()
+}
+
+impl WebhookConfig {
+    /// The connector, with its secret read from the environment now.
+    pub fn connector(&self) -> Result<vigil_respond::connectors::Webhook> {
+        use vigil_respond::connectors::{Webhook, WebhookFormat};
+        let format = match self.format.as_str() {
+            "vigil" => WebhookFormat::Vigil,
+            "slack" => WebhookFormat::Slack,
+            other => anyhow::bail!("respond.webhook.format: vigil or slack, not {other:?}"),
+        };
+        let secret = std::env::var(&self.secret_env).with_context(|| {
+            format!("respond.webhook.secret_env: the environment has no {}", self.secret_env)
+        })?;
+        Webhook::new(&self.url, secret.as_bytes(), format)
+            .map_err(|e| anyhow::anyhow!("respond.webhook: {e}"))
+    }
 }
 
 impl RespondConfig {
@@ -198,6 +232,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_webhook_without_its_secret_in_the_environment_or_of_an_unknown_format_is_refused() {
+        let hook = |format: &str| WebhookConfig {
+            url: "https://hooks.example.com/vigil".into(),
+            secret_env: "VIGIL_TEST_SECRET_NOBODY_SETS".into(),
+            format: format.into(),
+        };
+        let missing = hook("vigil").connector().err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(missing.contains("VIGIL_TEST_SECRET_NOBODY_SETS"), "{missing}");
+        let format = hook("teams").connector().err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(format.contains("vigil or slack"), "{format}");
+        let parsed = Config::parse("respond:\n  webhook: {url: https://h.example/x, secret_env: S}\n")
+            .expect("parses");
+        assert_eq!(parsed.respond.webhook.map(|w| w.format), Some("vigil".to_owned()));
+    }
 
     #[test]
     fn the_example_configuration_parses_and_holds_the_defaults() {

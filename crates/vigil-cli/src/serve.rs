@@ -183,7 +183,10 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     check_trail(&store, &serve.audit, &base, settings.accept_broken_trail).await?;
     let built = detectors(config, &base)?;
     let triage = triage_inputs(config, &base)?;
-    let engine = EngineHandle::default();
+    let mut engine = EngineHandle::default();
+    if let Some(webhook) = &config.respond.webhook {
+        engine = engine.with_connector(Arc::new(webhook.connector()?));
+    }
     let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
     runner::spawn(store.clone(), built, triage, engine.clone());
     let bootstrap_password = bootstrap(&store).await?;

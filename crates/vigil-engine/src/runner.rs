@@ -175,6 +175,12 @@ impl EngineHandle {
         *self.policy.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
     }
 
+    /// The handle with a connector added to the actions Vigil can run (set up before serving).
+    pub fn with_connector(mut self, connector: Arc<dyn vigil_respond::Action>) -> EngineHandle {
+        self.registry = Arc::new((*self.registry).clone().with(connector));
+        self
+    }
+
     pub fn registry(&self) -> Arc<vigil_respond::Registry> {
         Arc::clone(&self.registry)
     }

@@ -334,6 +334,14 @@ pub const ACTIONS: &[ActionKind] = &[
         false,
         "Tell the data owner what left and when",
     ),
+    kind(
+        "notify_webhook",
+        C::Notification,
+        None,
+        None,
+        true,
+        "Post the case to the team's chat or ticketing webhook",
+    ),
     kind("delete_resource", C::Deletion, None, None, false, "Delete a resource"),
 ];
 

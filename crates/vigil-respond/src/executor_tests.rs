@@ -451,3 +451,109 @@ async fn a_plan_that_changed_since_approval_is_not_run() {
         "nothing was revoked"
     );
 }
+
+/// A webhook receiver on loopback: answers each delivery with the next status of `answers`
+/// (the last one after that), and keeps what it received and whether its signature held.
+struct Receiver {
+    url: String,
+    seen: Arc<std::sync::Mutex<Vec<(String, bool, Value)>>>,
+}
+
+fn receiver(secret: &'static [u8], answers: &'static [u16]) -> Receiver {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hooks/vigil-SECRETPATH", listener.local_addr().expect("addr"));
+    let seen: Arc<std::sync::Mutex<Vec<(String, bool, Value)>>> = Arc::default();
+    let kept = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut headers = std::collections::HashMap::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.trim_end().split_once(": ") {
+                    headers.insert(k.to_ascii_lowercase(), v.to_owned());
+                }
+            }
+            let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).expect("body");
+            // The receiver's own check: HMAC-SHA256 over "<timestamp>.<body>".
+            use hmac::Mac;
+            let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("key");
+            mac.update(headers.get("x-vigil-timestamp").map_or("", String::as_str).as_bytes());
+            mac.update(b".");
+            mac.update(&body);
+            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let signed = headers.get("x-vigil-signature") == Some(&expected);
+            let delivery = headers.get("x-vigil-delivery").cloned().unwrap_or_default();
+            kept.lock().expect("seen").push((
+                delivery,
+                signed,
+                serde_json::from_slice(&body).unwrap_or(Value::Null),
+            ));
+            let status = answers.get(n).or(answers.last()).copied().unwrap_or(200);
+            let answer = r#"{"ok":true}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    Receiver { url, seen }
+}
+
+const SECRET: &[u8] = b"a webhook secret of some length";
+
+#[tokio::test]
+async fn a_webhook_delivery_is_signed_retried_with_the_same_delivery_id_and_verified() {
+    let w = world().await;
+    let hook = receiver(SECRET, &[503, 200]);
+    let webhook = crate::connectors::Webhook::new(&hook.url, SECRET, crate::connectors::WebhookFormat::Vigil)
+        .expect("webhook");
+    let registry = Registry::builtin().with(Arc::new(webhook));
+    let row = w.propose(&registry, "n1", "notify_webhook", None).await;
+    assert!(
+        row.plan["changes"][0].as_str().is_some_and(|c| c.contains("127.0.0.1") && !c.contains("SECRETPATH"))
+    );
+    w.approve(&row).await;
+    let executor = w.executor(registry);
+    assert_eq!(executor.run_due().await.expect("run")[0].status, RunStatus::Queued, "503: tried again");
+    w.hand.advance(Duration::from_millis(1_000));
+    let done = executor.run_due().await.expect("run");
+    assert_eq!((done[0].status, done[0].attempts), (RunStatus::Succeeded, 2), "{:?}", done[0]);
+    let seen = hook.seen.lock().expect("seen").clone();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|(_, signed, _)| *signed), "every delivery signed: {seen:?}");
+    assert_eq!(seen[0].0, seen[1].0, "a retry carries the same delivery id");
+    assert_eq!(seen[1].2["case"]["id"], "c1");
+    assert_eq!(seen[1].2["case"]["title"], "Beaconing from ws-12");
+    let steps = w.steps(&done[0].id).await;
+    assert!(steps.contains(&"verify ok".to_owned()), "{steps:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_that_refuses_the_delivery_fails_the_run_without_retrying() {
+    let w = world().await;
+    let hook = receiver(b"another secret, not the one Vigil has", &[401]);
+    let webhook = crate::connectors::Webhook::new(&hook.url, SECRET, crate::connectors::WebhookFormat::Slack)
+        .expect("webhook");
+    let registry = Registry::builtin().with(Arc::new(webhook));
+    let row = w.propose(&registry, "n2", "notify_webhook", None).await;
+    w.approve(&row).await;
+    let done = w.executor(registry).run_due().await.expect("run");
+    assert_eq!(done[0].status, RunStatus::Failed, "{:?}", done[0]);
+    assert!(done[0].reason.as_deref().is_some_and(|r| r.contains("401")), "{:?}", done[0]);
+    let seen = hook.seen.lock().expect("seen").clone();
+    assert_eq!(seen.len(), 1, "a refusal is not tried again");
+    assert!(!seen[0].1, "the receiver's own check failed: its secret differs");
+    assert!(
+        seen[0].2["text"].as_str().is_some_and(|t| t.contains("case c1: Beaconing from ws-12")),
+        "{seen:?}"
+    );
+}

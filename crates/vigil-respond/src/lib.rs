@@ -6,6 +6,7 @@
 
 mod action;
 pub mod builtin;
+pub mod connectors;
 mod error;
 mod executor;
 mod proposal;

@@ -21,7 +21,7 @@ use crate::action::Cx;
 use crate::{Error, Result};
 
 /// The request's case, which an action on a case needs.
-async fn case_of(cx: &Cx, request: &ActionRequest) -> Result<CaseRow> {
+pub(crate) async fn case_of(cx: &Cx, request: &ActionRequest) -> Result<CaseRow> {
     let id = request.case.as_ref().ok_or_else(|| Error::Failed("the request names no case".into()))?;
     cx.store.case(id).await?.ok_or_else(|| Error::TargetGone(format!("case {id} is not in the store")))
 }
@@ -36,7 +36,7 @@ fn target_key(request: &ActionRequest) -> Result<&str> {
 }
 
 /// A text parameter, if given; another JSON type is an error, not ignored.
-fn text_parameter<'r>(request: &'r ActionRequest, name: &str) -> Result<Option<&'r str>> {
+pub(crate) fn text_parameter<'r>(request: &'r ActionRequest, name: &str) -> Result<Option<&'r str>> {
     match request.parameters.get(name) {
         None => Ok(None),
         Some(serde_json::Value::String(text)) => Ok(Some(text)),
