@@ -25,6 +25,9 @@ pub struct RespondConfig {
     pub policy: Option<PathBuf>,
     /// The team's webhook, which `notify_webhook` posts cases to.
     pub webhook: Option<WebhookConfig>,
+    /// The ticketing system's webhook, which `open_external_ticket` opens tickets through
+    /// (always Vigil's JSON; `format` is not read).
+    pub ticket_webhook: Option<WebhookConfig>,
 }
 
 /// A webhook receiver: its URL, the environment variable holding the signing secret (never
@@ -43,7 +46,19 @@ fn vigil_format() -> String {
 }
 
 impl WebhookConfig {
-    /// The connector, with its secret read from the environment now.
+    fn secret(&self, section: &str) -> Result<String> {
+        std::env::var(&self.secret_env)
+            .with_context(|| format!("{section}.secret_env: the environment has no {}", self.secret_env))
+    }
+
+    /// The ticketing connector, with its secret read from the environment now.
+    pub fn ticketing(&self) -> Result<vigil_respond::connectors::Webhook> {
+        let secret = self.secret("respond.ticket_webhook")?;
+        vigil_respond::connectors::Webhook::ticketing(&self.url, secret.as_bytes())
+            .map_err(|e| anyhow::anyhow!("respond.ticket_webhook: {e}"))
+    }
+
+    /// The notification connector, with its secret read from the environment now.
     pub fn connector(&self) -> Result<vigil_respond::connectors::Webhook> {
         use vigil_respond::connectors::{Webhook, WebhookFormat};
         let format = match self.format.as_str() {

@@ -187,6 +187,9 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     if let Some(webhook) = &config.respond.webhook {
         engine = engine.with_connector(Arc::new(webhook.connector()?));
     }
+    if let Some(tickets) = &config.respond.ticket_webhook {
+        engine = engine.with_connector(Arc::new(tickets.ticketing()?));
+    }
     let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
     runner::spawn(store.clone(), built, triage, engine.clone());
     let bootstrap_password = bootstrap(&store).await?;

@@ -132,6 +132,14 @@ pub const ACTIONS: &[ActionKind] = &[
     kind("summarize_case", C::CaseSummary, None, None, true, "Draft the case summary"),
     kind("open_ticket", C::Ticket, None, None, true, "Open an internal ticket with owner, SLA and playbook"),
     kind(
+        "open_external_ticket",
+        C::Ticket,
+        None,
+        None,
+        true,
+        "Open the ticket in the site's ticketing system and keep its id",
+    ),
+    kind(
         "snapshot_evidence",
         C::EvidenceSnapshot,
         None,

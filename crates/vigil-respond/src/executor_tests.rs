@@ -497,7 +497,7 @@ fn receiver(secret: &'static [u8], answers: &'static [u16]) -> Receiver {
                 serde_json::from_slice(&body).unwrap_or(Value::Null),
             ));
             let status = answers.get(n).or(answers.last()).copied().unwrap_or(200);
-            let answer = r#"{"ok":true}"#;
+            let answer = r#"{"ok":true,"ticket_id":"INC-0042"}"#;
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
@@ -556,4 +556,28 @@ async fn a_webhook_that_refuses_the_delivery_fails_the_run_without_retrying() {
         seen[0].2["text"].as_str().is_some_and(|t| t.contains("case c1: Beaconing from ws-12")),
         "{seen:?}"
     );
+}
+
+#[tokio::test]
+async fn a_ticket_opened_through_the_ticketing_webhook_keeps_the_id_it_was_given() {
+    let w = world().await;
+    let hook = receiver(SECRET, &[201]);
+    let registry = Registry::builtin()
+        .with(Arc::new(crate::connectors::Webhook::ticketing(&hook.url, SECRET).expect("hook")));
+    let row = w.propose(&registry, "x1", "open_external_ticket", None).await;
+    assert_eq!(
+        row.status,
+        vigil_store::ActionStatus::Approved,
+        "a ticket is read-and-record: {:?}",
+        row.decision
+    );
+    let done = w.executor(registry).run_due().await.expect("run");
+    assert_eq!(done[0].status, RunStatus::Succeeded, "{:?}", done[0]);
+    let ticket = w.store.ticket(&done[0].id).await.expect("read").expect("kept with the case");
+    assert_eq!(ticket.external_id.as_deref(), Some("INC-0042"));
+    assert_eq!(ticket.external_host.as_deref(), hook.url.split('/').nth(2));
+    let seen = hook.seen.lock().expect("seen").clone();
+    assert!(seen[0].1, "signed");
+    assert_eq!(seen[0].2["ticket"]["owner"], "unassigned");
+    assert!(seen[0].2["ticket"]["body"].as_str().is_some_and(|b| b.contains("To reproduce")), "{seen:?}");
 }

@@ -1092,6 +1092,8 @@ async fn effects_tickets_and_the_blocklist_are_kept_once_per_key(store: &Store) 
         playbook: Some("host-compromise@1".into()),
         body: "isolate; collect; 'quoted' text".into(),
         created_at: time::now(),
+        external_id: Some("INC-0042".into()),
+        external_host: Some("tickets.example.com".into()),
     };
     assert!(tx.open_ticket(&ticket).await.expect("ticket"));
     assert!(!tx.open_ticket(&ticket).await.expect("ticket"));

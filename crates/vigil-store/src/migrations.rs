@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0010_queue_order.sqlite.sql"),
         postgres: include_str!("../migrations/0010_queue_order.postgres.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/0011_ticket_external.sqlite.sql"),
+        postgres: include_str!("../migrations/0011_ticket_external.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows: the last migration's, so adding one cannot

@@ -1,4 +1,5 @@
-//! Vigil's internal tickets: the work a case needs, with an owner, an SLA and the playbook.
+//! Tickets: the work a case needs, with an owner, an SLA and the playbook; Vigil's own, or
+//! opened in the site's ticketing system with the id it gave.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -20,6 +21,10 @@ pub struct Ticket {
     /// What to do and how to reproduce what was seen, as text.
     pub body: String,
     pub created_at: String,
+    /// The id the site's ticketing system gave it, when it was opened there.
+    pub external_id: Option<String>,
+    /// The host of that system.
+    pub external_host: Option<String>,
 }
 
 fn ticket_from(row: &AnyRow) -> Result<Ticket> {
@@ -32,6 +37,8 @@ fn ticket_from(row: &AnyRow) -> Result<Ticket> {
         playbook: row.try_get("playbook")?,
         body: row.try_get("body")?,
         created_at: row.try_get("created_at")?,
+        external_id: row.try_get("external_id")?,
+        external_host: row.try_get("external_host")?,
     })
 }
 
@@ -39,8 +46,9 @@ impl WriteTx<'_> {
     /// Opens a ticket; `false` when one with its id exists (opened before by the same run).
     pub async fn open_ticket(&mut self, ticket: &Ticket) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO tickets (id, case_id, title, owner, sla_due_at, playbook, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO tickets (id, case_id, title, owner, sla_due_at, playbook, body, created_at, \
+             external_id, external_host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(&ticket.id)
         .bind(ticket.case_id.as_str())
@@ -50,6 +58,8 @@ impl WriteTx<'_> {
         .bind(ticket.playbook.as_deref())
         .bind(&ticket.body)
         .bind(&ticket.created_at)
+        .bind(ticket.external_id.as_deref())
+        .bind(ticket.external_host.as_deref())
         .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)

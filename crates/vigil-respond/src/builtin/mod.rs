@@ -12,6 +12,7 @@ pub use blocklist::BlockIndicator;
 pub use mute::MuteRule;
 pub use snapshot::SnapshotEvidence;
 pub use ticket::OpenTicket;
+pub(crate) use ticket::ticket_for;
 pub use token::RevokeVigilToken;
 
 use vigil_model::ActionRequest;

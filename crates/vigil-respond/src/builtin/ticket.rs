@@ -36,6 +36,65 @@ fn owner_of(request: &ActionRequest, case: &CaseRow) -> Result<String> {
         .unwrap_or_else(|| "unassigned".into()))
 }
 
+/// The ticket a run opens for the case of `request` under `key`: its owner, its SLA, the
+/// playbook's steps and how to reproduce what was seen (shared with the ticketing webhook).
+pub(crate) async fn ticket_for(cx: &Cx, request: &ActionRequest, key: &str) -> Result<Ticket> {
+    let case = case_of(cx, request).await?;
+    let owner = owner_of(request, &case)?;
+    let now = cx.store.clock().now();
+    let due = now + chrono::Duration::hours(sla_hours(case.severity));
+    let recommendation = cx.store.recommendation(&case.id).await?.map(|(_, body)| body);
+    let playbook = recommendation.as_ref().and_then(|r| r.get("playbook")).filter(|p| !p.is_null());
+    let mut body = format!("Case {}: {}\n", case.id, case.title);
+    if let Some(hypothesis) = recommendation.as_ref().and_then(|r| r["hypothesis"].as_str()) {
+        let _ = writeln!(body, "Hypothesis: {hypothesis}");
+    }
+    if let Some(steps) = playbook.and_then(|p| p["steps"].as_array()) {
+        body.push_str("\nPlaybook steps:\n");
+        for (n, s) in steps.iter().enumerate() {
+            let _ = writeln!(
+                body,
+                "{}. [{}] {}: {}",
+                n + 1,
+                s["phase"].as_str().unwrap_or("?"),
+                s["action"].as_str().unwrap_or("?"),
+                s["description"].as_str().unwrap_or("")
+            );
+        }
+    }
+    body.push_str("\nTo reproduce, read these alerts and the events they cite:\n");
+    for alert in cx.store.case_alerts(&case.id).await? {
+        let cited: Vec<&str> = alert.finding["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["event_uid"].as_str())
+            .collect();
+        let _ = writeln!(
+            body,
+            "- {} ({}) at {}: events {}",
+            alert.title,
+            alert.rule_id,
+            alert.time,
+            cited.join(", ")
+        );
+    }
+    let ticket = Ticket {
+        id: key.to_owned(),
+        case_id: case.id.clone(),
+        title: format!("Respond to case {}: {}", case.id, case.title),
+        owner,
+        sla_due_at: vigil_store::time::stamp(due),
+        playbook: playbook
+            .map(|p| format!("{}@{}", p["id"].as_str().unwrap_or("?"), p["version"].as_u64().unwrap_or(0))),
+        body,
+        created_at: vigil_store::time::stamp(now),
+        external_id: None,
+        external_host: None,
+    };
+    Ok(ticket)
+}
+
 impl Action for OpenTicket {
     fn name(&self) -> &'static str {
         "open_ticket"
@@ -74,58 +133,7 @@ impl Action for OpenTicket {
             if let Some(done) = cx.store.effect(step.key).await? {
                 return Ok(done);
             }
-            let case = case_of(cx, step.request).await?;
-            let owner = owner_of(step.request, &case)?;
-            let now = cx.store.clock().now();
-            let due = now + chrono::Duration::hours(sla_hours(case.severity));
-            let recommendation = cx.store.recommendation(&case.id).await?.map(|(_, body)| body);
-            let playbook = recommendation.as_ref().and_then(|r| r.get("playbook")).filter(|p| !p.is_null());
-            let mut body = format!("Case {}: {}\n", case.id, case.title);
-            if let Some(hypothesis) = recommendation.as_ref().and_then(|r| r["hypothesis"].as_str()) {
-                let _ = writeln!(body, "Hypothesis: {hypothesis}");
-            }
-            if let Some(steps) = playbook.and_then(|p| p["steps"].as_array()) {
-                body.push_str("\nPlaybook steps:\n");
-                for (n, s) in steps.iter().enumerate() {
-                    let _ = writeln!(
-                        body,
-                        "{}. [{}] {}: {}",
-                        n + 1,
-                        s["phase"].as_str().unwrap_or("?"),
-                        s["action"].as_str().unwrap_or("?"),
-                        s["description"].as_str().unwrap_or("")
-                    );
-                }
-            }
-            body.push_str("\nTo reproduce, read these alerts and the events they cite:\n");
-            for alert in cx.store.case_alerts(&case.id).await? {
-                let cited: Vec<&str> = alert.finding["evidence"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|e| e["event_uid"].as_str())
-                    .collect();
-                let _ = writeln!(
-                    body,
-                    "- {} ({}) at {}: events {}",
-                    alert.title,
-                    alert.rule_id,
-                    alert.time,
-                    cited.join(", ")
-                );
-            }
-            let ticket = Ticket {
-                id: step.key.to_owned(),
-                case_id: case.id.clone(),
-                title: format!("Respond to case {}: {}", case.id, case.title),
-                owner,
-                sla_due_at: vigil_store::time::stamp(due),
-                playbook: playbook.map(|p| {
-                    format!("{}@{}", p["id"].as_str().unwrap_or("?"), p["version"].as_u64().unwrap_or(0))
-                }),
-                body,
-                created_at: vigil_store::time::stamp(now),
-            };
+            let ticket = ticket_for(cx, step.request, step.key).await?;
             let effect = json!({"ticket": ticket.id, "owner": ticket.owner, "sla_due_at": ticket.sla_due_at});
             let mut tx = cx.store.write().await?;
             tx.open_ticket(&ticket).await?;

@@ -3,4 +3,4 @@
 
 pub mod webhook;
 
-pub use webhook::{Webhook, WebhookFormat};
+pub use webhook::{Purpose, Webhook, WebhookFormat};

@@ -1,5 +1,7 @@
 //! `notify_webhook`: the case posted to the team's webhook, as Vigil's signed JSON or as a
-//! Slack-compatible incoming-webhook message. The JSON body is signed with HMAC-SHA256 over
+//! Slack-compatible incoming-webhook message; `open_external_ticket`: the ticket Vigil would
+//! open posted to the site's ticketing system, whose answer names the ticket's id, kept with
+//! the case. The JSON body is signed with HMAC-SHA256 over
 //! `<timestamp>.<body>` (`X-Vigil-Signature: sha256=<hex>`, `X-Vigil-Timestamp`), so a receiver
 //! checks who sent it and refuses replays; `X-Vigil-Delivery` is the run's idempotency key, the
 //! same on every retry, so a receiver drops a delivery it already has. A connection failure, a
@@ -15,7 +17,7 @@ use sha2::Sha256;
 use vigil_model::ActionRequest;
 
 use crate::action::{Action, BoxFuture, Cx, Plan, Probe, Step, Undo};
-use crate::builtin::{case_of, text_parameter};
+use crate::builtin::{case_of, text_parameter, ticket_for};
 use crate::{Error, Result};
 
 /// What the receiver is sent.
@@ -28,7 +30,18 @@ pub enum WebhookFormat {
     Slack,
 }
 
+/// What a webhook is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// `notify_webhook`: tell the team.
+    Notify,
+    /// `open_external_ticket`: open a ticket in the site's ticketing system, whose answer names
+    /// the ticket's id, kept with the case.
+    Ticket,
+}
+
 pub struct Webhook {
+    purpose: Purpose,
     url: String,
     secret: Vec<u8>,
     format: WebhookFormat,
@@ -39,14 +52,29 @@ pub struct Webhook {
 const MAX_MESSAGE: usize = 2_000;
 
 impl Webhook {
-    /// A webhook at `url` (http or https), signing with `secret`.
+    /// A webhook at `url` (http or https) that tells the team, signing with `secret`.
     pub fn new(url: &str, secret: &[u8], format: WebhookFormat) -> Result<Webhook> {
+        Webhook::for_purpose(Purpose::Notify, url, secret, format)
+    }
+
+    /// A ticketing system's webhook at `url`, sent Vigil's JSON with the ticket, signed.
+    pub fn ticketing(url: &str, secret: &[u8]) -> Result<Webhook> {
+        Webhook::for_purpose(Purpose::Ticket, url, secret, WebhookFormat::Vigil)
+    }
+
+    fn for_purpose(purpose: Purpose, url: &str, secret: &[u8], format: WebhookFormat) -> Result<Webhook> {
         let host = host_of(url)
             .ok_or_else(|| Error::Failed(format!("webhook url: http(s)://host/…, not {:?}", redact(url))))?;
         if host.is_empty() || secret.len() < 16 {
             return Err(Error::Failed("webhook: a host, and a secret of 16 bytes or more".into()));
         }
-        Ok(Webhook { url: url.to_owned(), secret: secret.to_vec(), format, timeout: Duration::from_secs(10) })
+        Ok(Webhook {
+            purpose,
+            url: url.to_owned(),
+            secret: secret.to_vec(),
+            format,
+            timeout: Duration::from_secs(10),
+        })
     }
 
     fn host(&self) -> &str {
@@ -103,6 +131,25 @@ fn message_of(request: &ActionRequest) -> Result<String> {
     Ok(message.to_owned())
 }
 
+/// The ticket id a ticketing system's answer names (`ticket_id`, `id` or `key`, text or a
+/// number): 1 to 128 characters, none of them a control character. It is shown to people, so
+/// it is held to that even though it is escaped wherever it is shown.
+fn ticket_id(answer: &str) -> Result<String> {
+    let value: Value = serde_json::from_str(answer)
+        .map_err(|_| Error::Failed("the ticketing system's answer is not JSON naming the ticket".into()))?;
+    let id = ["ticket_id", "id", "key"].iter().find_map(|k| match &value[*k] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    match id {
+        Some(id) if (1..=128).contains(&id.chars().count()) && !id.chars().any(char::is_control) => Ok(id),
+        _ => Err(Error::Failed(
+            "the ticketing system answered without a usable ticket id (ticket_id, id or key)".into(),
+        )),
+    }
+}
+
 /// What a receiver's answer means for the run.
 fn outcome(status: u16, answer: &str) -> Result<Value> {
     let excerpt: String = answer.chars().take(256).collect();
@@ -115,7 +162,10 @@ fn outcome(status: u16, answer: &str) -> Result<Value> {
 
 impl Action for Webhook {
     fn name(&self) -> &'static str {
-        "notify_webhook"
+        match self.purpose {
+            Purpose::Notify => "notify_webhook",
+            Purpose::Ticket => "open_external_ticket",
+        }
     }
 
     fn undo(&self) -> Undo {
@@ -130,12 +180,20 @@ impl Action for Webhook {
                 WebhookFormat::Vigil => "Vigil's JSON",
                 WebhookFormat::Slack => "a chat message",
             };
-            Ok(Plan {
-                changes: vec![format!(
+            let change = match self.purpose {
+                Purpose::Notify => format!(
                     "post case {} (title, severity, state) to the webhook at {} as {form}, signed with HMAC-SHA256",
                     case.id,
                     self.host()
-                )],
+                ),
+                Purpose::Ticket => format!(
+                    "open a ticket for case {} (owner, SLA, playbook steps, how to reproduce) in the ticketing system at {}, signed with HMAC-SHA256, and keep the id it gives",
+                    case.id,
+                    self.host()
+                ),
+            };
+            Ok(Plan {
+                changes: vec![change],
                 runnable: true,
                 undo: self.undo(),
                 facts: json!({"case": case.id, "host": self.host()}),
@@ -156,7 +214,17 @@ impl Action for Webhook {
                 return Ok(done);
             }
             let case = case_of(cx, step.request).await?;
-            let body = serde_json::to_vec(&self.body(&case, &message_of(step.request)?, step.key))?;
+            let mut document = self.body(&case, &message_of(step.request)?, step.key);
+            let ticket = match self.purpose {
+                Purpose::Notify => None,
+                Purpose::Ticket => {
+                    let ticket = ticket_for(cx, step.request, step.key).await?;
+                    document["ticket"] = json!({"title": ticket.title, "owner": ticket.owner,
+                        "sla_due_at": ticket.sla_due_at, "playbook": ticket.playbook, "body": ticket.body});
+                    Some(ticket)
+                }
+            };
+            let body = serde_json::to_vec(&document)?;
             let timestamp = cx.store.clock().now().timestamp().to_string();
             let signed = signature(&self.secret, &timestamp, &body);
             let (url, delivery, timeout) = (self.url.clone(), step.key.to_owned(), self.timeout);
@@ -185,6 +253,13 @@ impl Action for Webhook {
             let mut effect = outcome(sent.0, &sent.1)?;
             effect["host"] = json!(self.host());
             let mut tx = cx.store.write().await?;
+            if let Some(mut ticket) = ticket {
+                let id = ticket_id(&sent.1)?;
+                effect["ticket"] = json!(id);
+                ticket.external_id = Some(id);
+                ticket.external_host = Some(self.host().to_owned());
+                tx.open_ticket(&ticket).await?;
+            }
             tx.record_effect(step.key, self.name(), &effect).await?;
             tx.commit().await?;
             Ok(effect)
@@ -236,6 +311,17 @@ mod tests {
         for status in [400, 401, 403, 404] {
             assert!(outcome(status, "").err().is_some_and(|e| !e.is_transient()), "{status}");
         }
+    }
+
+    #[test]
+    fn a_ticket_id_is_read_from_the_answer_and_held_to_a_shown_form() {
+        assert_eq!(ticket_id(r#"{"ticket_id": "INC-0042"}"#).ok().as_deref(), Some("INC-0042"));
+        assert_eq!(ticket_id(r#"{"id": 4711}"#).ok().as_deref(), Some("4711"));
+        assert_eq!(ticket_id(r#"{"key": "SEC-9", "id": null}"#).ok().as_deref(), Some("SEC-9"));
+        for bad in [r#"{"ok": true}"#, r#"{"id": ""}"#, "not json", "{\"id\": \"a\\u0000b\"}"] {
+            assert!(ticket_id(bad).is_err(), "{bad}");
+        }
+        assert!(ticket_id(&format!(r#"{{"id": "{}"}}"#, "x".repeat(129))).is_err());
     }
 
     #[test]

@@ -130,12 +130,13 @@ pub async fn page(
         Ok(None) => return failure(ApiError::not_found("case")),
         Err(e) => return failure(e.into()),
     };
-    let (alerts, recommendation, requests, comments, answers) = match tokio::try_join!(
+    let (alerts, recommendation, requests, comments, answers, tickets) = match tokio::try_join!(
         store.case_alerts(&id),
         store.recommendation(&id),
         store.case_action_requests(&id),
         store.case_comments(&id),
         store.case_approvals(&id),
+        store.case_tickets(&id),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e.into()),
@@ -255,6 +256,25 @@ pub async fn page(
                             td { (r.status.as_str()) }
                             td.wide { (text(&r.decision["in_words"])) " (" (text(&r.decision["rule"])) ")" }
                             td { @if let Some(run) = runs.get(&r.id) { (run.status.as_str()) @if let Some(code) = &run.code { " (" (code) ")" } } }
+                        }
+                    } }
+                }
+            }
+        }
+        @if !tickets.is_empty() {
+            section aria-labelledby="tickets" {
+                h2 #tickets { "Tickets" }
+                table {
+                    thead { tr { th { "Ticket" } th { "Owner" } th { "Due" } th.wide { "Title" } } }
+                    tbody { @for t in &tickets {
+                        tr {
+                            td { @match (&t.external_id, &t.external_host) {
+                                (Some(id), Some(host)) => { code { (id) } " at " (host) },
+                                _ => { "Vigil's own " code { (t.id.get(..12).unwrap_or(&t.id)) } },
+                            } }
+                            td { (t.owner) }
+                            td { (t.sla_due_at) }
+                            td.wide { (t.title) }
                         }
                     } }
                 }

@@ -2,7 +2,7 @@
 //! field an attacker reaches (log fields of Okta, CloudTrail, Windows and syslog records
 //! through the ingest API, records that fail to read, case titles and timelines, alert titles
 //! and summaries, recommendations, transition reasons, comments, rule titles, descriptions,
-//! authors and tags, action targets) and every view that shows them opened: no payload reaches the HTML as markup
+//! authors and tags, action targets, ticket ids from a ticketing system) and every view that shows them opened: no payload reaches the HTML as markup
 //! (neither as written nor as JSON writes it), and each is shown as text somewhere.
 
 use serde_json::json;
@@ -95,6 +95,21 @@ fn plant(server: &Server, payloads: &[&str]) {
             .expect("recommendation");
             tx.transition_case(&id.as_str().into(), CaseState::Recommended, p, &engine).await.expect("move");
             tx.comment_case(&id.as_str().into(), p, &mallory).await.expect("comment");
+            // A ticket id as a ticketing system answered it, and the host it named.
+            tx.open_ticket(&vigil_store::Ticket {
+                id: format!("t{i}"),
+                case_id: id.as_str().into(),
+                title: (*p).to_owned(),
+                owner: (*p).to_owned(),
+                sla_due_at: time::from_millis(1_700_000_000_000),
+                playbook: None,
+                body: (*p).to_owned(),
+                created_at: time::from_millis(1_700_000_000_000),
+                external_id: Some((*p).to_owned()),
+                external_host: Some((*p).to_owned()),
+            })
+            .await
+            .expect("ticket");
         }
         tx.commit().await.expect("commit");
     });
