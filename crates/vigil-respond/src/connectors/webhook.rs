@@ -268,11 +268,16 @@ impl Action for Webhook {
 
     fn verify<'a>(&'a self, cx: &'a Cx, step: Step<'a>) -> BoxFuture<'a, Result<Probe>> {
         Box::pin(async move {
-            // What the receiver does with a delivery is its own; Vigil verifies that it was taken.
+            // What the receiver does with a delivery is its own; Vigil verifies that it was taken
+            // (and, for a ticket, that the id it was given is kept with the case).
             let effect = cx.store.effect(step.key).await?;
             let taken =
                 effect.as_ref().and_then(|e| e["status"].as_u64()).is_some_and(|s| (200..300).contains(&s));
-            Ok(Probe { holds: taken, observed: effect.unwrap_or(Value::Null) })
+            let kept = match self.purpose {
+                Purpose::Notify => true,
+                Purpose::Ticket => cx.store.ticket(step.key).await?.is_some_and(|t| t.external_id.is_some()),
+            };
+            Ok(Probe { holds: taken && kept, observed: effect.unwrap_or(Value::Null) })
         })
     }
 }
