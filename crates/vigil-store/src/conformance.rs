@@ -98,7 +98,59 @@ conformance!(
     new_evidence_supersedes_requests_that_have_not_run,
     alerts_naming_an_entity_match_it_exactly_whatever_its_characters,
     the_newest_recommendation_of_many_cases_is_read_at_once,
+    the_queue_pages_filters_and_orders_open_cases,
 );
+
+async fn the_queue_pages_filters_and_orders_open_cases(store: &Store) {
+    use crate::{Owner, QueueFilter, QueueOrder};
+    let engine = By::vigil(Component::Engine);
+    assert_eq!(store.cases_changed_at().await.expect("read"), None, "no case yet");
+    let at = |id: &str, severity: i64, minute: i64| CaseRow {
+        severity,
+        first_seen: time::from_millis(1_700_000_000_000 + minute * 60_000),
+        last_seen: time::from_millis(1_700_000_000_000 + minute * 60_000 + 1_000),
+        ..case(id)
+    };
+    let mut tx = store.write().await.expect("begin");
+    for (id, severity, minute) in [("q1", 5, 3), ("q2", 2, 1), ("q3", 4, 2), ("q4", 5, 0)] {
+        tx.save_case(&at(id, severity, minute), &engine).await.expect("save");
+    }
+    tx.assign_case(&CaseId::from("q3"), Some(&UserId::from("ana")), &analyst()).await.expect("assign");
+    tx.transition_case(&CaseId::from("q4"), CaseState::Correlated, "clustered", &engine).await.expect("move");
+    tx.transition_case(&CaseId::from("q4"), CaseState::Benign, "benign", &analyst()).await.expect("close");
+    tx.commit().await.expect("commit");
+    let ids =
+        |page: &crate::QueuePage| page.cases.iter().map(|c| c.id.as_str().to_owned()).collect::<Vec<_>>();
+    let open =
+        |f: QueueFilter| async move { store.queue(&QueueFilter { limit: 50, ..f }).await.expect("queue") };
+
+    let all = open(QueueFilter::default()).await;
+    assert_eq!(
+        (ids(&all), all.total),
+        (vec!["q1".into(), "q3".into(), "q2".into()], 3),
+        "open, most severe first"
+    );
+    let oldest = open(QueueFilter { order: QueueOrder::Oldest, ..QueueFilter::default() }).await;
+    assert_eq!(ids(&oldest), ["q2", "q3", "q1"]);
+    let severe = open(QueueFilter { min_severity: 4, ..QueueFilter::default() }).await;
+    assert_eq!(ids(&severe), ["q1", "q3"]);
+    let mine = open(QueueFilter { owner: Owner::Is(UserId::from("ana")), ..QueueFilter::default() }).await;
+    assert_eq!(ids(&mine), ["q3"]);
+    let nobody = open(QueueFilter { owner: Owner::Unassigned, ..QueueFilter::default() }).await;
+    assert_eq!(ids(&nobody), ["q1", "q2"]);
+    let closed = open(QueueFilter { state: Some(CaseState::Benign), ..QueueFilter::default() }).await;
+    assert_eq!((ids(&closed), closed.total), (vec!["q4".into()], 1), "one state, closed ones too");
+    let second =
+        store.queue(&QueueFilter { offset: 1, limit: 1, ..QueueFilter::default() }).await.expect("queue");
+    assert_eq!((ids(&second), second.total), (vec!["q3".into()], 3), "a page of one, with the total");
+
+    let before = store.cases_changed_at().await.expect("read").expect("cases changed");
+    let mut tx = store.write().await.expect("begin");
+    tx.assign_case(&CaseId::from("q1"), Some(&UserId::from("ana")), &analyst()).await.expect("assign");
+    tx.commit().await.expect("commit");
+    let after = store.cases_changed_at().await.expect("read").expect("cases changed");
+    assert!(after > before, "an assignment is a change the live queue is told of: {before} then {after}");
+}
 
 async fn a_case_keeps_its_lifecycle_and_only_the_table_moves_it(store: &Store) {
     let engine = By::vigil(Component::Engine);
