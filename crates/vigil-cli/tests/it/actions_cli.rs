@@ -22,6 +22,19 @@ fn vigil(serve: &Serve, bearer: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// The run log of request `id` once its run has ended (read again until then, at most 30 s).
+fn run_ended(serve: &Serve, bearer: &str, id: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let (ok, log) = vigil(serve, bearer, &["run", id]);
+        assert!(ok, "{log}");
+        if !log.contains(" queued") && !log.contains(" running") {
+            return log;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{log}");
+    }
+}
+
 #[test]
 fn a_block_is_proposed_approved_executed_and_its_run_log_read_from_the_terminal() {
     let dir = scratch("actions-cli");
@@ -52,15 +65,7 @@ fn a_block_is_proposed_approved_executed_and_its_run_log_read_from_the_terminal(
 
     let (ok, queued) = vigil(&serve, &rita, &["execute", &id]);
     assert!(ok && queued.starts_with("run "), "{queued}");
-    let started = std::time::Instant::now();
-    let log = loop {
-        let (ok, log) = vigil(&serve, &rita, &["run", &id]);
-        assert!(ok, "{log}");
-        if !log.contains(" queued") && !log.contains(" running") {
-            break log;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{log}");
-    };
+    let log = run_ended(&serve, &rita, &id);
     assert!(
         log.contains("succeeded") && log.contains("verify") && log.contains("sealed as evidence"),
         "{log}"
@@ -144,14 +149,6 @@ fn a_case_is_posted_to_the_configured_webhook_signed_with_the_secret_from_the_en
         (body["case"]["id"].as_str(), body["message"].as_str()),
         (Some("c1"), Some("please look at ws-12"))
     );
-    let started = std::time::Instant::now();
-    let log = loop {
-        let (ok, log) = vigil(&serve, &rita, &["run", &id]);
-        assert!(ok, "{log}");
-        if !log.contains(" queued") && !log.contains(" running") {
-            break log;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{log}");
-    };
+    let log = run_ended(&serve, &rita, &id);
     assert!(log.contains("succeeded") && log.contains("verify"), "{log}");
 }
