@@ -58,7 +58,9 @@ pub async fn search(
     Params(form): Params<SearchForm>,
 ) -> Response {
     let wanted = form.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let range = form.range.as_deref().unwrap_or("7d");
+    // All time by default: the newest events first, read from the time index, whatever their age
+    // (a hunt's or a replay's logs may be months old).
+    let range = form.range.as_deref().unwrap_or("all");
     let Some(&(range, _, days)) = RANGES.iter().find(|(name, _, _)| *name == range) else {
         return failure(ApiError::new(Code::BadRequest, "range: one of 1d, 7d, 30d, all"));
     };
