@@ -5,6 +5,10 @@ pub enum Error {
     /// The target is not there (a deleted token, an unknown case): nothing to act on.
     #[error("the target is gone: {0}")]
     TargetGone(String),
+    /// The target is no longer in the state the precheck or plan saw (someone else changed it):
+    /// Vigil changed nothing and puts nothing back.
+    #[error("the target changed: {0}")]
+    TargetChanged(String),
     /// Worth another attempt (a busy database, a connector timing out), until the deadline.
     #[error("{0} (transient)")]
     Transient(String),

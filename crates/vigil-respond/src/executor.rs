@@ -415,9 +415,18 @@ impl Executor {
             Err(e) if e.is_transient() => return self.retry(run, verb, t, &e).await,
             Err(e) => {
                 self.log(run, verb, "failed", t, json!({"error": e.to_string()})).await?;
-                let undone =
-                    if undoing.is_none() { self.undo_partial(run, &action, step).await? } else { None };
-                let code = if matches!(e, Error::TargetGone(_)) { "target_gone" } else { "execute_failed" };
+                // A target someone else changed was not touched: there is nothing of Vigil's to undo.
+                let untouched = matches!(e, Error::TargetChanged(_));
+                let undone = if undoing.is_none() && !untouched {
+                    self.undo_partial(run, &action, step).await?
+                } else {
+                    None
+                };
+                let code = match e {
+                    Error::TargetGone(_) => "target_gone",
+                    Error::TargetChanged(_) => "target_changed",
+                    _ => "execute_failed",
+                };
                 return Ok(End {
                     outcome: json!({"rolled_back": undone}),
                     ..End::failed(code, e.to_string())
@@ -473,6 +482,7 @@ impl Executor {
         }
         let (code, why) = match error {
             Error::TargetGone(why) => ("target_gone", why),
+            Error::TargetChanged(why) => ("target_changed", why),
             other => (failed, other.to_string()),
         };
         self.log(run, step, "failed", started, json!({"error": why})).await?;
