@@ -28,6 +28,8 @@ pub struct RespondConfig {
     /// The ticketing system's webhook, which `open_external_ticket` opens tickets through
     /// (always Vigil's JSON; `format` is not read).
     pub ticket_webhook: Option<WebhookConfig>,
+    /// The LDAP directory account actions run in.
+    pub directory: Option<crate::connectors::DirectoryConfig>,
 }
 
 /// A webhook receiver: its URL, the environment variable holding the signing secret (never

@@ -8,6 +8,7 @@ mod bench_queue;
 mod bench_serve;
 mod cases;
 mod config;
+mod connectors;
 mod demo;
 mod demo_respond;
 mod eval;
@@ -63,6 +64,8 @@ enum Command {
     Policy(policy::Command),
     /// Response actions on a running server: list, inbox, show, propose, approve, reject, execute, run, rollback.
     Actions(actions::Args),
+    /// The connectors to outside systems `vigil.yml` configures: check that each works.
+    Connectors(connectors::Args),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
 }
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hunt(args) => hunt::run(args),
+        Command::Connectors(args) => connectors::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Bench(bench) => bench::run(bench),
         Command::Train(args) => train::run(args),

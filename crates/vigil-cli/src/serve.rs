@@ -184,11 +184,10 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     let built = detectors(config, &base)?;
     let triage = triage_inputs(config, &base)?;
     let mut engine = EngineHandle::default();
-    if let Some(webhook) = &config.respond.webhook {
-        engine = engine.with_connector(Arc::new(webhook.connector()?));
-    }
-    if let Some(tickets) = &config.respond.ticket_webhook {
-        engine = engine.with_connector(Arc::new(tickets.ticketing()?));
+    for connector in crate::connectors::configured(&config.respond, &base)? {
+        for action in connector.actions {
+            engine = engine.with_connector(action);
+        }
     }
     let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
     runner::spawn(store.clone(), built, triage, engine.clone());

@@ -116,6 +116,12 @@ pub trait Action: Send + Sync {
         })
     }
 
+    /// A read-only check that the system it drives answers and takes Vigil's credentials (what
+    /// `vigil connectors check` reports); `None` for an action on Vigil's own store.
+    fn check<'a>(&'a self) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Whether the prior state is back.
     fn verify_rollback<'a>(&'a self, _cx: &'a Cx, _step: Step<'a>) -> BoxFuture<'a, Result<Probe>> {
         Box::pin(async move { Err(crate::Error::Failed(format!("{} has no rollback", self.name()))) })

@@ -47,6 +47,8 @@ struct Counting {
     rolled_back: AtomicUsize,
     transient_failures: AtomicUsize,
     holds: bool,
+    /// Execute finds the target changed by someone else since the precheck.
+    changed_by_others: bool,
 }
 
 impl Counting {
@@ -58,6 +60,7 @@ impl Counting {
             rolled_back: AtomicUsize::new(0),
             transient_failures: AtomicUsize::new(0),
             holds: true,
+            changed_by_others: false,
         }
     }
 }
@@ -92,6 +95,9 @@ impl Action for Counting {
             if left > 0 {
                 self.transient_failures.store(left - 1, Ordering::SeqCst);
                 return Err(Error::Transient("the target did not answer".into()));
+            }
+            if self.changed_by_others {
+                return Err(Error::TargetChanged("the host was isolated by someone else".into()));
             }
             self.keys.lock().expect("keys").push(step.key.to_owned());
             Ok(json!({"executions": self.executed.fetch_add(1, Ordering::SeqCst) + 1}))
@@ -367,6 +373,20 @@ async fn an_effect_that_does_not_verify_is_rolled_back_and_the_run_fails() {
     assert!(run.reason.as_deref().is_some_and(|r| r.contains("rolled back")), "{run:?}");
     let steps = w.steps(&run.id).await;
     assert_eq!(&steps[steps.len() - 3..], ["verify failed", "rollback ok", "rollback_verify ok"]);
+}
+
+#[tokio::test]
+async fn a_target_changed_by_someone_else_ends_the_run_and_nothing_of_theirs_is_rolled_back() {
+    let w = world().await;
+    let counting = Arc::new(Counting { changed_by_others: true, ..Counting::new("isolate_host") });
+    let registry = Registry::builtin().with(counting.clone());
+    let row = w.propose(&registry, "r1", "isolate_host", host("ws-12")).await;
+    w.approve(&row).await;
+    let run = w.executor(registry).run_due().await.expect("run").remove(0);
+    assert_eq!((run.status, run.code.as_deref()), (RunStatus::Failed, Some("target_changed")));
+    assert!(run.reason.as_deref().is_some_and(|r| r.contains("someone else")), "{run:?}");
+    assert_eq!(counting.rolled_back.load(Ordering::SeqCst), 0, "what someone else did is theirs");
+    assert_eq!(w.steps(&run.id).await.last().map(String::as_str), Some("execute failed"));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::crash_actions::{responders, seed_case};
 use crate::scratch;
 use crate::server::Serve;
 
-fn vigil(serve: &Serve, bearer: &str, args: &[&str]) -> (bool, String) {
+pub fn vigil(serve: &Serve, bearer: &str, args: &[&str]) -> (bool, String) {
     let token = bearer.strip_prefix("Bearer ").expect("bearer");
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .arg("actions")
@@ -23,7 +23,7 @@ fn vigil(serve: &Serve, bearer: &str, args: &[&str]) -> (bool, String) {
 }
 
 /// The run log of request `id` once its run has ended (read again until then, at most 30 s).
-fn run_ended(serve: &Serve, bearer: &str, id: &str) -> String {
+pub fn run_ended(serve: &Serve, bearer: &str, id: &str) -> String {
     let started = std::time::Instant::now();
     loop {
         let (ok, log) = vigil(serve, bearer, &["run", id]);

@@ -4,6 +4,8 @@ mod actions_cli;
 mod answers;
 mod crash;
 mod crash_actions;
+#[cfg(feature = "connector-tests")]
+mod directory_cli;
 mod end_to_end;
 mod hunt;
 mod policy;

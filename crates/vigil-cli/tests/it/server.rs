@@ -12,6 +12,8 @@ pub struct Serve {
     pub admin_password: Option<String>,
     pub syslog_udp: Option<String>,
     pub syslog_tcp: Option<String>,
+    /// Everything the server has written to stderr so far.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Serve {
@@ -36,8 +38,16 @@ impl Serve {
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let (mut url, mut admin_password, mut syslog_udp, mut syslog_tcp) = (None, None, None, None);
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let keep = |log: &std::sync::Mutex<String>, line: &str| {
+            if let Ok(mut log) = log.lock() {
+                log.push_str(line);
+                log.push('\n');
+            }
+        };
         for line in lines.by_ref() {
             let line = line.expect("stderr line");
+            keep(&log, &line);
             if let Some(rest) = line.strip_prefix("vigil serve: http://") {
                 url = Some(format!("http://{}", rest.split_whitespace().next().expect("address")));
             } else if let Some(rest) = line.strip_prefix("first start: created user `admin` with password ") {
@@ -55,13 +65,19 @@ impl Serve {
             }
         }
         // Keep draining, so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep(&kept, &line);
+            }
+        });
         Serve {
             child,
             url: url.expect("the server printed its address"),
             admin_password,
             syslog_udp,
             syslog_tcp,
+            log,
         }
     }
 

@@ -172,6 +172,30 @@ impl Action for Webhook {
         Undo::NothingToUndo
     }
 
+    fn check<'a>(&'a self) -> BoxFuture<'a, Result<Option<Value>>> {
+        // A HEAD request: reachable, TLS completes, something answers. Nothing is delivered.
+        let (url, timeout, host) = (self.url.clone(), self.timeout, self.host().to_owned());
+        Box::pin(async move {
+            let status = tokio::task::spawn_blocking(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(timeout))
+                    .max_redirects(0)
+                    .build()
+                    .into();
+                agent
+                    .head(&url)
+                    .header("User-Agent", "vigil")
+                    .call()
+                    .map(|answer| answer.status().as_u16())
+                    .map_err(|e| Error::Failed(format!("the webhook at {host} could not be reached: {e}")))
+            })
+            .await
+            .map_err(|e| Error::Failed(format!("the webhook check stopped: {e}")))??;
+            Ok(Some(json!({"host": self.host(), "answered": status})))
+        })
+    }
+
     fn plan<'a>(&'a self, cx: &'a Cx, request: &'a ActionRequest) -> BoxFuture<'a, Result<Plan>> {
         Box::pin(async move {
             let case = case_of(cx, request).await?;

@@ -3,6 +3,8 @@
 //! certificate made for the run (by `openssl`), and the test directory's entries loaded by
 //! `slapadd`. Read back with `ldapsearch`, apart from Vigil's own LDAP code. A machine without
 //! slapd fails the test with what to install; it never skips.
+// Shared by the connector tests of vigil-respond and vigil-cli; each uses part of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,6 @@ use std::process::{Command, Stdio};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vigil-respond/tests/fixtures/slapd");
 
-pub const SUFFIX: &str = "dc=vigil,dc=test";
 pub const ADMIN_DN: &str = "cn=admin,dc=vigil,dc=test";
 pub const ADMIN_PASSWORD: &str = "admin-secret";
 pub const VIGIL_DN: &str = "cn=vigil,ou=services,dc=vigil,dc=test";

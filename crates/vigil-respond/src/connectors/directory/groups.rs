@@ -40,6 +40,10 @@ impl Action for RemovePrivilegedGroups {
         Undo::Rollback
     }
 
+    fn check<'a>(&'a self) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(async move { self.dir.check().await.map(Some) })
+    }
+
     fn plan<'a>(&'a self, _cx: &'a Cx, request: &'a ActionRequest) -> BoxFuture<'a, Result<Plan>> {
         Box::pin(async move {
             let account = self.dir.account(request).await?;

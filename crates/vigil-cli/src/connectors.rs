@@ -1,0 +1,242 @@
+//! The connectors `vigil.yml` configures (`respond.webhook`, `respond.ticket_webhook`,
+//! `respond.directory`), where each one's secret comes from, the actions each adds to what
+//! Vigil can run, and `vigil connectors check`, which tries each one read-only.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use vigil_respond::Action;
+use vigil_respond::connectors::{
+    AccountAction, Dialect, Directory, DirectorySettings, RemovePrivilegedGroups, Transport,
+};
+
+use crate::config::RespondConfig;
+
+/// Where a secret is read from: an environment variable, or a file only Vigil's user can read.
+/// Never the secret itself in `vigil.yml`.
+pub fn read_secret(section: &str, env: Option<&str>, file: Option<&Path>, base: &Path) -> Result<String> {
+    match (env, file) {
+        (Some(name), None) => {
+            std::env::var(name).with_context(|| format!("{section}: the environment has no {name}"))
+        }
+        (None, Some(file)) => {
+            let path = base.join(file);
+            check_private(&path).with_context(|| section.to_owned())?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{section}: reading {}", path.display()))?;
+            Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+        }
+        _ => bail!("{section}: the secret from one place, an environment variable or a file"),
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!("{} can be read by others (mode {:o}): chmod 600 it", path.display(), mode & 0o777);
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// `respond.directory`: an LDAP directory Vigil disables accounts, forces password resets and
+/// removes privileged group memberships in.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// `ldaps://host:636`, or `ldap://host:389` with StartTLS.
+    pub url: String,
+    /// `ldaps`, `starttls`, or `plain` (unprotected: only when written here); by default
+    /// `ldaps` for an `ldaps://` URL and `starttls` for `ldap://`.
+    pub transport: Option<String>,
+    /// The PEM file of the CA that signed the directory's certificate; the system's roots
+    /// otherwise.
+    pub ca_file: Option<PathBuf>,
+    pub bind_dn: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub base_dn: String,
+    /// `openldap` (ppolicy) or `active_directory`.
+    pub dialect: String,
+    #[serde(default)]
+    pub privileged_groups: Vec<String>,
+    #[serde(default = "ten")]
+    pub timeout_secs: u64,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+impl DirectoryConfig {
+    fn directory(&self, base: &Path) -> Result<Directory> {
+        let section = "respond.directory";
+        let dialect = Dialect::parse(&self.dialect).with_context(|| {
+            format!("{section}.dialect: openldap or active_directory, not {:?}", self.dialect)
+        })?;
+        let transport = match &self.transport {
+            Some(name) => Transport::parse(name)
+                .with_context(|| format!("{section}.transport: ldaps, starttls or plain, not {name:?}"))?,
+            None if self.url.starts_with("ldaps://") => Transport::Ldaps,
+            None => Transport::StartTls,
+        };
+        let password = read_secret(
+            &format!("{section}.password"),
+            self.password_env.as_deref(),
+            self.password_file.as_deref(),
+            base,
+        )?;
+        Directory::new(DirectorySettings {
+            url: self.url.clone(),
+            transport,
+            ca_file: self.ca_file.as_ref().map(|f| base.join(f)),
+            bind_dn: self.bind_dn.clone(),
+            password,
+            base_dn: self.base_dn.clone(),
+            dialect,
+            privileged_groups: self.privileged_groups.clone(),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+        })
+        .map_err(|e| anyhow::anyhow!("{section}: {e}"))
+    }
+}
+
+/// One configured connector: its section in `vigil.yml` and the actions it adds.
+pub struct Connector {
+    pub section: &'static str,
+    pub actions: Vec<Arc<dyn Action>>,
+}
+
+/// Every connector the configuration names, with its secret read now.
+pub fn configured(respond: &RespondConfig, base: &Path) -> Result<Vec<Connector>> {
+    let mut connectors = Vec::new();
+    if let Some(webhook) = &respond.webhook {
+        connectors
+            .push(Connector { section: "respond.webhook", actions: vec![Arc::new(webhook.connector()?)] });
+    }
+    if let Some(tickets) = &respond.ticket_webhook {
+        connectors.push(Connector {
+            section: "respond.ticket_webhook",
+            actions: vec![Arc::new(tickets.ticketing()?)],
+        });
+    }
+    if let Some(directory) = &respond.directory {
+        let dir = Arc::new(directory.directory(base)?);
+        connectors.push(Connector {
+            section: "respond.directory",
+            actions: vec![
+                Arc::new(AccountAction::disable(Arc::clone(&dir))),
+                Arc::new(AccountAction::force_password_reset(Arc::clone(&dir))),
+                Arc::new(RemovePrivilegedGroups::new(dir)),
+            ],
+        });
+    }
+    Ok(connectors)
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Try each configured connector read-only (connect, sign in, read) and report what works.
+    Check {
+        /// The configuration file (`vigil.yml`).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let Command::Check { config } = args.command;
+    let settings = crate::serve::Settings::load(Some(&config))?;
+    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let connectors = configured(&settings.config.respond, &base)?;
+    if connectors.is_empty() {
+        println!("no connectors are configured in {}", config.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut failed = 0;
+    for connector in &connectors {
+        let names: Vec<&str> = connector.actions.iter().map(|a| a.name()).collect();
+        let Some(first) = connector.actions.first() else { continue };
+        let started = Instant::now();
+        let checked = runtime.block_on(first.check());
+        let ms = started.elapsed().as_millis();
+        match checked {
+            Ok(seen) => println!(
+                "ok      {:<24} {ms:>5} ms  {}  actions: {}",
+                connector.section,
+                seen.map(|v| v.to_string()).unwrap_or_default(),
+                names.join(", ")
+            ),
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "FAILED  {:<24} {ms:>5} ms  {}",
+                    connector.section,
+                    crate::terminal::safe(&e.to_string(), 2000)
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(extra: &str) -> Result<DirectoryConfig> {
+        let text =
+            format!("url: ldap://dc1:389\nbind_dn: cn=vigil\nbase_dn: dc=x\ndialect: openldap\n{extra}");
+        Ok(yaml_serde::from_str(&text)?)
+    }
+
+    #[test]
+    fn a_secret_comes_from_one_place_and_a_file_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\n").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+            let refused =
+                read_secret("x", None, Some(Path::new("pw")), dir.path()).expect_err("group-readable");
+            assert!(format!("{refused:#}").contains("chmod 600"), "{refused:#}");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        assert_eq!(read_secret("x", None, Some(Path::new("pw")), dir.path()).expect("read"), "s3cret");
+        assert!(read_secret("x", Some("A"), Some(Path::new("pw")), dir.path()).is_err());
+        assert!(read_secret("x", None, None, dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_directory_of_an_unknown_dialect_or_transport_is_refused_and_an_unknown_key_too() {
+        let dir = tempfile::tempdir().expect("dir");
+        let bad = directory("password_env: HOME\n").expect("parses");
+        let bad = DirectoryConfig { dialect: "novell".into(), ..bad };
+        assert!(
+            format!("{:#}", bad.directory(dir.path()).expect_err("dialect")).contains("active_directory")
+        );
+        let bad = directory("password_env: HOME\ntransport: tls\n").expect("parses");
+        assert!(format!("{:#}", bad.directory(dir.path()).expect_err("transport")).contains("starttls"));
+        assert!(directory("password: inline\n").is_err(), "a password written in the file is no setting");
+    }
+}
