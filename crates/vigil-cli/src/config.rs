@@ -30,6 +30,8 @@ pub struct RespondConfig {
     pub ticket_webhook: Option<WebhookConfig>,
     /// The LDAP directory account actions run in.
     pub directory: Option<crate::connectors::DirectoryConfig>,
+    /// The mail server `notify_email` sends through.
+    pub email: Option<crate::connectors::EmailConfig>,
 }
 
 /// A webhook receiver: its URL, the environment variable holding the signing secret (never

@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use vigil_respond::Action;
 use vigil_respond::connectors::{
-    AccountAction, Dialect, Directory, DirectorySettings, RemovePrivilegedGroups, Transport,
+    AccountAction, Dialect, Directory, DirectorySettings, MailSettings, MailTransport, NotifyEmail, Owners,
+    RemovePrivilegedGroups, Transport,
 };
 
 use crate::config::RespondConfig;
@@ -112,14 +113,90 @@ impl DirectoryConfig {
     }
 }
 
+/// `respond.email`: the mail server `notify_email` sends through.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub host: String,
+    /// 587 by default (465 for `smtps`, 25 for `plain`).
+    pub port: Option<u16>,
+    /// `starttls` (required; the default), `smtps`, `starttls_if_offered`, or `plain`.
+    #[serde(default = "starttls")]
+    pub transport: String,
+    pub ca_file: Option<PathBuf>,
+    pub from: String,
+    /// Signing in: the user, and the password from the environment or a mode-600 file.
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub on_call: Vec<String>,
+    /// The domain an asset owner named without one is mailed at.
+    pub owner_domain: Option<String>,
+    #[serde(default = "ten")]
+    pub timeout_secs: u64,
+}
+
+fn starttls() -> String {
+    "starttls".into()
+}
+
+impl EmailConfig {
+    fn connector(&self, base: &Path, owners: Arc<dyn Owners>) -> Result<NotifyEmail> {
+        let section = "respond.email";
+        let transport = MailTransport::parse(&self.transport).with_context(|| {
+            format!(
+                "{section}.transport: starttls, smtps, starttls_if_offered or plain, not {:?}",
+                self.transport
+            )
+        })?;
+        let credentials = match &self.username {
+            Some(user) => Some((
+                user.clone(),
+                read_secret(
+                    &format!("{section}.password"),
+                    self.password_env.as_deref(),
+                    self.password_file.as_deref(),
+                    base,
+                )?,
+            )),
+            None if self.password_env.is_some() || self.password_file.is_some() => {
+                bail!("{section}: a password without a username")
+            }
+            None => None,
+        };
+        let port = self.port.unwrap_or(match transport {
+            MailTransport::Smtps => 465,
+            MailTransport::Plain => 25,
+            _ => 587,
+        });
+        NotifyEmail::new(
+            MailSettings {
+                host: self.host.clone(),
+                port,
+                transport,
+                ca_file: self.ca_file.as_ref().map(|f| base.join(f)),
+                from: self.from.clone(),
+                credentials,
+                on_call: self.on_call.clone(),
+                owner_domain: self.owner_domain.clone(),
+                timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            },
+            owners,
+        )
+        .map_err(|e| anyhow::anyhow!("{section}: {e}"))
+    }
+}
+
 /// One configured connector: its section in `vigil.yml` and the actions it adds.
 pub struct Connector {
     pub section: &'static str,
     pub actions: Vec<Arc<dyn Action>>,
 }
 
-/// Every connector the configuration names, with its secret read now.
-pub fn configured(respond: &RespondConfig, base: &Path) -> Result<Vec<Connector>> {
+/// Every connector the configuration names, with its secret read now; `owners` says who owns
+/// a case's assets (the engine's inventory).
+pub fn configured(respond: &RespondConfig, base: &Path, owners: Arc<dyn Owners>) -> Result<Vec<Connector>> {
     let mut connectors = Vec::new();
     if let Some(webhook) = &respond.webhook {
         connectors
@@ -140,6 +217,12 @@ pub fn configured(respond: &RespondConfig, base: &Path) -> Result<Vec<Connector>
                 Arc::new(AccountAction::force_password_reset(Arc::clone(&dir))),
                 Arc::new(RemovePrivilegedGroups::new(dir)),
             ],
+        });
+    }
+    if let Some(email) = &respond.email {
+        connectors.push(Connector {
+            section: "respond.email",
+            actions: vec![Arc::new(email.connector(base, owners)?)],
         });
     }
     Ok(connectors)
@@ -165,7 +248,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let Command::Check { config } = args.command;
     let settings = crate::serve::Settings::load(Some(&config))?;
     let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    let connectors = configured(&settings.config.respond, &base)?;
+    let owners = Arc::new(vigil_respond::connectors::NoOwners);
+    let connectors = configured(&settings.config.respond, &base, owners)?;
     if connectors.is_empty() {
         println!("no connectors are configured in {}", config.display());
         return Ok(ExitCode::SUCCESS);

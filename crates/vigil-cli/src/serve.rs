@@ -184,7 +184,7 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     let built = detectors(config, &base)?;
     let triage = triage_inputs(config, &base)?;
     let mut engine = EngineHandle::default();
-    for connector in crate::connectors::configured(&config.respond, &base)? {
+    for connector in crate::connectors::configured(&config.respond, &base, engine.owners())? {
         for action in connector.actions {
             engine = engine.with_connector(action);
         }

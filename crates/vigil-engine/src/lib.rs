@@ -16,6 +16,7 @@ mod enrich;
 mod error;
 pub mod ingest;
 pub mod live;
+mod owners;
 pub mod pipeline;
 pub mod proposals;
 pub mod runner;

@@ -181,6 +181,11 @@ impl EngineHandle {
         self
     }
 
+    /// Who owns a case's assets, read from the inventory the engine runs with at the time.
+    pub fn owners(&self) -> Arc<dyn vigil_respond::connectors::Owners> {
+        Arc::new(crate::owners::InventoryOwners::new(Arc::clone(&self.context)))
+    }
+
     pub fn registry(&self) -> Arc<vigil_respond::Registry> {
         Arc::clone(&self.registry)
     }

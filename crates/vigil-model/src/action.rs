@@ -382,6 +382,14 @@ pub const ACTIONS: &[ActionKind] = &[
         true,
         "Post the case to the team's chat or ticketing webhook",
     ),
+    kind(
+        "notify_email",
+        C::Notification,
+        None,
+        None,
+        true,
+        "Email the case to the on-call address and its assets' owners",
+    ),
     kind("delete_resource", C::Deletion, None, None, false, "Delete a resource"),
 ];
 

@@ -4,6 +4,8 @@
 //! `--features connector-tests`.
 #![cfg(feature = "connector-tests")]
 
+#[path = "support/certs.rs"]
+mod certs;
 #[path = "support/slapd.rs"]
 mod slapd;
 

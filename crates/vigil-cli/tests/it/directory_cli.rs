@@ -3,6 +3,8 @@
 //! directory and by signing in), rolled back the same way, the whole story in an audit trail
 //! that verifies, and Vigil's directory password nowhere in what it wrote or said.
 
+#[path = "../../../vigil-respond/tests/support/certs.rs"]
+pub mod certs;
 #[path = "../../../vigil-respond/tests/support/slapd.rs"]
 mod slapd;
 
@@ -42,7 +44,7 @@ fn config_at(dir: &std::path::Path, url: &str, extra: &str, slapd: &Slapd) -> st
     config
 }
 
-fn connectors_check(config: &std::path::Path) -> (bool, String) {
+pub fn connectors_check(config: &std::path::Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["connectors", "check", "--config"])
         .arg(config)
@@ -55,7 +57,7 @@ fn connectors_check(config: &std::path::Path) -> (bool, String) {
 }
 
 /// Every file under `dir`, as bytes.
-fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+pub fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -138,7 +140,7 @@ fn an_account_is_disabled_verified_in_the_directory_rolled_back_and_the_password
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -6,6 +6,8 @@ mod crash;
 mod crash_actions;
 #[cfg(feature = "connector-tests")]
 mod directory_cli;
+#[cfg(feature = "connector-tests")]
+mod email_cli;
 mod end_to_end;
 mod hunt;
 mod policy;

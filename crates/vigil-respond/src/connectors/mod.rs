@@ -2,9 +2,11 @@
 //! registry (`Registry::with`) when it is.
 
 pub mod directory;
+pub mod email;
 pub mod webhook;
 
 pub use directory::{
     AccountAction, Dialect, Directory, DirectorySettings, RemovePrivilegedGroups, Transport,
 };
+pub use email::{MailSettings, MailTransport, NoOwners, NotifyEmail, Owners};
 pub use webhook::{Purpose, Webhook, WebhookFormat};

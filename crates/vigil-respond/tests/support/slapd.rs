@@ -43,7 +43,7 @@ impl Slapd {
     pub fn start() -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
-        make_certificates(d);
+        super::certs::make(d);
         std::fs::copy(Path::new(FIXTURES).join("ad-accounts.schema"), d.join("ad-accounts.schema"))
             .expect("schema");
         let conf = std::fs::read_to_string(Path::new(FIXTURES).join("slapd.conf.in")).expect("slapd.conf.in");
@@ -160,70 +160,4 @@ impl Drop for Slapd {
             let _ = Command::new("kill").arg(pid.trim()).status();
         }
     }
-}
-
-/// A CA and a server certificate for 127.0.0.1 and localhost, valid for the run.
-fn make_certificates(d: &Path) {
-    let p = |name: &str| d.join(name).to_str().expect("utf-8 path").to_owned();
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Vigil test directory CA",
-        ],
-        "making the test CA",
-    );
-    run(
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &p("server.key"),
-            "-out",
-            &p("server.csr"),
-            "-subj",
-            "/CN=localhost",
-        ],
-        "making the server key",
-    );
-    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("ext.cnf");
-    run(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &p("server.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            &p("server.pem"),
-            "-days",
-            "2",
-            "-extfile",
-            &p("ext.cnf"),
-        ],
-        "signing the server certificate",
-    );
 }
