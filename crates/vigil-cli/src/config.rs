@@ -32,6 +32,8 @@ pub struct RespondConfig {
     pub directory: Option<crate::connectors::DirectoryConfig>,
     /// The mail server `notify_email` sends through.
     pub email: Option<crate::connectors::EmailConfig>,
+    /// The AWS account IAM, S3 and EC2 actions run in.
+    pub aws: Option<crate::connectors::AwsConfig>,
 }
 
 /// A webhook receiver: its URL, the environment variable holding the signing secret (never

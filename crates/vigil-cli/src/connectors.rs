@@ -1,5 +1,5 @@
 //! The connectors `vigil.yml` configures (`respond.webhook`, `respond.ticket_webhook`,
-//! `respond.directory`), where each one's secret comes from, the actions each adds to what
+//! `respond.directory`, `respond.email`, `respond.aws`), where each one's secret comes from, the actions each adds to what
 //! Vigil can run, and `vigil connectors check`, which tries each one read-only.
 
 use std::path::{Path, PathBuf};
@@ -11,8 +11,9 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use vigil_respond::Action;
 use vigil_respond::connectors::{
-    AccountAction, Dialect, Directory, DirectorySettings, MailSettings, MailTransport, NotifyEmail, Owners,
-    RemovePrivilegedGroups, Transport,
+    AccountAction, Aws, AwsSettings, BlockBucketPublicAccess, CredentialSource, DeactivateAccessKey,
+    DenyAllPolicy, Dialect, Directory, DirectorySettings, MailSettings, MailTransport, NotifyEmail, Owners,
+    QuarantineInstance, RemoveConsoleLogin, RemovePrivilegedGroups, SnapshotVolumes, Transport,
 };
 
 use crate::config::RespondConfig;
@@ -188,6 +189,53 @@ impl EmailConfig {
     }
 }
 
+/// `respond.aws`: the AWS account Vigil contains principals, buckets and instances in. Its
+/// credentials come from the standard chain (the environment's `AWS_ACCESS_KEY_ID` and
+/// `AWS_SECRET_ACCESS_KEY`, or the shared credentials file under `AWS_PROFILE`), never from
+/// this file.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub region: String,
+    /// One URL for every service instead of AWS's public endpoints (a VPC endpoint, a proxy).
+    pub endpoint: Option<String>,
+    /// The security group `quarantine_instance` leaves an instance in; without it, Vigil does
+    /// not quarantine instances.
+    pub quarantine_group: Option<String>,
+    #[serde(default = "ten")]
+    pub timeout_secs: u64,
+}
+
+impl AwsConfig {
+    fn connector(&self) -> Result<Vec<Arc<dyn Action>>> {
+        let settings = AwsSettings {
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            credentials: CredentialSource::Chain,
+            quarantine_group: self.quarantine_group.clone(),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+        };
+        // The credentials are read now, so a missing one stops the start, and again for each
+        // request, so a rotated key is used.
+        CredentialSource::Chain.resolve().map_err(|e| anyhow::anyhow!("respond.aws: {e}"))?;
+        let aws = Arc::new(Aws::new(settings).map_err(|e| anyhow::anyhow!("respond.aws: {e}"))?);
+        let mut actions: Vec<Arc<dyn Action>> = Vec::new();
+        if self.quarantine_group.is_some() {
+            // First: `vigil connectors check` runs the first action's check, and this one's
+            // also reads the quarantine group.
+            actions.push(Arc::new(
+                QuarantineInstance::new(Arc::clone(&aws)).map_err(|e| anyhow::anyhow!("respond.aws: {e}"))?,
+            ));
+        }
+        actions.push(Arc::new(DeactivateAccessKey::new(Arc::clone(&aws))));
+        actions.push(Arc::new(DenyAllPolicy::new(Arc::clone(&aws))));
+        actions.push(Arc::new(RemoveConsoleLogin::new(Arc::clone(&aws))));
+        actions.push(Arc::new(BlockBucketPublicAccess::new(Arc::clone(&aws))));
+        actions.push(Arc::new(SnapshotVolumes::new(aws)));
+        Ok(actions)
+    }
+}
+
 /// One configured connector: its section in `vigil.yml` and the actions it adds.
 pub struct Connector {
     pub section: &'static str,
@@ -224,6 +272,9 @@ pub fn configured(respond: &RespondConfig, base: &Path, owners: Arc<dyn Owners>)
             section: "respond.email",
             actions: vec![Arc::new(email.connector(base, owners)?)],
         });
+    }
+    if let Some(aws) = &respond.aws {
+        connectors.push(Connector { section: "respond.aws", actions: aws.connector()? });
     }
     Ok(connectors)
 }

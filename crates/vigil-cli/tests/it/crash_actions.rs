@@ -54,11 +54,17 @@ pub fn seed_case(data: &std::path::Path) {
 
 /// Two responders' bearer headers: one proposes, the other approves.
 pub fn responders(serve: &Serve) -> (String, String) {
+    let mut bearers = responders_named(serve, &["rita", "sam"]);
+    (bearers.remove(0), bearers.remove(0))
+}
+
+/// A responder per name (they propose, approve and execute), as bearer headers in that order.
+pub fn responders_named(serve: &Serve, names: &[&str]) -> Vec<String> {
     let password = serve.admin_password.as_deref().expect("first start prints the admin password");
     let admin = admin_session(serve, password);
     let headers = [("Cookie", admin.0.as_str()), ("X-CSRF-Token", admin.1.as_str())];
     let mut bearers = Vec::new();
-    for name in ["rita", "sam"] {
+    for name in names {
         let user = json!({"name": name, "role": "responder"}).to_string();
         let (status, _) =
             call("POST", &format!("{}/api/v1/users", serve.url), &headers, Some(user.as_bytes()))
@@ -72,7 +78,7 @@ pub fn responders(serve: &Serve) -> (String, String) {
         assert_eq!(status, 200, "{token}");
         bearers.push(format!("Bearer {}", token["token"].as_str().expect("secret")));
     }
-    (bearers.remove(0), bearers.remove(0))
+    bearers
 }
 
 /// What the client saw acknowledged: requests whose execute was accepted, by id.

@@ -2,6 +2,8 @@
 
 mod actions_cli;
 mod answers;
+#[cfg(feature = "connector-tests")]
+mod aws_cli;
 mod crash;
 mod crash_actions;
 #[cfg(feature = "connector-tests")]

@@ -1,10 +1,15 @@
 //! Connectors: actions on systems outside Vigil, each configured by the site and added to the
 //! registry (`Registry::with`) when it is.
 
+pub mod aws;
 pub mod directory;
 pub mod email;
 pub mod webhook;
 
+pub use aws::{
+    Aws, AwsCredentials, AwsSettings, BlockBucketPublicAccess, CredentialSource, DeactivateAccessKey,
+    DenyAllPolicy, QuarantineInstance, RemoveConsoleLogin, SnapshotVolumes,
+};
 pub use directory::{
     AccountAction, Dialect, Directory, DirectorySettings, RemovePrivilegedGroups, Transport,
 };
