@@ -34,6 +34,8 @@ pub struct RespondConfig {
     pub email: Option<crate::connectors::EmailConfig>,
     /// The AWS account IAM, S3 and EC2 actions run in.
     pub aws: Option<crate::connectors::AwsConfig>,
+    /// Linux hosts (and the gateway) reached over SSH.
+    pub ssh: Option<crate::connectors::SshConfig>,
 }
 
 /// A webhook receiver: its URL, the environment variable holding the signing secret (never

@@ -1,5 +1,5 @@
 //! The connectors `vigil.yml` configures (`respond.webhook`, `respond.ticket_webhook`,
-//! `respond.directory`, `respond.email`, `respond.aws`), where each one's secret comes from, the actions each adds to what
+//! `respond.directory`, `respond.email`, `respond.aws`, `respond.ssh`), where each one's secret comes from, the actions each adds to what
 //! Vigil can run, and `vigil connectors check`, which tries each one read-only.
 
 use std::path::{Path, PathBuf};
@@ -11,9 +11,11 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use vigil_respond::Action;
 use vigil_respond::connectors::{
-    AccountAction, Aws, AwsSettings, BlockBucketPublicAccess, CredentialSource, DeactivateAccessKey,
-    DenyAllPolicy, Dialect, Directory, DirectorySettings, MailSettings, MailTransport, NotifyEmail, Owners,
-    QuarantineInstance, RemoveConsoleLogin, RemovePrivilegedGroups, SnapshotVolumes, Transport,
+    AccountAction, Aws, AwsSettings, BlockBucketPublicAccess, CollectTriageBundle, CredentialSource,
+    DeactivateAccessKey, DenyAllPolicy, Dialect, Directory, DirectorySettings, GatewayBlock,
+    HostSettings as SshHost, IsolateHost, KillProcess, MailSettings, MailTransport, NotifyEmail, Owners,
+    QuarantineInstance, RemoveConsoleLogin, RemovePrivilegedGroups, SnapshotVolumes, Ssh, SshSettings,
+    Transport,
 };
 
 use crate::config::RespondConfig;
@@ -236,6 +238,84 @@ impl AwsConfig {
     }
 }
 
+/// `respond.ssh`: Linux hosts Vigil isolates, kills processes on and reads triage bundles
+/// from over SSH, and the gateway it blocks addresses at.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SshConfig {
+    /// Vigil's private key (OpenSSH, Ed25519 or ECDSA): a file only Vigil's user can read.
+    pub key_file: PathBuf,
+    /// The address Vigil reaches the hosts from; an isolated host still answers it.
+    pub management: String,
+    /// The host (one of `hosts`) where `gateway_block_address` drops addresses.
+    pub gateway: Option<String>,
+    #[serde(default = "ten")]
+    pub timeout_secs: u64,
+    /// Hosts by the name cases know them by.
+    pub hosts: std::collections::BTreeMap<String, SshHostConfig>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SshHostConfig {
+    /// `address:port`.
+    pub address: String,
+    #[serde(default = "root")]
+    pub user: String,
+    /// The host key's SHA256 fingerprint, as `ssh-keygen -lf` prints it.
+    pub host_key: String,
+}
+
+fn root() -> String {
+    "root".into()
+}
+
+impl SshConfig {
+    fn connector(&self, base: &Path) -> Result<Vec<Arc<dyn Action>>> {
+        let section = "respond.ssh";
+        let text = read_secret(&format!("{section}.key_file"), None, Some(&self.key_file), base)?;
+        let fail = |e: vigil_respond::Error| anyhow::anyhow!("{section}: {e}");
+        let key = vigil_respond::connectors::private_key(&text).map_err(fail)?;
+        let management = self
+            .management
+            .parse()
+            .with_context(|| format!("{section}.management: an IP address, not {:?}", self.management))?;
+        let hosts = self
+            .hosts
+            .iter()
+            .map(|(name, h)| {
+                (
+                    name.clone(),
+                    SshHost {
+                        address: h.address.clone(),
+                        user: h.user.clone(),
+                        host_key: h.host_key.clone(),
+                    },
+                )
+            })
+            .collect();
+        let ssh = Arc::new(
+            Ssh::new(SshSettings {
+                hosts,
+                key,
+                management,
+                gateway: self.gateway.clone(),
+                timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            })
+            .map_err(fail)?,
+        );
+        let mut actions: Vec<Arc<dyn Action>> = vec![
+            Arc::new(IsolateHost::new(Arc::clone(&ssh))),
+            Arc::new(KillProcess::new(Arc::clone(&ssh))),
+            Arc::new(CollectTriageBundle::new(Arc::clone(&ssh))),
+        ];
+        if self.gateway.is_some() {
+            actions.push(Arc::new(GatewayBlock::new(ssh).map_err(fail)?));
+        }
+        Ok(actions)
+    }
+}
+
 /// One configured connector: its section in `vigil.yml` and the actions it adds.
 pub struct Connector {
     pub section: &'static str,
@@ -272,6 +352,9 @@ pub fn configured(respond: &RespondConfig, base: &Path, owners: Arc<dyn Owners>)
             section: "respond.email",
             actions: vec![Arc::new(email.connector(base, owners)?)],
         });
+    }
+    if let Some(ssh) = &respond.ssh {
+        connectors.push(Connector { section: "respond.ssh", actions: ssh.connector(base)? });
     }
     if let Some(aws) = &respond.aws {
         connectors.push(Connector { section: "respond.aws", actions: aws.connector()? });

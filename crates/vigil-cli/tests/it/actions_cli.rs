@@ -130,7 +130,7 @@ fn a_case_is_posted_to_the_configured_webhook_signed_with_the_secret_from_the_en
         .arg("--config")
         .arg(&config)
         .env("VIGIL_TEST_HOOK_SECRET", std::str::from_utf8(SECRET).expect("text"));
-    let serve = Serve::spawn(command, false, false);
+    let mut serve = Serve::spawn(command, false, false);
     let (rita, sam) = responders(&serve);
     let (ok, proposed) =
         vigil(&serve, &rita, &["propose", "c1", "notify_webhook", "--param", "message=please look at ws-12"]);
@@ -151,4 +151,28 @@ fn a_case_is_posted_to_the_configured_webhook_signed_with_the_secret_from_the_en
     );
     let log = run_ended(&serve, &rita, &id);
     assert!(log.contains("succeeded") && log.contains("verify"), "{log}");
+    let (_, shown) = vigil(&serve, &rita, &["--json", "show", &id]);
+    serve.kill();
+    // The secret is in no answer, log or file Vigil wrote.
+    let server_log = serve.log.lock().map(|l| l.clone()).unwrap_or_default();
+    let said = format!("{proposed}{approved}{queued}{log}{shown}");
+    for text in [server_log.as_bytes(), said.as_bytes()] {
+        assert!(!text.windows(SECRET.len()).any(|w| w == SECRET), "the webhook secret was shown");
+    }
+    let mut todo = vec![data.clone()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    !bytes.windows(SECRET.len()).any(|w| w == SECRET),
+                    "the webhook secret is in {}",
+                    path.display()
+                );
+            }
+        }
+    }
 }

@@ -15,6 +15,8 @@ mod hunt;
 mod policy;
 mod schema;
 mod server;
+#[cfg(feature = "connector-tests")]
+mod ssh_cli;
 mod tamper;
 mod witness;
 

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod directory;
 pub mod email;
+pub mod ssh;
 pub mod webhook;
 
 pub use aws::{
@@ -14,4 +15,8 @@ pub use directory::{
     AccountAction, Dialect, Directory, DirectorySettings, RemovePrivilegedGroups, Transport,
 };
 pub use email::{MailSettings, MailTransport, NoOwners, NotifyEmail, Owners};
+pub use ssh::{
+    CollectTriageBundle, Command, GatewayBlock, HostSettings, IsolateHost, KillProcess, Ssh, SshSettings,
+    private_key,
+};
 pub use webhook::{Purpose, Webhook, WebhookFormat};
