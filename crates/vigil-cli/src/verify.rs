@@ -1,5 +1,6 @@
 //! `vigil verify`: checks an audit trail offline — a data directory, a PostgreSQL URL, or an
-//! export file — and names the first record that is not as it was written.
+//! export file — and names the first record that is not as it was written; or an incident
+//! packet, naming the first thing in it that is not as it was signed.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use vigil_store::audit::witness::read_file as read_witness;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A data directory (`vigil serve --data`), a `postgres://` URL, or an audit export file.
+    /// A data directory (`vigil serve --data`), a `postgres://` URL, an audit export file, or an
+    /// incident packet.
     pub location: String,
     /// The public key to trust: 64 hex digits, or a file holding them. Without it, the key kept
     /// beside the trail is used, which proves order and integrity but not who signed.
@@ -34,6 +36,41 @@ pub fn trusted(key: Option<&str>) -> Result<Vec<VerifyingKey>> {
     Ok(vec![read_public_key(Path::new(key)).with_context(|| format!("--key {key}"))?])
 }
 
+/// An incident packet: intact, or the first thing wrong.
+fn packet(bytes: &[u8], keys: &[VerifyingKey]) -> Result<ExitCode> {
+    match vigil_report::packet::verify(bytes, keys) {
+        Ok(v) => {
+            if !v.key_pinned {
+                eprintln!(
+                    "trusting the key the packet names ({}); pass --key to pin the server's key",
+                    v.key_id
+                );
+            }
+            println!(
+                "packet intact: case {}, {} files, {} audit records sealed by {} signed checkpoints{}, signed by key {}",
+                v.case,
+                v.files,
+                v.records - v.unsealed,
+                v.checkpoints,
+                if v.unsealed > 0 {
+                    format!(
+                        " ({} newer than the last checkpoint, vouched for by the manifest's signature)",
+                        v.unsealed
+                    )
+                } else {
+                    String::new()
+                },
+                v.key_id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            println!("packet BROKEN: {problem}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let keys = trusted(args.key.as_deref())?;
     let witnessed = match &args.witness {
@@ -43,6 +80,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let path = PathBuf::from(&args.location);
+    if path.is_file() {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        if vigil_report::packet::is_packet(&bytes) {
+            return packet(&bytes, &keys);
+        }
+    }
     let (outcome, witness) = if path.is_file() {
         let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let export = read_export(BufReader::new(file))?;

@@ -1,10 +1,15 @@
-//! Vigil's reports. Today: the hunt report, one self-contained HTML file (no scripts, fonts or
-//! styles from anywhere else) with the case list and, per case, its ATT&CK tactics, entity
-//! graph, merges, alerts and timeline. Every string from logs or rules is escaped.
+//! Vigil's reports: the hunt report, one self-contained HTML file (no scripts, fonts or styles
+//! from anywhere else) with the case list and, per case, its ATT&CK tactics, entity graph,
+//! merges, alerts and timeline, every string from logs or rules escaped; and incident packets,
+//! a case as a signed archive that verifies offline.
 
+mod error;
 mod escape;
 mod graph;
 mod html;
+pub mod packet;
+
+pub use error::{Error, Result};
 
 pub use escape::html as escape_html;
 pub use graph::svg as entity_graph_svg;

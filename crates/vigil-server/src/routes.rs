@@ -190,6 +190,10 @@ pub const ROUTES: &[Route] = &[
     .answers::<cases::CaseDetail>(),
     r(Get, "/api/v1/cases/{id}/timeline", Some(CaseRead), "A case's timeline", |m| on(m, cases::timeline))
         .answers::<cases::Timeline>(),
+    r(Get, "/api/v1/cases/{id}/packet", Some(AuditRead), "A case's signed incident packet (docs/packet.md)", |m| {
+        on(m, packets::download)
+    })
+    .file("The packet: a ustar archive"),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))
         .answers::<cases::Graph>(),
     r(Get, "/api/v1/cases/{id}/recommendation", Some(CaseRead), "A case's newest recommendation", |m| {

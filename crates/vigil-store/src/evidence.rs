@@ -79,6 +79,29 @@ impl Store {
         .transpose()
     }
 
+    /// The blobs the vault holds for the case, oldest first.
+    pub async fn case_evidence(&self, case: &vigil_model::CaseId) -> Result<Vec<EvidenceMeta>> {
+        let rows = sqlx::query(
+            "SELECT sha256, size, media_type, name, scope, created_at FROM evidence WHERE scope = $1 \
+             ORDER BY created_at, sha256",
+        )
+        .bind(format!("case:{case}"))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EvidenceMeta {
+                    sha256: row.try_get("sha256")?,
+                    size: row.try_get("size")?,
+                    media_type: row.try_get("media_type")?,
+                    name: row.try_get("name")?,
+                    scope: row.try_get("scope")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// How many blobs the vault holds for the case.
     pub async fn case_evidence_count(&self, case: &vigil_model::CaseId) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM evidence WHERE scope = $1")

@@ -124,6 +124,41 @@ impl Store {
         })
     }
 
+    /// Opens a store to read it without changing it (no migrations, no key made): a data
+    /// directory or a `postgres://` URL. It signs with the key in `key_file`, or the data
+    /// directory's own; a PostgreSQL store's key is kept apart and must be named.
+    pub async fn open_read_only(location: &str, key_file: Option<&Path>) -> Result<Store> {
+        let postgres = location.starts_with("postgres://") || location.starts_with("postgresql://");
+        let (pool, _) = crate::audit::export::open_read_only(location).await?;
+        let key_file = match key_file {
+            Some(file) => file.to_owned(),
+            None if !postgres => Path::new(location).join(key::SIGNING_KEY_FILE),
+            None => {
+                return Err(Error::Key {
+                    path: location.into(),
+                    reason: "a PostgreSQL store's signing key is kept apart from it: name its file".into(),
+                });
+            }
+        };
+        let signing_key = key::load_file(&key_file)?;
+        Ok(Store {
+            writer: pool.clone(),
+            reader: pool,
+            backend: if postgres { Backend::Postgres } else { Backend::Sqlite },
+            signing_key,
+            key_dir: key_file.parent().unwrap_or(Path::new(".")).to_owned(),
+            clock: crate::Clock::system(),
+            witnesses: std::sync::Arc::default(),
+        })
+    }
+
+    /// Signs `message` with the server's key: what a document Vigil vouches for (an incident
+    /// packet's manifest) carries. The key never leaves the store.
+    pub fn sign(&self, message: &[u8]) -> ed25519_dalek::Signature {
+        use ed25519_dalek::Signer;
+        self.signing_key.sign(message)
+    }
+
     /// The same store reading the time from `clock` (every time it writes, and every time the
     /// engine and the server read through [`Store::clock`]).
     pub fn with_clock(mut self, clock: crate::Clock) -> Store {

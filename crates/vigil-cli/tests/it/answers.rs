@@ -208,6 +208,22 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
     let content = api.doc.pointer("/paths/~1api~1v1~1evidence~1{id}~1content/get/responses/200/content");
     assert!(content.is_some_and(|c| c.get("application/octet-stream").is_some()), "{content:?}");
 
+    // The packet is a file too: it downloads, and it verifies as the server's.
+    let mut request = crate::server::agent().get(format!("{}/api/v1/cases/{lateral}/packet", serve.url));
+    for (k, v) in admin {
+        request = request.header(k, v);
+    }
+    let mut response = request.call().expect("packet");
+    assert_eq!(response.status().as_u16(), 200);
+    let packet = response.body_mut().with_config().limit(64 << 20).read_to_vec().expect("packet bytes");
+    let public = std::fs::read_to_string(data.join("audit-signing.pub")).expect("public key");
+    let key = vigil_store::audit::key::parse_public_key(public.trim()).expect("key");
+    let verified = vigil_report::packet::verify(&packet, &[key]).expect("the packet the API gives verifies");
+    assert_eq!(verified.case, lateral);
+    api.called.insert("GET /api/v1/cases/{id}/packet".into());
+    let content = api.doc.pointer("/paths/~1api~1v1~1cases~1{id}~1packet/get/responses/200/content");
+    assert!(content.is_some_and(|c| c.get("application/octet-stream").is_some()), "{content:?}");
+
     api.answer("GET", "/api/v1/users", "/api/v1/users", &admin, None);
     let analyst =
         json!({"name": "ana", "role": "analyst", "password": "a long enough passphrase"}).to_string();

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod feeds;
 pub mod ingest;
 pub mod names;
+pub mod packets;
 pub mod rules;
 pub mod session;
 pub mod system;

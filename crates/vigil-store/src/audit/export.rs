@@ -225,6 +225,23 @@ impl Store {
         records_after(&self.reader, after, limit).await
     }
 
+    /// Every record about one of `targets` (`case:<id>`, `action:<id>`, `evidence:<sha>`), in
+    /// sequence order, each once.
+    pub async fn audit_records_for(&self, targets: &[String]) -> Result<Vec<AuditRecord>> {
+        let mut found = std::collections::BTreeMap::new();
+        for target in targets {
+            let rows = sqlx::query("SELECT * FROM audit WHERE target = $1 ORDER BY seq")
+                .bind(target)
+                .fetch_all(&self.reader)
+                .await?;
+            for row in &rows {
+                let record = record_from(row)?;
+                found.insert(record.seq, record);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
     /// The newest record's sequence number (0 for an empty trail).
     pub async fn audit_head(&self) -> Result<i64> {
         let row =

@@ -41,6 +41,13 @@ pub fn load_or_create_file(path: &Path) -> Result<SigningKey> {
     }
 }
 
+/// Loads the signing key from `path`, which must exist: a reader never makes one.
+pub fn load_file(path: &Path) -> Result<SigningKey> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let seed = parse_hex32(text.trim()).ok_or_else(|| key_error(path, "not 64 hex digits"))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
 /// Where a key file's public half is kept.
 pub fn public_key_beside(path: &Path) -> PathBuf {
     path.with_extension("pub")
