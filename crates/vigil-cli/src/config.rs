@@ -15,6 +15,43 @@ pub struct Config {
     pub triage: TriageConfig,
     pub serve: ServeConfig,
     pub respond: RespondConfig,
+    pub sla: SlaConfig,
+}
+
+/// SLA targets by severity and clock, and how a breach escalates.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// `{critical: {acknowledge: 15m, …}, …}`: a severity or clock not named keeps Vigil's
+    /// default; `off` takes a clock away.
+    pub targets: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// The notification actions a breach is escalated through (`notify_email`,
+    /// `notify_webhook`); unset: every one configured; `[]`: none.
+    pub escalate: Option<Vec<String>>,
+    /// How often the clocks are looked at (`60s` unless set).
+    pub check_every: Option<String>,
+}
+
+impl SlaConfig {
+    pub fn settings(&self) -> Result<vigil_server::sla::SlaSettings> {
+        let policy = vigil_report::sla::SlaPolicy::from_text(&self.targets)?;
+        for kind in self.escalate.iter().flatten() {
+            if !["notify_email", "notify_webhook"].contains(&kind.as_str()) {
+                anyhow::bail!("sla.escalate: {kind:?} is not a notification (notify_email, notify_webhook)");
+            }
+        }
+        let every = match &self.check_every {
+            Some(text) => vigil_policy::duration_secs(text)
+                .filter(|s| *s > 0)
+                .with_context(|| format!("sla.check_every: {text:?} is not a duration like 30s or 1m"))?,
+            None => 60,
+        };
+        Ok(vigil_server::sla::SlaSettings {
+            policy,
+            escalate: self.escalate.clone(),
+            every: std::time::Duration::from_secs(every),
+        })
+    }
 }
 
 /// Response: the approval policy requests are decided by.
@@ -291,6 +328,9 @@ mod tests {
         );
         assert_eq!(config.serve, ServeConfig::default());
         assert_eq!(config.respond, RespondConfig::default());
+        let sla = config.sla.settings().expect("the example's SLA");
+        assert_eq!(sla.policy, vigil_report::sla::SlaPolicy::default());
+        assert_eq!((sla.escalate, sla.every), (None, std::time::Duration::from_secs(60)));
     }
 
     #[test]

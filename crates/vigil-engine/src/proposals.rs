@@ -41,6 +41,14 @@ pub async fn decision_context(
     let mut context = target_context(triage, request.target.as_ref());
     context.severity = severity;
     context.confidence = confidence;
+    // An escalation is Vigil's own, proposed for a breach the store holds: the fact holds
+    // only while that breach is on record, whoever decides (the proposal or the executor).
+    if let (Requester::Escalation(clock), Some(case)) = (&request.requested_by, &request.case)
+        && request.kind().map(|k| k.category) == Some(ActionCategory::Notification)
+        && store.sla_breaches(case).await?.iter().any(|b| &b.clock == clock)
+    {
+        context.facts.insert(SLA_BREACHED.to_owned());
+    }
     let Some(target) = &request.target else { return Ok(context) };
     let category = request.kind().map(|k| k.category);
     let seen = store.alerts_naming(target.kind.as_str(), &target.key, BLAST_RADIUS_ALERTS).await?;
@@ -71,6 +79,9 @@ pub async fn decision_context(
 /// The fact an emergency rule asks for: an alert names the user together with an address on
 /// the IOC list (their session or token was used from it).
 pub const TOKEN_SEEN_FROM_IOC: &str = "token_seen_from_ioc";
+
+/// The fact the SLA escalation rule asks for: the request escalates a breach on record.
+pub const SLA_BREACHED: &str = "sla_breached";
 
 /// How many of the newest alerts naming a target its blast radius is read from.
 const BLAST_RADIUS_ALERTS: i64 = 5_000;

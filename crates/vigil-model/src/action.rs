@@ -498,6 +498,8 @@ pub enum Requester {
     Playbook(String),
     /// Text a language model wrote: a proposal at most.
     Model(String),
+    /// A case's SLA clock that ran out, escalating: a notification, proposed like any other.
+    Escalation(String),
 }
 
 impl Requester {
@@ -516,6 +518,7 @@ impl fmt::Display for Requester {
             Requester::Person(name) => write!(f, "{name}"),
             Requester::Playbook(id) => write!(f, "playbook {id}"),
             Requester::Model(name) => write!(f, "model {name}"),
+            Requester::Escalation(clock) => write!(f, "SLA escalation ({clock})"),
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum Component {
     Policy,
     /// The response executor running an approved action.
     Executor,
+    /// The SLA clocks: recording a breach and proposing its escalation.
+    Sla,
 }
 
 impl Component {
@@ -44,6 +46,7 @@ impl Component {
             Component::Bench => "bench",
             Component::Policy => "policy",
             Component::Executor => "executor",
+            Component::Sla => "sla",
         }
     }
 }

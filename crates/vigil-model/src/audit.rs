@@ -43,10 +43,12 @@ pub enum AuditAction {
     ActionStatus,
     /// The executor's work on an approved request: queued, each step, and how the run ended.
     ActionRun,
+    /// A case's SLA clock ran past its target.
+    CaseSlaBreach,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -73,6 +75,7 @@ impl AuditAction {
         AuditAction::ActionReject,
         AuditAction::ActionStatus,
         AuditAction::ActionRun,
+        AuditAction::CaseSlaBreach,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +106,7 @@ impl AuditAction {
             AuditAction::ActionReject => "action.reject",
             AuditAction::ActionStatus => "action.status",
             AuditAction::ActionRun => "action.run",
+            AuditAction::CaseSlaBreach => "case.sla_breach",
         }
     }
 }

@@ -8,6 +8,8 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("packet: {0}")]
     Packet(String),
+    #[error("{0}")]
+    Config(String),
     #[error("there is no case {0}")]
     NoCase(String),
 }

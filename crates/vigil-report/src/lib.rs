@@ -7,7 +7,9 @@ mod error;
 mod escape;
 mod graph;
 mod html;
+pub mod metrics;
 pub mod packet;
+pub mod sla;
 
 pub use error::{Error, Result};
 

@@ -11,6 +11,7 @@ pub mod quota;
 mod refusals;
 pub mod respond;
 pub mod routes;
+pub mod sla;
 pub mod state;
 pub mod syslog;
 pub mod ui;

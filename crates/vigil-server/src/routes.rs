@@ -194,6 +194,8 @@ pub const ROUTES: &[Route] = &[
         on(m, packets::download)
     })
     .file("The packet: a ustar archive"),
+    r(Get, "/api/v1/cases/{id}/sla", Some(CaseRead), "A case's SLA clocks and breaches", |m| on(m, sla::case_sla))
+        .answers::<sla::CaseSla>(),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))
         .answers::<cases::Graph>(),
     r(Get, "/api/v1/cases/{id}/recommendation", Some(CaseRead), "A case's newest recommendation", |m| {

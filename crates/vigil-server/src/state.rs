@@ -91,6 +91,8 @@ pub struct AppState {
     /// Set once the server is shutting down: long-lived answers (the pages' live updates) end
     /// on it, so a graceful shutdown does not wait on an open browser tab.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The SLA targets cases are held to and how breaches escalate.
+    pub sla: Arc<crate::sla::SlaSettings>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -115,6 +117,7 @@ impl AppState {
             quotas: crate::quota::Quotas::default(),
             refusals: crate::refusals::Refusals::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            sla: Arc::default(),
             logins: Arc::default(),
         }
     }
@@ -122,6 +125,12 @@ impl AppState {
     /// The same state under another approval policy (the engine's, which it proposes by).
     pub fn with_policy(self, policy: vigil_policy::Policy) -> AppState {
         self.engine.set_policy(policy);
+        self
+    }
+
+    /// The same state holding cases to `sla`.
+    pub fn with_sla(mut self, sla: crate::sla::SlaSettings) -> AppState {
+        self.sla = Arc::new(sla);
         self
     }
 

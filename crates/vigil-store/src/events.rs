@@ -175,6 +175,24 @@ fn event_from(row: &AnyRow) -> Result<StoredEvent> {
 }
 
 impl Store {
+    /// The time of each of `ids` that is in the store.
+    pub async fn event_times(&self, ids: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+        let mut times = std::collections::BTreeMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            // Only placeholders are built into the text; every value is bound.
+            let sql = format!("SELECT id, time FROM events WHERE id IN ({})", marks.join(", "));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.reader).await? {
+                times.insert(row.try_get("id")?, row.try_get("time")?);
+            }
+        }
+        Ok(times)
+    }
+
     pub async fn event(&self, id: &str) -> Result<Option<StoredEvent>> {
         let row =
             sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;

@@ -68,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0011_ticket_external.sqlite.sql"),
         postgres: include_str!("../migrations/0011_ticket_external.postgres.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/0012_sla.sqlite.sql"),
+        postgres: include_str!("../migrations/0012_sla.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows: the last migration's, so adding one cannot

@@ -141,6 +141,7 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
         ("/api/v1/cases/{id}", ""),
         ("/api/v1/cases/{id}/timeline", "/timeline"),
         ("/api/v1/cases/{id}/graph", "/graph"),
+        ("/api/v1/cases/{id}/sla", "/sla"),
         ("/api/v1/cases/{id}/recommendation", "/recommendation"),
     ] {
         api.answer("GET", template, &format!("/api/v1/cases/{lateral}{suffix}"), &admin, None);

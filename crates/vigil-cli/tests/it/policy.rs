@@ -97,7 +97,7 @@ fn lint_names_the_line_of_each_error_and_exits_1() {
     assert!(stderr.contains("site.yml:6:") && stderr.contains("\"auditor\" cannot approve"), "{stderr}");
     let ok = vigil(&["policy", "lint", "default"], &dir);
     assert_eq!(ok.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("11 rules, valid"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("12 rules, valid"));
 }
 
 #[test]

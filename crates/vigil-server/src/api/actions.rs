@@ -106,7 +106,11 @@ pub(crate) async fn propose_for(
 
 /// Plans `request`, has the policy decide it, and stores it; one the policy lets run by itself
 /// is queued for the executor in the same transaction.
-async fn decide_and_store(state: &AppState, by: &By, request: ActionRequest) -> ApiResult<ActionView> {
+pub(crate) async fn decide_and_store(
+    state: &AppState,
+    by: &By,
+    request: ActionRequest,
+) -> ApiResult<ActionView> {
     let cx = vigil_respond::Cx { store: state.store.clone(), by: by.clone() };
     let plan = state.engine.registry().plan(&cx, &request).await.map_err(respond_error)?;
     let policy = state.policy();

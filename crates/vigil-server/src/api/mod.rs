@@ -13,6 +13,7 @@ pub mod names;
 pub mod packets;
 pub mod rules;
 pub mod session;
+pub mod sla;
 pub mod system;
 pub mod tokens;
 pub mod users;

@@ -169,6 +169,11 @@ pub async fn page(
     // The clustered case as the engine stored it; a row written otherwise has no graph to draw.
     let clustered = serde_json::from_value::<vigil_correlate::Case>(case.body.clone()).ok();
     let csrf = page_in.csrf().to_owned();
+    let now = store.clock().now_ms();
+    let clocks = match crate::sla::case_clocks(&state, &id).await {
+        Ok(clocks) => clocks,
+        Err(e) => return failure(ApiError::internal(e)),
+    };
     let body = html! {
         h1 { (case.title) }
         p {
@@ -182,6 +187,10 @@ pub async fn page(
                 input type="hidden" name="csrf_token" value=(csrf);
                 button.secondary type="submit" { "Assign to me" }
             }
+        }
+        section aria-labelledby="sla" {
+            h2 #sla { "SLA" }
+            (super::sla::table(&clocks, now))
         }
         section aria-labelledby="recommendation" {
             h2 #recommendation { "Recommendation" }

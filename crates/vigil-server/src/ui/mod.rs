@@ -17,6 +17,7 @@ mod people;
 mod queue;
 mod rules;
 mod sign_in;
+mod sla;
 
 use axum::Router;
 use axum::extract::FromRequestParts;

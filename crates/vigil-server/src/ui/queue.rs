@@ -106,16 +106,25 @@ pub async fn page(
         Ok(queue) => queue,
         Err(e) => return failure(e.into()),
     };
-    // Three queries for the whole page, not three a case.
+    // Four queries for the whole page, not four a case.
     let ids: Vec<_> = queue.cases.iter().map(|c| c.id.clone()).collect();
-    let (recommendations, awaiting, failed) = match tokio::try_join!(
+    let (recommendations, awaiting, failed, breached) = match tokio::try_join!(
         state.store.latest_recommendations(&ids),
         state.store.awaiting_by_case(),
-        state.store.failed_runs_by_case()
+        state.store.failed_runs_by_case(),
+        state.store.sla_breached_clocks(&ids)
     ) {
         Ok(all) => all,
         Err(e) => return failure(e.into()),
     };
+    // In the order a case meets its clocks.
+    let breached: std::collections::HashMap<_, Vec<String>> = breached
+        .into_iter()
+        .map(|(id, mut clocks)| {
+            clocks.sort_by_key(|c| vigil_report::sla::Clock::ALL.iter().position(|k| k.as_str() == c));
+            (id, clocks)
+        })
+        .collect();
     let now = state.store.clock().now().timestamp_millis();
     let may_write = page_in.may(Permission::CaseWrite);
     let csrf = page_in.csrf();
@@ -131,7 +140,7 @@ pub async fn page(
             table.queue {
                 thead { tr {
                     th { "Severity" } th { "State" } th { "Case" } th { "Owner" } th.wide { "Alerts" }
-                    th.wide { "Evidence" } th.wide { "Confidence" } th.wide { "Missing context" } th { "Blocked" }
+                    th.wide { "Evidence" } th.wide { "Confidence" } th.wide { "Missing context" } th { "SLA" } th { "Blocked" }
                 } }
                 tbody {
                     @for case in &queue.cases {
@@ -167,6 +176,10 @@ pub async fn page(
                             td.wide { @match unknowns.filter(|u| !u.is_empty()) {
                                 Some(u) => span title=(u.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; ")) { (u.len()) " unknown" },
                                 None => span.muted { "none" },
+                            } }
+                            td { @match breached.get(&case.id) {
+                                Some(clocks) => span.error.sla-breach { "breached: " (clocks.join(", ")) },
+                                None => span.muted { "in time" },
                             } }
                             td {
                                 @if waiting > 0 { (waiting) " for approval" br; }

@@ -8,6 +8,7 @@ mod execute;
 mod pages;
 mod rbac;
 mod sessions;
+mod sla;
 mod syslog_year;
 mod ui;
 mod xss;
@@ -30,6 +31,8 @@ pub struct Server {
     /// rules page shows).
     pub engine: EngineHandle,
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// The server's state, for what the server runs in the background (the SLA sweep).
+    pub state: AppState,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -69,14 +72,18 @@ impl Server {
     }
 
     fn with(limits: Limits, clock: vigil_store::Clock) -> Server {
+        Server::with_engine(limits, clock, EngineHandle::default())
+    }
+
+    /// A server whose engine holds `engine`'s connectors, reading the time from `clock`.
+    pub fn with_engine(limits: Limits, clock: vigil_store::Clock, engine: EngineHandle) -> Server {
         let dir = tempfile::TempDir::new().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let engine = EngineHandle::default();
-        let (url, store, uploads, executor) = runtime.block_on(async {
+        let (url, store, uploads, executor, state) = runtime.block_on(async {
             let store = Store::open_dir(dir.path()).await.expect("store").with_clock(clock);
             let ingest = Ingest::start(store.clone(), 8, Arc::clone(&engine.stored));
             let reload: vigil_server::Reloader = Arc::new(|| Err("no rules in this test".to_owned()));
@@ -85,10 +92,10 @@ impl Server {
             let executor = vigil_server::respond::executor(&state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let url = format!("http://{}", listener.local_addr().expect("addr"));
-            tokio::spawn(vigil_server::serve(listener, state, std::future::pending()));
-            (url, store, uploads, executor)
+            tokio::spawn(vigil_server::serve(listener, state.clone(), std::future::pending()));
+            (url, store, uploads, executor, state)
         });
-        Server { url, store, executor, engine, uploads, runtime, _dir: dir }
+        Server { url, store, executor, engine, uploads, state, runtime, _dir: dir }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

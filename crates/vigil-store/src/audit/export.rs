@@ -242,6 +242,15 @@ impl Store {
         Ok(found.into_values().collect())
     }
 
+    /// Every record written at or after `at` (a stored time), in sequence order.
+    pub async fn audit_records_since(&self, at: &str) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE at >= $1 ORDER BY seq")
+            .bind(at)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(record_from).collect()
+    }
+
     /// The newest record's sequence number (0 for an empty trail).
     pub async fn audit_head(&self) -> Result<i64> {
         let row =
