@@ -167,6 +167,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         settled(&running, syslog_messages).await?;
         let acted_on = crate::demo_respond::target(&running.store).await?;
         if let Some((case, ip)) = acted_on.clone() {
+            let case_for_analyst = case.clone();
             let responder = people.iter().find(|(name, _)| name == "demo-responder").cloned();
             let responder = responder.context("the demo has a responder")?;
             let url = running.url.clone();
@@ -175,6 +176,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
             })
             .await??;
             crate::demo_respond::ran(&running.store, &running.engine.runs_ended, &automatic).await?;
+            let analyst = people.iter().find(|(name, _)| name == "demo-analyst").cloned();
+            let analyst = analyst.context("the demo has an analyst")?;
+            let titles: Vec<(String, String)> = running
+                .store
+                .cases(&CaseFilter::default())
+                .await?
+                .into_iter()
+                .map(|c| (c.id.as_str().to_owned(), c.title))
+                .collect();
+            let url = running.url.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::demo_respond::triage(&url, &analyst, &case_for_analyst, &titles)
+            })
+            .await??;
         }
 
         let cases = running.store.cases(&CaseFilter::default()).await?;

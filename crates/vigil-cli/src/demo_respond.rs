@@ -1,7 +1,8 @@
 //! The demo's response step: the responder, signed in through the API like a person, asks for
 //! an evidence snapshot and a ticket on the worst case (the policy runs both at once) and for a
 //! block of the attacker's address (which waits for one approval); with the playbooks' own
-//! proposals, every tier of the policy shows.
+//! proposals, every tier of the policy shows. The analyst then takes that case and closes two
+//! others (a false positive and a true positive), so the week's scorecard has something to say.
 
 use std::time::Duration;
 
@@ -86,6 +87,32 @@ pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>
         )?;
     }
     Ok(automatic)
+}
+
+/// The analyst's part, so the scorecard has closings to measure: she takes the worst case,
+/// closes the SSH probe against an account that does not exist as a false positive, and
+/// resolves the CloudTrail case (a true positive, contained by hand outside Vigil).
+pub fn triage(url: &str, analyst: &(String, String), worst: &str, cases: &[(String, String)]) -> Result<()> {
+    let session = Session::sign_in(url, &analyst.0, &analyst.1)?;
+    session.post(&format!("/api/v1/cases/{worst}/assign"), &json!({"assignee": analyst.0}))?;
+    let closing = [
+        (
+            "SSH Login Attempt",
+            "false_positive",
+            "the vulnerability scanner's nightly sweep: no such account exists",
+        ),
+        (
+            "CloudTrail Logging Stopped",
+            "resolved",
+            "confirmed with ops: not their change; the trail is back on and the key rotated",
+        ),
+    ];
+    for (title, to, reason) in closing {
+        if let Some((id, _)) = cases.iter().find(|(_, t)| t.contains(title)) {
+            session.post(&format!("/api/v1/cases/{id}/transition"), &json!({"to": to, "reason": reason}))?;
+        }
+    }
+    Ok(())
 }
 
 /// Waits, woken by the executor as runs end, until every run in `ids` has ended.

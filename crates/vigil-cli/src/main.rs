@@ -19,6 +19,7 @@ mod normalize;
 mod output;
 mod policy;
 mod progress;
+mod scorecard;
 mod serve;
 mod summary;
 mod terminal;
@@ -68,6 +69,8 @@ enum Command {
     Connectors(connectors::Args),
     /// Check an audit trail offline (data directory, PostgreSQL URL or export) and name the first bad record.
     Verify(verify::Args),
+    /// A week's scorecard: MTTD, MTTA, MTTR, precision, automation, evidence, SLA breaches, noisy and silent rules.
+    Scorecard(scorecard::Args),
 }
 
 fn closed_output(error: &anyhow::Error) -> bool {
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Eval(eval) => eval::run(eval),
         Command::Verify(args) => verify::run(args),
+        Command::Scorecard(args) => scorecard::run(args),
         Command::Export(export) => export::run(export),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),

@@ -9,6 +9,7 @@ mod graph;
 mod html;
 pub mod metrics;
 pub mod packet;
+pub mod scorecard;
 pub mod sla;
 
 pub use error::{Error, Result};

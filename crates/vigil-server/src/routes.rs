@@ -194,6 +194,9 @@ pub const ROUTES: &[Route] = &[
         on(m, packets::download)
     })
     .file("The packet: a ustar archive"),
+    r(Get, "/api/v1/scorecard", Some(ReportRead), "A week's scorecard (?week=2026-W48)", |m| on(m, reports::scorecard))
+        .query::<reports::WeekQuery>()
+        .answers::<vigil_report::scorecard::Scorecard>(),
     r(Get, "/api/v1/cases/{id}/sla", Some(CaseRead), "A case's SLA clocks and breaches", |m| on(m, sla::case_sla))
         .answers::<sla::CaseSla>(),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))

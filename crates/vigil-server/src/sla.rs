@@ -114,7 +114,9 @@ pub fn spawn(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
         let mut closing = state.closing.subscribe();
-        let mut tick = tokio::time::interval(state.sla.every.max(Duration::from_secs(1)));
+        // The first sweep after one period: a server starting up has its backlog to read first.
+        let every = state.sla.every.max(Duration::from_secs(1));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -1,5 +1,7 @@
--- Reports read the audit trail by time (a week's records for the scorecard and the SLA clocks).
+-- Reports read the audit trail by time (a week's records for the scorecard) and by what it is
+-- about (a case's records for its SLA clocks and its incident packet).
 CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_target ON audit (target, seq);
 
 -- SLA breaches: one per case and clock, written with its audit record when the clock runs out,
 -- and how it was escalated.

@@ -24,6 +24,11 @@ pub enum Error {
     Corrupt { column: &'static str, reason: String },
     #[error("audit export line {line}: {reason}")]
     Export { line: usize, reason: String },
+    /// A store an older Vigil wrote, opened by a reader that does not migrate.
+    #[error(
+        "the store is at schema version {found}; this Vigil reads {expected}: start `vigil serve` on it once to bring it up to date"
+    )]
+    Outdated { found: i64, expected: i64 },
     #[error("migration {version}: {source}")]
     Migration { version: i64, source: sqlx::Error },
 }

@@ -152,6 +152,32 @@ impl Store {
         })
     }
 
+    /// Opens a store only to read it (reports): no migrations, no key read. Its signing key is a
+    /// throwaway made here, so nothing it could sign would pass for the server's; a reader
+    /// writes nothing and signs nothing.
+    pub async fn open_reader(location: &str) -> Result<Store> {
+        let postgres = location.starts_with("postgres://") || location.starts_with("postgresql://");
+        let (pool, _) = crate::audit::export::open_read_only(location).await?;
+        let found: Option<i64> =
+            sqlx::query("SELECT MAX(version) AS v FROM vigil_schema").fetch_one(&pool).await?.try_get("v")?;
+        let expected = crate::migrations::LATEST;
+        if found.unwrap_or(0) < expected {
+            return Err(Error::Outdated { found: found.unwrap_or(0), expected });
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| Error::Key { path: location.into(), reason: format!("no randomness: {e}") })?;
+        Ok(Store {
+            writer: pool.clone(),
+            reader: pool,
+            backend: if postgres { Backend::Postgres } else { Backend::Sqlite },
+            signing_key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            key_dir: PathBuf::new(),
+            clock: crate::Clock::system(),
+            witnesses: std::sync::Arc::default(),
+        })
+    }
+
     /// Signs `message` with the server's key: what a document Vigil vouches for (an incident
     /// packet's manifest) carries. The key never leaves the store.
     pub fn sign(&self, message: &[u8]) -> ed25519_dalek::Signature {

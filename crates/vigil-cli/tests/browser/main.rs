@@ -258,6 +258,17 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     no_violations(&auditor, "audit trail");
     auditor.click(&with_text(&auditor, "a", "Verify the whole chain"));
     until(&auditor, "the chain verified", |_, page| page.contains("Intact."));
+    // This week's scorecard: the demo analyst's closings measured, every trend drawn.
+    auditor.click(&with_text(&auditor, "a", "Scorecard"));
+    let card = until(&auditor, "the scorecard", |_, page| page.contains("Noisiest rules"));
+    for shown in
+        ["MTTD", "MTTA", "MTTR", "Precision", "50% (1 of 2)", "Rules that never fired", "SLA breaches"]
+    {
+        assert!(card.contains(shown), "the scorecard shows {shown}: {card}");
+    }
+    assert_eq!(auditor.all("svg.chart").len(), 8, "a chart for each trend");
+    auditor.screenshot(&dir.join("scorecard.png"));
+    no_violations(&auditor, "scorecard");
     drop(auditor);
     let narrow = driver.session(420);
     sign_in(&narrow, &demo, "demo-auditor");

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::history::{CaseHistory, Closing};
 
 /// A duration over cases: how many had it, the mean and the median, in seconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Durations {
     pub cases: usize,
     pub mean_secs: Option<f64>,
@@ -32,7 +32,7 @@ impl Durations {
 }
 
 /// Verdicts on alerts, through their case's closing.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Verdicts {
     pub true_positives: usize,
     pub false_positives: usize,
@@ -63,7 +63,7 @@ impl Verdicts {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RuleVerdicts {
     pub rule_id: String,
     pub title: String,
@@ -75,7 +75,7 @@ pub struct RuleVerdicts {
 }
 
 /// Response steps that executed, and how many Vigil ran on its own initiative.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Automation {
     pub steps: usize,
     pub automated: usize,
@@ -86,7 +86,7 @@ pub struct Automation {
 }
 
 /// Closed cases whose evidence is complete and time-scoped.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub closed_cases: usize,
     pub complete: usize,
@@ -96,7 +96,7 @@ pub struct Evidence {
     pub incomplete: Vec<(String, Vec<String>)>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Metrics {
     pub cases: usize,
     pub closed: usize,

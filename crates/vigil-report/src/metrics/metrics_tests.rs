@@ -9,13 +9,20 @@ use vigil_store::audit::chain::AuditRecord;
 
 use super::*;
 
-const T0: i64 = 1_795_392_000_000; // 2026-11-23T00:00:00Z, the Monday of 2026-W48
-const MIN: i64 = 60_000;
+pub(crate) const T0: i64 = 1_795_392_000_000; // 2026-11-23T00:00:00Z, the Monday of 2026-W48
+pub(crate) const MIN: i64 = 60_000;
 
-struct Trail(Vec<AuditRecord>);
+pub(crate) struct Trail(pub(crate) Vec<AuditRecord>);
 
 impl Trail {
-    fn add(&mut self, minute: i64, actor: &str, action: &str, target: &str, detail: Value) -> &mut Trail {
+    pub(crate) fn add(
+        &mut self,
+        minute: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: Value,
+    ) -> &mut Trail {
         let at = vigil_store::time::from_millis(T0 + minute * MIN);
         self.0.push(AuditRecord {
             seq: self.0.len() as i64 + 1,
@@ -32,11 +39,11 @@ impl Trail {
         self
     }
 
-    fn moved(&mut self, minute: i64, actor: &str, case: &str, from: &str, to: &str) -> &mut Trail {
+    pub(crate) fn moved(&mut self, minute: i64, actor: &str, case: &str, from: &str, to: &str) -> &mut Trail {
         self.add(minute, actor, "case.transition", &format!("case:{case}"), json!({"from": from, "to": to}))
     }
 
-    fn proposed(
+    pub(crate) fn proposed(
         &mut self,
         minute: i64,
         case: &str,
@@ -56,7 +63,7 @@ impl Trail {
         )
     }
 
-    fn ended(&mut self, minute: i64, request: &str, status: &str, sealed: bool) -> &mut Trail {
+    pub(crate) fn ended(&mut self, minute: i64, request: &str, status: &str, sealed: bool) -> &mut Trail {
         let evidence = if sealed { json!("ab12") } else { Value::Null };
         self.add(
             minute,
@@ -68,7 +75,12 @@ impl Trail {
     }
 }
 
-fn facts(id: &str, first_event_minute: i64, alerts: &[(&str, &[&str])], events: &[(&str, i64)]) -> CaseFacts {
+pub(crate) fn facts(
+    id: &str,
+    first_event_minute: i64,
+    alerts: &[(&str, &[&str])],
+    events: &[(&str, i64)],
+) -> CaseFacts {
     CaseFacts {
         id: id.into(),
         title: id.into(),
@@ -88,7 +100,7 @@ fn facts(id: &str, first_event_minute: i64, alerts: &[(&str, &[&str])], events: 
     }
 }
 
-fn week() -> Vec<CaseHistory> {
+pub(crate) fn week_trail() -> (Trail, Vec<CaseFacts>) {
     let mut t = Trail(Vec::new());
     // A: contained by an isolation a playbook proposed and bob approved, resolved by alice.
     t.add(0, "vigil:engine", "case.create", "case:A", json!({}))
@@ -140,6 +152,11 @@ fn week() -> Vec<CaseHistory> {
         facts("D", 29, &[], &[]),
         facts("E", 390, &[("brute", &["e5"])], &[("e5", 390)]),
     ];
+    (t, cases)
+}
+
+fn week() -> Vec<CaseHistory> {
+    let (t, cases) = week_trail();
     histories(cases, &t.0)
 }
 

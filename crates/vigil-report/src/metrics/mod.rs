@@ -6,7 +6,7 @@ mod define;
 mod gather;
 mod history;
 #[cfg(test)]
-mod metrics_tests;
+pub(crate) mod metrics_tests;
 
 pub use define::{Automation, Durations, Evidence, Metrics, RuleVerdicts, Verdicts, compute, evidence_gaps};
 pub use gather::{cases_made, history_of};

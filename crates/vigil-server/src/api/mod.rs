@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod ingest;
 pub mod names;
 pub mod packets;
+pub mod reports;
 pub mod rules;
 pub mod session;
 pub mod sla;

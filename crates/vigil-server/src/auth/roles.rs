@@ -64,6 +64,8 @@ permissions! {
     ActionExecute => "action_execute",
     /// Read Vigil's blocklist feeds (what firewalls fetch).
     FeedRead => "feed_read",
+    /// Read the SOC's reports: the weekly scorecard and the compliance report.
+    ReportRead => "report_read",
 }
 
 impl Permission {
@@ -87,7 +89,7 @@ pub enum Role {
 
 use Permission::*;
 
-const READ: &[Permission] = &[Session, CaseRead, AlertRead, EventRead, EvidenceRead, RuleRead];
+const READ: &[Permission] = &[Session, CaseRead, AlertRead, EventRead, EvidenceRead, RuleRead, ReportRead];
 
 impl Role {
     pub const ALL: [Role; 6] =

@@ -16,6 +16,7 @@ mod live;
 mod people;
 mod queue;
 mod rules;
+mod scorecard;
 mod sign_in;
 mod sla;
 
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/people/{id}/enable", post(people::enable))
         .route("/ui/tokens", get(people::tokens).post(people::make_token))
         .route("/ui/tokens/{id}/revoke", post(people::revoke_token))
+        .route("/ui/scorecard", get(scorecard::page))
         .route("/ui/audit", get(audit::trail))
         .route("/ui/audit/verify", get(audit::verify))
         .route("/ui/inbox", get(inbox::page))

@@ -7,9 +7,14 @@ use vigil_report::sla::{ClockState, Status};
 use super::layout::when;
 use crate::sla::target_words;
 
-/// A span of milliseconds in the largest units that say it.
+/// A span of milliseconds in minutes (rounded up), hours or days, as a person reads it.
 fn lasting(ms: i64) -> String {
-    target_words(u64::try_from(ms / 60_000 * 60).unwrap_or(0).max(60))
+    let m = (ms.max(0) + 59_999) / 60_000;
+    match m {
+        m if m < 60 => format!("{m}m"),
+        m if m < 48 * 60 => format!("{}h {}m", m / 60, m % 60),
+        m => format!("{}d {}h", m / 1440, m % 1440 / 60),
+    }
 }
 
 pub fn table(clocks: &[ClockState], now_ms: i64) -> Markup {
@@ -34,6 +39,18 @@ pub fn table(clocks: &[ClockState], now_ms: i64) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_span_reads_in_minutes_hours_or_days() {
+        let cases =
+            [(1, "1m"), (60_000, "1m"), (60_001, "2m"), (239 * 60_000, "3h 59m"), (4319 * 60_000, "2d 23h")];
+        for (ms, said) in cases {
+            assert_eq!(super::lasting(ms), said);
         }
     }
 }
