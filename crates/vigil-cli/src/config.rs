@@ -16,6 +16,30 @@ pub struct Config {
     pub serve: ServeConfig,
     pub respond: RespondConfig,
     pub sla: SlaConfig,
+    pub compliance: ComplianceConfig,
+}
+
+/// Compliance frameworks beyond the four Vigil ships.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// Catalogue files (the form of Vigil's own, `docs/compliance.md`), relative to this file.
+    pub catalogues: Vec<PathBuf>,
+}
+
+impl ComplianceConfig {
+    pub fn frameworks(&self, base: &Path) -> Result<Vec<vigil_report::compliance::Framework>> {
+        self.catalogues
+            .iter()
+            .map(|file| {
+                let path = base.join(file);
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                vigil_report::compliance::Framework::parse(&text)
+                    .with_context(|| format!("in {}", path.display()))
+            })
+            .collect()
+    }
 }
 
 /// SLA targets by severity and clock, and how a breach escalates.

@@ -218,7 +218,8 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     let policy_line = format!("approval policy {} (sha256 {})", policy.name, policy.sha256);
     let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload)
         .with_policy(policy)
-        .with_sla(config.sla.settings()?);
+        .with_sla(config.sla.settings()?)
+        .with_frameworks(config.compliance.frameworks(&settings.dir())?);
     // The executor stops with the process: a run it was in is recovered at the next start.
     let _executor = vigil_server::respond::spawn(&state);
     vigil_server::sla::spawn(&state);

@@ -3,6 +3,7 @@
 //! merges, alerts and timeline, every string from logs or rules escaped; and incident packets,
 //! a case as a signed archive that verifies offline.
 
+pub mod compliance;
 mod error;
 mod escape;
 mod graph;

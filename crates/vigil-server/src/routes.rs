@@ -197,6 +197,11 @@ pub const ROUTES: &[Route] = &[
     r(Get, "/api/v1/scorecard", Some(ReportRead), "A week's scorecard (?week=2026-W48)", |m| on(m, reports::scorecard))
         .query::<reports::WeekQuery>()
         .answers::<vigil_report::scorecard::Scorecard>(),
+    r(Get, "/api/v1/compliance", Some(ReportRead), "A framework's compliance report over a period", |m| {
+        on(m, reports::compliance)
+    })
+    .query::<reports::ComplianceQuery>()
+    .answers::<vigil_report::compliance::ComplianceReport>(),
     r(Get, "/api/v1/cases/{id}/sla", Some(CaseRead), "A case's SLA clocks and breaches", |m| on(m, sla::case_sla))
         .answers::<sla::CaseSla>(),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))

@@ -93,6 +93,8 @@ pub struct AppState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// The SLA targets cases are held to and how breaches escalate.
     pub sla: Arc<crate::sla::SlaSettings>,
+    /// The compliance frameworks reports are made for: Vigil's and the configuration's.
+    pub frameworks: Arc<Vec<vigil_report::compliance::Framework>>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -118,6 +120,12 @@ impl AppState {
             refusals: crate::refusals::Refusals::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             sla: Arc::default(),
+            frameworks: Arc::new(
+                vigil_report::compliance::SHIPPED
+                    .iter()
+                    .filter_map(|(name, _)| vigil_report::compliance::Framework::shipped(name).ok())
+                    .collect(),
+            ),
             logins: Arc::default(),
         }
     }
@@ -131,6 +139,14 @@ impl AppState {
     /// The same state holding cases to `sla`.
     pub fn with_sla(mut self, sla: crate::sla::SlaSettings) -> AppState {
         self.sla = Arc::new(sla);
+        self
+    }
+
+    /// The same state reporting on `extra` frameworks too (a site's own catalogues).
+    pub fn with_frameworks(mut self, extra: Vec<vigil_report::compliance::Framework>) -> AppState {
+        let mut all = (*self.frameworks).clone();
+        all.extend(extra);
+        self.frameworks = Arc::new(all);
         self
     }
 

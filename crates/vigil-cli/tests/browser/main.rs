@@ -269,6 +269,14 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     assert_eq!(auditor.all("svg.chart").len(), 8, "a chart for each trend");
     auditor.screenshot(&dir.join("scorecard.png"));
     no_violations(&auditor, "scorecard");
+    // SOC 2 over the last 30 days: the controls the demo's detections, steps and records support.
+    auditor.click(&with_text(&auditor, "a", "Compliance"));
+    let soc2 = until(&auditor, "the SOC 2 report", |_, page| page.contains("Controls with no evidence"));
+    for shown in ["CC7.2", "CC7.4", "evidenced", "Brute Force Followed By A Successful Logon"] {
+        assert!(soc2.contains(shown), "the SOC 2 report shows {shown}: {soc2}");
+    }
+    auditor.screenshot(&dir.join("compliance.png"));
+    no_violations(&auditor, "compliance");
     drop(auditor);
     let narrow = driver.session(420);
     sign_in(&narrow, &demo, "demo-auditor");

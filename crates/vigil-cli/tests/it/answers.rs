@@ -226,6 +226,8 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
     assert!(content.is_some_and(|c| c.get("application/octet-stream").is_some()), "{content:?}");
 
     api.answer("GET", "/api/v1/scorecard", "/api/v1/scorecard", &admin, None);
+    let soc2 = api.answer("GET", "/api/v1/compliance", "/api/v1/compliance?framework=soc2", &admin, None);
+    assert_eq!(soc2["controls"].as_array().map(Vec::len), Some(18), "{soc2}");
     api.answer("GET", "/api/v1/users", "/api/v1/users", &admin, None);
     let analyst =
         json!({"name": "ana", "role": "analyst", "password": "a long enough passphrase"}).to_string();

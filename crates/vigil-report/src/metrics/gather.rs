@@ -54,7 +54,18 @@ async fn facts_of(store: &Store, row: &vigil_store::CaseRow, recommended: bool) 
             .filter_map(|e| e["event_uid"].as_str().map(str::to_owned))
             .collect();
         cited.extend(cites.iter().cloned());
-        facts.alerts.push(AlertFacts { rule_id: alert.rule_id.clone(), title: alert.title.clone(), cites });
+        let tags = alert.finding["rule"]["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect();
+        facts.alerts.push(AlertFacts {
+            rule_id: alert.rule_id.clone(),
+            title: alert.title.clone(),
+            tags,
+            cites,
+        });
     }
     cited.sort();
     cited.dedup();

@@ -30,6 +30,8 @@ pub struct CaseFacts {
 pub struct AlertFacts {
     pub rule_id: String,
     pub title: String,
+    /// The rule's tags (ATT&CK `attack.t1110`, …).
+    pub tags: Vec<String>,
     /// The events the alert cites, by id.
     pub cites: Vec<String>,
 }
@@ -67,6 +69,8 @@ pub struct Step {
     pub status: String,
     /// Proposed by a playbook (not a person).
     pub by_playbook: bool,
+    /// The playbook's id (without its version), when one proposed it.
+    pub playbook: Option<String>,
     /// The policy's tier: `automatic`, `approvals` (with `required` people), `forbidden`.
     pub tier: String,
     pub required: u32,
@@ -153,6 +157,7 @@ fn earliest(slot: &mut Option<i64>, at: i64) {
 struct Request {
     action: String,
     by_playbook: bool,
+    playbook: Option<String>,
     tier: String,
     required: u32,
     approvers: Vec<String>,
@@ -206,6 +211,10 @@ pub fn histories(cases: Vec<CaseFacts>, records: &[AuditRecord]) -> Vec<CaseHist
             let request = Request {
                 action: detail["request"]["action"].as_str().unwrap_or_default().to_owned(),
                 by_playbook: detail["request"]["requested_by"]["kind"] == "playbook",
+                playbook: (detail["request"]["requested_by"]["kind"] == "playbook")
+                    .then(|| detail["request"]["requested_by"]["name"].as_str())
+                    .flatten()
+                    .map(|name| name.split('@').next().unwrap_or(name).to_owned()),
                 tier: detail["decision"]["tier"].as_str().unwrap_or_default().to_owned(),
                 required: detail["decision"]["required"].as_u64().map_or(0, |n| n as u32),
                 approvers: Vec::new(),
@@ -251,6 +260,7 @@ pub fn histories(cases: Vec<CaseFacts>, records: &[AuditRecord]) -> Vec<CaseHist
             action: request.action.clone(),
             status,
             by_playbook: request.by_playbook,
+            playbook: request.playbook.clone(),
             tier: request.tier.clone(),
             required: request.required,
             approvals: request.approvers.len() as u32,

@@ -92,6 +92,7 @@ pub(crate) fn facts(
             .map(|(rule, cites)| AlertFacts {
                 rule_id: (*rule).into(),
                 title: (*rule).into(),
+                tags: Vec::new(),
                 cites: cites.iter().map(|c| (*c).to_owned()).collect(),
             })
             .collect(),

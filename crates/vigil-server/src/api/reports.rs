@@ -1,9 +1,11 @@
-//! The SOC's reports over the API: the weekly scorecard as JSON (the page shows the same).
+//! The SOC's reports over the API: the weekly scorecard and a framework's compliance report as
+//! JSON (the pages show the same).
 
 use axum::Json;
 use axum::extract::State;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use vigil_report::compliance::{ComplianceReport, RunningRule};
 use vigil_report::scorecard::{RuleInfo, Scorecard, Week};
 
 use crate::auth::{Auth, perm};
@@ -40,4 +42,62 @@ pub async fn scorecard(
 ) -> ApiResult<Json<Scorecard>> {
     let week = week_of(&state, q.week.as_deref())?;
     Ok(Json(scorecard_of(&state, week).await?))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceQuery {
+    /// The framework: soc2, iso27001, hipaa, pci-dss, or one the configuration adds.
+    framework: String,
+    /// The period's start (RFC 3339); 30 days before its end by default.
+    from: Option<String>,
+    /// The period's end (RFC 3339); now by default.
+    to: Option<String>,
+}
+
+/// The framework's report over the period asked for.
+pub(crate) async fn compliance_of(
+    state: &AppState,
+    framework: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> ApiResult<ComplianceReport> {
+    let framework = state.frameworks.iter().find(|f| f.framework == framework).ok_or_else(|| {
+        let names: Vec<&str> = state.frameworks.iter().map(|f| f.framework.as_str()).collect();
+        ApiError::new(Code::BadRequest, format!("framework: one of {}", names.join(", ")))
+    })?;
+    let time = |flag: &str, text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.to_utc())
+            .map_err(|_| ApiError::new(Code::BadRequest, format!("{flag}: a time like 2026-11-01T00:00:00Z")))
+    };
+    let to = match to {
+        Some(t) => time("to", t)?,
+        None => state.store.clock().now(),
+    };
+    let from = match from {
+        Some(t) => time("from", t)?,
+        None => to - chrono::Duration::days(30),
+    };
+    if from >= to || to - from > chrono::Duration::days(400) {
+        return Err(ApiError::new(Code::BadRequest, "from: before to, and at most 400 days before it"));
+    }
+    let rules: Vec<RunningRule> = state
+        .engine
+        .rules()
+        .into_iter()
+        .map(|r| RunningRule { id: r.id, title: r.title, tags: r.tags })
+        .collect();
+    let (from, to) = (vigil_store::time::stamp(from), vigil_store::time::stamp(to));
+    vigil_report::compliance::build(&state.store, framework, &rules, &from, &to)
+        .await
+        .map_err(ApiError::internal)
+}
+
+pub async fn compliance(
+    _: Auth<perm::ReportRead>,
+    State(state): State<AppState>,
+    Params(q): Params<ComplianceQuery>,
+) -> ApiResult<Json<ComplianceReport>> {
+    Ok(Json(compliance_of(&state, &q.framework, q.from.as_deref(), q.to.as_deref()).await?))
 }

@@ -49,7 +49,7 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
                         @if may(Permission::RuleRead) { a href="/ui/rules" { "Rules" } }
                         @if may(Permission::UserRead) { a href="/ui/people" { "People" } }
                         @if may(Permission::TokenAdmin) { a href="/ui/tokens" { "Tokens" } }
-                        @if may(Permission::ReportRead) { a href="/ui/scorecard" { "Scorecard" } }
+                        @if may(Permission::ReportRead) { a href="/ui/scorecard" { "Scorecard" } a href="/ui/compliance" { "Compliance" } }
                         @if may(Permission::AuditRead) { a href="/ui/audit" { "Audit trail" } }
                     }
                     div.who {

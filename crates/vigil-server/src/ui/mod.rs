@@ -9,6 +9,7 @@
 
 mod audit;
 mod case;
+mod compliance;
 mod events;
 mod inbox;
 mod layout;
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/tokens", get(people::tokens).post(people::make_token))
         .route("/ui/tokens/{id}/revoke", post(people::revoke_token))
         .route("/ui/scorecard", get(scorecard::page))
+        .route("/ui/compliance", get(compliance::page))
         .route("/ui/audit", get(audit::trail))
         .route("/ui/audit/verify", get(audit::verify))
         .route("/ui/inbox", get(inbox::page))
