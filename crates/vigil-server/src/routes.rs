@@ -138,6 +138,10 @@ pub const ROUTES: &[Route] = &[
     r(Get, "/healthz", None, "Liveness", |m| on(m, system::health)).answers::<system::Health>(),
     r(Get, "/api/v1/openapi.json", None, "This document", |m| on(m, system::openapi))
         .answers::<serde_json::Value>(),
+    r(Get, "/metrics", Some(MetricsRead), "Gauges for Prometheus, read from the store at each scrape", |m| {
+        on(m, metrics::prometheus)
+    })
+    .text("text/plain", "The Prometheus text format"),
     r(Post, "/api/v1/login", None, "Sign in with a user name and password; sets the session cookie", |m| {
         on(m, session::login)
     })

@@ -304,6 +304,24 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
         let documented = api.doc["paths"][template.as_str()]["get"]["responses"]["200"]["content"].get(media);
         assert!(documented.is_some(), "{template} is documented as {media}");
     }
+    // The metrics, as Prometheus scrapes them: gauges read from the store, here after one
+    // run succeeded and the cases the scenario made.
+    let mut get = crate::server::agent().get(format!("{}/metrics", serve.url));
+    for (k, v) in &admin {
+        get = get.header(*k, *v);
+    }
+    let mut scraped = get.call().expect("metrics");
+    assert_eq!(scraped.status().as_u16(), 200);
+    let text = scraped.body_mut().read_to_string().expect("metrics text");
+    for line in [
+        "# TYPE vigil_cases gauge",
+        "vigil_action_runs{outcome=\"succeeded\"} 1",
+        "vigil_pipeline_lag_events ",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    api.called.insert("GET /metrics".into());
+    assert!(api.doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"].get("text/plain").is_some());
     let undo = json!({"rationale": "the address belongs to a partner"}).to_string();
     let path = format!("/api/v1/actions/{id}/rollback");
     let undo = api.answer("POST", "/api/v1/actions/{id}/rollback", &path, &admin, Some(undo.as_bytes()));

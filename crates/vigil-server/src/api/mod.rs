@@ -9,6 +9,7 @@ pub mod events;
 pub mod evidence;
 pub mod feeds;
 pub mod ingest;
+pub mod metrics;
 pub mod names;
 pub mod packets;
 pub mod reports;

@@ -66,6 +66,8 @@ permissions! {
     FeedRead => "feed_read",
     /// Read the SOC's reports: the weekly scorecard and the compliance report.
     ReportRead => "report_read",
+    /// Scrape `/metrics` (a monitoring service's token).
+    MetricsRead => "metrics_read",
 }
 
 impl Permission {
@@ -126,6 +128,7 @@ impl Role {
                     ActionApprove,
                     ActionExecute,
                     FeedRead,
+                    MetricsRead,
                 ],
             ]
             .concat(),
@@ -137,8 +140,9 @@ impl Role {
                 [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove, FeedRead]].concat()
             }
             Role::Auditor => [READ, &[UserRead, AuditRead, FeedRead]].concat(),
-            // A service: it sends events, and a firewall's account reads the feeds.
-            Role::Ingest => vec![Session, Ingest, Webhook, FeedRead],
+            // A service: it sends events, a firewall's account reads the feeds, and a monitoring
+            // account scrapes the metrics.
+            Role::Ingest => vec![Session, Ingest, Webhook, FeedRead, MetricsRead],
         };
         p.sort();
         p
