@@ -166,6 +166,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .sum();
         settled(&running, syslog_messages).await?;
         let acted_on = crate::demo_respond::target(&running.store).await?;
+        let mut granted: Option<String> = None;
         if let Some((case, ip)) = acted_on.clone() {
             let case_for_analyst = case.clone();
             let responder = people.iter().find(|(name, _)| name == "demo-responder").cloned();
@@ -186,10 +187,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .map(|c| (c.id.as_str().to_owned(), c.title))
                 .collect();
             let url = running.url.clone();
+            let worst = case_for_analyst.clone();
             tokio::task::spawn_blocking(move || {
                 crate::demo_respond::triage(&url, &analyst, &case_for_analyst, &titles)
             })
             .await??;
+            let lead = people
+                .iter()
+                .find(|(name, _)| name == "demo-lead")
+                .cloned()
+                .context("the demo has a lead")?;
+            let url = running.url.clone();
+            let until = tokio::task::spawn_blocking(move || {
+                crate::demo_respond::grant(&url, &lead, "demo-auditor", &worst)
+            })
+            .await??;
+            granted = Some(until);
         }
 
         let cases = running.store.cases(&CaseFilter::default()).await?;
@@ -210,6 +223,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("  {:<16} {p}", "admin");
         }
         println!("  ingest token     {token}");
+        if let (Some(until), Some((case, _))) = (&granted, &acted_on) {
+            println!(
+                "  (demo-auditor reads case {} and its packet until {until}: /ui/granted)",
+                &case[..case.len().min(12)]
+            );
+        }
         println!("\n{} events stored, {} cases:", running.store.event_count().await?, cases.len());
         for c in &cases {
             println!(

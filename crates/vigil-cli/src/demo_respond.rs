@@ -115,6 +115,17 @@ pub fn triage(url: &str, analyst: &(String, String), worst: &str, cases: &[(Stri
     Ok(())
 }
 
+/// The lead grants the auditor the worst case for 30 days: what an auditor reads (the case and
+/// its signed packet) and nothing else of the queue.
+pub fn grant(url: &str, lead: &(String, String), auditor: &str, case: &str) -> Result<String> {
+    let session = Session::sign_in(url, &lead.0, &lead.1)?;
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let grant = json!({"auditor": auditor, "case": case, "expires_at": expires,
+                       "reason": "the demo: an auditor samples the intrusion"});
+    let made = session.post("/api/v1/grants", &grant)?;
+    Ok(made["expires_at"].as_str().unwrap_or_default().to_owned())
+}
+
 /// Waits, woken by the executor as runs end, until every run in `ids` has ended.
 pub async fn ran(store: &Store, ended: &tokio::sync::Notify, ids: &[String]) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

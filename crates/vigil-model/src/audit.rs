@@ -45,10 +45,15 @@ pub enum AuditAction {
     ActionRun,
     /// A case's SLA clock ran past its target.
     CaseSlaBreach,
+    /// A lead granted an auditor access to cases until a date.
+    GrantCreate,
+    GrantRevoke,
+    /// An auditor read what a grant covers (a case, its packet, the list).
+    AuditorView,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -76,6 +81,9 @@ impl AuditAction {
         AuditAction::ActionStatus,
         AuditAction::ActionRun,
         AuditAction::CaseSlaBreach,
+        AuditAction::GrantCreate,
+        AuditAction::GrantRevoke,
+        AuditAction::AuditorView,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +115,9 @@ impl AuditAction {
             AuditAction::ActionStatus => "action.status",
             AuditAction::ActionRun => "action.run",
             AuditAction::CaseSlaBreach => "case.sla_breach",
+            AuditAction::GrantCreate => "grant.create",
+            AuditAction::GrantRevoke => "grant.revoke",
+            AuditAction::AuditorView => "auditor.view",
         }
     }
 }

@@ -206,6 +206,27 @@ pub const ROUTES: &[Route] = &[
     })
     .query::<reports::ComplianceQuery>()
     .answers::<vigil_report::compliance::ComplianceReport>(),
+    r(Post, "/api/v1/grants", Some(GrantAdmin), "Grant an auditor a case or a period until a date", |m| {
+        on(m, grants::create)
+    })
+    .json::<grants::NewGrant>()
+    .answers::<vigil_store::Grant>(),
+    r(Get, "/api/v1/grants", Some(GrantAdmin), "Every auditor grant, newest first", |m| on(m, grants::list))
+        .answers::<grants::GrantList>(),
+    r(Post, "/api/v1/grants/{id}/revoke", Some(GrantAdmin), "Revoke an auditor grant", |m| on(m, grants::revoke))
+        .answers::<grants::GrantList>(),
+    r(Get, "/api/v1/granted/cases", Some(GrantRead), "The cases my grants cover (audited)", |m| {
+        on(m, grants::cases)
+    })
+    .answers::<grants::GrantedCases>(),
+    r(Get, "/api/v1/granted/cases/{id}", Some(GrantRead), "A case my grants cover (audited)", |m| {
+        on(m, grants::case)
+    })
+    .answers::<cases::CaseDetail>(),
+    r(Get, "/api/v1/granted/cases/{id}/packet", Some(GrantRead), "A granted case's incident packet (audited)", |m| {
+        on(m, grants::packet)
+    })
+    .file("The packet: a ustar archive"),
     r(Get, "/api/v1/cases/{id}/sla", Some(CaseRead), "A case's SLA clocks and breaches", |m| on(m, sla::case_sla))
         .answers::<sla::CaseSla>(),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))

@@ -73,6 +73,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0012_sla.sqlite.sql"),
         postgres: include_str!("../migrations/0012_sla.postgres.sql"),
     },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../migrations/0013_auditor_grants.sqlite.sql"),
+        postgres: include_str!("../migrations/0013_auditor_grants.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows: the last migration's, so adding one cannot

@@ -88,11 +88,16 @@ fn until(browser: &Session, what: &str, holds: impl Fn(&str, &str) -> bool) -> S
 }
 
 fn sign_in(browser: &Session, demo: &Demo, name: &str) {
+    sign_in_to(browser, demo, name, "/ui/queue");
+}
+
+/// Signs in and waits for the page a person of that role starts at.
+fn sign_in_to(browser: &Session, demo: &Demo, name: &str, start: &str) {
     browser.go(&format!("{}/ui/sign-in", demo.url));
     browser.type_into(&browser.one("#name"), name);
     browser.type_into(&browser.one("#password"), &demo.passwords[name]);
     browser.click(&browser.one("button[type=submit]"));
-    until(browser, &format!("{name} on the queue"), |url, _| url.ends_with("/ui/queue"));
+    until(browser, &format!("{name} on {start}"), |url, _| url.ends_with(start));
 }
 
 /// The first element matching `css` whose text holds `text`.
@@ -230,34 +235,46 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     );
     drop(responder);
 
-    // The auditor reads the same case and is offered nothing but signing out.
-    let auditor = driver.session(1280);
-    sign_in(&auditor, &demo, "demo-auditor");
-    auditor.go(&case_url);
-    let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
-    assert_eq!(buttons, ["Sign out"], "the auditor's case page");
-    // A change forged from the auditor's own page, with the session's CSRF token, is refused.
-    let forged = auditor.script_async(
-        "var done = arguments[arguments.length - 1];
-         var csrf = document.querySelector('input[name=csrf_token]').value;
-         fetch(location.pathname + '/assign', {method: 'POST', redirect: 'manual',
-               headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-               body: 'csrf_token=' + encodeURIComponent(csrf)})
-           .then(function (answer) { done(answer.status); });",
-    );
-    assert_eq!(forged, 403, "the auditor's forged assignment");
-    auditor.screenshot(&dir.join("auditor.png"));
-    // The audit trail, each record with its check, and the whole chain verified.
-    auditor.go(&format!("{}/ui/audit", demo.url));
-    let trail = auditor.text();
+    // The lead reads the audit trail, each record with its check, and the whole chain verified.
+    let lead = driver.session(1280);
+    sign_in(&lead, &demo, "demo-lead");
+    lead.go(&format!("{}/ui/audit", demo.url));
+    let trail = lead.text();
     assert!(trail.contains("hash holds") && trail.contains("sealed by signed checkpoint"), "{trail}");
     assert!(!trail.contains("edited") && !trail.contains("does not link"), "{trail}");
+    lead.screenshot(&dir.join("audit.png"));
+    no_violations(&lead, "audit trail");
+    lead.click(&with_text(&lead, "a", "Verify the whole chain"));
+    until(&lead, "the chain verified", |_, page| page.contains("Intact."));
+    drop(lead);
+
+    // The auditor reads the case the lead granted, and is offered nothing but signing out.
+    let auditor = driver.session(1280);
+    sign_in_to(&auditor, &demo, "demo-auditor", "/ui/granted");
+    let granted = until(&auditor, "the granted cases", |_, page| page.contains("Granted cases"));
+    assert!(granted.contains("Brute Force Followed By A Successful Logon"), "{granted}");
+    auditor.click(&with_text(&auditor, "a", "Brute Force Followed By A Successful Logon"));
+    let page =
+        until(&auditor, "the granted case", |_, page| page.contains("Download the signed incident packet"));
+    assert!(page.contains("Timeline") && page.contains("Alerts"), "{page}");
     let buttons: Vec<String> = auditor.all("button").iter().map(|b| auditor.text_of(b)).collect();
-    assert_eq!(buttons, ["Sign out"], "the auditor's trail");
-    auditor.screenshot(&dir.join("audit.png"));
-    no_violations(&auditor, "audit trail");
-    auditor.click(&with_text(&auditor, "a", "Verify the whole chain"));
-    until(&auditor, "the chain verified", |_, page| page.contains("Intact."));
+    assert_eq!(buttons, ["Sign out"], "the auditor's case page");
+    // The queue's case page and a change forged with the session's CSRF token are refused.
+    let forged = auditor.script_async(&format!(
+        "var done = arguments[arguments.length - 1];
+         var csrf = document.querySelector('input[name=csrf_token]').value;
+         fetch('{}/assign', {{method: 'POST', redirect: 'manual',
+               headers: {{'Content-Type': 'application/x-www-form-urlencoded'}},
+               body: 'csrf_token=' + encodeURIComponent(csrf)}})
+           .then(function (answer) {{ done(answer.status); }});",
+        case_url
+    ));
+    assert_eq!(forged, 403, "the auditor's forged assignment");
+    auditor.screenshot(&dir.join("auditor.png"));
+    no_violations(&auditor, "granted case");
+    auditor.go(&case_url);
+    assert!(auditor.text().contains("forbidden"), "the queue's page of the case: {}", auditor.text());
+    auditor.go(&format!("{}/ui/granted", demo.url));
     // This week's scorecard: the demo analyst's closings measured, every trend drawn.
     auditor.click(&with_text(&auditor, "a", "Scorecard"));
     let card = until(&auditor, "the scorecard", |_, page| page.contains("Noisiest rules"));
@@ -279,7 +296,7 @@ fn the_demo_case_is_read_approved_executed_and_audited_in_a_browser() {
     no_violations(&auditor, "compliance");
     drop(auditor);
     let narrow = driver.session(420);
-    sign_in(&narrow, &demo, "demo-auditor");
+    sign_in(&narrow, &demo, "demo-analyst");
     narrow.screenshot(&dir.join("queue-narrow.png"));
 }
 

@@ -228,6 +228,41 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
     api.answer("GET", "/api/v1/scorecard", "/api/v1/scorecard", &admin, None);
     let soc2 = api.answer("GET", "/api/v1/compliance", "/api/v1/compliance?framework=soc2", &admin, None);
     assert_eq!(soc2["controls"].as_array().map(Vec::len), Some(18), "{soc2}");
+    // An auditor granted the lateral-movement case reads it and its packet through the grant.
+    let auditor =
+        json!({"name": "aud", "role": "auditor", "password": "a long enough passphrase"}).to_string();
+    api.answer("POST", "/api/v1/users", "/api/v1/users", &admin, Some(auditor.as_bytes()));
+    let expires = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let grant = json!({"auditor": "aud", "case": lateral, "expires_at": expires, "reason": "SOC 2 sample"})
+        .to_string();
+    let made = api.answer("POST", "/api/v1/grants", "/api/v1/grants", &admin, Some(grant.as_bytes()));
+    let grant_id = api.text(&made, "/id");
+    api.answer("GET", "/api/v1/grants", "/api/v1/grants", &admin, None);
+    let aud_token = json!({"owner": "aud", "scopes": ["grant_read"], "expires_in_days": 1}).to_string();
+    let aud = api.answer("POST", "/api/v1/tokens", "/api/v1/tokens", &admin, Some(aud_token.as_bytes()));
+    let aud_bearer = format!("Bearer {}", api.text(&aud, "/token"));
+    let as_auditor = [("Authorization", aud_bearer.as_str())];
+    let granted = api.answer("GET", "/api/v1/granted/cases", "/api/v1/granted/cases", &as_auditor, None);
+    assert_eq!(granted["cases"].as_array().map(Vec::len), Some(1), "{granted}");
+    api.answer(
+        "GET",
+        "/api/v1/granted/cases/{id}",
+        &format!("/api/v1/granted/cases/{lateral}"),
+        &as_auditor,
+        None,
+    );
+    let mut request =
+        crate::server::agent().get(format!("{}/api/v1/granted/cases/{lateral}/packet", serve.url));
+    for (k, v) in as_auditor {
+        request = request.header(k, v);
+    }
+    let mut response = request.call().expect("granted packet");
+    assert_eq!(response.status().as_u16(), 200);
+    let packet = response.body_mut().with_config().limit(64 << 20).read_to_vec().expect("packet bytes");
+    vigil_report::packet::verify(&packet, &[key]).expect("the granted packet verifies");
+    api.called.insert("GET /api/v1/granted/cases/{id}/packet".into());
+    let path = format!("/api/v1/grants/{grant_id}/revoke");
+    api.answer("POST", "/api/v1/grants/{id}/revoke", &path, &admin, Some(b""));
     api.answer("GET", "/api/v1/users", "/api/v1/users", &admin, None);
     let analyst =
         json!({"name": "ana", "role": "analyst", "password": "a long enough passphrase"}).to_string();

@@ -97,6 +97,12 @@ pub async fn detail(
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<CaseDetail>> {
+    Ok(Json(detail_of(&state, &id).await?))
+}
+
+/// A case with its alerts, comments and newest recommendation.
+pub(crate) async fn detail_of(state: &AppState, id: &CaseId) -> ApiResult<CaseDetail> {
+    let (state, id) = (state.clone(), id.clone());
     let case = case_or_404(&state, &id).await?;
     let alerts = alerts(state.store.case_alerts(&id).await?);
     let comments = state.store.case_comments(&id).await?;
@@ -105,7 +111,7 @@ pub async fn detail(
         .recommendation(&id)
         .await?
         .map(|(version, body)| VersionedRecommendation { version, body: RecommendationBody(body) });
-    Ok(Json(CaseDetail { case: case.into(), alerts, comments, recommendation }))
+    Ok(CaseDetail { case: case.into(), alerts, comments, recommendation })
 }
 
 #[derive(Serialize, JsonSchema)]

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod events;
 pub mod evidence;
 pub mod feeds;
+pub mod grants;
 pub mod ingest;
 pub mod metrics;
 pub mod names;

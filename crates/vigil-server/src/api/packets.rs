@@ -16,6 +16,12 @@ pub async fn download(
     State(state): State<AppState>,
     PathId(id): PathId<CaseId>,
 ) -> ApiResult<Response> {
+    packet_of(&state, &id).await
+}
+
+/// The case's packet as an attachment.
+pub(crate) async fn packet_of(state: &AppState, id: &CaseId) -> ApiResult<Response> {
+    let (state, id) = (state.clone(), id.clone());
     let contents = match vigil_report::packet::gather(&state.store, &id, None, None).await {
         Ok(c) => c,
         Err(vigil_report::Error::NoCase(_)) => return Err(ApiError::not_found("case")),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use vigil_report::compliance::{ComplianceReport, RunningRule};
 use vigil_report::scorecard::{RuleInfo, Scorecard, Week};
 
-use crate::auth::{Auth, perm};
+use crate::auth::{Auth, Permission, Principal, perm};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::params::Params;
 use crate::state::AppState;
@@ -28,20 +28,30 @@ pub(crate) fn week_of(state: &AppState, text: Option<&str>) -> ApiResult<Week> {
     }
 }
 
-/// The week's scorecard, against the rules the engine runs now.
-pub(crate) async fn scorecard_of(state: &AppState, week: Week) -> ApiResult<Scorecard> {
+/// The week's scorecard, against the rules the engine runs now. Someone who reads cases only
+/// through grants (an auditor) sees the figures, and of the cases only those granted.
+pub(crate) async fn scorecard_of(state: &AppState, week: Week, who: &Principal) -> ApiResult<Scorecard> {
     let rules: Vec<RuleInfo> =
         state.engine.rules().into_iter().map(|r| RuleInfo { id: r.id, title: r.title }).collect();
-    vigil_report::scorecard::build(&state.store, week, Some(&rules)).await.map_err(ApiError::internal)
+    let mut card =
+        vigil_report::scorecard::build(&state.store, week, Some(&rules)).await.map_err(ApiError::internal)?;
+    if !who.may(Permission::CaseRead) {
+        let named = card.sla_breaches.iter().map(|b| b.case_id.clone());
+        let named = named.chain(card.metrics.evidence.incomplete.iter().map(|(c, _)| c.clone()));
+        let granted = super::grants::covered_ids(state, who, named.collect::<Vec<_>>()).await?;
+        card.sla_breaches.retain(|b| granted.contains(&b.case_id));
+        card.metrics.evidence.incomplete.retain(|(c, _)| granted.contains(c));
+    }
+    Ok(card)
 }
 
 pub async fn scorecard(
-    _: Auth<perm::ReportRead>,
+    auth: Auth<perm::ReportRead>,
     State(state): State<AppState>,
     Params(q): Params<WeekQuery>,
 ) -> ApiResult<Json<Scorecard>> {
     let week = week_of(&state, q.week.as_deref())?;
-    Ok(Json(scorecard_of(&state, week).await?))
+    Ok(Json(scorecard_of(&state, week, &auth.principal).await?))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -61,6 +71,7 @@ pub(crate) async fn compliance_of(
     framework: &str,
     from: Option<&str>,
     to: Option<&str>,
+    who: &Principal,
 ) -> ApiResult<ComplianceReport> {
     let framework = state.frameworks.iter().find(|f| f.framework == framework).ok_or_else(|| {
         let names: Vec<&str> = state.frameworks.iter().map(|f| f.framework.as_str()).collect();
@@ -89,15 +100,25 @@ pub(crate) async fn compliance_of(
         .map(|r| RunningRule { id: r.id, title: r.title, tags: r.tags })
         .collect();
     let (from, to) = (vigil_store::time::stamp(from), vigil_store::time::stamp(to));
-    vigil_report::compliance::build(&state.store, framework, &rules, &from, &to)
+    let mut report = vigil_report::compliance::build(&state.store, framework, &rules, &from, &to)
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    if !who.may(Permission::CaseRead) {
+        let named: Vec<String> =
+            report.controls.iter().flat_map(|c| c.cases.iter().map(|k| k.id.clone())).collect();
+        let granted = super::grants::covered_ids(state, who, named).await?;
+        for control in &mut report.controls {
+            control.cases.retain(|c| granted.contains(&c.id));
+            control.steps.retain(|s| granted.contains(&s.case));
+        }
+    }
+    Ok(report)
 }
 
 pub async fn compliance(
-    _: Auth<perm::ReportRead>,
+    auth: Auth<perm::ReportRead>,
     State(state): State<AppState>,
     Params(q): Params<ComplianceQuery>,
 ) -> ApiResult<Json<ComplianceReport>> {
-    Ok(Json(compliance_of(&state, &q.framework, q.from.as_deref(), q.to.as_deref()).await?))
+    Ok(Json(compliance_of(&state, &q.framework, q.from.as_deref(), q.to.as_deref(), &auth.principal).await?))
 }

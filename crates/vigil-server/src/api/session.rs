@@ -160,7 +160,7 @@ pub(crate) async fn sign_in(
 pub struct SignedIn {
     name: UserId,
     #[schemars(with = "super::names::RoleName")]
-    role: String,
+    pub(crate) role: String,
     csrf_token: String,
     expires_at: String,
 }

@@ -68,6 +68,10 @@ permissions! {
     ReportRead => "report_read",
     /// Scrape `/metrics` (a monitoring service's token).
     MetricsRead => "metrics_read",
+    /// Grant auditors access to chosen cases or a period, until a date; revoke it.
+    GrantAdmin => "grant_admin",
+    /// Read the cases one's grants cover (and their packets), and nothing else.
+    GrantRead => "grant_read",
 }
 
 impl Permission {
@@ -129,6 +133,7 @@ impl Role {
                     ActionExecute,
                     FeedRead,
                     MetricsRead,
+                    GrantAdmin,
                 ],
             ]
             .concat(),
@@ -139,7 +144,9 @@ impl Role {
             Role::Analyst => {
                 [READ, &[CaseWrite, EvidenceWrite, ActionPropose, ActionApprove, FeedRead]].concat()
             }
-            Role::Auditor => [READ, &[UserRead, AuditRead, FeedRead]].concat(),
+            // An auditor reads what a lead granted (cases, their packets) and the reports, and
+            // every read through a grant is audited.
+            Role::Auditor => vec![Session, ReportRead, GrantRead],
             // A service: it sends events, a firewall's account reads the feeds, and a monitoring
             // account scrapes the metrics.
             Role::Ingest => vec![Session, Ingest, Webhook, FeedRead, MetricsRead],
@@ -158,10 +165,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_auditor_and_above_read_the_audit_trail_and_nobody_but_admin_manages_users() {
+    fn only_leads_and_admins_read_the_audit_trail_grant_auditors_and_nobody_but_admin_manages_users() {
         let holders =
             |p: Permission| Role::ALL.into_iter().filter(|r| r.may(p)).map(Role::as_str).collect::<Vec<_>>();
-        assert_eq!(holders(AuditRead), ["admin", "lead", "auditor"]);
+        assert_eq!(holders(AuditRead), ["admin", "lead"]);
+        assert_eq!(holders(GrantAdmin), ["admin", "lead"]);
+        // An auditor reads what grants cover and the reports, nothing else.
+        assert_eq!(Role::Auditor.permissions(), [Session, ReportRead, GrantRead]);
         assert_eq!(holders(UserAdmin), ["admin"]);
         assert_eq!(holders(TokenAdmin), ["admin"]);
         assert_eq!(holders(Ingest), ["admin", "ingest"]);

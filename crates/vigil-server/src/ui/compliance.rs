@@ -27,11 +27,18 @@ pub async fn page(
     Params(q): Params<Query>,
 ) -> Response {
     let chosen = q.framework.clone().unwrap_or_else(|| "soc2".to_owned());
-    let report =
-        match crate::api::reports::compliance_of(&state, &chosen, q.from.as_deref(), q.to.as_deref()).await {
-            Ok(report) => report,
-            Err(e) => return failure(e),
-        };
+    let report = match crate::api::reports::compliance_of(
+        &state,
+        &chosen,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        page_in.principal(),
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(e) => return failure(e),
+    };
     let body = html! {
         form.filters method="get" action="/ui/compliance" {
             span {
@@ -47,7 +54,7 @@ pub async fn page(
             span { button.secondary type="submit" { "Show" } }
         }
         // vigil-report escapes every string that came from catalogues, rules or cases.
-        (PreEscaped(vigil_report::compliance::html::body(&report, true)))
+        (PreEscaped(vigil_report::compliance::html::body(&report, page_in.may(crate::auth::Permission::CaseRead))))
     };
     shell(&format!("{} compliance", report.title), page_in.principal(), body).into_response()
 }

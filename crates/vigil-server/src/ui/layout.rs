@@ -42,8 +42,9 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
                 a.skip href="#main" { "Skip to the content" }
                 header.top {
                     nav aria-label="Vigil" {
-                        a.brand href="/ui/queue" { "Vigil" }
-                        a href="/ui/queue" { "Queue" }
+                        a.brand href=(if may(Permission::CaseRead) { "/ui/queue" } else { "/ui/granted" }) { "Vigil" }
+                        @if may(Permission::CaseRead) { a href="/ui/queue" { "Queue" } }
+                        @else if may(Permission::GrantRead) { a href="/ui/granted" { "Granted cases" } }
                         @if may(Permission::ActionApprove) { a href="/ui/inbox" { "Approvals" } }
                         @if may(Permission::EventRead) { a href="/ui/events" { "Events" } a href="/ui/dead-letters" { "Dead letters" } }
                         @if may(Permission::RuleRead) { a href="/ui/rules" { "Rules" } }

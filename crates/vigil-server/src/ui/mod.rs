@@ -11,6 +11,7 @@ mod audit;
 mod case;
 mod compliance;
 mod events;
+mod granted;
 mod inbox;
 mod layout;
 mod live;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/ui/tokens/{id}/revoke", post(people::revoke_token))
         .route("/ui/scorecard", get(scorecard::page))
         .route("/ui/compliance", get(compliance::page))
+        .route("/ui/granted", get(granted::list))
+        .route("/ui/granted/{id}", get(granted::case))
         .route("/ui/audit", get(audit::trail))
         .route("/ui/audit/verify", get(audit::verify))
         .route("/ui/inbox", get(inbox::page))

@@ -27,7 +27,7 @@ pub async fn page(
         Ok(week) => week,
         Err(e) => return failure(e),
     };
-    let card = match crate::api::reports::scorecard_of(&state, week).await {
+    let card = match crate::api::reports::scorecard_of(&state, week, page_in.principal()).await {
         Ok(card) => card,
         Err(e) => return failure(e),
     };
@@ -39,7 +39,7 @@ pub async fn page(
             a href=(format!("/api/v1/scorecard?week={week}")) { "JSON" }
         }
         // vigil-report escapes every string that came from rules, cases or people.
-        (PreEscaped(vigil_report::scorecard::html::body(&card, true)))
+        (PreEscaped(vigil_report::scorecard::html::body(&card, page_in.may(crate::auth::Permission::CaseRead))))
     };
     shell(&format!("Scorecard {week}"), page_in.principal(), body).into_response()
 }

@@ -52,6 +52,8 @@ pub async fn submit(
 ) -> Response {
     let login = Login { name: form.name.as_str().into(), password: form.password };
     match sign_in(&state, from, &headers, login).await {
+        // An auditor reads only what grants cover; everyone else starts at the queue.
+        Ok((cookie, who)) if who.role == "auditor" => (cookie, Redirect::to("/ui/granted")).into_response(),
         Ok((cookie, _)) => (cookie, Redirect::to("/ui/queue")).into_response(),
         Err(e) => {
             let status = if e.code == crate::error::Code::RateLimited {

@@ -5,6 +5,7 @@ mod actions;
 mod bad_input;
 mod cases;
 mod execute;
+mod grants;
 mod pages;
 mod rbac;
 mod sessions;

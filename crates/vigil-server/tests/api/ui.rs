@@ -1,6 +1,6 @@
 //! The pages over real HTTP: sign-in by form, the queue and a case with hostile text shown as
 //! text, the inbox's answers by form with the session's CSRF token, execution from a page, the
-//! auditor's read-only view, and the headers that keep scripts out.
+//! auditor's read-only view of a granted case, and the headers that keep scripts out.
 
 use serde_json::json;
 use vigil_model::{CaseState, Component};
@@ -28,9 +28,15 @@ pub fn sign_in(server: &Server, name: &str) -> (String, String) {
         &[("Content-Type", "application/x-www-form-urlencoded")],
         Some(form.as_bytes()),
     );
-    assert_eq!((answer.status, answer.header("location")), (303, Some("/ui/queue")), "{}", text(&answer));
+    // An auditor starts at the cases grants cover; everyone else at the queue.
+    let start = answer.header("location").map(str::to_owned);
+    assert!(
+        answer.status == 303 && matches!(start.as_deref(), Some("/ui/queue" | "/ui/granted")),
+        "{}",
+        text(&answer)
+    );
     let cookie = answer.header("set-cookie").expect("cookie").split(';').next().expect("pair").to_owned();
-    let queue = server.request("GET", "/ui/queue", &[("Cookie", &cookie)], None);
+    let queue = server.request("GET", start.as_deref().unwrap_or("/ui/queue"), &[("Cookie", &cookie)], None);
     let page = text(&queue);
     let csrf = page
         .split("name=\"csrf_token\" value=\"")
@@ -181,18 +187,25 @@ fn a_responder_proposes_from_the_case_another_approves_by_form_and_executes_and_
 }
 
 #[test]
-fn the_auditor_reads_everything_and_is_offered_nothing_to_change() {
+fn the_auditor_reads_the_granted_case_and_is_offered_nothing_to_change() {
     let server = Server::start();
     hostile_case(&server);
     person(&server, "aude", "auditor");
+    let lead = server.user_with_token("lea", "lead");
+    let expires = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let grant = json!({"auditor": "aude", "case": "c1", "expires_at": expires, "reason": "the audit"});
+    assert_eq!(server.post("/api/v1/grants", &lead, grant.to_string().as_bytes()).status, 200);
     let (cookie, csrf) = sign_in(&server, "aude");
-    for path in ["/ui/queue", "/ui/cases/c1"] {
+    for path in ["/ui/granted", "/ui/granted/c1"] {
         let html = text(&server.request("GET", path, &[("Cookie", &cookie)], None));
         let forms = html.matches("<form method=\"post\"").count();
         let sign_out = html.matches("action=\"/ui/sign-out\"").count();
         assert_eq!((forms, sign_out), (1, 1), "{path}: only the sign-out form: {html}");
         assert!(!html.contains("/ui/inbox"), "no approvals link for an auditor");
+        assert!(html.contains("&lt;script&gt;") && !html.contains(HOSTILE), "{path} shows the title as text");
     }
+    let queue = server.request("GET", "/ui/queue", &[("Cookie", &cookie)], None);
+    assert_eq!(queue.status, 403, "the queue is not the auditor's");
     let inbox = server.request("GET", "/ui/inbox", &[("Cookie", &cookie)], None);
     assert_eq!(inbox.status, 403);
     let forged =
