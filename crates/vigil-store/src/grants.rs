@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use vigil_model::{AuditAction, CaseId};
+use vigil_model::AuditAction;
 
 use crate::{By, Error, Result, Store, WriteTx};
 
@@ -104,11 +104,10 @@ impl WriteTx<'_> {
         Ok(true)
     }
 
-    /// Records that an auditor read `what` of `case` (or the list, with no case) through a
-    /// grant.
-    pub async fn audit_auditor_view(&mut self, case: Option<&CaseId>, what: &str, by: &By) -> Result<()> {
-        let target = case.map_or_else(|| "grants".to_owned(), |c| format!("case:{c}"));
-        self.audit(by.entry_for(AuditAction::AuditorView, target, json!({"read": what}))).await?;
+    /// Records that an auditor read `what` of `target` (`case:<id>`, `grants` for the list of
+    /// granted cases, `reports` for the scorecard and compliance report).
+    pub async fn audit_auditor_view(&mut self, target: &str, what: &str, by: &By) -> Result<()> {
+        self.audit(by.entry_for(AuditAction::AuditorView, target.to_owned(), json!({"read": what}))).await?;
         Ok(())
     }
 }

@@ -195,6 +195,19 @@ pub(crate) async fn granted_cases(
     Ok((grants, cases))
 }
 
+/// Records that someone who reads cases only through grants read a report.
+pub(crate) async fn audit_report_view(
+    state: &AppState,
+    who: &Principal,
+    from: SocketAddr,
+    what: &str,
+) -> ApiResult<()> {
+    let mut tx = state.store.write().await?;
+    tx.audit_auditor_view("reports", what, &actor(who, from)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records an auditor's read, in its own transaction, before the answer goes out.
 pub(crate) async fn audit_view(
     state: &AppState,
@@ -203,8 +216,9 @@ pub(crate) async fn audit_view(
     case: Option<&CaseId>,
     what: &str,
 ) -> ApiResult<()> {
+    let target = case.map_or_else(|| "grants".to_owned(), |c| format!("case:{c}"));
     let mut tx = state.store.write().await?;
-    tx.audit_auditor_view(case, what, &actor(who, from)).await?;
+    tx.audit_auditor_view(&target, what, &actor(who, from)).await?;
     tx.commit().await?;
     Ok(())
 }

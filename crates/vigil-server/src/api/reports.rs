@@ -2,7 +2,9 @@
 //! JSON (the pages show the same).
 
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use vigil_report::compliance::{ComplianceReport, RunningRule};
@@ -30,7 +32,12 @@ pub(crate) fn week_of(state: &AppState, text: Option<&str>) -> ApiResult<Week> {
 
 /// The week's scorecard, against the rules the engine runs now. Someone who reads cases only
 /// through grants (an auditor) sees the figures, and of the cases only those granted.
-pub(crate) async fn scorecard_of(state: &AppState, week: Week, who: &Principal) -> ApiResult<Scorecard> {
+pub(crate) async fn scorecard_of(
+    state: &AppState,
+    week: Week,
+    who: &Principal,
+    from: SocketAddr,
+) -> ApiResult<Scorecard> {
     let rules: Vec<RuleInfo> =
         state.engine.rules().into_iter().map(|r| RuleInfo { id: r.id, title: r.title }).collect();
     let mut card =
@@ -41,6 +48,7 @@ pub(crate) async fn scorecard_of(state: &AppState, week: Week, who: &Principal) 
         let granted = super::grants::covered_ids(state, who, named.collect::<Vec<_>>()).await?;
         card.sla_breaches.retain(|b| granted.contains(&b.case_id));
         card.metrics.evidence.incomplete.retain(|(c, _)| granted.contains(c));
+        super::grants::audit_report_view(state, who, from, &format!("scorecard {week}")).await?;
     }
     Ok(card)
 }
@@ -48,10 +56,11 @@ pub(crate) async fn scorecard_of(state: &AppState, week: Week, who: &Principal) 
 pub async fn scorecard(
     auth: Auth<perm::ReportRead>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params<WeekQuery>,
 ) -> ApiResult<Json<Scorecard>> {
     let week = week_of(&state, q.week.as_deref())?;
-    Ok(Json(scorecard_of(&state, week, &auth.principal).await?))
+    Ok(Json(scorecard_of(&state, week, &auth.principal, peer).await?))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -72,6 +81,7 @@ pub(crate) async fn compliance_of(
     from: Option<&str>,
     to: Option<&str>,
     who: &Principal,
+    peer: SocketAddr,
 ) -> ApiResult<ComplianceReport> {
     let framework = state.frameworks.iter().find(|f| f.framework == framework).ok_or_else(|| {
         let names: Vec<&str> = state.frameworks.iter().map(|f| f.framework.as_str()).collect();
@@ -111,6 +121,8 @@ pub(crate) async fn compliance_of(
             control.cases.retain(|c| granted.contains(&c.id));
             control.steps.retain(|s| granted.contains(&s.case));
         }
+        let what = format!("compliance {} {} to {}", report.framework, report.from, report.to);
+        super::grants::audit_report_view(state, who, peer, &what).await?;
     }
     Ok(report)
 }
@@ -118,7 +130,11 @@ pub(crate) async fn compliance_of(
 pub async fn compliance(
     auth: Auth<perm::ReportRead>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params<ComplianceQuery>,
 ) -> ApiResult<Json<ComplianceReport>> {
-    Ok(Json(compliance_of(&state, &q.framework, q.from.as_deref(), q.to.as_deref(), &auth.principal).await?))
+    let report =
+        compliance_of(&state, &q.framework, q.from.as_deref(), q.to.as_deref(), &auth.principal, peer)
+            .await?;
+    Ok(Json(report))
 }

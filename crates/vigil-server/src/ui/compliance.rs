@@ -2,7 +2,7 @@
 //! the one `vigil compliance report` writes (rendered and escaped by vigil-report), case ids
 //! linking to their pages.
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use maud::{PreEscaped, html};
 use serde::Deserialize;
@@ -24,6 +24,7 @@ pub struct Query {
 pub async fn page(
     page_in: Page<perm::ReportRead>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Params(q): Params<Query>,
 ) -> Response {
     let chosen = q.framework.clone().unwrap_or_else(|| "soc2".to_owned());
@@ -33,6 +34,7 @@ pub async fn page(
         q.from.as_deref(),
         q.to.as_deref(),
         page_in.principal(),
+        peer,
     )
     .await
     {

@@ -1,7 +1,7 @@
 //! The weekly scorecard as a page: the same document `vigil scorecard` writes (rendered and
 //! escaped by vigil-report), case ids linking to their pages, with the weeks before and after.
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use maud::{PreEscaped, html};
 use serde::Deserialize;
@@ -21,13 +21,14 @@ pub struct WeekQuery {
 pub async fn page(
     page_in: Page<perm::ReportRead>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Params(q): Params<WeekQuery>,
 ) -> Response {
     let week = match crate::api::reports::week_of(&state, q.week.as_deref()) {
         Ok(week) => week,
         Err(e) => return failure(e),
     };
-    let card = match crate::api::reports::scorecard_of(&state, week, page_in.principal()).await {
+    let card = match crate::api::reports::scorecard_of(&state, week, page_in.principal(), peer).await {
         Ok(card) => card,
         Err(e) => return failure(e),
     };
