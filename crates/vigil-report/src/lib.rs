@@ -10,6 +10,7 @@ mod graph;
 mod html;
 pub mod metrics;
 pub mod packet;
+mod page;
 pub mod scorecard;
 pub mod sla;
 

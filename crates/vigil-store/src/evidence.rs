@@ -58,6 +58,17 @@ impl WriteTx<'_> {
     }
 }
 
+fn meta_from(row: &sqlx::any::AnyRow) -> Result<EvidenceMeta> {
+    Ok(EvidenceMeta {
+        sha256: row.try_get("sha256")?,
+        size: row.try_get("size")?,
+        media_type: row.try_get("media_type")?,
+        name: row.try_get("name")?,
+        scope: row.try_get("scope")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
 impl Store {
     pub async fn evidence_meta(&self, sha256: &str) -> Result<Option<EvidenceMeta>> {
         let row = sqlx::query(
@@ -66,17 +77,7 @@ impl Store {
         .bind(sha256)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| {
-            Ok(EvidenceMeta {
-                sha256: row.try_get("sha256")?,
-                size: row.try_get("size")?,
-                media_type: row.try_get("media_type")?,
-                name: row.try_get("name")?,
-                scope: row.try_get("scope")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(meta_from).transpose()
     }
 
     /// The blobs the vault holds for the case, oldest first.
@@ -88,18 +89,7 @@ impl Store {
         .bind(format!("case:{case}"))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EvidenceMeta {
-                    sha256: row.try_get("sha256")?,
-                    size: row.try_get("size")?,
-                    media_type: row.try_get("media_type")?,
-                    name: row.try_get("name")?,
-                    scope: row.try_get("scope")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(meta_from).collect()
     }
 
     /// How many blobs the vault holds for the case.

@@ -72,17 +72,7 @@ pub fn body(report: &ComplianceReport, link_cases: bool) -> String {
             out.push_str("<span class=\"muted\">none</span>");
         }
         for case in &c.cases {
-            let short = esc(case.id.get(..12).unwrap_or(&case.id));
-            let id = if link_cases {
-                let path: String = case
-                    .id
-                    .chars()
-                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
-                    .collect();
-                format!("<a href=\"/ui/cases/{path}\"><code>{short}</code></a>")
-            } else {
-                format!("<code>{short}</code>")
-            };
+            let id = crate::page::case_ref(&case.id, link_cases);
             let _ = write!(
                 out,
                 "<div>{id} {} <span class=\"muted\">({})</span></div>",
@@ -112,15 +102,8 @@ pub fn body(report: &ComplianceReport, link_cases: bool) -> String {
 
 /// The report as one self-contained HTML file.
 pub fn document(report: &ComplianceReport) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Vigil {} compliance {} to {}</title><style>{STYLE}</style></head><body>{}</body></html>\n",
-        esc(&report.framework),
-        esc(&report.from),
-        esc(&report.to),
-        body(report, false)
-    )
+    let title = format!("Vigil {} compliance {} to {}", report.framework, report.from, report.to);
+    crate::page::document(&title, STYLE, &body(report, false))
 }
 
 /// The report for a terminal: a line per control, the gaps last. Titles from catalogues pass

@@ -8,6 +8,7 @@ use super::chart::{self, duration, share};
 use super::{Scorecard, WeekPoint};
 use crate::escape::html as esc;
 use crate::metrics::Durations;
+use crate::page::case_ref;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#1d2230;padding:0 1em}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-top:2px solid #d9dde5;padding-top:.6em}\
@@ -33,17 +34,6 @@ fn ratio(value: Option<f64>, of: usize, total: usize) -> String {
     match value {
         Some(v) => format!("{} <span class=\"muted\">({of} of {total})</span>", share(v)),
         None => "<span class=\"muted\">none to count</span>".to_owned(),
-    }
-}
-
-fn case_ref(id: &str, link: bool) -> String {
-    let short = esc(id.get(..12).unwrap_or(id));
-    if link {
-        let path: String =
-            id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-        format!("<a href=\"/ui/cases/{path}\"><code>{short}</code></a>")
-    } else {
-        format!("<code>{short}</code>")
     }
 }
 
@@ -234,11 +224,5 @@ pub fn body(card: &Scorecard, link_cases: bool) -> String {
 
 /// The scorecard as one self-contained HTML file.
 pub fn document(card: &Scorecard) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Vigil scorecard {}</title><style>{STYLE}</style></head><body>{}</body></html>\n",
-        esc(&card.week),
-        body(card, false)
-    )
+    crate::page::document(&format!("Vigil scorecard {}", card.week), STYLE, &body(card, false))
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use vigil_model::CaseId;
 
-use super::layout::{segment, severity, shell, text, when};
+use super::layout::{segment, shell, text, when};
 use super::{Page, done, failure};
 use crate::auth::{Permission, perm};
 use crate::error::{ApiError, Code};
@@ -175,13 +175,7 @@ pub async fn page(
         Err(e) => return failure(ApiError::internal(e)),
     };
     let body = html! {
-        h1 { (case.title) }
-        p {
-            span class=(format!("sev-{}", severity(case.severity))) { (severity(case.severity)) }
-            " · " (case.state.as_str())
-            " · owner " (case.assignee.as_ref().map_or("unassigned", |a| a.as_str()))
-            " · " (case.first_seen) " to " (case.last_seen)
-        }
+        (super::layout::case_header(&case))
         @if may_write && case.assignee.as_ref() != Some(&me) {
             form method="post" action=(format!("{case_path}/assign")) {
                 input type="hidden" name="csrf_token" value=(csrf);

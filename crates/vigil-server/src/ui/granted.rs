@@ -84,13 +84,7 @@ pub async fn case(
     };
     let timeline: Vec<Value> = case.body["timeline"].as_array().cloned().unwrap_or_default();
     let body = html! {
-        h1 { (case.title) }
-        p {
-            span class=(format!("sev-{}", severity(case.severity))) { (severity(case.severity)) }
-            " · " (case.state.as_str())
-            " · owner " (case.assignee.as_ref().map_or("unassigned", |a| a.as_str()))
-            " · " (case.first_seen) " to " (case.last_seen)
-        }
+        (super::layout::case_header(&case))
         p {
             a href=(format!("/api/v1/granted/cases/{}/packet", segment(case.id.as_str()))) { "Download the signed incident packet" }
             " — check it anywhere with " code { "vigil verify case.tar --key PUBLIC-KEY" } "."

@@ -102,6 +102,19 @@ pub fn when(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
+/// A case's title and the line under it: severity, state, owner, the span of its events.
+pub fn case_header(case: &vigil_store::CaseRow) -> Markup {
+    html! {
+        h1 { (case.title) }
+        p {
+            span class=(format!("sev-{}", severity(case.severity))) { (severity(case.severity)) }
+            " · " (case.state.as_str())
+            " · owner " (case.assignee.as_ref().map_or("unassigned", |a| a.as_str()))
+            " · " (case.first_seen) " to " (case.last_seen)
+        }
+    }
+}
+
 /// A JSON string from a stored document, or nothing.
 pub fn text(v: &serde_json::Value) -> &str {
     v.as_str().unwrap_or("")

@@ -115,7 +115,10 @@ fn an_auditor_granted_case_a_reads_a_and_nothing_of_b_through_any_route_nor_a_af
         .collect();
     assert!(views.contains(&(format!("case:{A}"), r#"{"read":"case"}"#.to_owned())), "{views:?}");
     assert!(views.contains(&(format!("case:{A}"), r#"{"read":"packet"}"#.to_owned())), "{views:?}");
-    assert!(views.contains(&("reports".to_owned(), r#"{"read":"scorecard 2026-W49"}"#.to_owned())), "{views:?}");
+    assert!(
+        views.contains(&("reports".to_owned(), r#"{"read":"scorecard 2026-W49"}"#.to_owned())),
+        "{views:?}"
+    );
     assert!(!views.iter().any(|(t, _)| t.contains(B)), "{views:?}");
 
     // Two days on, the grant has expired by itself: A is gone as B is.
