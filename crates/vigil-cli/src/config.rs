@@ -17,6 +17,39 @@ pub struct Config {
     pub respond: RespondConfig,
     pub sla: SlaConfig,
     pub compliance: ComplianceConfig,
+    pub learning: LearningConfig,
+}
+
+/// The learning loop: how far back proposals are replayed, and where accepted rule changes go.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearningConfig {
+    /// The folder accepted filters are written to, relative to this file. It must be one of
+    /// `serve.rules`, so the engine loads what is written; the first of them by default.
+    pub rules_dir: Option<PathBuf>,
+    /// Days of stored alerts a proposal is replayed against.
+    pub replay_days: u32,
+}
+
+impl Default for LearningConfig {
+    fn default() -> LearningConfig {
+        LearningConfig { rules_dir: None, replay_days: 30 }
+    }
+}
+
+impl Config {
+    /// Where accepted rule changes are written: `learning.rules_dir`, which must be a rules folder
+    /// the engine loads, or the first of `serve.rules`; none without either.
+    pub fn learning_rules_dir(&self, base: &Path) -> Result<Option<PathBuf>> {
+        match &self.learning.rules_dir {
+            Some(dir) if !self.serve.rules.contains(dir) => anyhow::bail!(
+                "learning.rules_dir {} is not one of serve.rules: the engine would never load what is written there",
+                dir.display()
+            ),
+            Some(dir) => Ok(Some(base.join(dir))),
+            None => Ok(self.serve.rules.first().map(|d| base.join(d))),
+        }
+    }
 }
 
 /// Compliance frameworks beyond the four Vigil ships.

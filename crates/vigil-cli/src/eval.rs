@@ -29,37 +29,59 @@ pub enum Eval {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Tuning proposals learnt from half of Panther's labelled cloud events, measured on the other.
+    Tuning {
+        /// The public data folder (`../shared/data` by default, or `$VIGIL_TEST_DATA`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
 }
 
 pub fn run(eval: Eval) -> Result<ExitCode> {
-    let Eval::Triage { data } = eval;
+    let (Eval::Triage { data } | Eval::Tuning { data }) = &eval;
     let data = data
+        .clone()
         .or_else(|| std::env::var_os("VIGIL_TEST_DATA").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("../shared/data"));
     if !data.is_dir() {
         bail!("no data at {} (give --data)", data.display());
     }
-    triage(&data)
+    match eval {
+        Eval::Triage { .. } => triage(&data),
+        Eval::Tuning { .. } => crate::eval_tuning::run(&data),
+    }
 }
 
-/// Cases of one labelled set, from a hunt by this binary with SigmaHQ's rules.
-fn hunt(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<Vec<Case>> {
+/// The JSON lines of a hunt by this binary with SigmaHQ's rules.
+pub(crate) fn hunt_json(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<String> {
     let exe = std::env::current_exe().context("finding this binary")?;
-    let sigma = data.join("sigma");
     let mut command = Command::new(exe);
     command.arg("hunt").args(paths).arg("--json");
     if let Some(f) = format {
         command.args(["--format", f]);
     }
-    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        command.arg("--rules").arg(sigma.join(dir));
+    for dir in sigmahq_rules(data) {
+        command.arg("--rules").arg(dir);
     }
     let out = command.output().context("running vigil hunt")?;
     if !matches!(out.status.code(), Some(0 | 1)) {
         bail!("vigil hunt failed: {}", String::from_utf8_lossy(&out.stderr));
     }
+    String::from_utf8(out.stdout).context("hunt output is not UTF-8")
+}
+
+/// SigmaHQ's rule folders in the public data.
+pub(crate) fn sigmahq_rules(data: &Path) -> Vec<PathBuf> {
+    ["rules", "rules-emerging-threats", "rules-threat-hunting"]
+        .iter()
+        .map(|d| data.join("sigma").join(d))
+        .collect()
+}
+
+/// Cases of one labelled set, from a hunt by this binary with SigmaHQ's rules.
+fn hunt(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in hunt_json(data, paths, format)?.lines() {
         let value: serde_json::Value = serde_json::from_str(line).context("hunt output is not JSON")?;
         if value["type"] == "case" {
             cases.push(serde_json::from_value(value["case"].clone()).context("not a case")?);
@@ -70,14 +92,14 @@ fn hunt(data: &Path, paths: &[PathBuf], format: Option<&str>) -> Result<Vec<Case
 
 /// The Panther tests of one log type, one file per record, by split (even-numbered records
 /// train, odd-numbered ones are held out) and label.
-struct PantherSets {
-    train_attack: PathBuf,
-    train_benign: PathBuf,
-    held_attack: PathBuf,
-    held_benign: PathBuf,
+pub(crate) struct PantherSets {
+    pub train_attack: PathBuf,
+    pub train_benign: PathBuf,
+    pub held_attack: PathBuf,
+    pub held_benign: PathBuf,
 }
 
-fn panther(data: &Path, work: &Path, name: &str, fmt: &str) -> Result<PantherSets> {
+pub(crate) fn panther(data: &Path, work: &Path, name: &str, fmt: &str) -> Result<PantherSets> {
     let text = std::fs::read_to_string(data.join("panther-analysis/extracted_tests").join(name))
         .with_context(|| format!("reading Panther {name}"))?;
     let dir = |split: &str, label: &str| work.join(format!("{fmt}-{split}-{label}"));

@@ -153,7 +153,9 @@ struct Collected {
 impl Collected {
     fn raised(&mut self, raised: Raised<'_>, alert: vigil_correlate::Alert) {
         let (line, counted) = match raised {
-            Raised::Sigma { detection, event, source } => sigma_line(self.ocsf, detection, event, source),
+            Raised::Sigma { detection, event, view, source } => {
+                sigma_line(self.ocsf, detection, event, view, source)
+            }
             Raised::Correlation { alert, time } => correlation_line(self.ocsf, alert, time),
             Raised::Behaviour { alert } => behaviour_line(self.ocsf, alert),
         };
@@ -179,6 +181,7 @@ fn sigma_line(
     ocsf: bool,
     detection: &Detection,
     event: &vigil_ocsf::Event,
+    view: &vigil_model::view::SourceView,
     source: &str,
 ) -> (serde_json::Result<String>, Counted) {
     let host = event.device.as_ref().and_then(|d| d.hostname.clone()).unwrap_or_default();
@@ -202,6 +205,8 @@ fn sigma_line(
             "event_class": event.class_name,
             "source": source,
             "matched_fields": detection.matched.iter().cloned().collect::<serde_json::Map<_, _>>(),
+            // The record as the rule saw it: what `vigil tune` proposes filters from.
+            "record": view,
         }))
     };
     (line, Counted { rule_title: detection.rule.title.clone(), level: detection.rule.level, host, user })

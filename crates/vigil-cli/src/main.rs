@@ -13,6 +13,7 @@ mod connectors;
 mod demo;
 mod demo_respond;
 mod eval;
+mod eval_tuning;
 mod export;
 mod hunt;
 mod logging;
@@ -20,11 +21,13 @@ mod normalize;
 mod output;
 mod policy;
 mod progress;
+mod rules;
 mod scorecard;
 mod serve;
 mod summary;
 mod terminal;
 mod train;
+mod tune;
 mod verify;
 
 use std::process::ExitCode;
@@ -61,6 +64,11 @@ enum Command {
     /// Write self-contained files for auditors (the audit trail).
     #[command(subcommand)]
     Export(export::Export),
+    /// Propose Sigma filters for a hunt's false positives from your verdicts, each replayed first.
+    Tune(tune::Args),
+    /// Test Sigma rules against regression data (SigmaHQ's layout).
+    #[command(subcommand)]
+    Rules(rules::Rules),
     /// Check, explain and test an approval policy.
     #[command(subcommand)]
     Policy(policy::Command),
@@ -100,6 +108,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Policy(command) => policy::run(command),
+        Command::Rules(rules) => rules::run(rules),
+        Command::Tune(args) => tune::run(args),
         Command::Actions(args) => actions::run(args),
     };
     match result {

@@ -87,6 +87,27 @@ pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
     })
 }
 
+/// The learning loop's rules (read again from disk for every proposal and review, so an accepted
+/// filter counts at once) and where accepted changes go.
+fn learning(settings: &Settings) -> Result<vigil_server::learning::LearningSettings> {
+    let rules_dir = settings.config.learning_rules_dir(&settings.dir())?;
+    let config_path = settings.config_path.clone();
+    let learner: vigil_server::learning::LearnerSource = Arc::new(move || {
+        let fresh = Settings::load(config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
+        let base = fresh.dir();
+        let mut files = builtin::files();
+        for dir in &fresh.config.serve.rules {
+            files.extend(crate::hunt::rule_files(&base.join(dir)).map_err(|e| format!("{e:#}"))?);
+        }
+        vigil_engine::learn::Learner::new(
+            files,
+            fresh.config.detect.rule_set_config(),
+            fresh.config.learning.replay_days,
+        )
+    });
+    Ok(vigil_server::learning::LearningSettings { learner, rules_dir })
+}
+
 /// The built-in analyst's inputs the configuration names.
 fn triage_inputs(config: &Config, base: &Path) -> Result<Triage> {
     Ok(Triage {
@@ -219,7 +240,8 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     let state = AppState::new(store.clone(), ingest.clone(), engine.clone(), limits, reload)
         .with_policy(policy)
         .with_sla(config.sla.settings()?)
-        .with_frameworks(config.compliance.frameworks(&settings.dir())?);
+        .with_frameworks(config.compliance.frameworks(&settings.dir())?)
+        .with_learning(learning(settings)?);
     // The executor stops with the process: a run it was in is recovered at the next start.
     let _executor = vigil_server::respond::spawn(&state);
     vigil_server::sla::spawn(&state);

@@ -17,9 +17,12 @@ mod keywords;
 pub mod mapping;
 mod parallel;
 mod placeholders;
+pub mod regression;
+pub mod replay;
 mod rule;
 mod ruleset;
 mod thresholds;
+pub mod tune;
 
 pub use config::DetectConfig;
 pub use correlation::{CorrelationAlert, Correlator};

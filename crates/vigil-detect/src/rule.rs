@@ -2,11 +2,11 @@
 //! licence the Detection Rule License requires on every alert.
 
 use rsigma_parser::{CorrelationRule, SigmaRule};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_model::Severity;
 
 /// Sigma rule levels, ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Informational,
@@ -50,8 +50,8 @@ impl Level {
     }
 }
 
-/// A loaded rule's identity and provenance.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A loaded rule's identity and provenance (read back from a hunt's JSON output too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleInfo {
     /// The rule's `id`, or a stable id derived from its file and title when it has none.
     pub id: String,
@@ -69,6 +69,7 @@ pub struct RuleInfo {
     pub file: String,
     /// Named by a correlation rule that does not `generate` its rules' alerts: its detections
     /// feed the correlation and are not alerts of their own (Sigma's convention).
+    #[serde(default)]
     pub building_block: bool,
 }
 

@@ -15,6 +15,7 @@ pub mod decode;
 mod enrich;
 mod error;
 pub mod ingest;
+pub mod learn;
 pub mod live;
 mod owners;
 pub mod pipeline;

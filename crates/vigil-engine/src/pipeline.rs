@@ -34,9 +34,20 @@ pub enum Order {
 
 /// What raised an alert, for callers that report more than the alert (a hunt's JSON lines).
 pub enum Raised<'a> {
-    Sigma { detection: &'a Detection, event: &'a Event, source: &'a str },
-    Correlation { alert: &'a CorrelationAlert, time: i64 },
-    Behaviour { alert: &'a BehaviourAlert },
+    /// `view` is the record as the rule saw it.
+    Sigma {
+        detection: &'a Detection,
+        event: &'a Event,
+        view: &'a SourceView,
+        source: &'a str,
+    },
+    Correlation {
+        alert: &'a CorrelationAlert,
+        time: i64,
+    },
+    Behaviour {
+        alert: &'a BehaviourAlert,
+    },
 }
 
 /// A record that fired a rule, kept for a deferred correlation replay.
@@ -130,7 +141,10 @@ impl Pipeline {
                     continue;
                 }
                 let record = record.get_or_insert_with(|| Record::of(event, source));
-                sink(Raised::Sigma { detection, event, source }, alerts::from_detection(detection, record));
+                sink(
+                    Raised::Sigma { detection, event, view, source },
+                    alerts::from_detection(detection, record),
+                );
             }
             if !self.correlator.is_active() {
                 continue;

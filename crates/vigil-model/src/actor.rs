@@ -31,6 +31,8 @@ pub enum Component {
     Executor,
     /// The SLA clocks: recording a breach and proposing its escalation.
     Sla,
+    /// The learning loop: proposals filed when a case closes.
+    Learning,
 }
 
 impl Component {
@@ -47,6 +49,7 @@ impl Component {
             Component::Policy => "policy",
             Component::Executor => "executor",
             Component::Sla => "sla",
+            Component::Learning => "learning",
         }
     }
 }

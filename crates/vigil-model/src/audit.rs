@@ -50,10 +50,16 @@ pub enum AuditAction {
     GrantRevoke,
     /// An auditor read what a grant covers (a case, its packet, the list).
     AuditorView,
+    /// A closed case's learning task filed with its replay (a filter, a regression test, …).
+    LearningPropose,
+    /// A detection engineer's acceptance or rejection of a learning task, with the rationale.
+    LearningDecide,
+    /// An accepted rule change written where the rules live.
+    RulesWrite,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -84,6 +90,9 @@ impl AuditAction {
         AuditAction::GrantCreate,
         AuditAction::GrantRevoke,
         AuditAction::AuditorView,
+        AuditAction::LearningPropose,
+        AuditAction::LearningDecide,
+        AuditAction::RulesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +127,9 @@ impl AuditAction {
             AuditAction::GrantCreate => "grant.create",
             AuditAction::GrantRevoke => "grant.revoke",
             AuditAction::AuditorView => "auditor.view",
+            AuditAction::LearningPropose => "learning.propose",
+            AuditAction::LearningDecide => "learning.decide",
+            AuditAction::RulesWrite => "rules.write",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 mod body;
 pub mod error;
+pub mod learning;
 mod params;
 pub mod quota;
 mod refusals;

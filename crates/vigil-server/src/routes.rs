@@ -227,6 +227,10 @@ pub const ROUTES: &[Route] = &[
         on(m, grants::packet)
     })
     .file("The packet: a ustar archive"),
+    r(Get, "/api/v1/cases/{id}/learning", Some(CaseRead), "What a closed case proposes to change", |m| {
+        on(m, learning::of_case)
+    })
+    .answers::<learning::TaskList>(),
     r(Get, "/api/v1/cases/{id}/sla", Some(CaseRead), "A case's SLA clocks and breaches", |m| on(m, sla::case_sla))
         .answers::<sla::CaseSla>(),
     r(Get, "/api/v1/cases/{id}/graph", Some(CaseRead), "A case's entity graph", |m| on(m, cases::graph))
@@ -404,6 +408,20 @@ pub const ROUTES: &[Route] = &[
         on(m, rules::reload)
     })
     .answers::<rules::Reloaded>(),
+    r(Get, "/api/v1/learning", Some(RuleRead), "Learning tasks closed cases filed, with their replays", |m| {
+        on(m, learning::list)
+    })
+    .answers::<learning::TaskList>()
+    .query::<learning::ListQuery>(),
+    r(Get, "/api/v1/learning/{id}", Some(RuleRead), "A learning task with its artefact and replay", |m| {
+        on(m, learning::show)
+    })
+    .answers::<vigil_store::LearningTask>(),
+    r(Post, "/api/v1/learning/{id}/decision", Some(RuleTune), "Accept (as proposed or edited) or reject a learning task", |m| {
+        on(m, learning::decide)
+    })
+    .answers::<learning::DecisionAnswer>()
+    .json::<learning::DecisionRequest>(),
     r(Get, "/api/v1/audit", Some(AuditRead), "Audit records in order", |m| on(m, audit::list))
         .answers::<audit::AuditPage>()
         .query::<audit::ListQuery>(),

@@ -95,6 +95,8 @@ pub struct AppState {
     pub sla: Arc<crate::sla::SlaSettings>,
     /// The compliance frameworks reports are made for: Vigil's and the configuration's.
     pub frameworks: Arc<Vec<vigil_report::compliance::Framework>>,
+    /// What closed cases are replayed against and where accepted rule changes go.
+    pub learning: Arc<crate::learning::LearningSettings>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -126,8 +128,15 @@ impl AppState {
                     .filter_map(|(name, _)| vigil_report::compliance::Framework::shipped(name).ok())
                     .collect(),
             ),
+            learning: Arc::default(),
             logins: Arc::default(),
         }
+    }
+
+    /// The same state learning with `settings`.
+    pub fn with_learning(mut self, settings: crate::learning::LearningSettings) -> AppState {
+        self.learning = Arc::new(settings);
+        self
     }
 
     /// The same state under another approval policy (the engine's, which it proposes by).

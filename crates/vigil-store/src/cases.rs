@@ -475,6 +475,20 @@ impl Store {
         rows.iter().map(alert_from).collect()
     }
 
+    /// A rule's alerts from `since` (a stored time) on, newest first, at most `limit`: what a
+    /// change to the rule is replayed against.
+    pub async fn rule_alerts(&self, rule_id: &str, since: &str, limit: i64) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM alerts WHERE rule_id = $1 AND time >= $2 ORDER BY time DESC, id LIMIT $3",
+        )
+        .bind(rule_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
     /// The newest alerts, at most `limit`, optionally of at least `min_severity`.
     pub async fn alerts(&self, min_severity: i64, limit: i64) -> Result<Vec<AlertRow>> {
         let rows = sqlx::query("SELECT * FROM alerts WHERE severity >= $1 ORDER BY time DESC, id LIMIT $2")

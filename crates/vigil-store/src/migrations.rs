@@ -78,6 +78,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0013_auditor_grants.sqlite.sql"),
         postgres: include_str!("../migrations/0013_auditor_grants.postgres.sql"),
     },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/0014_learning_tasks.sqlite.sql"),
+        postgres: include_str!("../migrations/0014_learning_tasks.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows: the last migration's, so adding one cannot

@@ -66,6 +66,18 @@ impl Client {
     }
 }
 
+/// An SSM session start by `user` (the built-in rule for Systems Manager sessions fires on it).
+fn ssm_session(user: &str, n: u32) -> String {
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::111122223333:user/{user}"), "userName": user},
+        "eventTime": format!("2026-03-02T11:{n:02}:00Z"), "eventSource": "ssm.amazonaws.com",
+        "eventName": "StartSession", "awsRegion": "eu-west-1", "sourceIPAddress": "10.20.0.5",
+        "eventID": format!("5d2b8c1a-0000-4000-8000-{n:012}"), "recipientAccountId": "111122223333"
+    })
+    .to_string()
+}
+
 #[test]
 fn every_answer_of_every_route_matches_the_openapi_document() {
     let dir = scratch("answers");
@@ -182,6 +194,51 @@ fn every_answer_of_every_route_matches_the_openapi_document() {
     );
     assert_eq!((&waiting["pending"], &moved["to"]), (&json!(true), &json!("resolved")), "{waiting} {moved}");
     api.answer("GET", "/api/v1/verdicts", "/api/v1/verdicts", &admin, None);
+
+    // A bastion's two SSM sessions, closed as a false positive: the closing files a tuning
+    // proposal, which a reviewer reads and rejects (this server has no folder to write rules to).
+    let sessions: Vec<String> = [1, 2].iter().map(|i| ssm_session("ops-bastion", *i)).collect();
+    let receipt = api.answer(
+        "POST",
+        "/api/v1/ingest",
+        "/api/v1/ingest?format=cloudtrail",
+        &sender,
+        Some(sessions.join("\n").as_bytes()),
+    );
+    sent += receipt["stored"].as_i64().unwrap_or_default();
+    let settled =
+        api.answer("GET", "/api/v1/status", &format!("/api/v1/status?settled_at={sent}"), &sender, None);
+    assert_eq!(settled["settled"], true, "{settled}");
+    let cases = api.answer("GET", "/api/v1/cases", "/api/v1/cases", &admin, None);
+    let ssm = cases["cases"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["title"].as_str().is_some_and(|t| t.contains("Systems Manager"))))
+        .cloned()
+        .unwrap_or_default();
+    let ssm = api.text(&ssm, "/id");
+    let fp = json!({"to": "false_positive", "reason": "the bastion's maintenance"}).to_string();
+    api.answer(
+        "POST",
+        "/api/v1/cases/{id}/transition",
+        &case_route(&ssm, "transition"),
+        &admin,
+        Some(fp.as_bytes()),
+    );
+    api.answer("GET", "/api/v1/learning", "/api/v1/learning?status=proposed", &admin, None);
+    let filed = api.answer("GET", "/api/v1/cases/{id}/learning", &case_route(&ssm, "learning"), &admin, None);
+    let task = api.text(&filed, "/tasks/0/id");
+    api.answer("GET", "/api/v1/learning/{id}", &format!("/api/v1/learning/{task}"), &admin, None);
+    let reject =
+        json!({"decision": "reject", "rationale": "we would rather move the bastion to a service role"})
+            .to_string();
+    let decided = api.answer(
+        "POST",
+        "/api/v1/learning/{id}/decision",
+        &format!("/api/v1/learning/{task}/decision"),
+        &admin,
+        Some(reject.as_bytes()),
+    );
+    assert_eq!(decided["case_state"], "learned", "{decided}");
 
     let alerts = api.answer("GET", "/api/v1/alerts", "/api/v1/alerts", &admin, None);
     let alert = api.text(&alerts, "/alerts/0/id");

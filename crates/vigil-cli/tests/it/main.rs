@@ -12,6 +12,7 @@ mod directory_cli;
 mod email_cli;
 mod end_to_end;
 mod hunt;
+mod learning;
 mod packet_cli;
 mod policy;
 mod schema;

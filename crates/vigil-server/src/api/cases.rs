@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigil_model::{AuditAction, CaseId, CaseState, Outcome, UserId};
-use vigil_store::{CaseFilter, Comment};
+use vigil_store::{By, CaseFilter, Comment};
 
 use super::actor;
 use super::views::{AlertView, CaseView, RecommendationBody, alerts};
@@ -294,6 +294,9 @@ pub async fn transition(
             }
         }
     }
+    // What the closing teaches is worked out before the write transaction opens (it replays
+    // stored alerts), and filed inside it, with the closing.
+    let learning = crate::learning::tasks_on_closing(&state, &id, to).await;
     let mut tx = state.store.write().await?;
     // The transition table says who may make which move (a person cannot approve or execute).
     let was = match tx.transition_case(&id, to, &reason, &by).await {
@@ -318,6 +321,10 @@ pub async fn transition(
     tx.clear_close_request(&id).await?;
     // A person's close or reopen is a verdict (or takes one back), kept with the state.
     vigil_engine::verdicts::record(&state.store, &mut tx, &id, to, &by).await?;
+    let learner = By::vigil(vigil_model::Component::Learning);
+    for task in &learning {
+        tx.file_learning_task(task, &learner).await?;
+    }
     tx.commit().await?;
     Ok(Json(Moved { case: id, from: was, to, confirmed_by }).into_response())
 }

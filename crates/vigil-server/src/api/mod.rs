@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod feeds;
 pub mod grants;
 pub mod ingest;
+pub mod learning;
 pub mod metrics;
 pub mod names;
 pub mod packets;

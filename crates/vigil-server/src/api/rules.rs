@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use vigil_engine::runner::RuleSummary;
 use vigil_model::{AuditAction, Outcome};
+use vigil_store::By;
 
 use crate::auth::{Auth, perm};
 use crate::error::{ApiError, ApiResult, Code};
@@ -31,6 +32,13 @@ pub async fn reload(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
 ) -> ApiResult<Json<Reloaded>> {
+    let rules = reload_now(&state, &super::actor(&auth.principal, from)).await?;
+    Ok(Json(Reloaded { reloaded: true, rules, policy_sha256: state.policy().sha256.clone() }))
+}
+
+/// Reloads the rules, the inventories and the policy from disk, audited as `rules.reload` by
+/// `by`; answers how many rules run now. When they do not load, the old ones stay.
+pub async fn reload_now(state: &AppState, by: &By) -> ApiResult<u64> {
     let reload = state.reload.clone();
     let built = tokio::task::spawn_blocking(move || reload()).await.map_err(ApiError::internal)?;
     let (outcome, detail) = match &built {
@@ -45,23 +53,13 @@ pub async fn reload(
         Err(e) => (Outcome::Failed, json!({"reason": e})),
     };
     let mut tx = state.store.write().await?;
-    tx.audit(super::actor(&auth.principal, from).entry(
-        AuditAction::RulesReload,
-        outcome,
-        "rules".into(),
-        detail,
-    ))
-    .await?;
+    tx.audit(by.entry(AuditAction::RulesReload, outcome, "rules".into(), detail)).await?;
     tx.commit().await?;
     match built {
         Ok(reloaded) => {
             let rules = reloaded.detectors.rules.len();
             state.engine.reload(reloaded);
-            Ok(Json(Reloaded {
-                reloaded: true,
-                rules: rules as u64,
-                policy_sha256: state.policy().sha256.clone(),
-            }))
+            Ok(rules as u64)
         }
         Err(e) => {
             Err(ApiError::new(Code::BadRequest, format!("the rules did not load; the old ones stay: {e}")))

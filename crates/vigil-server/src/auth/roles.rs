@@ -72,6 +72,9 @@ permissions! {
     GrantAdmin => "grant_admin",
     /// Read the cases one's grants cover (and their packets), and nothing else.
     GrantRead => "grant_read",
+    /// Review what closed cases propose to change: accept (writing the rule change and
+    /// reloading), edit or reject a learning task.
+    RuleTune => "rule_tune",
 }
 
 impl Permission {
@@ -91,6 +94,8 @@ pub enum Role {
     Auditor,
     /// A service that only sends events.
     Ingest,
+    /// Writes and tunes the detections: reviews what closed cases propose, reloads rules.
+    DetectionEngineer,
 }
 
 use Permission::*;
@@ -98,8 +103,15 @@ use Permission::*;
 const READ: &[Permission] = &[Session, CaseRead, AlertRead, EventRead, EvidenceRead, RuleRead, ReportRead];
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Admin, Role::Lead, Role::Responder, Role::Analyst, Role::Auditor, Role::Ingest];
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Lead,
+        Role::Responder,
+        Role::Analyst,
+        Role::Auditor,
+        Role::Ingest,
+        Role::DetectionEngineer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +121,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Ingest => "ingest",
+            Role::DetectionEngineer => "detection_engineer",
         }
     }
 
@@ -134,6 +147,7 @@ impl Role {
                     FeedRead,
                     MetricsRead,
                     GrantAdmin,
+                    RuleTune,
                 ],
             ]
             .concat(),
@@ -150,6 +164,8 @@ impl Role {
             // A service: it sends events, a firewall's account reads the feeds, and a monitoring
             // account scrapes the metrics.
             Role::Ingest => vec![Session, Ingest, Webhook, FeedRead, MetricsRead],
+            // Reads cases to see why a rule misfired; changes rules, never cases or actions.
+            Role::DetectionEngineer => [READ, &[RuleAdmin, RuleTune]].concat(),
         };
         p.sort();
         p
@@ -177,6 +193,8 @@ mod tests {
         assert_eq!(holders(Ingest), ["admin", "ingest"]);
         assert_eq!(holders(Webhook), ["admin", "ingest"]);
         assert_eq!(holders(ActionExecute), ["admin", "lead", "responder"]);
+        assert_eq!(holders(RuleTune), ["admin", "lead", "detection_engineer"]);
+        assert!(!Role::DetectionEngineer.may(CaseWrite) && !Role::DetectionEngineer.may(ActionApprove));
         assert!(
             !Role::Auditor.permissions().iter().any(|p| matches!(p, CaseWrite | EvidenceWrite | RuleAdmin))
         );

@@ -47,7 +47,7 @@ pub fn shell(title: &str, who: &Principal, body: Markup) -> Html<String> {
                         @else if may(Permission::GrantRead) { a href="/ui/granted" { "Granted cases" } }
                         @if may(Permission::ActionApprove) { a href="/ui/inbox" { "Approvals" } }
                         @if may(Permission::EventRead) { a href="/ui/events" { "Events" } a href="/ui/dead-letters" { "Dead letters" } }
-                        @if may(Permission::RuleRead) { a href="/ui/rules" { "Rules" } }
+                        @if may(Permission::RuleRead) { a href="/ui/rules" { "Rules" } a href="/ui/learning" { "Learning" } }
                         @if may(Permission::UserRead) { a href="/ui/people" { "People" } }
                         @if may(Permission::TokenAdmin) { a href="/ui/tokens" { "Tokens" } }
                         @if may(Permission::ReportRead) { a href="/ui/scorecard" { "Scorecard" } a href="/ui/compliance" { "Compliance" } }

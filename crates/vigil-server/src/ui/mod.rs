@@ -14,6 +14,7 @@ mod events;
 mod granted;
 mod inbox;
 mod layout;
+mod learning;
 mod live;
 mod people;
 mod queue;
@@ -52,6 +53,9 @@ pub fn router() -> Router<AppState> {
         .route("/ui/dead-letters", get(events::dead_letters))
         .route("/ui/rules", get(rules::page))
         .route("/ui/rules/reload", post(rules::reload))
+        .route("/ui/learning", get(learning::list))
+        .route("/ui/learning/{id}", get(learning::task))
+        .route("/ui/learning/{id}/decision", post(learning::decision))
         .route("/ui/people", get(people::users).post(people::add_user))
         .route("/ui/people/{id}/role", post(people::set_role))
         .route("/ui/people/{id}/disable", post(people::disable))

@@ -1,0 +1,170 @@
+//! The learning loop through the running server: a case closed as false positive files a
+//! tuning proposal with its replay; a detection engineer's acceptance writes the filter to the
+//! rules folder and reloads the engine; the same activity ingested again raises no alert while
+//! someone else's still does; the case becomes `learned`; the audit trail holds each step.
+
+use serde_json::{Value, json};
+
+use crate::scratch;
+use crate::server::{Serve, admin_session, call, ingest_token};
+
+/// The built-in rule `Interactive Session Started Through Systems Manager` (low).
+const SSM_SESSION: &str = "6f0d3a1e-5b7c-4c1e-9a51-7a1c0e3b9d18";
+
+/// An SSM session start by `user` from `ip`.
+fn session(user: &str, ip: &str, minute: u32, id: u32) -> String {
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{}", user.to_uppercase()),
+                         "arn": format!("arn:aws:iam::111122223333:user/{user}"), "accountId": "111122223333", "userName": user},
+        "eventTime": format!("2026-11-30T10:{minute:02}:00Z"),
+        "eventSource": "ssm.amazonaws.com", "eventName": "StartSession", "awsRegion": "eu-west-1",
+        "sourceIPAddress": ip, "userAgent": "aws-cli/2.15.0",
+        "requestParameters": {"target": "i-0abc1234def567890"},
+        "eventID": format!("7c1e0d52-0000-4000-8000-{id:012}"), "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333"
+    })
+    .to_string()
+}
+
+struct Api<'a> {
+    url: &'a str,
+    headers: Vec<(&'a str, &'a str)>,
+}
+
+impl Api<'_> {
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = call("GET", &format!("{}{path}", self.url), &self.headers, None).expect("GET");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let text = body.to_string();
+        call("POST", &format!("{}{path}", self.url), &self.headers, Some(text.as_bytes())).expect("POST")
+    }
+}
+
+fn ingest(serve: &Serve, token: &str, lines: &[String], stored_so_far: &mut i64) {
+    let bearer = format!("Bearer {token}");
+    let sender = Api { url: &serve.url, headers: vec![("Authorization", bearer.as_str())] };
+    let body = lines.join("\n");
+    let (status, receipt) = call(
+        "POST",
+        &format!("{}/api/v1/ingest?format=cloudtrail", serve.url),
+        &sender.headers,
+        Some(body.as_bytes()),
+    )
+    .expect("ingest");
+    assert_eq!(status, 200, "{receipt}");
+    *stored_so_far += receipt["stored"].as_i64().unwrap_or_default();
+    let settled = sender.get(&format!("/api/v1/status?settled_at={stored_so_far}"));
+    assert_eq!(settled["settled"], true, "{settled}");
+}
+
+fn alerts_by(api: &Api<'_>, user: &str) -> usize {
+    let alerts = api.get("/api/v1/alerts?limit=500");
+    alerts["alerts"]
+        .as_array()
+        .map(|a| a.iter().filter(|x| x["rule_id"] == SSM_SESSION && x.to_string().contains(user)).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_false_positive_becomes_a_reviewed_filter_and_the_same_activity_no_longer_alerts() {
+    let dir = scratch("learning");
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules folder");
+    let config = dir.join("vigil.yml");
+    std::fs::write(&config, "serve:\n  rules: [rules]\nlearning:\n  replay_days: 3650\n").expect("config");
+    let serve = Serve::start(&dir.join("data"), Some(&config));
+    let token = ingest_token(&serve);
+    let password = serve.admin_password.clone().expect("admin password");
+    let (cookie, csrf) = admin_session(&serve, &password);
+    let api =
+        Api { url: &serve.url, headers: vec![("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())] };
+    let mut stored = 0;
+
+    // The bastion's automation opens sessions every morning: two alerts, one case.
+    ingest(
+        &serve,
+        &token,
+        &[session("ops-bastion", "10.20.0.5", 1, 1), session("ops-bastion", "10.20.0.5", 7, 2)],
+        &mut stored,
+    );
+    assert_eq!(alerts_by(&api, "ops-bastion"), 2);
+    let cases = api.get("/api/v1/cases");
+    let case = cases["cases"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["title"].as_str().is_some_and(|t| t.contains("Systems Manager"))))
+        .and_then(|c| c["id"].as_str())
+        .expect("the SSM case")
+        .to_owned();
+
+    let close = json!({"to": "false_positive", "reason": "the bastion's scheduled maintenance sessions"});
+    let (status, moved) = api.post(&format!("/api/v1/cases/{case}/transition"), &close);
+    assert_eq!(status, 200, "{moved}");
+
+    // The closing filed a tuning proposal, replayed against the rule's stored alerts.
+    let tasks = api.get(&format!("/api/v1/cases/{case}/learning"));
+    let task = tasks["tasks"].as_array().and_then(|t| t.first()).cloned().expect("a learning task");
+    assert_eq!(task["kind"], "tuning", "{task}");
+    assert_eq!(task["status"], "proposed");
+    assert_eq!(task["replay"]["removed"]["benign"], 2, "{task}");
+    assert_eq!(task["replay"]["removed"]["malicious"], 0);
+    assert_eq!(task["hides_malicious"], false);
+    let artefact = task["artefact"].as_str().expect("artefact");
+    assert!(
+        artefact.contains("condition: not selection") && !artefact.contains("\"eventName\""),
+        "{artefact}"
+    );
+    let id = task["id"].as_str().expect("id").to_owned();
+    assert_eq!(api.get("/api/v1/learning?status=proposed")["tasks"].as_array().map(Vec::len), Some(1));
+
+    // A decision needs a rationale; with one, the filter is written and the engine reloads.
+    let (status, _) = api
+        .post(&format!("/api/v1/learning/{id}/decision"), &json!({"decision": "accept", "rationale": " "}));
+    assert_eq!(status, 400);
+    let accept =
+        json!({"decision": "accept", "rationale": "scheduled sessions from the bastion, owned by ops"});
+    let (status, decided) = api.post(&format!("/api/v1/learning/{id}/decision"), &accept);
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["decided"], "accepted");
+    assert_eq!(decided["case_state"], "learned", "{decided}");
+    let written = decided["written"].as_str().expect("written");
+    assert!(written.starts_with(rules.to_str().expect("utf-8")), "{written}");
+    assert!(std::fs::read_to_string(written).expect("filter file").contains(&id));
+    assert!(decided["rules_loaded"].as_u64().is_some_and(|n| n > 0), "{decided}");
+
+    // The same activity again raises nothing; someone else's session still does.
+    ingest(&serve, &token, &[session("ops-bastion", "10.20.0.5", 31, 3)], &mut stored);
+    assert_eq!(alerts_by(&api, "ops-bastion"), 2, "the filter lets the bastion's session through");
+    ingest(&serve, &token, &[session("mallory", "203.0.113.50", 33, 4)], &mut stored);
+    assert_eq!(alerts_by(&api, "mallory"), 1, "the filter is narrower than the rule");
+
+    // A decided task cannot be decided again.
+    let (status, _) = api.post(&format!("/api/v1/learning/{id}/decision"), &accept);
+    assert_eq!(status, 409);
+
+    // The audit trail holds each step, in order, for this case and the rules.
+    let trail = api.get("/api/v1/audit?limit=1000");
+    let actions: Vec<String> = trail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["target"] == format!("case:{case}") || r["target"] == "rules")
+        .map(|r| r["action"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let position = |action: &str| {
+        actions.iter().position(|a| a == action).unwrap_or_else(|| panic!("no {action} in {actions:?}"))
+    };
+    assert!(position("learning.propose") < position("learning.decide"), "{actions:?}");
+    assert!(position("learning.decide") < position("rules.write"), "{actions:?}");
+    assert!(position("rules.write") < position("rules.reload"), "{actions:?}");
+    let learned = trail["records"].as_array().expect("records").iter().any(|r| {
+        let detail: Value = serde_json::from_str(r["detail"].as_str().unwrap_or("{}")).unwrap_or_default();
+        r["action"] == "case.transition" && r["target"] == format!("case:{case}") && detail["to"] == "learned"
+    });
+    assert!(learned, "the move to learned is audited");
+}

@@ -1,0 +1,234 @@
+//! What a closing case teaches, worked out from the store before the closing commits: for a
+//! false-positive or benign verdict, a Sigma filter for each rule that fired in the case, built
+//! from the records of the rule's benign alerts and replayed against every alert of the rule in
+//! the replay period, labelled by the verdicts of their cases. Replaying against the rule's
+//! alerts is replaying against the stored events: a filter can only remove its rule's alerts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use vigil_detect::replay::{Firing, Label, ReplayOutcome, propose_and_replay, replay};
+use vigil_detect::tune::FilterProposal;
+use vigil_detect::{RuleFile, RuleInfo, RuleSet, RuleSetConfig};
+use vigil_model::{CaseId, CaseState};
+use vigil_store::{LearningKind, LearningTask, Store, VerdictFilter, time};
+
+use crate::decode::decode_views;
+use crate::error::Result;
+
+/// The rules a learner replays, as files and as loaded rules.
+pub struct Learner {
+    files: Vec<RuleFile>,
+    rules: HashMap<String, RuleInfo>,
+    config: RuleSetConfig,
+    /// How far back proposals are replayed, in milliseconds.
+    pub period_ms: i64,
+    /// At most this many alerts of a rule are replayed.
+    pub max_alerts: i64,
+}
+
+impl Learner {
+    pub fn new(files: Vec<RuleFile>, config: RuleSetConfig, period_days: u32) -> Result<Learner, String> {
+        let (set, _) = RuleSet::load(&files, &config).map_err(|e| e.to_string())?;
+        let rules = set.rules().into_iter().map(|r| (r.id.clone(), r.clone())).collect();
+        Ok(Learner {
+            files,
+            rules,
+            config,
+            period_ms: i64::from(period_days) * 86_400_000,
+            max_alerts: 5_000,
+        })
+    }
+
+    /// The rule files, for a reviewer's edited artefact to be replayed as the proposal was.
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.rules.get(id)
+    }
+}
+
+fn label_of_state(state: CaseState) -> Label {
+    match state {
+        CaseState::FalsePositive | CaseState::Benign => Label::Benign,
+        CaseState::Resolved => Label::Malicious,
+        _ => Label::Unjudged,
+    }
+}
+
+/// The firings of `rule` in the replay period, each labelled by its case's verdict; the closing
+/// case's own alerts are always in, labelled as it is being closed.
+async fn firings(
+    store: &Store,
+    learner: &Learner,
+    rule: &RuleInfo,
+    closing: Option<(&CaseId, Label)>,
+    now_ms: i64,
+) -> Result<Vec<Firing>> {
+    let since = time::from_millis(now_ms - learner.period_ms);
+    let mut alerts = store.rule_alerts(&rule.id, &since, learner.max_alerts).await?;
+    if let Some((case, _)) = closing {
+        let own = store.case_alerts(case).await?;
+        let seen: BTreeSet<String> = alerts.iter().map(|a| a.id.to_string()).collect();
+        alerts.extend(own.into_iter().filter(|a| a.rule_id == rule.id && !seen.contains(&a.id.to_string())));
+    }
+    // Verdict rows say what a case became even after it moved on to `learned`.
+    let filter = VerdictFilter { rule: Some(rule.id.clone()), entity: None, case: None, limit: 100_000 };
+    let mut verdicts: HashMap<String, Label> = HashMap::new();
+    for v in store.find_verdicts(&filter).await? {
+        let label = if v.verdict == "malicious" { Label::Malicious } else { Label::Benign };
+        let entry = verdicts.entry(v.case_id.to_string()).or_insert(label);
+        if label == Label::Malicious {
+            *entry = Label::Malicious;
+        }
+    }
+    let only_rule = {
+        let files: Vec<RuleFile> = learner.files.iter().filter(|f| f.name == rule.file).cloned().collect();
+        RuleSet::load(&files, &learner.config).map(|(set, _)| set).ok()
+    };
+    let Some(only_rule) = only_rule else { return Ok(Vec::new()) };
+    let mut states: HashMap<String, Label> = HashMap::new();
+    let mut seen_events = BTreeSet::new();
+    let mut out = Vec::new();
+    for alert in alerts {
+        let case = alert.case_id.clone();
+        let label = match (&case, closing) {
+            (Some(c), Some((closing_case, label))) if c == closing_case => label,
+            (Some(c), _) => match verdicts.get(c.as_str()) {
+                Some(l) => *l,
+                None => match states.get(c.as_str()) {
+                    Some(l) => *l,
+                    None => {
+                        let l = store.case(c).await?.map_or(Label::Unjudged, |row| label_of_state(row.state));
+                        states.insert(c.to_string(), l);
+                        l
+                    }
+                },
+            },
+            (None, _) => Label::Unjudged,
+        };
+        let Ok(finding) = serde_json::from_value::<vigil_correlate::Alert>(alert.finding.clone()) else {
+            continue;
+        };
+        for evidence in finding.evidence {
+            if !seen_events.insert(evidence.event_uid.clone()) {
+                continue;
+            }
+            // An event purged by retention can no longer be replayed: it is left out.
+            let Some(event) = store.event(&evidence.event_uid).await? else { continue };
+            let Ok(views) = decode_views(&event.views, &event.raw) else { continue };
+            for view in views {
+                let Some(d) = only_rule.evaluate(&view).into_iter().find(|d| d.rule.id == rule.id) else {
+                    continue;
+                };
+                out.push(Firing {
+                    rule: rule.clone(),
+                    event_uid: event.id.clone(),
+                    matched: d.matched.iter().map(|(f, _)| f.clone()).collect(),
+                    view,
+                    label,
+                    case: case.as_ref().map(ToString::to_string),
+                });
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a replay found, as a task keeps it and a reviewer reads it.
+pub fn replay_summary(outcome: &ReplayOutcome, firings: &[Firing], since: &str, until: &str) -> Value {
+    let mut by_case: BTreeMap<(String, Label), (usize, usize)> = BTreeMap::new();
+    for (i, f) in firings.iter().enumerate() {
+        let key = (f.case.clone().unwrap_or_default(), f.label);
+        by_case.entry(key).or_default().0 += 1;
+        let removed = outcome.removed_benign.contains(&i)
+            || outcome.removed_malicious.contains(&i)
+            || outcome.removed_unjudged.contains(&i);
+        if removed {
+            by_case.entry((f.case.clone().unwrap_or_default(), f.label)).or_default().1 += 1;
+        }
+    }
+    json!({
+        "period": {"from": since, "to": until},
+        "replayed": outcome.replayed,
+        "removed": {
+            "benign": outcome.removed_benign.len(),
+            "malicious": outcome.removed_malicious.len(),
+            "unjudged": outcome.removed_unjudged.len(),
+        },
+        "hides_malicious": outcome.hides_malicious(),
+        "by_case": by_case.into_iter().map(|((case, label), (alerts, removed))| json!({
+            "case": if case.is_empty() { Value::Null } else { Value::String(case) },
+            "verdict": label, "alerts": alerts, "removed": removed,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn task_id(case: &CaseId, proposal: &FilterProposal) -> String {
+    let digest = Sha256::digest(format!("{case}\0{}", proposal.id));
+    format!("lt-{}", &hex::encode(digest)[..20])
+}
+
+/// The learning tasks a case closing to `to` files: a tuning filter per rule of the case when
+/// it is judged false positive or benign. Computed before the closing commits, from the store.
+pub async fn tasks_for_closing(
+    store: &Store,
+    learner: &Learner,
+    case: &CaseId,
+    to: CaseState,
+    now_ms: i64,
+) -> Result<Vec<LearningTask>> {
+    if label_of_state(to) != Label::Benign {
+        return Ok(Vec::new());
+    }
+    let rule_ids: BTreeSet<String> = store.case_alerts(case).await?.into_iter().map(|a| a.rule_id).collect();
+    let (since, until) = (time::from_millis(now_ms - learner.period_ms), time::from_millis(now_ms));
+    let mut tasks = Vec::new();
+    for rule_id in rule_ids {
+        // Behavioural and correlation alerts have no rule file a filter could be loaded beside.
+        let Some(rule) = learner.rule(&rule_id) else { continue };
+        let firings = firings(store, learner, rule, Some((case, Label::Benign)), now_ms).await?;
+        let tunings = propose_and_replay(&learner.files, &firings, &learner.config).unwrap_or_default();
+        for t in tunings {
+            let mut summary = replay_summary(&t.replay, &firings, &since, &until);
+            summary["exclusions"] = serde_json::to_value(&t.proposal.exclusions).unwrap_or_default();
+            summary["uncovered"] = json!(t.proposal.uncovered.len());
+            tasks.push(LearningTask {
+                id: task_id(case, &t.proposal),
+                case_id: case.to_string(),
+                kind: LearningKind::Tuning,
+                rule_id: Some(rule.id.clone()),
+                title: format!("Tuning: {}", rule.title),
+                artefact: t.proposal.to_yaml(),
+                hides_malicious: t.replay.hides_malicious(),
+                replay: summary,
+                status: "proposed".into(),
+                created_at: until.clone(),
+                first_accepted_by: None,
+                decided_by: None,
+                decided_at: None,
+                rationale: None,
+            });
+        }
+    }
+    Ok(tasks)
+}
+
+/// Replays a reviewer's edited filter for `rule_id` as the proposal was replayed. An error
+/// names why the filter cannot be used.
+pub async fn replay_edited(
+    store: &Store,
+    learner: &Learner,
+    rule_id: &str,
+    filter: &str,
+    now_ms: i64,
+) -> Result<std::result::Result<Value, String>> {
+    let Some(rule) = learner.rule(rule_id) else {
+        return Ok(Err(format!("rule {rule_id} is not loaded")));
+    };
+    let firings = firings(store, learner, rule, None, now_ms).await?;
+    let refs: Vec<&Firing> = firings.iter().collect();
+    let (since, until) = (time::from_millis(now_ms - learner.period_ms), time::from_millis(now_ms));
+    Ok(replay(&learner.files, rule, filter, &refs, &learner.config)
+        .map(|outcome| replay_summary(&outcome, &firings, &since, &until)))
+}

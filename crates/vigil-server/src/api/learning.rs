@@ -1,0 +1,228 @@
+//! Learning tasks: what closed cases propose to change, and their review. A detection engineer
+//! accepts (as proposed, or edited: an edit is replayed again first), or rejects, always with a
+//! rationale. An accepted filter is written to the learning rules folder and the engine reloads;
+//! the decision, the write and the reload are each audited. A task whose replay would hide an
+//! alert of a case judged malicious needs a second person's acceptance of the same document.
+//! When every task of a case is decided, the case moves to `learned`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vigil_model::{CaseId, CaseState};
+use vigil_store::{By, Decided, Decision, LearningKind, LearningTask, Review};
+
+use super::actor;
+use crate::auth::{Auth, perm};
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::params::{Params, PathId};
+use crate::state::AppState;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `proposed`, `accepted` or `rejected`; all when left out.
+    status: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct TaskList {
+    tasks: Vec<LearningTask>,
+}
+
+pub async fn list(
+    _: Auth<perm::RuleRead>,
+    State(state): State<AppState>,
+    Params(query): Params<ListQuery>,
+) -> ApiResult<Json<TaskList>> {
+    if let Some(s) = &query.status
+        && !["proposed", "accepted", "rejected"].contains(&s.as_str())
+    {
+        return Err(ApiError::new(Code::BadRequest, "status: proposed, accepted or rejected"));
+    }
+    Ok(Json(TaskList { tasks: state.store.learning_tasks(query.status.as_deref()).await? }))
+}
+
+pub async fn show(
+    _: Auth<perm::RuleRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId<String>,
+) -> ApiResult<Json<LearningTask>> {
+    state.store.learning_task(&id).await?.map(Json).ok_or_else(|| ApiError::not_found("learning task"))
+}
+
+pub async fn of_case(
+    _: Auth<perm::CaseRead>,
+    State(state): State<AppState>,
+    PathId(id): PathId<CaseId>,
+) -> ApiResult<Json<TaskList>> {
+    Ok(Json(TaskList { tasks: state.store.case_learning_tasks(id.as_str()).await? }))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `accept` or `reject`.
+    decision: Decision,
+    /// Why, in words: kept with the task and in the audit trail.
+    rationale: String,
+    /// The reviewer's edit of the proposed document (accepting only); it is replayed again.
+    artefact: Option<String>,
+}
+
+impl DecisionRequest {
+    pub fn new(decision: Decision, rationale: String, artefact: Option<String>) -> DecisionRequest {
+        DecisionRequest { decision, rationale, artefact }
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct DecisionAnswer {
+    task: LearningTask,
+    decided: Decided,
+    /// Where the accepted rule change was written.
+    written: Option<String>,
+    /// How many rules run after the reload that followed.
+    rules_loaded: Option<u64>,
+    /// The case's state after the decision (`learned` once every task is decided).
+    case_state: Option<CaseState>,
+}
+
+/// An edited filter must still be a filter of the task's rule alone: its replay covers only that
+/// rule's alerts.
+fn check_targets_only(artefact: &str, rule_id: &str) -> ApiResult<()> {
+    let doc: Value = yaml_serde::from_str(artefact)
+        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: not YAML: {e}")))?;
+    let rules = doc.pointer("/filter/rules");
+    let only =
+        rules.and_then(Value::as_array).is_some_and(|r| r.len() == 1 && r[0].as_str() == Some(rule_id));
+    if only {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Code::BadRequest,
+            format!("artefact: a filter whose `filter.rules` names rule {rule_id} alone"),
+        ))
+    }
+}
+
+/// Writes an accepted filter where the learning rules live; the name is the task's id, which
+/// is Vigil's own (`lt-` and hex), never text from a log or a reviewer.
+fn write_filter(dir: &Path, task: &LearningTask, artefact: &str) -> ApiResult<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
+    let path = dir.join(format!("{}.yml", task.id));
+    let header = format!(
+        "# Accepted from learning task {} on case {} (rule {}).\n",
+        task.id,
+        task.case_id,
+        task.rule_id.as_deref().unwrap_or("-")
+    );
+    std::fs::write(&path, format!("{header}{artefact}")).map_err(ApiError::internal)?;
+    Ok(path)
+}
+
+pub async fn decide(
+    auth: Auth<perm::RuleTune>,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    PathId(id): PathId<String>,
+    JsonBody(body): JsonBody<DecisionRequest>,
+) -> ApiResult<Json<DecisionAnswer>> {
+    let rationale = body.rationale.trim();
+    if rationale.is_empty() || rationale.chars().count() > 2_000 {
+        return Err(ApiError::new(Code::BadRequest, "rationale: 1 to 2000 characters"));
+    }
+    let task = state.store.learning_task(&id).await?.ok_or_else(|| ApiError::not_found("learning task"))?;
+    let by = actor(&auth.principal, from);
+    let now_ms = state.store.clock().now().timestamp_millis();
+    // An edit is replayed as the proposal was, before anything is decided on it.
+    let edited = match (&body.artefact, body.decision) {
+        (Some(artefact), Decision::Accept) if *artefact != task.artefact => {
+            let rule_id = task.rule_id.clone().unwrap_or_default();
+            check_targets_only(artefact, &rule_id)?;
+            let learner = crate::learning::learner(&state).await?;
+            let replayed =
+                vigil_engine::learn::replay_edited(&state.store, &learner, &rule_id, artefact, now_ms)
+                    .await?
+                    .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))?;
+            let hides = replayed["hides_malicious"].as_bool().unwrap_or(true);
+            Some((artefact.clone(), replayed, hides))
+        }
+        (Some(_), Decision::Reject) => {
+            return Err(ApiError::new(Code::BadRequest, "artefact: only an acceptance carries an edit"));
+        }
+        _ => None,
+    };
+    let accepting_filter = body.decision == Decision::Accept && task.kind == LearningKind::Tuning;
+    let dir = state.learning.rules_dir.clone();
+    if accepting_filter && dir.is_none() {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "no folder for learnt rules is configured (learning.rules_dir, or a serve.rules folder)",
+        ));
+    }
+    let mut tx = state.store.write().await?;
+    let at = state.store.clock().stamp();
+    let review = Review {
+        decision: body.decision,
+        rationale,
+        edited: edited.as_ref().map(|(a, r, h)| (a.as_str(), r, *h)),
+        who: auth.principal.name.as_str(),
+        at: &at,
+    };
+    let decided = tx.decide_learning_task(&id, &review, &by).await?;
+    let mut written = None;
+    if decided == Decided::Accepted
+        && task.kind == LearningKind::Tuning
+        && let Some(dir) = &dir
+    {
+        let artefact = edited.as_ref().map_or(task.artefact.as_str(), |(a, _, _)| a.as_str());
+        let path = write_filter(dir, &task, artefact)?;
+        let shown = path.display().to_string();
+        if let Err(e) = tx.audit_rules_write(&task, &shown, &by).await {
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+        written = Some(path);
+    }
+    if let Err(e) = tx.commit().await {
+        if let Some(path) = &written {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e.into());
+    }
+    let rules_loaded = match &written {
+        Some(_) => Some(super::rules::reload_now(&state, &by).await?),
+        None => None,
+    };
+    let case_state = learned_when_decided(&state, &task.case_id, &by).await?;
+    let task = state.store.learning_task(&id).await?.ok_or_else(|| ApiError::not_found("learning task"))?;
+    Ok(Json(DecisionAnswer {
+        task,
+        decided,
+        written: written.map(|p| p.display().to_string()),
+        rules_loaded,
+        case_state,
+    }))
+}
+
+/// Moves the case to `learned` once none of its tasks waits for a decision.
+async fn learned_when_decided(state: &AppState, case_id: &str, by: &By) -> ApiResult<Option<CaseState>> {
+    let case_id = CaseId::from(case_id.to_owned());
+    let Some(case) = state.store.case(&case_id).await? else { return Ok(None) };
+    let tasks = state.store.case_learning_tasks(case_id.as_str()).await?;
+    let closed = matches!(case.state, CaseState::FalsePositive | CaseState::Benign | CaseState::Resolved);
+    if !closed || tasks.is_empty() || tasks.iter().any(|t| t.status == "proposed") {
+        return Ok(Some(case.state));
+    }
+    let mut tx = state.store.write().await?;
+    tx.transition_case(&case_id, CaseState::Learned, "every learning task of the case is decided", by)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(CaseState::Learned))
+}

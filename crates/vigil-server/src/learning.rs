@@ -1,0 +1,68 @@
+//! The learning loop's settings and its hook on closing: the rules proposals are replayed
+//! against (read from disk each time, so an accepted filter counts at once), where accepted
+//! changes are written, and the tasks a closing files in its own transaction.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vigil_engine::learn::Learner;
+use vigil_model::{CaseId, CaseState};
+use vigil_store::LearningTask;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Builds a learner from the rules on disk.
+pub type LearnerSource = Arc<dyn Fn() -> Result<Learner, String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct LearningSettings {
+    pub learner: LearnerSource,
+    /// Where accepted rule changes are written (a folder the engine loads rules from); none:
+    /// acceptances of rule changes are refused with the reason.
+    pub rules_dir: Option<PathBuf>,
+}
+
+impl Default for LearningSettings {
+    /// Vigil's built-in rules, and nowhere to write.
+    fn default() -> LearningSettings {
+        LearningSettings {
+            learner: Arc::new(|| {
+                Learner::new(vigil_detect::builtin::files(), vigil_detect::RuleSetConfig::default(), 30)
+            }),
+            rules_dir: None,
+        }
+    }
+}
+
+/// A learner over the rules as they are on disk now.
+pub async fn learner(state: &AppState) -> ApiResult<Learner> {
+    let source = Arc::clone(&state.learning.learner);
+    tokio::task::spawn_blocking(move || source())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("the rules for learning did not load: {e}")))
+}
+
+/// The tasks a closing to `to` files. Learning never stands in the way of a closing: when the
+/// rules cannot be read the closing goes ahead without tasks, and the log says why.
+pub async fn tasks_on_closing(state: &AppState, case: &CaseId, to: CaseState) -> Vec<LearningTask> {
+    if !matches!(to, CaseState::FalsePositive | CaseState::Benign) {
+        return Vec::new();
+    }
+    let learner = match learner(state).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(case = %case, error = %e.message, "no learning tasks for this closing");
+            return Vec::new();
+        }
+    };
+    let now_ms = state.store.clock().now().timestamp_millis();
+    match vigil_engine::learn::tasks_for_closing(&state.store, &learner, case, to, now_ms).await {
+        Ok(tasks) => tasks,
+        Err(e) => {
+            tracing::warn!(case = %case, error = %e, "no learning tasks for this closing");
+            Vec::new()
+        }
+    }
+}
