@@ -147,8 +147,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("vigil-demo-{}", random_hex(4)?)),
     };
-    let mut settings = Settings::load(None)?;
-    settings.config.serve.syslog_udp = Some("127.0.0.1:0".into());
+    // The demo's configuration lives in its data directory: a folder the engine loads rules
+    // from, where the filters a detection engineer accepts are written (and reloaded from).
+    std::fs::create_dir_all(data.join("rules")).with_context(|| format!("creating {}", data.display()))?;
+    let config = data.join("vigil.yml");
+    if !config.exists() {
+        std::fs::write(&config, "serve:\n  rules: [rules]\n  syslog_udp: \"127.0.0.1:0\"\n")
+            .with_context(|| format!("writing {}", config.display()))?;
+    }
+    let settings = Settings::load(Some(&config))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let running = start(&settings, &data, &args.listen).await?;

@@ -3,7 +3,8 @@
 //! are the analysts' false-positive verdicts, those on should-alert events their true positives.
 //! Every proposal the replay allows (it hides no true positive) is accepted. The odd-numbered
 //! tests stand for what comes next: how many false-positive alerts the accepted filters remove
-//! there, and how many should-alert alerts they keep (all of them, or the command fails).
+//! there, and how many should-alert alerts they keep, against the goal of removing at least half
+//! the false positives while keeping every should-alert alert.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -132,9 +133,10 @@ fn evaluate(data: &Path, work: &Path) -> Result<ExitCode> {
             safe(&r.exclusions.join("; "), 400)
         );
     }
-    if tp_lost > 0 {
-        println!("\nFAILED: the accepted filters removed {tp_lost} should-alert alerts");
-        return Ok(ExitCode::from(1));
-    }
+    let goal = fp_removed * 2 >= fp && tp_lost == 0;
+    println!(
+        "\ngoal (at least half the false positives removed, every should-alert alert kept): {}",
+        if goal { "met" } else { "not met" }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -354,10 +354,7 @@ impl FilterProposal {
         y.push_str("status: experimental\n");
         y.push_str(&format!(
             "description: {}\n",
-            quoted(&format!(
-                "Excludes values seen only in alerts of this rule judged false positive or benign ({} exclusions).",
-                self.exclusions.len()
-            ))
+            quoted("Excludes values seen only in alerts of this rule judged false positive or benign, never in one judged malicious.")
         ));
         y.push_str("author: Vigil learning\n");
         let ls = &self.logsource;

@@ -99,7 +99,103 @@ conformance!(
     alerts_naming_an_entity_match_it_exactly_whatever_its_characters,
     the_newest_recommendation_of_many_cases_is_read_at_once,
     the_queue_pages_filters_and_orders_open_cases,
+    learning_tasks_are_filed_once_and_decided_with_their_audit_records,
+    a_task_that_hides_a_malicious_alert_needs_two_people_for_the_same_document,
 );
+
+fn task(id: &str, hides_malicious: bool) -> crate::LearningTask {
+    crate::LearningTask {
+        id: id.into(),
+        case_id: "c1".into(),
+        kind: crate::LearningKind::Tuning,
+        rule_id: Some("r1".into()),
+        title: "Tuning: r1".into(),
+        artefact: "filter: {rules: [r1]}\n".into(),
+        replay: json!({"removed": {"benign": 2, "malicious": u8::from(hides_malicious), "unjudged": 0}}),
+        hides_malicious,
+        status: "proposed".into(),
+        created_at: time::from_millis(1_700_000_000_000),
+        first_accepted_by: None,
+        decided_by: None,
+        decided_at: None,
+        rationale: None,
+    }
+}
+
+fn review<'a>(
+    decision: crate::Decision,
+    who: &'a str,
+    edited: Option<(&'a str, &'a serde_json::Value, bool)>,
+) -> crate::Review<'a> {
+    crate::Review { decision, rationale: "reviewed", edited, who, at: "2026-12-05T10:00:00.000000Z" }
+}
+
+async fn learning_tasks_are_filed_once_and_decided_with_their_audit_records(store: &Store) {
+    let learner = By::vigil(Component::Learning);
+    let mut tx = store.write().await.expect("begin");
+    assert!(tx.file_learning_task(&task("t1", false), &learner).await.expect("file"));
+    assert!(!tx.file_learning_task(&task("t1", false), &learner).await.expect("again"), "filed once");
+    tx.file_learning_task(&task("t2", false), &learner).await.expect("file");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.learning_tasks(Some("proposed")).await.expect("read").len(), 2);
+    assert_eq!(store.case_learning_tasks("c1").await.expect("read").len(), 2);
+    let stored = store.learning_task("t1").await.expect("read").expect("t1");
+    assert_eq!(stored, task("t1", false), "a task reads back as filed");
+
+    let mut tx = store.write().await.expect("begin");
+    let blank = crate::Review { rationale: "  ", ..review(crate::Decision::Accept, "dee", None) };
+    assert!(matches!(tx.decide_learning_task("t1", &blank, &analyst()).await, Err(Error::Conflict(_))));
+    let decided =
+        tx.decide_learning_task("t1", &review(crate::Decision::Accept, "dee", None), &analyst()).await;
+    assert_eq!(decided.expect("decide"), crate::Decided::Accepted);
+    let rejected =
+        tx.decide_learning_task("t2", &review(crate::Decision::Reject, "dee", None), &analyst()).await;
+    assert_eq!(rejected.expect("decide"), crate::Decided::Rejected);
+    assert!(matches!(
+        tx.decide_learning_task("t2", &review(crate::Decision::Accept, "dee", None), &analyst()).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        tx.decide_learning_task("nope", &review(crate::Decision::Accept, "dee", None), &analyst()).await,
+        Err(Error::NotFound { .. })
+    ));
+    tx.commit().await.expect("commit");
+    let t1 = store.learning_task("t1").await.expect("read").expect("t1");
+    assert_eq!(
+        (t1.status.as_str(), t1.decided_by.as_deref(), t1.rationale.as_deref()),
+        ("accepted", Some("dee"), Some("reviewed"))
+    );
+    let trail = store.audit_records(0, 1000).await.expect("trail");
+    let actions: Vec<&str> =
+        trail.iter().filter(|r| r.target == "case:c1").map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["learning.propose", "learning.propose", "learning.decide", "learning.decide"]);
+}
+
+async fn a_task_that_hides_a_malicious_alert_needs_two_people_for_the_same_document(store: &Store) {
+    let learner = By::vigil(Component::Learning);
+    let mut tx = store.write().await.expect("begin");
+    tx.file_learning_task(&task("t3", true), &learner).await.expect("file");
+    let accept = |who| review(crate::Decision::Accept, who, None);
+    let first = tx.decide_learning_task("t3", &accept("dee"), &analyst()).await.expect("first");
+    assert_eq!(first, crate::Decided::AwaitingSecondPerson);
+    let same = tx.decide_learning_task("t3", &accept("dee"), &analyst()).await.expect("again");
+    assert_eq!(same, crate::Decided::AwaitingSecondPerson, "the same person twice is one person");
+    // An edit is a new document: the second person's acceptance of it starts the count again.
+    let replay = json!({"removed": {"malicious": 1}});
+    let edited =
+        review(crate::Decision::Accept, "eve", Some(("filter: {rules: [r1]} # edited\n", &replay, true)));
+    let after_edit = tx.decide_learning_task("t3", &edited, &analyst()).await.expect("edit");
+    assert_eq!(after_edit, crate::Decided::AwaitingSecondPerson);
+    let second = tx.decide_learning_task("t3", &accept("dee"), &analyst()).await.expect("second");
+    assert_eq!(second, crate::Decided::Accepted, "a second person accepts the edited document");
+    tx.commit().await.expect("commit");
+    let t3 = store.learning_task("t3").await.expect("read").expect("t3");
+    assert_eq!(
+        (t3.status.as_str(), t3.first_accepted_by.as_deref(), t3.decided_by.as_deref()),
+        ("accepted", Some("eve"), Some("dee"))
+    );
+    assert!(t3.artefact.contains("# edited"));
+}
 
 async fn the_queue_pages_filters_and_orders_open_cases(store: &Store) {
     use crate::{Owner, QueueFilter, QueueOrder};

@@ -366,3 +366,72 @@ fn hostile_records_of_every_source_are_shown_as_text_and_run_nothing_in_any_view
         no_script_ran(&analyst, href);
     }
 }
+
+/// An SSM session start by the bastion's automation (the built-in Systems Manager rule fires).
+fn bastion_session(n: u32) -> String {
+    format!(
+        "{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/ops-bastion\",\"userName\":\"ops-bastion\"}},\"eventTime\":\"2026-03-02T12:0{n}:00Z\",\"eventSource\":\"ssm.amazonaws.com\",\"eventName\":\"StartSession\",\"awsRegion\":\"eu-west-1\",\"sourceIPAddress\":\"10.20.0.5\",\"eventID\":\"9e3f1a77-0000-4000-8000-00000000000{n}\",\"recipientAccountId\":\"111122223333\"}}\n"
+    )
+}
+
+#[test]
+fn a_false_positive_is_reviewed_as_a_filter_and_accepted_in_a_browser() {
+    let demo = Demo::start();
+    let driver = Driver::start();
+    let dir = shots();
+    ingest(&demo, "cloudtrail", format!("{}{}", bastion_session(1), bastion_session(2)).as_bytes());
+    let analyst = driver.session(1280);
+    sign_in(&analyst, &demo, "demo-analyst");
+    until(&analyst, "the bastion's case on the queue", |_, page| page.contains("ops-bastion"));
+    let link = with_text(&analyst, "tbody td a", "Systems Manager");
+    let case = analyst.attribute(&link, "href").expect("href").rsplit('/').next().expect("id").to_owned();
+    drop(analyst);
+
+    // The analyst closes it as a false positive (through the API, as scripts and the CLI do).
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let login = format!("{{\"name\":\"demo-analyst\",\"password\":\"{}\"}}", demo.passwords["demo-analyst"]);
+    let mut answer = agent.post(&format!("{}/api/v1/login", demo.url)).send(login.as_bytes()).expect("login");
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.body_mut().read_to_string().expect("body")).expect("json");
+    let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+    let closed = agent
+        .post(&format!("{}/api/v1/cases/{case}/transition", demo.url))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
+        .send(&b"{\"to\":\"false_positive\",\"reason\":\"the bastion's scheduled sessions\"}"[..])
+        .expect("close");
+    assert_eq!(closed.status().as_u16(), 200);
+
+    // The lead reviews the proposal: its document, its replay, and the form to decide on it.
+    let lead = driver.session(1280);
+    sign_in(&lead, &demo, "demo-lead");
+    lead.click(&with_text(&lead, "nav a", "Learning"));
+    let queue = until(&lead, "the learning queue", |_, page| page.contains("Waiting for review (1)"));
+    assert!(queue.contains("Tuning: Interactive Session Started Through Systems Manager"), "{queue}");
+    lead.screenshot(&dir.join("learning.png"));
+    no_violations(&lead, "learning");
+    lead.click(&with_text(&lead, "tbody td a", "Tuning:"));
+    let task = until(&lead, "the proposal", |_, page| page.contains("Proposed document"));
+    assert!(task.contains("2 judged false positive or benign") && task.contains("not selection"), "{task}");
+    lead.screenshot(&dir.join("learning-task.png"));
+    no_violations(&lead, "learning task");
+    lead.type_into(
+        &lead.one("textarea[name=rationale]"),
+        "scheduled sessions from the bastion, owned by ops",
+    );
+    lead.click(&with_text(&lead, "button", "Accept"));
+    let decided = until(&lead, "accepted", |_, page| page.contains("Decided by demo-lead"));
+    assert!(decided.contains("Status: accepted"), "{decided}");
+    let buttons: Vec<String> = lead.all("button").iter().map(|b| lead.text_of(b)).collect();
+    assert_eq!(buttons, ["Sign out"], "a decided task offers nothing more");
+    lead.screenshot(&dir.join("learning-accepted.png"));
+    lead.go(&format!("{}/ui/cases/{case}", demo.url));
+    until(&lead, "the case learned", |_, page| page.contains("· learned ·"));
+}
