@@ -236,6 +236,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 &case[..case.len().min(12)]
             );
         }
+        let learning = running.store.learning_tasks(Some("proposed")).await?;
+        if !learning.is_empty() {
+            println!(
+                "  ({} learning proposals from the closed cases wait for review at /ui/learning: demo-lead)",
+                learning.len()
+            );
+        }
         println!("\n{} events stored, {} cases:", running.store.event_count().await?, cases.len());
         for c in &cases {
             println!(

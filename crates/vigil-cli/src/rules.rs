@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use vigil_detect::regression::RegressionInfo;
 use vigil_detect::{RuleSet, RuleSetConfig};
-use vigil_ingest::{Outcome, ReadOptions, read_file};
+use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
 
 use crate::hunt::rule_files;
 use crate::terminal::safe;
@@ -25,8 +25,11 @@ pub struct TestArgs {
     /// Regression data: a folder searched for `info.yml` files, or one `info.yml`.
     pub data: PathBuf,
     /// Folders of Sigma rules (and filters) to test; repeat for several.
-    #[arg(long = "rules", value_name = "DIR", required = true)]
+    #[arg(long = "rules", value_name = "DIR", required_unless_present = "builtin")]
     pub rules: Vec<PathBuf>,
+    /// Vigil's built-in rules too (what a learnt regression test of a built-in rule needs).
+    #[arg(long)]
+    pub builtin: bool,
     /// Print every test, not only the failures.
     #[arg(long, short)]
     pub verbose: bool,
@@ -47,9 +50,10 @@ fn infos(data: &Path) -> Result<Vec<PathBuf>> {
     Ok(all.into_iter().filter(|p| p.file_name().is_some_and(|n| n == "info.yml")).collect())
 }
 
-/// How many times each rule matched the records of one file.
-fn matches(rules: &RuleSet, file: &Path) -> Result<HashMap<String, usize>> {
-    let options = ReadOptions { format: None, evtx_threads: 1, views: true };
+/// How many times each rule matched the records of one file, read as `kind` when that names a
+/// format Vigil reads (`cloudtrail`, `evtx_json`, …), else as the file shows itself to be.
+fn matches(rules: &RuleSet, file: &Path, kind: Option<&str>) -> Result<HashMap<String, usize>> {
+    let options = ReadOptions { format: kind.and_then(by_name), evtx_threads: 1, views: true };
     let mut fired: HashMap<String, usize> = HashMap::new();
     let summary = read_file(file, &options, &mut |outcome| {
         if let Outcome::Event(_, views) = outcome {
@@ -67,7 +71,7 @@ fn matches(rules: &RuleSet, file: &Path) -> Result<HashMap<String, usize>> {
 }
 
 fn test(args: &TestArgs) -> Result<ExitCode> {
-    let mut files = Vec::new();
+    let mut files = if args.builtin { vigil_detect::builtin::files() } else { Vec::new() };
     for dir in &args.rules {
         files.extend(rule_files(dir)?);
     }
@@ -111,7 +115,7 @@ fn test(args: &TestArgs) -> Result<ExitCode> {
         }
         for t in &info.regression_tests_info {
             let file = dir.join(t.file_name());
-            let got = match matches(&rules, &file) {
+            let got = match matches(&rules, &file, t.kind.as_deref()) {
                 Ok(fired) => fired.get(rule_id).copied().unwrap_or(0),
                 Err(e) => {
                     fail(format!("{}: {e:#}", safe(t.file_name(), 120)));

@@ -44,10 +44,11 @@ pub async fn learner(state: &AppState) -> ApiResult<Learner> {
         .map_err(|e| ApiError::internal(format!("the rules for learning did not load: {e}")))
 }
 
-/// The tasks a closing to `to` files. Learning never stands in the way of a closing: when the
+/// The tasks a closing to `to` files (filters for a false positive or benign closing,
+/// regression tests for a malicious one). Learning never stands in the way of a closing: when the
 /// rules cannot be read the closing goes ahead without tasks, and the log says why.
 pub async fn tasks_on_closing(state: &AppState, case: &CaseId, to: CaseState) -> Vec<LearningTask> {
-    if !matches!(to, CaseState::FalsePositive | CaseState::Benign) {
+    if !matches!(to, CaseState::FalsePositive | CaseState::Benign | CaseState::Resolved) {
         return Vec::new();
     }
     let learner = match learner(state).await {

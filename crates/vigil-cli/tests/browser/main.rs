@@ -413,8 +413,10 @@ fn a_false_positive_is_reviewed_as_a_filter_and_accepted_in_a_browser() {
     let lead = driver.session(1280);
     sign_in(&lead, &demo, "demo-lead");
     lead.click(&with_text(&lead, "nav a", "Learning"));
-    let queue = until(&lead, "the learning queue", |_, page| page.contains("Waiting for review (1)"));
-    assert!(queue.contains("Tuning: Interactive Session Started Through Systems Manager"), "{queue}");
+    let queue = until(&lead, "the learning queue", |_, page| page.contains("Tuning: Interactive Session"));
+    // The demo's own closings filed theirs too: the trail stopped by a stolen key is a
+    // regression test of the rule that caught it.
+    assert!(queue.contains("Regression test: CloudTrail Logging Stopped"), "{queue}");
     lead.screenshot(&dir.join("learning.png"));
     no_violations(&lead, "learning");
     lead.click(&with_text(&lead, "tbody td a", "Tuning:"));
@@ -434,4 +436,11 @@ fn a_false_positive_is_reviewed_as_a_filter_and_accepted_in_a_browser() {
     lead.screenshot(&dir.join("learning-accepted.png"));
     lead.go(&format!("{}/ui/cases/{case}", demo.url));
     until(&lead, "the case learned", |_, page| page.contains("· learned ·"));
+    // The regression test the demo's malicious closing filed: its files and expected matches.
+    lead.go(&format!("{}/ui/learning", demo.url));
+    lead.click(&with_text(&lead, "tbody td a", "Regression test:"));
+    let test = until(&lead, "the regression test", |_, page| page.contains("The test"));
+    assert!(test.contains("Matches expected") && test.contains("regression_tests_info"), "{test}");
+    lead.screenshot(&dir.join("learning-regression.png"));
+    no_violations(&lead, "regression test");
 }

@@ -143,6 +143,42 @@ fn a_false_positive_becomes_a_reviewed_filter_and_the_same_activity_no_longer_al
     ingest(&serve, &token, &[session("mallory", "203.0.113.50", 33, 4)], &mut stored);
     assert_eq!(alerts_by(&api, "mallory"), 1, "the filter is narrower than the rule");
 
+    // Mallory's case, judged malicious, becomes a regression test of the rule; accepted, it is
+    // written in SigmaHQ's layout and passes `vigil rules test`.
+    let cases = api.get("/api/v1/cases");
+    let mallory = cases["cases"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["title"].as_str().is_some_and(|t| t.contains("mallory"))))
+        .and_then(|c| c["id"].as_str())
+        .expect("mallory's case")
+        .to_owned();
+    let resolve = json!({"to": "resolved", "reason": "not ours: the key was stolen"});
+    let (status, moved) = api.post(&format!("/api/v1/cases/{mallory}/transition"), &resolve);
+    assert_eq!(status, 200, "{moved}");
+    let filed = api.get(&format!("/api/v1/cases/{mallory}/learning"));
+    let test = filed["tasks"].as_array().and_then(|t| t.first()).cloned().expect("a regression task");
+    assert_eq!(test["kind"], "regression", "{test}");
+    assert!(
+        test["artefact"].as_str().is_some_and(|a| a.contains("match_count: 1") && a.contains(SSM_SESSION)),
+        "{test}"
+    );
+    let test_id = test["id"].as_str().expect("id").to_owned();
+    let keep = json!({"decision": "accept", "rationale": "the stolen key's session must keep alerting"});
+    let (status, decided) = api.post(&format!("/api/v1/learning/{test_id}/decision"), &keep);
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["case_state"], "learned", "{decided}");
+    assert!(decided["rules_loaded"].is_null(), "a regression test changes no rule: {decided}");
+    let folder = std::path::PathBuf::from(decided["written"].as_str().expect("written"));
+    assert!(folder.join("info.yml").is_file() && folder.join(format!("{SSM_SESSION}.json")).is_file());
+    let tested = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["rules", "test", "--builtin", "--rules"])
+        .arg(&rules)
+        .arg(rules.join("regression_data"))
+        .output()
+        .expect("vigil rules test");
+    let said = String::from_utf8_lossy(&tested.stdout);
+    assert!(tested.status.success() && said.contains("1 passed, 0 failed"), "{said}");
+
     // A decided task cannot be decided again.
     let (status, _) = api.post(&format!("/api/v1/learning/{id}/decision"), &accept);
     assert_eq!(status, 409);

@@ -111,6 +111,73 @@ fn check_targets_only(artefact: &str, rule_id: &str) -> ApiResult<()> {
     }
 }
 
+/// A regression test's `info.yml` must still test the task's rule.
+fn check_same_rule(artefact: &str, rule_id: &str) -> ApiResult<()> {
+    let info = vigil_detect::regression::RegressionInfo::parse(artefact)
+        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: not a regression info file: {e}")))?;
+    if info.rule_id() == Some(rule_id) && !info.regression_tests_info.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Code::BadRequest,
+            format!("artefact: an info.yml whose rule_metadata names rule {rule_id}, with its tests"),
+        ))
+    }
+}
+
+/// Takes back what an accepted task wrote when its decision could not be recorded.
+fn remove(path: &Path) {
+    if path.is_dir() {
+        let _ = std::fs::remove_dir_all(path);
+    } else {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Writes an accepted regression test as `regression_data/<task id>/` under the learnt rules:
+/// the `info.yml` and, for each test, the case's events read back from the store, one record a
+/// line. An event purged since the task was filed makes the test impossible: refused.
+async fn write_regression(
+    state: &AppState,
+    dir: &Path,
+    task: &LearningTask,
+    info: &str,
+) -> ApiResult<PathBuf> {
+    let folder = dir.join("regression_data").join(&task.id);
+    let mut files = Vec::new();
+    for test in task.replay["tests"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = test["file"].as_str().unwrap_or_default();
+        // The name is Vigil's own (a rule id and an extension); anything else is refused.
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || name.starts_with('.')
+        {
+            return Err(ApiError::internal(format!("learning task {}: test file name {name:?}", task.id)));
+        }
+        let mut lines = String::new();
+        for id in test["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let id = id.as_str().unwrap_or_default();
+            let event = state.store.event(id).await?.ok_or_else(|| {
+                ApiError::new(
+                    Code::Conflict,
+                    format!("event {id} of this test is no longer stored (retention)"),
+                )
+            })?;
+            lines.push_str(&vigil_engine::learn::regression::record_line(&event));
+            lines.push('\n');
+        }
+        files.push((name.to_owned(), lines));
+    }
+    std::fs::create_dir_all(&folder).map_err(ApiError::internal)?;
+    let written = std::fs::write(folder.join("info.yml"), info)
+        .and_then(|()| files.iter().try_for_each(|(name, lines)| std::fs::write(folder.join(name), lines)));
+    if let Err(e) = written {
+        remove(&folder);
+        return Err(ApiError::internal(e));
+    }
+    Ok(folder)
+}
+
 /// Writes an accepted filter where the learning rules live; the name is the task's id, which
 /// is Vigil's own (`lt-` and hex), never text from a log or a reviewer.
 fn write_filter(dir: &Path, task: &LearningTask, artefact: &str) -> ApiResult<PathBuf> {
@@ -141,9 +208,10 @@ pub async fn decide(
     let by = actor(&auth.principal, from);
     let now_ms = state.store.clock().now().timestamp_millis();
     // An edit is replayed as the proposal was, before anything is decided on it.
+    let rule_id = task.rule_id.clone().unwrap_or_default();
     let edited = match (&body.artefact, body.decision) {
-        (Some(artefact), Decision::Accept) if *artefact != task.artefact => {
-            let rule_id = task.rule_id.clone().unwrap_or_default();
+        (Some(artefact), Decision::Accept) if *artefact == task.artefact => None,
+        (Some(artefact), Decision::Accept) if task.kind == LearningKind::Tuning => {
             check_targets_only(artefact, &rule_id)?;
             let learner = crate::learning::learner(&state).await?;
             let replayed =
@@ -153,14 +221,23 @@ pub async fn decide(
             let hides = replayed["hides_malicious"].as_bool().unwrap_or(true);
             Some((artefact.clone(), replayed, hides))
         }
+        // A regression test's counts and names may be edited; its events stay the case's.
+        (Some(artefact), Decision::Accept) if task.kind == LearningKind::Regression => {
+            check_same_rule(artefact, &rule_id)?;
+            Some((artefact.clone(), task.replay.clone(), false))
+        }
+        (Some(_), Decision::Accept) => {
+            return Err(ApiError::new(Code::BadRequest, "artefact: this kind of task takes no edit"));
+        }
         (Some(_), Decision::Reject) => {
             return Err(ApiError::new(Code::BadRequest, "artefact: only an acceptance carries an edit"));
         }
-        _ => None,
+        (None, _) => None,
     };
-    let accepting_filter = body.decision == Decision::Accept && task.kind == LearningKind::Tuning;
+    let writes = body.decision == Decision::Accept
+        && matches!(task.kind, LearningKind::Tuning | LearningKind::Regression);
     let dir = state.learning.rules_dir.clone();
-    if accepting_filter && dir.is_none() {
+    if writes && dir.is_none() {
         return Err(ApiError::new(
             Code::Conflict,
             "no folder for learnt rules is configured (learning.rules_dir, or a serve.rules folder)",
@@ -178,27 +255,31 @@ pub async fn decide(
     let decided = tx.decide_learning_task(&id, &review, &by).await?;
     let mut written = None;
     if decided == Decided::Accepted
-        && task.kind == LearningKind::Tuning
+        && writes
         && let Some(dir) = &dir
     {
         let artefact = edited.as_ref().map_or(task.artefact.as_str(), |(a, _, _)| a.as_str());
-        let path = write_filter(dir, &task, artefact)?;
+        let path = match task.kind {
+            LearningKind::Regression => write_regression(&state, dir, &task, artefact).await?,
+            _ => write_filter(dir, &task, artefact)?,
+        };
         let shown = path.display().to_string();
         if let Err(e) = tx.audit_rules_write(&task, &shown, &by).await {
-            let _ = std::fs::remove_file(&path);
+            remove(&path);
             return Err(e.into());
         }
         written = Some(path);
     }
     if let Err(e) = tx.commit().await {
         if let Some(path) = &written {
-            let _ = std::fs::remove_file(path);
+            remove(path);
         }
         return Err(e.into());
     }
-    let rules_loaded = match &written {
-        Some(_) => Some(super::rules::reload_now(&state, &by).await?),
-        None => None,
+    // A filter changes what runs; a regression test changes nothing the engine loads.
+    let rules_loaded = match (&written, task.kind) {
+        (Some(_), LearningKind::Tuning) => Some(super::rules::reload_now(&state, &by).await?),
+        _ => None,
     };
     let case_state = learned_when_decided(&state, &task.case_id, &by).await?;
     let task = state.store.learning_task(&id).await?.ok_or_else(|| ApiError::not_found("learning task"))?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
-use vigil_store::{Decision, LearningTask};
+use vigil_store::{Decision, LearningKind, LearningTask};
 
 use super::layout::{segment, shell};
 use super::{Page, failure};
@@ -25,6 +25,11 @@ fn status(t: &LearningTask) -> Markup {
             "waits for a second person (accepted by " (t.first_accepted_by.as_deref().unwrap_or("")) ")"
         } @else { (t.status) }
     }
+}
+
+/// How many matches a regression test's files expect, together.
+fn matches(replay: &Value) -> u64 {
+    replay["tests"].as_array().map_or(0, |t| t.iter().filter_map(|f| f["matches"].as_u64()).sum())
 }
 
 fn removed(replay: &Value, label: &str) -> u64 {
@@ -47,8 +52,12 @@ pub async fn list(page_in: Page<perm::RuleRead>, State(state): State<AppState>) 
                         td { a href={ "/ui/learning/" (segment(&t.id)) } { (t.title) } br; code.muted { (t.id) } }
                         td { a href={ "/ui/cases/" (segment(&t.case_id)) } { code { (t.case_id) } } }
                         td {
-                            (removed(&t.replay, "benign")) " benign, " (removed(&t.replay, "unjudged")) " not judged"
-                            @if t.hides_malicious { br; strong.bad { (removed(&t.replay, "malicious")) " judged malicious" } }
+                            @if t.kind == LearningKind::Regression {
+                                "none (a test: " (matches(&t.replay)) " matches must hold)"
+                            } @else {
+                                (removed(&t.replay, "benign")) " benign, " (removed(&t.replay, "unjudged")) " not judged"
+                                @if t.hides_malicious { br; strong.bad { (removed(&t.replay, "malicious")) " judged malicious" } }
+                            }
                         }
                         td { (status(t)) }
                     }
@@ -94,25 +103,41 @@ pub async fn task(
         @if t.hides_malicious {
             p.bad { strong { "This change would hide " (removed(r, "malicious")) " alerts of cases judged malicious." } " Accepting it takes two people." }
         }
-        h2 { "Replay" }
-        p {
-            "Over " (r["period"]["from"].as_str().unwrap_or("")) " to " (r["period"]["to"].as_str().unwrap_or("")) ": "
-            (r["replayed"].as_u64().unwrap_or(0)) " alerts of the rule replayed; the change removes "
-            (removed(r, "benign")) " judged false positive or benign, "
-            (removed(r, "unjudged")) " not judged and "
-            (removed(r, "malicious")) " judged malicious."
-        }
-        @if !by_case.is_empty() {
+        @if t.kind == LearningKind::Regression {
+            h2 { "The test" }
+            p { "The case's events that fired the rule, written beside the " code { "info.yml" } " when accepted; the rule must keep matching them." }
             table {
-                thead { tr { th { "Case" } th { "Verdict" } th { "Alerts" } th { "Removed" } } }
-                tbody { @for c in &by_case {
+                thead { tr { th { "File" } th { "Read as" } th { "Events" } th { "Matches expected" } } }
+                tbody { @for f in r["tests"].as_array().map(Vec::as_slice).unwrap_or_default() {
                     tr {
-                        td { @match c["case"].as_str() { Some(id) => a href={ "/ui/cases/" (segment(id)) } { code { (id) } }, None => "no case" } }
-                        td { (c["verdict"].as_str().unwrap_or("")) }
-                        td { (c["alerts"].as_u64().unwrap_or(0)) }
-                        td { (c["removed"].as_u64().unwrap_or(0)) }
+                        td { code { (f["file"].as_str().unwrap_or("")) } }
+                        td { (f["format"].as_str().unwrap_or("")) }
+                        td { (f["events"].as_array().map_or(0, Vec::len)) }
+                        td { (f["matches"].as_u64().unwrap_or(0)) }
                     }
                 } }
+            }
+        } @else {
+            h2 { "Replay" }
+            p {
+                "Over " (r["period"]["from"].as_str().unwrap_or("")) " to " (r["period"]["to"].as_str().unwrap_or("")) ": "
+                (r["replayed"].as_u64().unwrap_or(0)) " alerts of the rule replayed; the change removes "
+                (removed(r, "benign")) " judged false positive or benign, "
+                (removed(r, "unjudged")) " not judged and "
+                (removed(r, "malicious")) " judged malicious."
+            }
+            @if !by_case.is_empty() {
+                table {
+                    thead { tr { th { "Case" } th { "Verdict" } th { "Alerts" } th { "Removed" } } }
+                    tbody { @for c in &by_case {
+                        tr {
+                            td { @match c["case"].as_str() { Some(id) => a href={ "/ui/cases/" (segment(id)) } { code { (id) } }, None => "no case" } }
+                            td { (c["verdict"].as_str().unwrap_or("")) }
+                            td { (c["alerts"].as_u64().unwrap_or(0)) }
+                            td { (c["removed"].as_u64().unwrap_or(0)) }
+                        }
+                    } }
+                }
             }
         }
         h2 { "Proposed document" }
@@ -121,7 +146,10 @@ pub async fn task(
             h2 { "Review" }
             form method="post" action={ "/ui/learning/" (segment(&t.id)) "/decision" } {
                 input type="hidden" name="csrf_token" value=(page_in.csrf());
-                label for="artefact" { "Document (edit it to accept a changed version; it is replayed again)" }
+                label for="artefact" {
+                    @if t.kind == LearningKind::Regression { "Document (its counts and names may be edited; the events stay the case's)" }
+                    @else { "Document (edit it to accept a changed version; it is replayed again)" }
+                }
                 textarea #artefact name="artefact" rows="16" spellcheck="false" { (t.artefact) }
                 label for="rationale" { "Rationale" }
                 textarea #rationale name="rationale" rows="3" required maxlength="2000" {}

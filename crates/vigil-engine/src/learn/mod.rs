@@ -1,4 +1,5 @@
 //! What a closing case teaches, worked out from the store before the closing commits: for a
+//! malicious verdict, a regression test per rule that caught it (`regression`); for a
 //! false-positive or benign verdict, a Sigma filter for each rule that fired in the case, built
 //! from the records of the rule's benign alerts and replayed against every alert of the rule in
 //! the replay period, labelled by the verdicts of their cases. Replaying against the rule's
@@ -16,6 +17,8 @@ use vigil_store::{LearningKind, LearningTask, Store, VerdictFilter, time};
 
 use crate::decode::decode_views;
 use crate::error::Result;
+
+pub mod regression;
 
 /// The rules a learner replays, as files and as loaded rules.
 pub struct Learner {
@@ -41,10 +44,16 @@ impl Learner {
         })
     }
 
-    /// The rule files, for a reviewer's edited artefact to be replayed as the proposal was.
+    /// A loaded rule by id.
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.get(id)
     }
+}
+
+/// The rule loaded from its own file(s) alone, to find which view of an event it fires on.
+fn rule_alone(learner: &Learner, rule: &RuleInfo) -> Option<RuleSet> {
+    let files: Vec<RuleFile> = learner.files.iter().filter(|f| f.name == rule.file).cloned().collect();
+    RuleSet::load(&files, &learner.config).map(|(set, _)| set).ok()
 }
 
 fn label_of_state(state: CaseState) -> Label {
@@ -81,11 +90,7 @@ async fn firings(
             *entry = Label::Malicious;
         }
     }
-    let only_rule = {
-        let files: Vec<RuleFile> = learner.files.iter().filter(|f| f.name == rule.file).cloned().collect();
-        RuleSet::load(&files, &learner.config).map(|(set, _)| set).ok()
-    };
-    let Some(only_rule) = only_rule else { return Ok(Vec::new()) };
+    let Some(only_rule) = rule_alone(learner, rule) else { return Ok(Vec::new()) };
     let mut states: HashMap<String, Label> = HashMap::new();
     let mut seen_events = BTreeSet::new();
     let mut out = Vec::new();
@@ -164,6 +169,16 @@ pub fn replay_summary(outcome: &ReplayOutcome, firings: &[Firing], since: &str, 
     })
 }
 
+/// A name-based UUID (version 5 layout) from the first 16 bytes of a digest.
+fn uuid_from(digest: &[u8]) -> String {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
+}
+
 fn task_id(case: &CaseId, proposal: &FilterProposal) -> String {
     let digest = Sha256::digest(format!("{case}\0{}", proposal.id));
     format!("lt-{}", &hex::encode(digest)[..20])
@@ -178,10 +193,12 @@ pub async fn tasks_for_closing(
     to: CaseState,
     now_ms: i64,
 ) -> Result<Vec<LearningTask>> {
-    if label_of_state(to) != Label::Benign {
-        return Ok(Vec::new());
-    }
     let rule_ids: BTreeSet<String> = store.case_alerts(case).await?.into_iter().map(|a| a.rule_id).collect();
+    match label_of_state(to) {
+        Label::Malicious => return regression::tasks(store, learner, case, &rule_ids, now_ms).await,
+        Label::Benign => {}
+        Label::Unjudged => return Ok(Vec::new()),
+    }
     let (since, until) = (time::from_millis(now_ms - learner.period_ms), time::from_millis(now_ms));
     let mut tasks = Vec::new();
     for rule_id in rule_ids {
