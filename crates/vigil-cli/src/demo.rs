@@ -238,9 +238,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         let learning = running.store.learning_tasks(Some("proposed")).await?;
         if !learning.is_empty() {
+            let (n, noun) = (learning.len(), if learning.len() == 1 { "proposal" } else { "proposals" });
             println!(
-                "  ({} learning proposals from the closed cases wait for review at /ui/learning: demo-lead)",
-                learning.len()
+                "  ({n} learning {noun} from the closed cases wait for review at /ui/learning: demo-lead)"
             );
         }
         println!("\n{} events stored, {} cases:", running.store.event_count().await?, cases.len());

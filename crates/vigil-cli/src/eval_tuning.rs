@@ -84,7 +84,7 @@ fn evaluate(data: &Path, work: &Path) -> Result<ExitCode> {
         next.extend(labelled(data, &sets.held_benign, format, Label::Benign)?);
     }
     let files = hunt_rule_files(&sigmahq_rules(data), false)?;
-    let tunings = propose_and_replay(&files, &past, &RuleSetConfig::default())?;
+    let tunings = propose_and_replay(&files, &past, &[], &RuleSetConfig::default())?;
     let accepted: Vec<&Tuning> = tunings.iter().filter(|t| !t.replay.hides_malicious()).collect();
     let count = |firings: &[Firing], label: Label| firings.iter().filter(|f| f.label == label).count();
     println!(

@@ -82,9 +82,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         pct(m.evidence.share)
     );
     println!(
-        "  {} SLA breaches, {} rules to tune, {} of {} rules never fired",
+        "  {} SLA breaches, {} rules to tune, {} learning proposals waiting, {} of {} rules never fired",
         card.sla_breaches.len(),
         card.tuning.len(),
+        card.proposals_waiting.len(),
         card.silent_rules.as_ref().map_or(0, Vec::len),
         rules.len()
     );

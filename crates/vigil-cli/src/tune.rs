@@ -240,7 +240,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if judged == 0 {
         bail!("no alert of the hunt is covered by a verdict (check the case ids and event uids)");
     }
-    let tunings = propose_and_replay(&files, &firings, &RuleSetConfig::default()).context("replaying")?;
+    let tunings =
+        propose_and_replay(&files, &firings, &[], &RuleSetConfig::default()).context("replaying")?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

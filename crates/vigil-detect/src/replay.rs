@@ -102,19 +102,25 @@ pub fn replay(
 }
 
 /// A filter proposal for every rule with benign firings, each replayed against all the rule's
-/// firings (indices in the outcome are into `firings`). Rules whose file is not among `files`
-/// get no proposal: nothing could replay it.
+/// firings (indices in the outcome are into `firings`). No value of a malicious firing, nor of
+/// `also_malicious` (other events of cases judged malicious), is ever excluded. Rules whose file
+/// is not among `files` get no proposal: nothing could replay it.
 pub fn propose_and_replay(
     files: &[RuleFile],
     firings: &[Firing],
+    also_malicious: &[&SourceView],
     config: &RuleSetConfig,
 ) -> Result<Vec<Tuning>> {
     let mut by_rule: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in firings.iter().enumerate() {
         by_rule.entry(f.rule.id.as_str()).or_default().push(i);
     }
-    let malicious: Vec<&SourceView> =
-        firings.iter().filter(|f| f.label == Label::Malicious).map(|f| &f.view).collect();
+    let malicious: Vec<&SourceView> = firings
+        .iter()
+        .filter(|f| f.label == Label::Malicious)
+        .map(|f| &f.view)
+        .chain(also_malicious.iter().copied())
+        .collect();
     let mut out = Vec::new();
     for indices in by_rule.values() {
         let of_rule: Vec<&Firing> = indices.iter().map(|i| &firings[*i]).collect();
@@ -182,7 +188,7 @@ detection:
             firing("PSEXESVC", "corp\\alice", Label::Malicious),
             firing("Updater", "corp\\svc-backup", Label::Unjudged),
         ];
-        let tunings = propose_and_replay(&files, &firings, &RuleSetConfig::default()).expect("replays");
+        let tunings = propose_and_replay(&files, &firings, &[], &RuleSetConfig::default()).expect("replays");
         let [t] = &tunings[..] else { panic!("one proposal: {tunings:?}") };
         assert_eq!(t.replay.removed_benign, vec![0, 1]);
         assert!(!t.replay.hides_malicious(), "{t:?}");

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use vigil_detect::replay::{Firing, Label, ReplayOutcome, propose_and_replay, replay};
 use vigil_detect::tune::FilterProposal;
 use vigil_detect::{RuleFile, RuleInfo, RuleSet, RuleSetConfig};
+use vigil_model::view::SourceView;
 use vigil_model::{CaseId, CaseState};
-use vigil_store::{LearningKind, LearningTask, Store, VerdictFilter, time};
+use vigil_store::{CaseFilter, LearningKind, LearningTask, Store, VerdictFilter, time};
 
 use crate::decode::decode_views;
 use crate::error::Result;
@@ -140,6 +141,37 @@ async fn firings(
     Ok(out)
 }
 
+/// Every view of the events cited by alerts (from `since` on) of cases judged malicious, whatever
+/// their rule: a value an attack touched (an account, an address, a host) is never excluded.
+/// At most `max_alerts` alerts are read.
+async fn malicious_views(store: &Store, learner: &Learner, since: &str) -> Result<Vec<SourceView>> {
+    let mut cases: BTreeSet<CaseId> =
+        store.verdicts().await?.into_iter().filter(|v| v.verdict == "malicious").map(|v| v.case_id).collect();
+    let resolved =
+        CaseFilter { state: Some(CaseState::Resolved), limit: learner.max_alerts, ..CaseFilter::default() };
+    cases.extend(store.cases(&resolved).await?.into_iter().map(|c| c.id));
+    let (mut views, mut read, mut seen) = (Vec::new(), 0, BTreeSet::new());
+    for case in cases {
+        for alert in store.case_alerts(&case).await? {
+            if alert.time.as_str() < since || read >= learner.max_alerts {
+                continue;
+            }
+            read += 1;
+            let Ok(finding) = serde_json::from_value::<vigil_correlate::Alert>(alert.finding) else {
+                continue;
+            };
+            for evidence in finding.evidence {
+                if !seen.insert(evidence.event_uid.clone()) {
+                    continue;
+                }
+                let Some(event) = store.event(&evidence.event_uid).await? else { continue };
+                views.extend(decode_views(&event.views, &event.raw).unwrap_or_default());
+            }
+        }
+    }
+    Ok(views)
+}
+
 /// What a replay found, as a task keeps it and a reviewer reads it.
 pub fn replay_summary(outcome: &ReplayOutcome, firings: &[Firing], since: &str, until: &str) -> Value {
     let mut by_case: BTreeMap<(String, Label), (usize, usize)> = BTreeMap::new();
@@ -200,12 +232,15 @@ pub async fn tasks_for_closing(
         Label::Unjudged => return Ok(Vec::new()),
     }
     let (since, until) = (time::from_millis(now_ms - learner.period_ms), time::from_millis(now_ms));
+    let attacked = malicious_views(store, learner, &since).await?;
     let mut tasks = Vec::new();
     for rule_id in rule_ids {
         // Behavioural and correlation alerts have no rule file a filter could be loaded beside.
         let Some(rule) = learner.rule(&rule_id) else { continue };
         let firings = firings(store, learner, rule, Some((case, Label::Benign)), now_ms).await?;
-        let tunings = propose_and_replay(&learner.files, &firings, &learner.config).unwrap_or_default();
+        let tainted: Vec<&SourceView> = attacked.iter().collect();
+        let tunings =
+            propose_and_replay(&learner.files, &firings, &tainted, &learner.config).unwrap_or_default();
         for t in tunings {
             let mut summary = replay_summary(&t.replay, &firings, &since, &until);
             summary["exclusions"] = serde_json::to_value(&t.proposal.exclusions).unwrap_or_default();

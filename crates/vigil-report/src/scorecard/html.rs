@@ -145,6 +145,29 @@ pub fn body(card: &Scorecard, link_cases: bool) -> String {
         out.push_str("</tbody></table>");
     }
 
+    out.push_str("<h2 id=\"proposals\">Learning proposals waiting</h2>");
+    if card.proposals_waiting.is_empty() {
+        out.push_str("<p class=\"muted\">None: every proposal closed cases filed is decided.</p>");
+    } else {
+        out.push_str("<table><thead><tr><th>Proposal</th><th>Case</th><th>Filed</th></tr></thead><tbody>");
+        for p in &card.proposals_waiting {
+            let _ = write!(
+                out,
+                "<tr><td>{}{} <span class=\"muted\"><code>{}</code></span></td><td><code>{}</code></td><td>{}</td></tr>",
+                esc(&p.title),
+                if p.hides_malicious {
+                    " <span class=\"bad\">(hides a malicious alert: two people)</span>"
+                } else {
+                    ""
+                },
+                esc(&p.id),
+                esc(&p.case_id),
+                esc(&p.filed_at)
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+
     out.push_str("<h2 id=\"silent\">Rules that never fired</h2>");
     match (&card.silent_rules, card.rules_running) {
         (Some(silent), Some(running)) => {

@@ -117,6 +117,19 @@ pub struct TuningCandidate {
     pub false_positive_rate: f64,
 }
 
+/// A learning task a closed case filed that waits for review.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WaitingProposal {
+    pub id: String,
+    /// `tuning`, `regression`, …
+    pub kind: String,
+    pub title: String,
+    pub case_id: String,
+    pub filed_at: String,
+    /// Its replay would hide an alert of a case judged malicious (two people must accept it).
+    pub hides_malicious: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Scorecard {
     pub week: String,
@@ -135,6 +148,8 @@ pub struct Scorecard {
     pub sla_breaches: Vec<SlaBreach>,
     pub actions: Vec<ActionTally>,
     pub tuning: Vec<TuningCandidate>,
+    /// The learning proposals waiting for review now (`/ui/learning`), oldest first.
+    pub proposals_waiting: Vec<WaitingProposal>,
 }
 
 /// A rule is a tuning candidate with at least this many judged alerts…
@@ -226,6 +241,7 @@ pub fn assemble(
         sla_breaches: breaches,
         actions: actions.into_values().collect(),
         tuning,
+        proposals_waiting: Vec::new(),
     }
 }
 
@@ -241,5 +257,19 @@ pub async fn build(store: &Store, week: Week, rules: Option<&[RuleInfo]>) -> Res
             &vigil_store::time::from_millis(week.end_ms()),
         )
         .await?;
-    Ok(assemble(week, &histories, breaches, rules, store.clock().stamp()))
+    let mut card = assemble(week, &histories, breaches, rules, store.clock().stamp());
+    card.proposals_waiting = store
+        .learning_tasks(Some("proposed"))
+        .await?
+        .into_iter()
+        .map(|t| WaitingProposal {
+            id: t.id,
+            kind: t.kind.as_str().to_owned(),
+            title: t.title,
+            case_id: t.case_id,
+            filed_at: t.created_at,
+            hides_malicious: t.hides_malicious,
+        })
+        .collect();
+    Ok(card)
 }

@@ -45,8 +45,10 @@ pub(crate) async fn scorecard_of(
     if !who.may(Permission::CaseRead) {
         let named = card.sla_breaches.iter().map(|b| b.case_id.clone());
         let named = named.chain(card.metrics.evidence.incomplete.iter().map(|(c, _)| c.clone()));
+        let named = named.chain(card.proposals_waiting.iter().map(|p| p.case_id.clone()));
         let granted = super::grants::covered_ids(state, who, named.collect::<Vec<_>>()).await?;
         card.sla_breaches.retain(|b| granted.contains(&b.case_id));
+        card.proposals_waiting.retain(|p| granted.contains(&p.case_id));
         card.metrics.evidence.incomplete.retain(|(c, _)| granted.contains(c));
         super::grants::audit_report_view(state, who, from, &format!("scorecard {week}")).await?;
     }
