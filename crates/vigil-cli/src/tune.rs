@@ -256,7 +256,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         println!();
     }
     println!(
-        "{} proposals from {judged} judged alerts of {} ({} would hide an alert judged malicious)",
+        "proposals: {} (from {judged} judged alerts of {}); would hide an alert judged malicious: {}",
         tunings.len(),
         firings.len(),
         tunings.iter().filter(|t| t.replay.hides_malicious()).count()

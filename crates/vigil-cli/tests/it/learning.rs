@@ -196,6 +196,21 @@ fn a_false_positive_becomes_a_reviewed_filter_and_the_same_activity_no_longer_al
         .expect("vigil rules test");
     let said = String::from_utf8_lossy(&tested.stdout);
     assert!(tested.status.success() && said.contains("1 passed, 0 failed"), "{said}");
+    // The same folder asking for more matches than the events give fails, naming the rule.
+    let info = std::fs::read_to_string(folder.join("info.yml")).expect("info.yml");
+    std::fs::write(folder.join("info.yml"), info.replace("match_count: 1", "match_count: 5")).expect("edit");
+    let strict = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["rules", "test", "--builtin", "--rules"])
+        .arg(&rules)
+        .arg(rules.join("regression_data"))
+        .output()
+        .expect("vigil rules test");
+    let said = String::from_utf8_lossy(&strict.stdout);
+    assert_eq!(strict.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("rule {SSM_SESSION} matched")) && said.contains("expected at least 5"),
+        "{said}"
+    );
 
     // A decided task cannot be decided again.
     let (status, _) = api.post(&format!("/api/v1/learning/{id}/decision"), &accept);

@@ -20,6 +20,7 @@ mod server;
 #[cfg(feature = "connector-tests")]
 mod ssh_cli;
 mod tamper;
+mod tune;
 mod witness;
 
 use std::path::{Path, PathBuf};
