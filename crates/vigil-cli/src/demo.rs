@@ -238,10 +238,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         let learning = running.store.learning_tasks(Some("proposed")).await?;
         if !learning.is_empty() {
-            let (n, noun) = (learning.len(), if learning.len() == 1 { "proposal" } else { "proposals" });
-            println!(
-                "  ({n} learning {noun} from the closed cases wait for review at /ui/learning: demo-lead)"
-            );
+            let waits = if learning.len() == 1 { "proposal waits" } else { "proposals wait" };
+            println!("  ({} learning {waits} for review at /ui/learning: demo-lead)", learning.len());
         }
         println!("\n{} events stored, {} cases:", running.store.event_count().await?, cases.len());
         for c in &cases {

@@ -82,7 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         pct(m.evidence.share)
     );
     println!(
-        "  {} SLA breaches, {} rules to tune, {} learning proposals waiting, {} of {} rules never fired",
+        "  {} SLA breaches, {} rules to tune, learning proposals waiting: {}, {} of {} rules never fired",
         card.sla_breaches.len(),
         card.tuning.len(),
         card.proposals_waiting.len(),
