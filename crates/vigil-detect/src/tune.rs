@@ -316,7 +316,16 @@ fn uuid_of(p: &FilterProposal) -> String {
         h.update([0]);
         h.update(e.value.to_string().as_bytes());
     }
-    let mut b: [u8; 16] = h.finalize()[..16].try_into().unwrap_or([0; 16]);
+    name_uuid(&h.finalize())
+}
+
+/// A name-based UUID (version 5 layout) from the first 16 bytes of a SHA-256 digest: the id of
+/// a document Vigil derives (a filter, a regression test), the same for the same inputs.
+pub fn name_uuid(digest: &[u8]) -> String {
+    let mut b = [0u8; 16];
+    for (to, from) in b.iter_mut().zip(digest) {
+        *to = *from;
+    }
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex::encode(b);

@@ -7,14 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_detect::replay::{Firing, Label, ReplayOutcome, propose_and_replay, replay};
-use vigil_detect::tune::FilterProposal;
 use vigil_detect::{RuleFile, RuleInfo, RuleSet, RuleSetConfig};
 use vigil_model::view::SourceView;
 use vigil_model::{CaseId, CaseState};
-use vigil_store::{CaseFilter, LearningKind, LearningTask, Store, VerdictFilter, time};
+use vigil_store::{CaseFilter, LearningKind, LearningTask, Store, StoredEvent, VerdictFilter, time};
 
 use crate::decode::decode_views;
 use crate::error::Result;
@@ -55,6 +55,27 @@ impl Learner {
 fn rule_alone(learner: &Learner, rule: &RuleInfo) -> Option<RuleSet> {
     let files: Vec<RuleFile> = learner.files.iter().filter(|f| f.name == rule.file).cloned().collect();
     RuleSet::load(&files, &learner.config).map(|(set, _)| set).ok()
+}
+
+/// The stored events an alert's finding cites, with their views, skipping those already in
+/// `seen` (and adding the rest). An event purged by retention, or one whose views no longer
+/// read, can no longer be replayed: it is left out.
+async fn cited_events(
+    store: &Store,
+    finding: &Value,
+    seen: &mut BTreeSet<String>,
+) -> Result<Vec<(StoredEvent, Vec<SourceView>)>> {
+    let Ok(finding) = vigil_correlate::Alert::deserialize(finding) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for evidence in finding.evidence {
+        if !seen.insert(evidence.event_uid.clone()) {
+            continue;
+        }
+        let Some(event) = store.event(&evidence.event_uid).await? else { continue };
+        let Ok(views) = decode_views(&event.views, &event.raw) else { continue };
+        out.push((event, views));
+    }
+    Ok(out)
 }
 
 fn label_of_state(state: CaseState) -> Label {
@@ -112,29 +133,20 @@ async fn firings(
             },
             (None, _) => Label::Unjudged,
         };
-        let Ok(finding) = serde_json::from_value::<vigil_correlate::Alert>(alert.finding.clone()) else {
-            continue;
-        };
-        for evidence in finding.evidence {
-            if !seen_events.insert(evidence.event_uid.clone()) {
-                continue;
-            }
-            // An event purged by retention can no longer be replayed: it is left out.
-            let Some(event) = store.event(&evidence.event_uid).await? else { continue };
-            let Ok(views) = decode_views(&event.views, &event.raw) else { continue };
-            for view in views {
-                let Some(d) = only_rule.evaluate(&view).into_iter().find(|d| d.rule.id == rule.id) else {
-                    continue;
-                };
+        for (event, views) in cited_events(store, &alert.finding, &mut seen_events).await? {
+            let firing = views.into_iter().find_map(|view| {
+                let d = only_rule.evaluate(&view).into_iter().find(|d| d.rule.id == rule.id)?;
+                Some((view, d.matched.into_iter().map(|(f, _)| f).collect()))
+            });
+            if let Some((view, matched)) = firing {
                 out.push(Firing {
                     rule: rule.clone(),
-                    event_uid: event.id.clone(),
-                    matched: d.matched.iter().map(|(f, _)| f.clone()).collect(),
+                    event_uid: event.id,
+                    matched,
                     view,
                     label,
                     case: case.as_ref().map(ToString::to_string),
                 });
-                break;
             }
         }
     }
@@ -157,15 +169,8 @@ async fn malicious_views(store: &Store, learner: &Learner, since: &str) -> Resul
                 continue;
             }
             read += 1;
-            let Ok(finding) = serde_json::from_value::<vigil_correlate::Alert>(alert.finding) else {
-                continue;
-            };
-            for evidence in finding.evidence {
-                if !seen.insert(evidence.event_uid.clone()) {
-                    continue;
-                }
-                let Some(event) = store.event(&evidence.event_uid).await? else { continue };
-                views.extend(decode_views(&event.views, &event.raw).unwrap_or_default());
+            for (_, cited) in cited_events(store, &alert.finding, &mut seen).await? {
+                views.extend(cited);
             }
         }
     }
@@ -174,16 +179,17 @@ async fn malicious_views(store: &Store, learner: &Learner, since: &str) -> Resul
 
 /// What a replay found, as a task keeps it and a reviewer reads it.
 pub fn replay_summary(outcome: &ReplayOutcome, firings: &[Firing], since: &str, until: &str) -> Value {
+    let removed: BTreeSet<usize> =
+        [&outcome.removed_benign, &outcome.removed_malicious, &outcome.removed_unjudged]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
     let mut by_case: BTreeMap<(String, Label), (usize, usize)> = BTreeMap::new();
     for (i, f) in firings.iter().enumerate() {
-        let key = (f.case.clone().unwrap_or_default(), f.label);
-        by_case.entry(key).or_default().0 += 1;
-        let removed = outcome.removed_benign.contains(&i)
-            || outcome.removed_malicious.contains(&i)
-            || outcome.removed_unjudged.contains(&i);
-        if removed {
-            by_case.entry((f.case.clone().unwrap_or_default(), f.label)).or_default().1 += 1;
-        }
+        let counts = by_case.entry((f.case.clone().unwrap_or_default(), f.label)).or_default();
+        counts.0 += 1;
+        counts.1 += usize::from(removed.contains(&i));
     }
     json!({
         "period": {"from": since, "to": until},
@@ -201,18 +207,9 @@ pub fn replay_summary(outcome: &ReplayOutcome, firings: &[Firing], since: &str, 
     })
 }
 
-/// A name-based UUID (version 5 layout) from the first 16 bytes of a digest.
-fn uuid_from(digest: &[u8]) -> String {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
-}
-
-fn task_id(case: &CaseId, proposal: &FilterProposal) -> String {
-    let digest = Sha256::digest(format!("{case}\0{}", proposal.id));
+/// A learning task's id: `lt-` and hex of a digest of what the task is about, so filing the
+/// same task twice files it once.
+fn task_id(digest: &[u8]) -> String {
     format!("lt-{}", &hex::encode(digest)[..20])
 }
 
@@ -246,7 +243,7 @@ pub async fn tasks_for_closing(
             summary["exclusions"] = serde_json::to_value(&t.proposal.exclusions).unwrap_or_default();
             summary["uncovered"] = json!(t.proposal.uncovered.len());
             tasks.push(LearningTask {
-                id: task_id(case, &t.proposal),
+                id: task_id(&Sha256::digest(format!("{case}\0{}", t.proposal.id))),
                 case_id: case.to_string(),
                 kind: LearningKind::Tuning,
                 rule_id: Some(rule.id.clone()),

@@ -13,8 +13,7 @@ use vigil_detect::regression::{RegressionInfo, RegressionTest, RuleRef};
 use vigil_model::CaseId;
 use vigil_store::{LearningKind, LearningTask, Store, StoredEvent, time};
 
-use super::{Learner, rule_alone};
-use crate::decode::decode_views;
+use super::{Learner, cited_events, rule_alone};
 use crate::error::Result;
 
 /// The name a stored format is read back by, and the file extension its records get. EVTX
@@ -53,17 +52,9 @@ pub async fn tasks(
         let mut by_format: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for alert in alerts.iter().filter(|a| a.rule_id == *rule_id) {
-            let Ok(finding) = serde_json::from_value::<vigil_correlate::Alert>(alert.finding.clone()) else {
-                continue;
-            };
-            for evidence in finding.evidence {
-                if !seen.insert(evidence.event_uid.clone()) {
-                    continue;
-                }
-                let Some(event) = store.event(&evidence.event_uid).await? else { continue };
-                let Ok(views) = decode_views(&event.views, &event.raw) else { continue };
+            for (event, views) in cited_events(store, &alert.finding, &mut seen).await? {
                 if views.iter().any(|v| alone.evaluate(v).iter().any(|d| d.rule.id == rule.id)) {
-                    by_format.entry(event.format.clone()).or_default().push(event.id.clone());
+                    by_format.entry(event.format).or_default().push(event.id);
                 }
             }
         }
@@ -71,7 +62,7 @@ pub async fn tasks(
             continue;
         }
         let digest = Sha256::digest(format!("{case}\0regression\0{}", rule.id));
-        let task_id = format!("lt-{}", &hex::encode(digest)[..20]);
+        let task_id = super::task_id(&digest);
         let several = by_format.len() > 1;
         let mut tests = Vec::new();
         let mut files = Vec::new();
@@ -89,7 +80,7 @@ pub async fn tasks(
             files.push(json!({"file": file, "format": kind, "events": events, "matches": events.len()}));
         }
         let info = RegressionInfo {
-            id: super::uuid_from(&digest),
+            id: vigil_detect::tune::name_uuid(&digest),
             description: Some(format!("Events of case {case}, judged malicious")),
             date: Some(time::from_millis(now_ms)[..10].to_owned()),
             author: Some("Vigil learning".into()),
