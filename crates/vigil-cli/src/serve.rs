@@ -87,8 +87,8 @@ pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
     })
 }
 
-/// The learning loop's rules (read again from disk for every proposal and review, so an accepted
-/// filter counts at once) and where accepted changes go.
+/// The learning loop's rules (read from disk when first needed and after every reload, as the
+/// engine's are) and where accepted changes go.
 fn learning(settings: &Settings) -> Result<vigil_server::learning::LearningSettings> {
     let rules_dir = settings.config.learning_rules_dir(&settings.dir())?;
     let config_path = settings.config_path.clone();
@@ -105,7 +105,7 @@ fn learning(settings: &Settings) -> Result<vigil_server::learning::LearningSetti
             fresh.config.learning.replay_days,
         )
     });
-    Ok(vigil_server::learning::LearningSettings { learner, rules_dir })
+    Ok(vigil_server::learning::LearningSettings::new(learner, rules_dir))
 }
 
 /// The built-in analyst's inputs the configuration names.

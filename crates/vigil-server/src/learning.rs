@@ -1,9 +1,10 @@
 //! The learning loop's settings and its hook on closing: the rules proposals are replayed
-//! against (read from disk each time, so an accepted filter counts at once), where accepted
-//! changes are written, and the tasks a closing files in its own transaction.
+//! against (read from disk once, and again after every reload of the engine's rules, so
+//! proposals are replayed against what runs), where accepted changes are written, and the tasks
+//! a closing files in its own transaction.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use vigil_engine::learn::Learner;
 use vigil_model::{CaseId, CaseState};
@@ -21,27 +22,52 @@ pub struct LearningSettings {
     /// Where accepted rule changes are written (a folder the engine loads rules from); none:
     /// acceptances of rule changes are refused with the reason.
     pub rules_dir: Option<PathBuf>,
+    /// The learner last built, until the rules reload.
+    built: Arc<Mutex<Option<Arc<Learner>>>>,
+}
+
+impl LearningSettings {
+    pub fn new(learner: LearnerSource, rules_dir: Option<PathBuf>) -> LearningSettings {
+        LearningSettings { learner, rules_dir, built: Arc::default() }
+    }
+
+    /// The rules changed (a reload): the next proposal reads them again.
+    pub fn forget(&self) {
+        if let Ok(mut built) = self.built.lock() {
+            *built = None;
+        }
+    }
 }
 
 impl Default for LearningSettings {
     /// Vigil's built-in rules, and nowhere to write.
     fn default() -> LearningSettings {
-        LearningSettings {
-            learner: Arc::new(|| {
+        LearningSettings::new(
+            Arc::new(|| {
                 Learner::new(vigil_detect::builtin::files(), vigil_detect::RuleSetConfig::default(), 30)
             }),
-            rules_dir: None,
-        }
+            None,
+        )
     }
 }
 
-/// A learner over the rules as they are on disk now.
-pub async fn learner(state: &AppState) -> ApiResult<Learner> {
+/// A learner over the rules as they were at the last load: built once (reading every rule file
+/// and compiling them costs most of a second with SigmaHQ's set), again after a reload.
+pub async fn learner(state: &AppState) -> ApiResult<Arc<Learner>> {
+    let cached = state.learning.built.lock().ok().and_then(|b| b.clone());
+    if let Some(learner) = cached {
+        return Ok(learner);
+    }
     let source = Arc::clone(&state.learning.learner);
-    tokio::task::spawn_blocking(move || source())
+    let learner = tokio::task::spawn_blocking(move || source())
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(format!("the rules for learning did not load: {e}")))
+        .map(Arc::new)
+        .map_err(|e| ApiError::internal(format!("the rules for learning did not load: {e}")))?;
+    if let Ok(mut built) = state.learning.built.lock() {
+        *built = Some(Arc::clone(&learner));
+    }
+    Ok(learner)
 }
 
 /// The tasks a closing to `to` files (filters for a false positive or benign closing,

@@ -59,6 +59,7 @@ pub async fn reload_now(state: &AppState, by: &By) -> ApiResult<u64> {
         Ok(reloaded) => {
             let rules = reloaded.detectors.rules.len();
             state.engine.reload(reloaded);
+            state.learning.forget();
             Ok(rules as u64)
         }
         Err(e) => {
