@@ -134,16 +134,10 @@ fn remove(path: &Path) {
     }
 }
 
-/// Writes an accepted regression test as `regression_data/<task id>/` under the learnt rules:
-/// the `info.yml` and, for each test, the case's events read back from the store, one record a
-/// line. An event purged since the task was filed makes the test impossible: refused.
-async fn write_regression(
-    state: &AppState,
-    dir: &Path,
-    task: &LearningTask,
-    info: &str,
-) -> ApiResult<PathBuf> {
-    let folder = dir.join("regression_data").join(&task.id);
+/// A regression test's files: for each test, the case's events read back from the store, one
+/// record a line. Read before the decision's transaction opens. An event purged since the task
+/// was filed makes the test impossible: refused.
+async fn regression_files(state: &AppState, task: &LearningTask) -> ApiResult<Vec<(String, String)>> {
     let mut files = Vec::new();
     for test in task.replay["tests"].as_array().map(Vec::as_slice).unwrap_or_default() {
         let name = test["file"].as_str().unwrap_or_default();
@@ -168,6 +162,18 @@ async fn write_regression(
         }
         files.push((name.to_owned(), lines));
     }
+    Ok(files)
+}
+
+/// Writes an accepted regression test as `regression_data/<task id>/` under the learnt rules:
+/// the `info.yml` and its files.
+fn write_regression(
+    dir: &Path,
+    task: &LearningTask,
+    info: &str,
+    files: &[(String, String)],
+) -> ApiResult<PathBuf> {
+    let folder = dir.join("regression_data").join(&task.id);
     std::fs::create_dir_all(&folder).map_err(ApiError::internal)?;
     let written = std::fs::write(folder.join("info.yml"), info)
         .and_then(|()| files.iter().try_for_each(|(name, lines)| std::fs::write(folder.join(name), lines)));
@@ -243,6 +249,10 @@ pub async fn decide(
             "no folder for learnt rules is configured (learning.rules_dir, or a serve.rules folder)",
         ));
     }
+    let files = match (writes, task.kind) {
+        (true, LearningKind::Regression) => regression_files(&state, &task).await?,
+        _ => Vec::new(),
+    };
     let mut tx = state.store.write().await?;
     let at = state.store.clock().stamp();
     let review = Review {
@@ -260,7 +270,7 @@ pub async fn decide(
     {
         let artefact = edited.as_ref().map_or(task.artefact.as_str(), |(a, _, _)| a.as_str());
         let path = match task.kind {
-            LearningKind::Regression => write_regression(&state, dir, &task, artefact).await?,
+            LearningKind::Regression => write_regression(dir, &task, artefact, &files)?,
             _ => write_filter(dir, &task, artefact)?,
         };
         let shown = path.display().to_string();
