@@ -15,8 +15,9 @@ use vigil_detect::RuleSetConfig;
 use vigil_detect::replay::{Firing, Label, Tuning, propose_and_replay, replay};
 
 use crate::eval::{hunt_json, panther, sigmahq_rules};
+use crate::hunt::rule_set_files;
 use crate::terminal::safe;
-use crate::tune::{HuntOutput, hunt_rule_files};
+use crate::tune::HuntOutput;
 
 /// Panther's test files of the sources Vigil reads, with the format each is read as.
 const SOURCES: &[(&str, &str)] = &[
@@ -83,7 +84,7 @@ fn evaluate(data: &Path, work: &Path) -> Result<ExitCode> {
         next.extend(labelled(data, &sets.held_attack, format, Label::Malicious)?);
         next.extend(labelled(data, &sets.held_benign, format, Label::Benign)?);
     }
-    let files = hunt_rule_files(&sigmahq_rules(data), false)?;
+    let files = rule_set_files(true, sigmahq_rules(data))?;
     let tunings = propose_and_replay(&files, &past, &[], &RuleSetConfig::default())?;
     let accepted: Vec<&Tuning> = tunings.iter().filter(|t| !t.replay.hides_malicious()).collect();
     let count = |firings: &[Firing], label: Label| firings.iter().filter(|f| f.label == label).count();

@@ -291,12 +291,19 @@ fn prepare(args: &Args) -> Result<Hunt> {
     })
 }
 
+/// Vigil's built-in rules (when `builtin`) and the rule files under each of `dirs`: what a hunt,
+/// the server, `vigil tune` and `vigil rules test` load, under the names alerts then carry.
+pub fn rule_set_files(builtin: bool, dirs: impl IntoIterator<Item = PathBuf>) -> Result<Vec<RuleFile>> {
+    let mut files = if builtin { builtin::files() } else { Vec::new() };
+    for dir in dirs {
+        files.extend(rule_files(&dir)?);
+    }
+    Ok(files)
+}
+
 /// Vigil's built-in rules (unless `--no-builtin`) and those under `--rules`.
 fn load_rules(args: &Args, config: &vigil_detect::RuleSetConfig) -> Result<RuleSet> {
-    let mut files = if args.no_builtin { Vec::new() } else { builtin::files() };
-    for dir in &args.rules {
-        files.extend(rule_files(dir)?);
-    }
+    let files = rule_set_files(!args.no_builtin, args.rules.iter().cloned())?;
     let started = std::time::Instant::now();
     let (rules, diagnostics) = RuleSet::load(&files, config).context("loading rules")?;
     let skipped = diagnostics.iter().filter(|d| d.skipped).count();

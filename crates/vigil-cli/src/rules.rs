@@ -11,7 +11,7 @@ use vigil_detect::regression::RegressionInfo;
 use vigil_detect::{RuleSet, RuleSetConfig};
 use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
 
-use crate::hunt::rule_files;
+use crate::hunt::rule_set_files;
 use crate::terminal::safe;
 
 #[derive(clap::Subcommand)]
@@ -71,10 +71,7 @@ fn matches(rules: &RuleSet, file: &Path, kind: Option<&str>) -> Result<HashMap<S
 }
 
 fn test(args: &TestArgs) -> Result<ExitCode> {
-    let mut files = if args.builtin { vigil_detect::builtin::files() } else { Vec::new() };
-    for dir in &args.rules {
-        files.extend(rule_files(dir)?);
-    }
+    let files = rule_set_files(args.builtin, args.rules.iter().cloned())?;
     let (rules, _) = RuleSet::load(&files, &RuleSetConfig::default()).context("loading rules")?;
     let loaded: std::collections::HashSet<&str> = rules.rules().into_iter().map(|r| r.id.as_str()).collect();
     let infos = infos(&args.data)?;

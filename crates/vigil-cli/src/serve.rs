@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use vigil_detect::behaviour::{Behaviour, GeoLookup, MaxMind};
-use vigil_detect::{Level, RuleSet, builtin};
+use vigil_detect::{Level, RuleSet};
 use vigil_engine::ingest::Ingest;
 use vigil_engine::pipeline::Detectors;
 use vigil_engine::runner::{self, EngineHandle, Reloaded, Triage};
@@ -59,12 +59,14 @@ impl Settings {
     }
 }
 
+/// The rule files the configuration names: Vigil's built-in rules and `serve.rules`.
+fn configured_rule_files(config: &Config, base: &Path) -> Result<Vec<vigil_detect::RuleFile>> {
+    crate::hunt::rule_set_files(true, config.serve.rules.iter().map(|d| base.join(d)))
+}
+
 /// Loads the rules and behavioural detectors the configuration names.
 pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
-    let mut files = builtin::files();
-    for dir in &config.serve.rules {
-        files.extend(crate::hunt::rule_files(&base.join(dir))?);
-    }
+    let files = configured_rule_files(config, base)?;
     let (rules, diagnostics) =
         RuleSet::load(&files, &config.detect.rule_set_config()).context("loading rules")?;
     if rules.is_empty() {
@@ -94,11 +96,7 @@ fn learning(settings: &Settings) -> Result<vigil_server::learning::LearningSetti
     let config_path = settings.config_path.clone();
     let learner: vigil_server::learning::LearnerSource = Arc::new(move || {
         let fresh = Settings::load(config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
-        let base = fresh.dir();
-        let mut files = builtin::files();
-        for dir in &fresh.config.serve.rules {
-            files.extend(crate::hunt::rule_files(&base.join(dir)).map_err(|e| format!("{e:#}"))?);
-        }
+        let files = configured_rule_files(&fresh.config, &fresh.dir()).map_err(|e| format!("{e:#}"))?;
         vigil_engine::learn::Learner::new(
             files,
             fresh.config.detect.rule_set_config(),

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use vigil_detect::replay::{Firing, Label, Tuning, propose_and_replay};
-use vigil_detect::{RuleFile, RuleInfo, RuleSetConfig, builtin};
+use vigil_detect::{RuleInfo, RuleSetConfig};
 use vigil_model::view::SourceView;
 
-use crate::hunt::rule_files;
+use crate::hunt::rule_set_files;
 use crate::terminal::safe;
 
 #[derive(clap::Args)]
@@ -193,15 +193,6 @@ impl HuntOutput {
     }
 }
 
-/// The rule files a hunt ran with, under the names it loaded them by.
-pub fn hunt_rule_files(rules: &[PathBuf], no_builtin: bool) -> Result<Vec<RuleFile>> {
-    let mut files = if no_builtin { Vec::new() } else { builtin::files() };
-    for dir in rules {
-        files.extend(rule_files(dir)?);
-    }
-    Ok(files)
-}
-
 fn print(t: &Tuning, firings: &[Firing]) {
     let p = &t.proposal;
     let r = &t.replay;
@@ -234,7 +225,7 @@ fn print(t: &Tuning, firings: &[Firing]) {
 pub fn run(args: Args) -> Result<ExitCode> {
     let verdicts = VerdictFile::read(&args.verdicts)?;
     let hunt = HuntOutput::read(&args.hunt)?;
-    let files = hunt_rule_files(&args.rules, args.no_builtin)?;
+    let files = rule_set_files(!args.no_builtin, args.rules.iter().cloned())?;
     let firings = hunt.firings(&verdicts);
     let judged = firings.iter().filter(|f| f.label != Label::Unjudged).count();
     if judged == 0 {
