@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the benign background of `vigil demo`'s scenario: ordinary Okta sign-ins and
-ordinary AWS read calls on the same morning as the intrusion in samples/. Deterministic."""
+"""Writes the background of `vigil demo`'s scenario: ordinary Okta sign-ins and ordinary AWS
+read calls on the same morning as the intrusion in samples/, and the stolen ops session's look
+around before it stops the trail (calls no rule alerts on: what the learning loop drafts a
+detection from once the case is resolved). Deterministic."""
 import json
 import random
 
@@ -51,6 +53,31 @@ for i in range(40):
         "requestParameters": None,
         "responseElements": None,
         "eventID": f"00000000-0000-4000-9000-{i:012d}",
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333",
+    })
+# The intruder with ops' session key checks who it is and looks at the trails, minutes before
+# samples/cloudtrail.json has it stop logging.
+for i, (time, source, name, params) in enumerate([
+        ("2026-03-02T09:52:10Z", "sts.amazonaws.com", "GetCallerIdentity", None),
+        ("2026-03-02T09:54:40Z", "cloudtrail.amazonaws.com", "DescribeTrails", {"includeShadowTrails": True})]):
+    records.append({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/ops/alice",
+                         "accountId": "111122223333", "accessKeyId": "ASIAEXAMPLE00000002",
+                         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/ops",
+                                                              "userName": "ops"},
+                                            "attributes": {"mfaAuthenticated": "true"}}},
+        "eventTime": time,
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "075.050.255.067",
+        "userAgent": "aws-cli/2.15.0",
+        "requestParameters": params,
+        "responseElements": None,
+        "eventID": f"3b5c2f9e-0000-4000-8000-{41 + i:012d}",
         "readOnly": True,
         "eventType": "AwsApiCall",
         "recipientAccountId": "111122223333",

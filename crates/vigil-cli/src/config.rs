@@ -29,11 +29,26 @@ pub struct LearningConfig {
     pub rules_dir: Option<PathBuf>,
     /// Days of stored alerts a proposal is replayed against.
     pub replay_days: u32,
+    /// The folder accepted playbook edits are written to, relative to this file. It must be one
+    /// of `triage.playbooks`, so the next reload reads what is written; the first by default.
+    pub playbooks_dir: Option<PathBuf>,
+    /// Commit every accepted change to the git repository the folder it is written to is in
+    /// (the reviewer as author, the task and rationale in the message).
+    pub git: bool,
+    /// Hours before a malicious case's first alert searched for its entities' earlier events
+    /// that raised no alert (what a detection draft is made from).
+    pub lookback_hours: u32,
 }
 
 impl Default for LearningConfig {
     fn default() -> LearningConfig {
-        LearningConfig { rules_dir: None, replay_days: 30 }
+        LearningConfig {
+            rules_dir: None,
+            replay_days: 30,
+            playbooks_dir: None,
+            git: false,
+            lookback_hours: 24,
+        }
     }
 }
 
@@ -48,6 +63,19 @@ impl Config {
             ),
             Some(dir) => Ok(Some(base.join(dir))),
             None => Ok(self.serve.rules.first().map(|d| base.join(d))),
+        }
+    }
+
+    /// Where accepted playbook edits are written: `learning.playbooks_dir`, which must be one of
+    /// `triage.playbooks`, or the first of them; none without either.
+    pub fn learning_playbooks_dir(&self, base: &Path) -> Result<Option<PathBuf>> {
+        match &self.learning.playbooks_dir {
+            Some(dir) if !self.triage.playbooks.contains(dir) => anyhow::bail!(
+                "learning.playbooks_dir {} is not one of triage.playbooks: the playbooks written there would never be read",
+                dir.display()
+            ),
+            Some(dir) => Ok(Some(base.join(dir))),
+            None => Ok(self.triage.playbooks.first().map(|d| base.join(d))),
         }
     }
 }
@@ -275,6 +303,9 @@ pub struct TriageConfig {
     pub auto_close: vigil_triage::autotriage::AutoClosePolicy,
     /// An OpenAI-compatible model that drafts recommendations too (none by default).
     pub llm: Option<LlmConfig>,
+    /// Folders of playbooks (relative to this file) that add to the built-in library, or replace
+    /// a built-in playbook with a later version of it.
+    pub playbooks: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -385,6 +416,8 @@ mod tests {
         );
         assert_eq!(config.serve, ServeConfig::default());
         assert_eq!(config.respond, RespondConfig::default());
+        assert_eq!(config.learning, LearningConfig::default());
+        assert!(config.triage.playbooks.is_empty());
         let sla = config.sla.settings().expect("the example's SLA");
         assert_eq!(sla.policy, vigil_report::sla::SlaPolicy::default());
         assert_eq!((sla.escalate, sla.every), (None, std::time::Duration::from_secs(60)));

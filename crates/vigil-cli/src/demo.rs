@@ -148,12 +148,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => std::env::temp_dir().join(format!("vigil-demo-{}", random_hex(4)?)),
     };
     // The demo's configuration lives in its data directory: a folder the engine loads rules
-    // from, where the filters a detection engineer accepts are written (and reloaded from).
-    std::fs::create_dir_all(data.join("rules")).with_context(|| format!("creating {}", data.display()))?;
+    // from, where the filters and detections a detection engineer accepts are written (and
+    // reloaded from), and one for the playbook edits accepted.
+    for folder in ["rules", "playbooks"] {
+        std::fs::create_dir_all(data.join(folder)).with_context(|| format!("creating {}", data.display()))?;
+    }
     let config = data.join("vigil.yml");
     if !config.exists() {
-        std::fs::write(&config, "serve:\n  rules: [rules]\n  syslog_udp: \"127.0.0.1:0\"\n")
-            .with_context(|| format!("writing {}", config.display()))?;
+        std::fs::write(
+            &config,
+            "serve:\n  rules: [rules]\n  syslog_udp: \"127.0.0.1:0\"\ntriage:\n  playbooks: [playbooks]\n",
+        )
+        .with_context(|| format!("writing {}", config.display()))?;
     }
     let settings = Settings::load(Some(&config))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -195,18 +201,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .collect();
             let url = running.url.clone();
             let worst = case_for_analyst.clone();
-            tokio::task::spawn_blocking(move || {
-                crate::demo_respond::triage(&url, &analyst, &case_for_analyst, &titles)
-            })
-            .await??;
             let lead = people
                 .iter()
                 .find(|(name, _)| name == "demo-lead")
                 .cloned()
                 .context("the demo has a lead")?;
-            let url = running.url.clone();
+            // The lead signs in once: refuses a step on the CloudTrail case, grants the auditor
+            // the worst case; then the analyst closes what she closes.
             let until = tokio::task::spawn_blocking(move || {
-                crate::demo_respond::grant(&url, &lead, "demo-auditor", &worst)
+                let until = crate::demo_respond::lead(&url, &lead, &titles, "demo-auditor", &worst)?;
+                crate::demo_respond::triage(&url, &analyst, &case_for_analyst, &titles)?;
+                anyhow::Ok(until)
             })
             .await??;
             granted = Some(until);

@@ -1,8 +1,10 @@
 //! The demo's response step: the responder, signed in through the API like a person, asks for
 //! an evidence snapshot and a ticket on the worst case (the policy runs both at once) and for a
 //! block of the attacker's address (which waits for one approval); with the playbooks' own
-//! proposals, every tier of the policy shows. The analyst then takes that case and closes two
-//! others (a false positive and a true positive), so the week's scorecard has something to say.
+//! proposals, every tier of the policy shows. The lead refuses one playbook step on the
+//! CloudTrail case; the analyst then takes the worst case and closes two others (a false
+//! positive and a true positive), so the week's scorecard and the learning queue have
+//! something to say.
 
 use std::time::Duration;
 
@@ -71,6 +73,60 @@ impl Session {
     }
 }
 
+impl Session {
+    fn get(&self, path: &str) -> Result<Value> {
+        let mut answer =
+            self.agent.get(format!("{}{path}", self.url)).header("Cookie", &self.cookie).call()?;
+        let status = answer.status().as_u16();
+        let text = answer.body_mut().read_to_string()?;
+        if status != 200 {
+            bail!("GET {path}: {status} {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// The lead's part: she refuses the playbook's revocation of the role's sessions on the
+/// CloudTrail case (the role is shared), so the case's response departs from its playbook and
+/// its closing proposes a playbook edit; and she grants the auditor the worst case for 30 days
+/// (what an auditor reads: the case and its signed packet, nothing else of the queue). Returns
+/// when the grant expires.
+pub fn lead(
+    url: &str,
+    lead: &(String, String),
+    cases: &[(String, String)],
+    auditor: &str,
+    worst: &str,
+) -> Result<String> {
+    let session = Session::sign_in(url, &lead.0, &lead.1)?;
+    if let Some((case, _)) = cases.iter().find(|(_, t)| t.contains("CloudTrail Logging Stopped")) {
+        refuse_revocation(&session, case)?;
+    }
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let grant = json!({"auditor": auditor, "case": worst, "expires_at": expires,
+                       "reason": "the demo: an auditor samples the intrusion"});
+    let made = session.post("/api/v1/grants", &grant)?;
+    Ok(made["expires_at"].as_str().unwrap_or_default().to_owned())
+}
+
+fn refuse_revocation(session: &Session, case: &str) -> Result<()> {
+    let waiting = session.get("/api/v1/actions?status=awaiting_approval&limit=500")?;
+    let refused = waiting["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["request"]["case"] == case && r["request"]["action"] == "revoke_role_sessions");
+    for request in refused {
+        let id = request["id"].as_str().context("a request id")?;
+        let answer = json!({
+            "request_sha256": request["request_sha256"],
+            "rationale": "the ops role is shared by the deploy pipeline; the session key is deactivated instead",
+        });
+        session.post(&format!("/api/v1/actions/{id}/reject"), &answer)?;
+    }
+    Ok(())
+}
+
 /// Proposes the demo's actions as the responder; returns the automatic ones, which run at once.
 pub fn act(url: &str, responder: &(String, String), case: &str, ip: Option<&str>) -> Result<Vec<String>> {
     let session = Session::sign_in(url, &responder.0, &responder.1)?;
@@ -113,17 +169,6 @@ pub fn triage(url: &str, analyst: &(String, String), worst: &str, cases: &[(Stri
         }
     }
     Ok(())
-}
-
-/// The lead grants the auditor the worst case for 30 days: what an auditor reads (the case and
-/// its signed packet) and nothing else of the queue.
-pub fn grant(url: &str, lead: &(String, String), auditor: &str, case: &str) -> Result<String> {
-    let session = Session::sign_in(url, &lead.0, &lead.1)?;
-    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let grant = json!({"auditor": auditor, "case": case, "expires_at": expires,
-                       "reason": "the demo: an auditor samples the intrusion"});
-    let made = session.post("/api/v1/grants", &grant)?;
-    Ok(made["expires_at"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Waits, woken by the executor as runs end, until every run in `ids` has ended.

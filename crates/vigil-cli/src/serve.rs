@@ -93,17 +93,31 @@ pub fn detectors(config: &Config, base: &Path) -> Result<Detectors> {
 /// engine's are) and where accepted changes go.
 fn learning(settings: &Settings) -> Result<vigil_server::learning::LearningSettings> {
     let rules_dir = settings.config.learning_rules_dir(&settings.dir())?;
+    let playbooks_dir = settings.config.learning_playbooks_dir(&settings.dir())?;
     let config_path = settings.config_path.clone();
     let learner: vigil_server::learning::LearnerSource = Arc::new(move || {
         let fresh = Settings::load(config_path.as_deref()).map_err(|e| format!("{e:#}"))?;
         let files = configured_rule_files(&fresh.config, &fresh.dir()).map_err(|e| format!("{e:#}"))?;
-        vigil_engine::learn::Learner::new(
+        let library = playbook_library(&fresh.config, &fresh.dir()).map_err(|e| format!("{e:#}"))?;
+        let learning = &fresh.config.learning;
+        Ok(vigil_engine::learn::Learner::new(
             files,
             fresh.config.detect.rule_set_config(),
-            fresh.config.learning.replay_days,
-        )
+            learning.replay_days,
+        )?
+        .with_library(library)
+        .with_lookback_hours(learning.lookback_hours))
     });
-    Ok(vigil_server::learning::LearningSettings::new(learner, rules_dir))
+    let mut learning = vigil_server::learning::LearningSettings::new(learner, rules_dir);
+    learning.playbooks_dir = playbooks_dir;
+    learning.git = settings.config.learning.git;
+    Ok(learning)
+}
+
+/// The built-in playbooks and the configured folders' (a later version replaces a built-in one).
+fn playbook_library(config: &Config, base: &Path) -> Result<Vec<vigil_triage::playbook::Playbook>> {
+    let dirs: Vec<PathBuf> = config.triage.playbooks.iter().map(|d| base.join(d)).collect();
+    Ok(vigil_triage::playbook::library_with(&dirs)?)
 }
 
 /// The built-in analyst's inputs the configuration names.
@@ -111,7 +125,7 @@ fn triage_inputs(config: &Config, base: &Path) -> Result<Triage> {
     Ok(Triage {
         context: config.triage.context(base)?,
         model: config.triage.model(base)?,
-        library: vigil_triage::playbook::library()?,
+        library: playbook_library(config, base)?,
         auto_close: config.triage.auto_close.clone(),
     })
 }

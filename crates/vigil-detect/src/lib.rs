@@ -10,6 +10,7 @@ pub mod builtin;
 mod config;
 mod correlation;
 mod diagnostic;
+pub mod draft;
 mod error;
 mod filter;
 mod finding;

@@ -333,7 +333,7 @@ pub fn name_uuid(digest: &[u8]) -> String {
 }
 
 /// A string as Sigma reads it literally: `*`, `?` and `\` escaped.
-fn sigma_literal(s: &str) -> String {
+pub(crate) fn sigma_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '*' | '?' | '\\') {
@@ -345,7 +345,7 @@ fn sigma_literal(s: &str) -> String {
 }
 
 /// A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's).
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 

@@ -56,10 +56,12 @@ pub enum AuditAction {
     LearningDecide,
     /// An accepted rule change written where the rules live.
     RulesWrite,
+    /// An accepted playbook edit written to the site's playbook folder.
+    PlaybooksWrite,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::CaseCreate,
         AuditAction::CaseUpdate,
         AuditAction::CaseTransition,
@@ -93,6 +95,7 @@ impl AuditAction {
         AuditAction::LearningPropose,
         AuditAction::LearningDecide,
         AuditAction::RulesWrite,
+        AuditAction::PlaybooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +133,7 @@ impl AuditAction {
             AuditAction::LearningPropose => "learning.propose",
             AuditAction::LearningDecide => "learning.decide",
             AuditAction::RulesWrite => "rules.write",
+            AuditAction::PlaybooksWrite => "playbooks.write",
         }
     }
 }

@@ -22,13 +22,18 @@ pub struct LearningSettings {
     /// Where accepted rule changes are written (a folder the engine loads rules from); none:
     /// acceptances of rule changes are refused with the reason.
     pub rules_dir: Option<PathBuf>,
+    /// Where accepted playbook edits are written (a folder triage reads playbooks from); none:
+    /// acceptances of runbook edits are refused with the reason.
+    pub playbooks_dir: Option<PathBuf>,
+    /// Commit each accepted change to the git repository of the folder it is written to.
+    pub git: bool,
     /// The learner last built, until the rules reload.
     built: Arc<Mutex<Option<Arc<Learner>>>>,
 }
 
 impl LearningSettings {
     pub fn new(learner: LearnerSource, rules_dir: Option<PathBuf>) -> LearningSettings {
-        LearningSettings { learner, rules_dir, built: Arc::default() }
+        LearningSettings { learner, rules_dir, playbooks_dir: None, git: false, built: Arc::default() }
     }
 
     /// The rules changed (a reload): the next proposal reads them again.

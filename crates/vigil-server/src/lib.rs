@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 pub mod error;
 pub mod learning;
+mod learning_write;
 mod params;
 pub mod quota;
 mod refusals;

@@ -222,10 +222,16 @@ impl WriteTx<'_> {
         Ok(outcome)
     }
 
-    /// Records that an accepted rule change was written (`to`: the file, or a commit).
+    /// Records that an accepted rule change (or, for a runbook task, a playbook) was written
+    /// (`to`: the file, and the commit when the folder is a git repository).
     pub async fn audit_rules_write(&mut self, task: &LearningTask, to: &str, by: &By) -> Result<()> {
+        let action = if task.kind == LearningKind::Runbook {
+            AuditAction::PlaybooksWrite
+        } else {
+            AuditAction::RulesWrite
+        };
         self.audit(by.entry_for(
-            AuditAction::RulesWrite,
+            action,
             format!("case:{}", task.case_id),
             json!({"task": task.id, "rule": task.rule_id, "to": to}),
         ))

@@ -443,4 +443,20 @@ fn a_false_positive_is_reviewed_as_a_filter_and_accepted_in_a_browser() {
     assert!(test.contains("Matches expected") && test.contains("regression_tests_info"), "{test}");
     lead.screenshot(&dir.join("learning-regression.png"));
     no_violations(&lead, "regression test");
+    // The same closing drafted a detection of what the stolen key did before the trail was
+    // stopped, and its response (the lead refused a revocation) proposes a playbook edit.
+    lead.go(&format!("{}/ui/learning", demo.url));
+    lead.click(&with_text(&lead, "tbody td a", "New detection:"));
+    let draft = until(&lead, "the detection draft", |_, page| page.contains("Drafted from"));
+    assert!(draft.contains("GetCallerIdentity") && draft.contains("DescribeTrails"), "{draft}");
+    assert!(draft.contains("on this case's early events"), "{draft}");
+    lead.screenshot(&dir.join("learning-detection.png"));
+    no_violations(&lead, "detection draft");
+    lead.go(&format!("{}/ui/learning", demo.url));
+    lead.click(&with_text(&lead, "tbody td a", "Runbook edit:"));
+    let edit = until(&lead, "the playbook edit", |_, page| page.contains("Diff of playbook"));
+    assert!(edit.contains("revoke_role_sessions") && edit.contains("rejected by demo-lead"), "{edit}");
+    assert_eq!(lead.all("pre.diff span.del").len(), 2, "the version and the refused step: {edit}");
+    lead.screenshot(&dir.join("learning-runbook.png"));
+    no_violations(&lead, "playbook edit");
 }

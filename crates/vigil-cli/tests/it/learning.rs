@@ -27,20 +27,20 @@ fn session(user: &str, ip: &str, minute: u32, id: u32) -> String {
     .to_string()
 }
 
-struct Api<'a> {
-    url: &'a str,
-    headers: Vec<(&'a str, &'a str)>,
+pub struct Api<'a> {
+    pub url: &'a str,
+    pub headers: Vec<(&'a str, &'a str)>,
 }
 
 impl Api<'_> {
-    fn get(&self, path: &str) -> Value {
+    pub fn get(&self, path: &str) -> Value {
         let (status, body) = call("GET", &format!("{}{path}", self.url), &self.headers, None).expect("GET");
         assert_eq!(status, 200, "GET {path}: {body}");
         body
     }
 
     /// The id of the open queue's case whose title holds `words`.
-    fn case_titled(&self, words: &str) -> String {
+    pub fn case_titled(&self, words: &str) -> String {
         let cases = self.get("/api/v1/cases");
         cases["cases"]
             .as_array()
@@ -50,13 +50,13 @@ impl Api<'_> {
             .to_owned()
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let text = body.to_string();
         call("POST", &format!("{}{path}", self.url), &self.headers, Some(text.as_bytes())).expect("POST")
     }
 }
 
-fn ingest(serve: &Serve, token: &str, lines: &[String], stored_so_far: &mut i64) {
+pub fn ingest(serve: &Serve, token: &str, lines: &[String], stored_so_far: &mut i64) {
     let bearer = format!("Bearer {token}");
     let sender = Api { url: &serve.url, headers: vec![("Authorization", bearer.as_str())] };
     let body = lines.join("\n");

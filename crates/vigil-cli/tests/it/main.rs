@@ -13,6 +13,7 @@ mod email_cli;
 mod end_to_end;
 mod hunt;
 mod learning;
+mod learning_drafts;
 mod packet_cli;
 mod policy;
 mod schema;

@@ -1,9 +1,11 @@
 //! What a closing case teaches, worked out from the store before the closing commits: for a
-//! malicious verdict, a regression test per rule that caught it (`regression`); for a
-//! false-positive or benign verdict, a Sigma filter for each rule that fired in the case, built
-//! from the records of the rule's benign alerts and replayed against every alert of the rule in
-//! the replay period, labelled by the verdicts of their cases. Replaying against the rule's
-//! alerts is replaying against the stored events: a filter can only remove its rule's alerts.
+//! malicious verdict, a regression test per rule that caught it (`regression`) and draft rules
+//! for what came before its first alert (`detection`); for a false-positive or benign verdict,
+//! a Sigma filter for each rule that fired in the case, built from the records of the rule's
+//! benign alerts and replayed against every alert of the rule in the replay period, labelled by
+//! the verdicts of their cases; for any verdict, an edit of the playbook the response departed
+//! from (`runbook`). Replaying a filter against the rule's alerts is replaying against the
+//! stored events: a filter can only remove its rule's alerts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -19,17 +21,25 @@ use vigil_store::{CaseFilter, LearningKind, LearningTask, Store, StoredEvent, Ve
 use crate::decode::decode_views;
 use crate::error::Result;
 
+pub mod detection;
 pub mod regression;
+pub mod runbook;
 
 /// The rules a learner replays, as files and as loaded rules.
 pub struct Learner {
     files: Vec<RuleFile>,
+    /// Every rule in force, loaded: an event none of them fires on raised no alert.
+    set: RuleSet,
     rules: HashMap<String, RuleInfo>,
     config: RuleSetConfig,
     /// How far back proposals are replayed, in milliseconds.
     pub period_ms: i64,
     /// At most this many alerts of a rule are replayed.
     pub max_alerts: i64,
+    /// The playbooks in force, which runbook edits are proposed against.
+    pub library: Vec<vigil_triage::playbook::Playbook>,
+    /// How far before a malicious case's first alert its entities' events are searched, in milliseconds.
+    pub lookback_ms: i64,
 }
 
 impl Learner {
@@ -38,11 +48,26 @@ impl Learner {
         let rules = set.rules().into_iter().map(|r| (r.id.clone(), r.clone())).collect();
         Ok(Learner {
             files,
+            set,
             rules,
             config,
             period_ms: i64::from(period_days) * 86_400_000,
             max_alerts: 5_000,
+            library: Vec::new(),
+            lookback_ms: 24 * 3_600_000,
         })
+    }
+
+    /// The learner, searching `hours` before a malicious case's first alert for earlier events.
+    pub fn with_lookback_hours(mut self, hours: u32) -> Learner {
+        self.lookback_ms = i64::from(hours) * 3_600_000;
+        self
+    }
+
+    /// The learner, proposing runbook edits against `library`.
+    pub fn with_library(mut self, library: Vec<vigil_triage::playbook::Playbook>) -> Learner {
+        self.library = library;
+        self
     }
 
     /// A loaded rule by id.
@@ -214,7 +239,9 @@ fn task_id(digest: &[u8]) -> String {
 }
 
 /// The learning tasks a case closing to `to` files: a tuning filter per rule of the case when
-/// it is judged false positive or benign. Computed before the closing commits, from the store.
+/// it is judged false positive or benign; a regression test per rule when it is judged
+/// malicious, with draft rules for what it showed before its first alert that raised none; and, whatever the verdict, an edit of the playbook the case followed when its
+/// response departed from it. Computed before the closing commits, from the store.
 pub async fn tasks_for_closing(
     store: &Store,
     learner: &Learner,
@@ -222,12 +249,32 @@ pub async fn tasks_for_closing(
     to: CaseState,
     now_ms: i64,
 ) -> Result<Vec<LearningTask>> {
-    let rule_ids: BTreeSet<String> = store.case_alerts(case).await?.into_iter().map(|a| a.rule_id).collect();
-    match label_of_state(to) {
-        Label::Malicious => return regression::tasks(store, learner, case, &rule_ids, now_ms).await,
-        Label::Benign => {}
+    let mut tasks = match label_of_state(to) {
+        Label::Malicious => {
+            let rule_ids = case_rules(store, case).await?;
+            let mut tasks = regression::tasks(store, learner, case, &rule_ids, now_ms).await?;
+            tasks.extend(detection::tasks(store, learner, case, now_ms).await?);
+            tasks
+        }
+        Label::Benign => tuning_tasks(store, learner, case, now_ms).await?,
         Label::Unjudged => return Ok(Vec::new()),
-    }
+    };
+    tasks.extend(runbook::task(store, &learner.library, case, now_ms).await?);
+    Ok(tasks)
+}
+
+async fn case_rules(store: &Store, case: &CaseId) -> Result<BTreeSet<String>> {
+    Ok(store.case_alerts(case).await?.into_iter().map(|a| a.rule_id).collect())
+}
+
+/// A filter per Sigma rule of a case judged false positive or benign, each replayed.
+async fn tuning_tasks(
+    store: &Store,
+    learner: &Learner,
+    case: &CaseId,
+    now_ms: i64,
+) -> Result<Vec<LearningTask>> {
+    let rule_ids = case_rules(store, case).await?;
     let (since, until) = (time::from_millis(now_ms - learner.period_ms), time::from_millis(now_ms));
     let attacked = malicious_views(store, learner, &since).await?;
     let mut tasks = Vec::new();

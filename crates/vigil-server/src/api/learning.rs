@@ -1,12 +1,13 @@
 //! Learning tasks: what closed cases propose to change, and their review. A detection engineer
-//! accepts (as proposed, or edited: an edit is replayed again first), or rejects, always with a
-//! rationale. An accepted filter is written to the learning rules folder and the engine reloads;
-//! the decision, the write and the reload are each audited. A task whose replay would hide an
+//! accepts (as proposed, or edited: an edited filter or draft is replayed again first, an edited
+//! playbook gets its diff again), or rejects, always with a rationale. An accepted filter or
+//! draft rule is written to the learning rules folder and the engine reloads; an accepted
+//! playbook edit is written to the playbooks folder and the reload puts it in force; the
+//! decision, the write and the reload are each audited. A task whose replay would hide an
 //! alert of a case judged malicious needs a second person's acceptance of the same document.
 //! When every task of a case is decided, the case moves to `learned`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -20,6 +21,7 @@ use super::actor;
 use crate::auth::{Auth, perm};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::learning_write;
 use crate::params::{Params, PathId};
 use crate::state::AppState;
 
@@ -125,15 +127,6 @@ fn check_same_rule(artefact: &str, rule_id: &str) -> ApiResult<()> {
     }
 }
 
-/// Takes back what an accepted task wrote when its decision could not be recorded.
-fn remove(path: &Path) {
-    if path.is_dir() {
-        let _ = std::fs::remove_dir_all(path);
-    } else {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 /// A regression test's files: for each test, the case's events read back from the store, one
 /// record a line. Read before the decision's transaction opens. An event purged since the task
 /// was filed makes the test impossible: refused.
@@ -165,38 +158,87 @@ async fn regression_files(state: &AppState, task: &LearningTask) -> ApiResult<Ve
     Ok(files)
 }
 
-/// Writes an accepted regression test as `regression_data/<task id>/` under the learnt rules:
-/// the `info.yml` and its files.
-fn write_regression(
-    dir: &Path,
+/// An edited draft must still be one rule with the draft's id; it is replayed again.
+async fn replay_draft_edit(
+    state: &AppState,
     task: &LearningTask,
-    info: &str,
-    files: &[(String, String)],
-) -> ApiResult<PathBuf> {
-    let folder = dir.join("regression_data").join(&task.id);
-    std::fs::create_dir_all(&folder).map_err(ApiError::internal)?;
-    let written = std::fs::write(folder.join("info.yml"), info)
-        .and_then(|()| files.iter().try_for_each(|(name, lines)| std::fs::write(folder.join(name), lines)));
-    if let Err(e) = written {
-        remove(&folder);
-        return Err(ApiError::internal(e));
+    artefact: &str,
+    now_ms: i64,
+) -> ApiResult<Value> {
+    let doc: Value = yaml_serde::from_str(artefact)
+        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: not YAML: {e}")))?;
+    if doc["id"].as_str() != task.rule_id.as_deref() {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            format!("artefact: a rule whose id stays {}", task.rule_id.as_deref().unwrap_or("")),
+        ));
     }
-    Ok(folder)
+    let early: std::collections::BTreeSet<String> = task.replay["early_events"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let learner = crate::learning::learner(state).await?;
+    // As the draft was: the replay period, and the window it was drafted from.
+    let period = vigil_store::time::from_millis(now_ms - learner.period_ms);
+    let drafted_from = task.replay["period"]["from"].as_str().unwrap_or(&period).to_owned();
+    let since = period.min(drafted_from);
+    let until = vigil_store::time::from_millis(now_ms);
+    let mut replay = vigil_engine::learn::detection::replay_draft(
+        &state.store,
+        &learner,
+        artefact,
+        &early,
+        &task.case_id,
+        &since,
+        &until,
+    )
+    .await?
+    .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))?;
+    replay["undrafted_events"] = task.replay["undrafted_events"].clone();
+    Ok(replay)
 }
 
-/// Writes an accepted filter where the learning rules live; the name is the task's id, which
-/// is Vigil's own (`lt-` and hex), never text from a log or a reviewer.
-fn write_filter(dir: &Path, task: &LearningTask, artefact: &str) -> ApiResult<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
-    let path = dir.join(format!("{}.yml", task.id));
-    let header = format!(
-        "# Accepted from learning task {} on case {} (rule {}).\n",
-        task.id,
-        task.case_id,
-        task.rule_id.as_deref().unwrap_or("-")
-    );
-    std::fs::write(&path, format!("{header}{artefact}")).map_err(ApiError::internal)?;
-    Ok(path)
+/// An edited playbook must still be the task's playbook at the version it proposes; its diff
+/// is worked out again.
+fn check_playbook_edit(task: &LearningTask, artefact: &str) -> ApiResult<Value> {
+    let edited: vigil_triage::playbook::Playbook = yaml_serde::from_str(artefact)
+        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: not a playbook: {e}")))?;
+    let (id, version) = (task.replay["playbook"].as_str(), task.replay["to_version"].as_u64());
+    if Some(edited.id.as_str()) != id || Some(u64::from(edited.version)) != version || edited.steps.is_empty()
+    {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            format!(
+                "artefact: playbook {} at version {}, with at least one step",
+                id.unwrap_or(""),
+                version.unwrap_or(0)
+            ),
+        ));
+    }
+    let mut replay = task.replay.clone();
+    let from: vigil_triage::playbook::Playbook = serde_json::from_value(task.replay["from"].clone())
+        .map_err(|e| ApiError::internal(format!("learning task {}: its playbook: {e}", task.id)))?;
+    replay["diff"] = Value::String(vigil_engine::learn::runbook::diff(&from, &edited));
+    Ok(replay)
+}
+
+/// A runbook edit is of the playbook version in force; one accepted since makes it stale.
+async fn check_playbook_current(state: &AppState, task: &LearningTask) -> ApiResult<()> {
+    let learner = crate::learning::learner(state).await?;
+    let id = task.replay["playbook"].as_str().unwrap_or_default();
+    let now = learner.library.iter().find(|p| p.id == id).map(|p| u64::from(p.version));
+    if now == task.replay["from_version"].as_u64() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Code::Conflict,
+            format!(
+                "playbook {id} is at version {} now; this edit is of version {}: reject it, a later closing proposes against the new one",
+                now.unwrap_or(0),
+                task.replay["from_version"].as_u64().unwrap_or(0)
+            ),
+        ))
+    }
 }
 
 pub async fn decide(
@@ -217,39 +259,52 @@ pub async fn decide(
     let rule_id = task.rule_id.clone().unwrap_or_default();
     let edited = match (&body.artefact, body.decision) {
         (Some(artefact), Decision::Accept) if *artefact == task.artefact => None,
-        (Some(artefact), Decision::Accept) if task.kind == LearningKind::Tuning => {
-            check_targets_only(artefact, &rule_id)?;
-            let learner = crate::learning::learner(&state).await?;
-            let replayed =
-                vigil_engine::learn::replay_edited(&state.store, &learner, &rule_id, artefact, now_ms)
-                    .await?
-                    .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))?;
-            let hides = replayed["hides_malicious"].as_bool().unwrap_or(true);
-            Some((artefact.clone(), replayed, hides))
-        }
-        // A regression test's counts and names may be edited; its events stay the case's.
-        (Some(artefact), Decision::Accept) if task.kind == LearningKind::Regression => {
-            check_same_rule(artefact, &rule_id)?;
-            Some((artefact.clone(), task.replay.clone(), false))
-        }
-        (Some(_), Decision::Accept) => {
-            return Err(ApiError::new(Code::BadRequest, "artefact: this kind of task takes no edit"));
-        }
+        (Some(artefact), Decision::Accept) => match task.kind {
+            LearningKind::Tuning => {
+                check_targets_only(artefact, &rule_id)?;
+                let learner = crate::learning::learner(&state).await?;
+                let replayed =
+                    vigil_engine::learn::replay_edited(&state.store, &learner, &rule_id, artefact, now_ms)
+                        .await?
+                        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))?;
+                let hides = replayed["hides_malicious"].as_bool().unwrap_or(true);
+                Some((artefact.clone(), replayed, hides))
+            }
+            // A regression test's counts and names may be edited; its events stay the case's.
+            LearningKind::Regression => {
+                check_same_rule(artefact, &rule_id)?;
+                Some((artefact.clone(), task.replay.clone(), false))
+            }
+            LearningKind::Detection => {
+                Some((artefact.clone(), replay_draft_edit(&state, &task, artefact, now_ms).await?, false))
+            }
+            LearningKind::Runbook => Some((artefact.clone(), check_playbook_edit(&task, artefact)?, false)),
+        },
         (Some(_), Decision::Reject) => {
             return Err(ApiError::new(Code::BadRequest, "artefact: only an acceptance carries an edit"));
         }
         (None, _) => None,
     };
-    let writes = body.decision == Decision::Accept
-        && matches!(task.kind, LearningKind::Tuning | LearningKind::Regression);
-    let dir = state.learning.rules_dir.clone();
-    if writes && dir.is_none() {
+    let accepting = body.decision == Decision::Accept;
+    let dir = match task.kind {
+        LearningKind::Runbook => state.learning.playbooks_dir.clone(),
+        _ => state.learning.rules_dir.clone(),
+    };
+    if accepting && dir.is_none() {
         return Err(ApiError::new(
             Code::Conflict,
-            "no folder for learnt rules is configured (learning.rules_dir, or a serve.rules folder)",
+            match task.kind {
+                LearningKind::Runbook => {
+                    "no folder for playbooks is configured (learning.playbooks_dir, or a triage.playbooks folder)"
+                }
+                _ => "no folder for learnt rules is configured (learning.rules_dir, or a serve.rules folder)",
+            },
         ));
     }
-    let files = match (writes, task.kind) {
+    if accepting && task.kind == LearningKind::Runbook {
+        check_playbook_current(&state, &task).await?;
+    }
+    let files = match (accepting, task.kind) {
         (true, LearningKind::Regression) => regression_files(&state, &task).await?,
         _ => Vec::new(),
     };
@@ -265,41 +320,40 @@ pub async fn decide(
     let decided = tx.decide_learning_task(&id, &review, &by).await?;
     let mut written = None;
     if decided == Decided::Accepted
-        && writes
         && let Some(dir) = &dir
     {
         let artefact = edited.as_ref().map_or(task.artefact.as_str(), |(a, _, _)| a.as_str());
-        let path = match task.kind {
-            LearningKind::Regression => write_regression(dir, &task, artefact, &files)?,
-            _ => write_filter(dir, &task, artefact)?,
+        let mut write = match task.kind {
+            LearningKind::Regression => learning_write::regression(dir, &task, artefact, &files)?,
+            LearningKind::Runbook => {
+                let id = task.replay["playbook"].as_str().unwrap_or_default();
+                learning_write::playbook(dir, &task, id, artefact)?
+            }
+            LearningKind::Tuning | LearningKind::Detection => learning_write::rule(dir, &task, artefact)?,
         };
-        let shown = path.display().to_string();
-        if let Err(e) = tx.audit_rules_write(&task, &shown, &by).await {
-            remove(&path);
+        if state.learning.git {
+            learning_write::commit(&mut write, &task, auth.principal.name.as_str(), rationale)?;
+        }
+        if let Err(e) = tx.audit_rules_write(&task, &write.shown(), &by).await {
+            write.undo();
             return Err(e.into());
         }
-        written = Some(path);
+        written = Some(write);
     }
     if let Err(e) = tx.commit().await {
-        if let Some(path) = &written {
-            remove(path);
+        if let Some(write) = &written {
+            write.undo();
         }
         return Err(e.into());
     }
-    // A filter changes what runs; a regression test changes nothing the engine loads.
+    // A rule or playbook changes what runs; a regression test changes nothing the engine loads.
     let rules_loaded = match (&written, task.kind) {
-        (Some(_), LearningKind::Tuning) => Some(super::rules::reload_now(&state, &by).await?),
-        _ => None,
+        (Some(_), LearningKind::Regression) | (None, _) => None,
+        (Some(_), _) => Some(super::rules::reload_now(&state, &by).await?),
     };
     let case_state = learned_when_decided(&state, &task.case_id, &by).await?;
     let task = state.store.learning_task(&id).await?.ok_or_else(|| ApiError::not_found("learning task"))?;
-    Ok(Json(DecisionAnswer {
-        task,
-        decided,
-        written: written.map(|p| p.display().to_string()),
-        rules_loaded,
-        case_state,
-    }))
+    Ok(Json(DecisionAnswer { task, decided, written: written.map(|w| w.shown()), rules_loaded, case_state }))
 }
 
 /// Moves the case to `learned` once none of its tasks waits for a decision.

@@ -36,6 +36,90 @@ fn removed(replay: &Value, label: &str) -> u64 {
     replay["removed"][label].as_u64().unwrap_or(0)
 }
 
+/// A task's replay in one line, by what it proposes.
+fn replay_line(t: &LearningTask) -> Markup {
+    let r = &t.replay;
+    match t.kind {
+        LearningKind::Regression => html! { "a test: " (matches(r)) " matches must hold" },
+        LearningKind::Detection => html! {
+            "would add " (r["added"]["this_case"].as_u64().unwrap_or(0)) " here, "
+            (r["added"]["elsewhere"].as_u64().unwrap_or(0)) " elsewhere"
+        },
+        LearningKind::Runbook => html! {
+            "playbook " code { (r["playbook"].as_str().unwrap_or("")) } ": "
+            (r["added"].as_array().map_or(0, Vec::len)) " steps added, "
+            (r["removed_steps"].as_array().map_or(0, Vec::len)) " removed"
+        },
+        LearningKind::Tuning => html! {
+            "removes " (removed(r, "benign")) " benign, " (removed(r, "unjudged")) " not judged"
+            @if t.hides_malicious { br; strong.bad { (removed(r, "malicious")) " judged malicious" } }
+        },
+    }
+}
+
+/// A unified diff, its added and removed lines marked.
+fn diff(text: &str) -> Markup {
+    html! {
+        pre.diff { code { @for line in text.lines() {
+            @if line.starts_with('+') && !line.starts_with("+++") { span.add { (line) } }
+            @else if line.starts_with('-') && !line.starts_with("---") { span.del { (line) } }
+            @else { (line) "\n" }
+        } } }
+    }
+}
+
+/// What a detection draft would have caught, and what else it would raise.
+fn draft_replay(r: &Value) -> Markup {
+    html! {
+        h2 { "Replay" }
+        p {
+            "Drafted from " (r["early_events"].as_array().map_or(0, Vec::len))
+            " events of the case's users, hosts and keys before its first alert, which no rule in force fires on"
+            @if let Some(n) = r["undrafted_events"].as_u64().filter(|n| *n > 0) { " (" (n) " more said nothing a rule can key on)" }
+            "."
+        }
+        p {
+            "Over " (r["period"]["from"].as_str().unwrap_or("")) " to " (r["period"]["to"].as_str().unwrap_or("")) ", "
+            (r["replayed_events"].as_u64().unwrap_or(0)) " stored events replayed"
+            @if r["capped"].as_bool() == Some(true) { " (the most a replay reads)" }
+            ": the rule would raise " strong { (r["added"]["this_case"].as_u64().unwrap_or(0)) } " alerts on this case's early events and "
+            strong { (r["added"]["elsewhere"].as_u64().unwrap_or(0)) } " on other events."
+        }
+        @if let Some(examples) = r["added"]["elsewhere_examples"].as_array().filter(|e| !e.is_empty()) {
+            p { "Other events it fires on, for a look: "
+                @for (i, e) in examples.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    @let id = e.as_str().unwrap_or("");
+                    a href={ "/ui/events/" (segment(id)) } { code { (id) } }
+                }
+            }
+        }
+    }
+}
+
+/// The steps a runbook edit adds and takes out, and its diff.
+fn runbook_changes(r: &Value) -> Markup {
+    let changes = |key: &str| r[key].as_array().cloned().unwrap_or_default();
+    html! {
+        h2 { "What the case's response did" }
+        table {
+            thead { tr { th { "Change" } th { "Phase" } th { "Action" } th { "Target" } th { "Why" } } }
+            tbody {
+                @for c in changes("added") { tr {
+                    td.ok { "add" } td { (c["phase"].as_str().unwrap_or("")) } td { code { (c["action"].as_str().unwrap_or("")) } }
+                    td { (c["target"].as_str().unwrap_or("")) } td { (c["why"].as_str().unwrap_or("")) }
+                } }
+                @for c in changes("removed_steps") { tr {
+                    td.bad { "remove" } td { (c["phase"].as_str().unwrap_or("")) } td { code { (c["action"].as_str().unwrap_or("")) } }
+                    td { (c["target"].as_str().unwrap_or("")) } td { (c["why"].as_str().unwrap_or("")) }
+                } }
+            }
+        }
+        h2 { "Diff of playbook " code { (r["playbook"].as_str().unwrap_or("")) } }
+        (diff(r["diff"].as_str().unwrap_or("")))
+    }
+}
+
 pub async fn list(page_in: Page<perm::RuleRead>, State(state): State<AppState>) -> Response {
     let tasks = match state.store.learning_tasks(None).await {
         Ok(t) => t,
@@ -46,19 +130,12 @@ pub async fn list(page_in: Page<perm::RuleRead>, State(state): State<AppState>) 
     let table = |rows: &[&LearningTask]| {
         html! {
             table {
-                thead { tr { th { "Proposal" } th { "Case" } th { "Replay: alerts removed" } th { "Status" } } }
+                thead { tr { th { "Proposal" } th { "Case" } th { "Replay" } th { "Status" } } }
                 tbody { @for t in rows {
                     tr {
                         td { a href={ "/ui/learning/" (segment(&t.id)) } { (t.title) } br; code.muted { (t.id) } }
                         td { a href={ "/ui/cases/" (segment(&t.case_id)) } { code { (t.case_id) } } }
-                        td {
-                            @if t.kind == LearningKind::Regression {
-                                "none (a test: " (matches(&t.replay)) " matches must hold)"
-                            } @else {
-                                (removed(&t.replay, "benign")) " benign, " (removed(&t.replay, "unjudged")) " not judged"
-                                @if t.hides_malicious { br; strong.bad { (removed(&t.replay, "malicious")) " judged malicious" } }
-                            }
-                        }
+                        td { (replay_line(t)) }
                         td { (status(t)) }
                     }
                 } }
@@ -67,7 +144,7 @@ pub async fn list(page_in: Page<perm::RuleRead>, State(state): State<AppState>) 
     };
     let body = html! {
         h1 { "Learning" }
-        p.muted { "What closed cases propose to change. Every proposal was replayed against the stored alerts of its rule before it was filed." }
+        p.muted { "What closed cases propose to change: filters, new detections, playbook edits and regression tests. Every rule proposal was replayed against stored alerts and events before it was filed." }
         h2 { "Waiting for review (" (open.len()) ")" }
         @if open.is_empty() { p { "Nothing waits." } } @else { (table(&open)) }
         h2 { "Decided (" (decided.len()) ")" }
@@ -103,7 +180,11 @@ pub async fn task(
         @if t.hides_malicious {
             p.bad { strong { "This change would hide " (removed(r, "malicious")) " alerts of cases judged malicious." } " Accepting it takes two people." }
         }
-        @if t.kind == LearningKind::Regression {
+        @if t.kind == LearningKind::Detection {
+            (draft_replay(r))
+        } @else if t.kind == LearningKind::Runbook {
+            (runbook_changes(r))
+        } @else if t.kind == LearningKind::Regression {
             h2 { "The test" }
             p { "The case's events that fired the rule, written beside the " code { "info.yml" } " when accepted; the rule must keep matching them." }
             table {
@@ -147,8 +228,11 @@ pub async fn task(
             form method="post" action={ "/ui/learning/" (segment(&t.id)) "/decision" } {
                 input type="hidden" name="csrf_token" value=(page_in.csrf());
                 label for="artefact" {
-                    @if t.kind == LearningKind::Regression { "Document (its counts and names may be edited; the events stay the case's)" }
-                    @else { "Document (edit it to accept a changed version; it is replayed again)" }
+                    @match t.kind {
+                        LearningKind::Regression => "Document (its counts and names may be edited; the events stay the case's)",
+                        LearningKind::Runbook => "Playbook (edit it to accept a changed version; it keeps its id and the new version number)",
+                        _ => "Document (edit it to accept a changed version; it is replayed again)",
+                    }
                 }
                 textarea #artefact name="artefact" rows="16" spellcheck="false" { (t.artefact) }
                 label for="rationale" { "Rationale" }
