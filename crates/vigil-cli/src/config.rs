@@ -56,27 +56,36 @@ impl Config {
     /// Where accepted rule changes are written: `learning.rules_dir`, which must be a rules folder
     /// the engine loads, or the first of `serve.rules`; none without either.
     pub fn learning_rules_dir(&self, base: &Path) -> Result<Option<PathBuf>> {
-        match &self.learning.rules_dir {
-            Some(dir) if !self.serve.rules.contains(dir) => anyhow::bail!(
-                "learning.rules_dir {} is not one of serve.rules: the engine would never load what is written there",
-                dir.display()
-            ),
-            Some(dir) => Ok(Some(base.join(dir))),
-            None => Ok(self.serve.rules.first().map(|d| base.join(d))),
-        }
+        let chosen = self.learning.rules_dir.as_ref();
+        written_to(chosen, &self.serve.rules, base, "learning.rules_dir", "serve.rules")
     }
 
     /// Where accepted playbook edits are written: `learning.playbooks_dir`, which must be one of
     /// `triage.playbooks`, or the first of them; none without either.
     pub fn learning_playbooks_dir(&self, base: &Path) -> Result<Option<PathBuf>> {
-        match &self.learning.playbooks_dir {
-            Some(dir) if !self.triage.playbooks.contains(dir) => anyhow::bail!(
-                "learning.playbooks_dir {} is not one of triage.playbooks: the playbooks written there would never be read",
+        let chosen = self.learning.playbooks_dir.as_ref();
+        written_to(chosen, &self.triage.playbooks, base, "learning.playbooks_dir", "triage.playbooks")
+    }
+}
+
+/// The folder `setting` chose, which must be one of the folders `list` reads back (what is
+/// written anywhere else would never be read), or the first of them.
+fn written_to(
+    chosen: Option<&PathBuf>,
+    read: &[PathBuf],
+    base: &Path,
+    setting: &str,
+    list: &str,
+) -> Result<Option<PathBuf>> {
+    match chosen {
+        Some(dir) if !read.contains(dir) => {
+            anyhow::bail!(
+                "{setting} {} is not one of {list}: what is written there would never be read",
                 dir.display()
-            ),
-            Some(dir) => Ok(Some(base.join(dir))),
-            None => Ok(self.triage.playbooks.first().map(|d| base.join(d))),
+            )
         }
+        Some(dir) => Ok(Some(base.join(dir))),
+        None => Ok(read.first().map(|d| base.join(d))),
     }
 }
 

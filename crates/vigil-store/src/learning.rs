@@ -73,6 +73,37 @@ pub struct LearningTask {
     pub rationale: Option<String>,
 }
 
+impl LearningTask {
+    /// A task waiting for review, filed at `at`; about no rule and hiding nothing until the
+    /// caller says otherwise.
+    pub fn proposed(
+        id: String,
+        case_id: &str,
+        kind: LearningKind,
+        title: String,
+        artefact: String,
+        replay: Value,
+        at: &str,
+    ) -> LearningTask {
+        LearningTask {
+            id,
+            case_id: case_id.to_owned(),
+            kind,
+            rule_id: None,
+            title,
+            artefact,
+            replay,
+            hides_malicious: false,
+            status: "proposed".into(),
+            created_at: at.to_owned(),
+            first_accepted_by: None,
+            decided_by: None,
+            decided_at: None,
+            rationale: None,
+        }
+    }
+}
+
 fn task_from(row: &AnyRow) -> Result<LearningTask> {
     let replay: String = row.try_get("replay")?;
     let kind: String = row.try_get("kind")?;

@@ -191,20 +191,10 @@ pub async fn tasks(
 }
 
 fn task(case: &CaseId, d: &DraftRule, artefact: String, replay: Value, at: &str) -> LearningTask {
+    let title = format!("New detection: {}", d.title);
+    let id = super::task_id(d.id.as_bytes());
     LearningTask {
-        id: super::task_id(d.id.as_bytes()),
-        case_id: case.to_string(),
-        kind: LearningKind::Detection,
         rule_id: Some(d.id.clone()),
-        title: format!("New detection: {}", d.title),
-        artefact,
-        replay,
-        hides_malicious: false,
-        status: "proposed".into(),
-        created_at: at.to_owned(),
-        first_accepted_by: None,
-        decided_by: None,
-        decided_at: None,
-        rationale: None,
+        ..LearningTask::proposed(id, case.as_str(), LearningKind::Detection, title, artefact, replay, at)
     }
 }

@@ -289,21 +289,21 @@ async fn tuning_tasks(
             let mut summary = replay_summary(&t.replay, &firings, &since, &until);
             summary["exclusions"] = serde_json::to_value(&t.proposal.exclusions).unwrap_or_default();
             summary["uncovered"] = json!(t.proposal.uncovered.len());
+            let id = task_id(&Sha256::digest(format!("{case}\0{}", t.proposal.id)));
+            let title = format!("Tuning: {}", rule.title);
+            let artefact = t.proposal.to_yaml();
             tasks.push(LearningTask {
-                id: task_id(&Sha256::digest(format!("{case}\0{}", t.proposal.id))),
-                case_id: case.to_string(),
-                kind: LearningKind::Tuning,
                 rule_id: Some(rule.id.clone()),
-                title: format!("Tuning: {}", rule.title),
-                artefact: t.proposal.to_yaml(),
                 hides_malicious: t.replay.hides_malicious(),
-                replay: summary,
-                status: "proposed".into(),
-                created_at: until.clone(),
-                first_accepted_by: None,
-                decided_by: None,
-                decided_at: None,
-                rationale: None,
+                ..LearningTask::proposed(
+                    id,
+                    case.as_str(),
+                    LearningKind::Tuning,
+                    title,
+                    artefact,
+                    summary,
+                    &until,
+                )
             });
         }
     }

@@ -87,21 +87,20 @@ pub async fn tasks(
             rule_metadata: vec![RuleRef { id: rule.id.clone(), title: Some(rule.title.clone()) }],
             regression_tests_info: tests,
         };
+        let replay = json!({"tests": files, "removed": {"benign": 0, "malicious": 0, "unjudged": 0}});
+        let title = format!("Regression test: {}", rule.title);
+        let at = time::from_millis(now_ms);
         out.push(LearningTask {
-            id: task_id,
-            case_id: case.to_string(),
-            kind: LearningKind::Regression,
             rule_id: Some(rule.id.clone()),
-            title: format!("Regression test: {}", rule.title),
-            artefact: info.to_yaml(),
-            replay: json!({"tests": files, "removed": {"benign": 0, "malicious": 0, "unjudged": 0}}),
-            hides_malicious: false,
-            status: "proposed".into(),
-            created_at: time::from_millis(now_ms),
-            first_accepted_by: None,
-            decided_by: None,
-            decided_at: None,
-            rationale: None,
+            ..LearningTask::proposed(
+                task_id,
+                case.as_str(),
+                LearningKind::Regression,
+                title,
+                info.to_yaml(),
+                replay,
+                &at,
+            )
         });
     }
     Ok(out)

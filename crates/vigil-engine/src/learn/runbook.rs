@@ -211,34 +211,22 @@ pub async fn task(
     let approvals = store.case_approvals(case).await?;
     let Some(edit) = propose(current, library, &requests, &runs, &approvals) else { return Ok(None) };
     let digest = Sha256::digest(format!("{case}\0runbook\0{}\0{}", current.id, current.version));
-    Ok(Some(LearningTask {
-        id: super::task_id(&digest),
-        case_id: case.to_string(),
-        kind: LearningKind::Runbook,
-        rule_id: None,
-        title: format!(
-            "Runbook edit: {} (version {} to {})",
-            current.title, current.version, edit.to.version
-        ),
-        artefact: playbook::to_yaml(&edit.to),
-        replay: json!({
-            "playbook": current.id,
-            "from": current,
-            "from_version": current.version,
-            "to_version": edit.to.version,
-            "added": edit.added,
-            "removed_steps": edit.removed,
-            "diff": edit.diff(),
-            "removed": {"benign": 0, "malicious": 0, "unjudged": 0},
-        }),
-        hides_malicious: false,
-        status: "proposed".into(),
-        created_at: time::from_millis(now_ms),
-        first_accepted_by: None,
-        decided_by: None,
-        decided_at: None,
-        rationale: None,
-    }))
+    let replay = json!({
+        "playbook": current.id,
+        "from": current,
+        "from_version": current.version,
+        "to_version": edit.to.version,
+        "added": edit.added,
+        "removed_steps": edit.removed,
+        "diff": edit.diff(),
+        "removed": {"benign": 0, "malicious": 0, "unjudged": 0},
+    });
+    let title =
+        format!("Runbook edit: {} (version {} to {})", current.title, current.version, edit.to.version);
+    let id = super::task_id(&digest);
+    let at = time::from_millis(now_ms);
+    let artefact = playbook::to_yaml(&edit.to);
+    Ok(Some(LearningTask::proposed(id, case.as_str(), LearningKind::Runbook, title, artefact, replay, &at)))
 }
 
 #[cfg(test)]
