@@ -9,11 +9,16 @@ pub enum Class {
     /// OCSF's Base Event: a record we keep but whose meaning no specific class captures.
     BaseEvent,
     FileSystemActivity,
+    ModuleActivity,
     ScheduledJobActivity,
     ProcessActivity,
+    EventLogActivity,
+    ScriptActivity,
     DetectionFinding,
     AccountChange,
     Authentication,
+    AuthorizeSession,
+    UserAccess,
     GroupManagement,
     NetworkActivity,
     HttpActivity,
@@ -23,17 +28,27 @@ pub enum Class {
     RegistryKeyActivity,
     /// Windows extension.
     RegistryValueActivity,
+    /// Windows extension: a process's access to a Windows-managed object (a handle, a SAM or
+    /// directory object, a privileged service).
+    WindowsResourceActivity,
+    /// Windows extension: the Service Control Manager's services.
+    WindowsServiceActivity,
 }
 
 /// Every class, for tables and tests.
 pub const CLASSES: &[Class] = &[
     Class::BaseEvent,
     Class::FileSystemActivity,
+    Class::ModuleActivity,
     Class::ScheduledJobActivity,
     Class::ProcessActivity,
+    Class::EventLogActivity,
+    Class::ScriptActivity,
     Class::DetectionFinding,
     Class::AccountChange,
     Class::Authentication,
+    Class::AuthorizeSession,
+    Class::UserAccess,
     Class::GroupManagement,
     Class::NetworkActivity,
     Class::HttpActivity,
@@ -41,6 +56,8 @@ pub const CLASSES: &[Class] = &[
     Class::ApiActivity,
     Class::RegistryKeyActivity,
     Class::RegistryValueActivity,
+    Class::WindowsResourceActivity,
+    Class::WindowsServiceActivity,
 ];
 
 impl Class {
@@ -48,11 +65,16 @@ impl Class {
         match self {
             Class::BaseEvent => 0,
             Class::FileSystemActivity => 1001,
+            Class::ModuleActivity => 1005,
             Class::ScheduledJobActivity => 1006,
             Class::ProcessActivity => 1007,
+            Class::EventLogActivity => 1008,
+            Class::ScriptActivity => 1009,
             Class::DetectionFinding => 2004,
             Class::AccountChange => 3001,
             Class::Authentication => 3002,
+            Class::AuthorizeSession => 3003,
+            Class::UserAccess => 3005,
             Class::GroupManagement => 3006,
             Class::NetworkActivity => 4001,
             Class::HttpActivity => 4002,
@@ -60,6 +82,8 @@ impl Class {
             Class::ApiActivity => 6003,
             Class::RegistryKeyActivity => 201001,
             Class::RegistryValueActivity => 201002,
+            Class::WindowsResourceActivity => 201003,
+            Class::WindowsServiceActivity => 201004,
         }
     }
 
@@ -71,11 +95,16 @@ impl Class {
         match self {
             Class::BaseEvent => "Base Event",
             Class::FileSystemActivity => "File System Activity",
+            Class::ModuleActivity => "Module Activity",
             Class::ScheduledJobActivity => "Scheduled Job Activity",
             Class::ProcessActivity => "Process Activity",
+            Class::EventLogActivity => "Event Log Activity",
+            Class::ScriptActivity => "Script Activity",
             Class::DetectionFinding => "Detection Finding",
             Class::AccountChange => "Account Change",
             Class::Authentication => "Authentication",
+            Class::AuthorizeSession => "Authorize Session",
+            Class::UserAccess => "User Access Management",
             Class::GroupManagement => "Group Management",
             Class::NetworkActivity => "Network Activity",
             Class::HttpActivity => "HTTP Activity",
@@ -83,6 +112,8 @@ impl Class {
             Class::ApiActivity => "API Activity",
             Class::RegistryKeyActivity => "Registry Key Activity",
             Class::RegistryValueActivity => "Registry Value Activity",
+            Class::WindowsResourceActivity => "Windows Resource Activity",
+            Class::WindowsServiceActivity => "Windows Service Activity",
         }
     }
 
@@ -90,7 +121,10 @@ impl Class {
     pub fn category_uid(self) -> u32 {
         match self {
             Class::BaseEvent => 0,
-            Class::RegistryKeyActivity | Class::RegistryValueActivity => 1,
+            Class::RegistryKeyActivity
+            | Class::RegistryValueActivity
+            | Class::WindowsResourceActivity
+            | Class::WindowsServiceActivity => 1,
             other => other.uid() / 1000,
         }
     }
@@ -131,8 +165,14 @@ impl Class {
                 "Unmount",
                 "Open",
             ],
+            Class::ModuleActivity => &["Load", "Unload"],
             Class::ScheduledJobActivity => &["Create", "Update", "Delete", "Enable", "Disable", "Start"],
             Class::ProcessActivity => &["Launch", "Terminate", "Open", "Inject", "Set User ID"],
+            Class::EventLogActivity => &[
+                "Clear", "Delete", "Export", "Archive", "Rotate", "Start", "Stop", "Restart", "Enable",
+                "Disable",
+            ],
+            Class::ScriptActivity => &["Execute"],
             Class::DetectionFinding => &["Create", "Update", "Close"],
             Class::AccountChange => &[
                 "Create",
@@ -156,6 +196,8 @@ impl Class {
                 "Service Ticket Renew",
                 "Preauth",
             ],
+            Class::AuthorizeSession => &["Assign Privileges", "Assign Groups"],
+            Class::UserAccess => &["Assign Privileges", "Revoke Privileges"],
             Class::GroupManagement => {
                 &["Assign Privileges", "Revoke Privileges", "Add User", "Remove User", "Delete", "Create"]
             }
@@ -175,6 +217,10 @@ impl Class {
                 "Export",
             ],
             Class::RegistryValueActivity => &["Get", "Set", "Modify", "Delete"],
+            Class::WindowsResourceActivity => &["Access"],
+            Class::WindowsServiceActivity => {
+                &["Create", "Reconfigure", "Start", "Stop", "Pause", "Continue", "Delete"]
+            }
         };
         let index = usize::try_from(activity_id).ok()?.checked_sub(1)?;
         names.get(index).copied().filter(|n| !n.is_empty())

@@ -58,6 +58,29 @@ impl Event {
             Class::FileSystemActivity => {
                 &[("actor", self.actor_ok()), ("device", self.device_ok()), ("file", self.file.is_some())]
             }
+            Class::ScriptActivity => &[
+                ("actor", self.actor_ok()),
+                ("device", self.device_ok()),
+                ("script", self.script.as_ref().is_some_and(|s| !s.script_content.value.trim().is_empty())),
+            ],
+            Class::ModuleActivity => {
+                &[("actor", self.actor_ok()), ("device", self.device_ok()), ("module", self.module.is_some())]
+            }
+            Class::AuthorizeSession => &[("user", user_ok(&self.user))],
+            Class::UserAccess => {
+                &[("user", user_ok(&self.user)), ("privileges", !self.privileges.is_empty())]
+            }
+            Class::EventLogActivity => &[],
+            Class::WindowsResourceActivity => &[
+                ("actor", self.actor_ok()),
+                ("device", self.device_ok()),
+                ("win_resource", self.win_resource.is_some()),
+            ],
+            Class::WindowsServiceActivity => &[
+                ("actor", self.actor_ok()),
+                ("device", self.device_ok()),
+                ("win_service", self.win_service.as_ref().is_some_and(|s| !s.name.trim().is_empty())),
+            ],
             Class::RegistryKeyActivity => &[
                 ("actor", self.actor_ok()),
                 ("device", self.device_ok()),

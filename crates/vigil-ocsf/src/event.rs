@@ -96,6 +96,22 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<File>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<Script>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<Module>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub win_resource: Option<WinResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub win_service: Option<WinService>,
+    /// The privileges an authorization assigned or a user access change granted or took away.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub privileges: Vec<String>,
+    /// The log an event log activity is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reg_key: Option<RegistryKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reg_value: Option<RegistryValue>,
@@ -169,6 +185,13 @@ impl Event {
             is_remote: None,
             process: None,
             file: None,
+            script: None,
+            module: None,
+            win_resource: None,
+            win_service: None,
+            privileges: Vec::new(),
+            log_name: None,
+            log_provider: None,
             reg_key: None,
             reg_value: None,
             api: None,
@@ -283,6 +306,9 @@ impl Event {
         }
         if let Some(f) = &self.file {
             found.push(("file.name", t::FILE_NAME, f.name.clone()));
+        }
+        if let Some(f) = self.module.as_ref().and_then(|m| m.file.as_ref()) {
+            found.push(("module.file.name", t::FILE_NAME, f.name.clone()));
         }
         if let Some(url) = self.http_request.as_ref().and_then(|r| r.url.as_ref())
             && let Some(u) = &url.url_string

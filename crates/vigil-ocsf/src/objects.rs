@@ -365,6 +365,78 @@ pub struct Job {
     pub file: Option<File>,
 }
 
+/// A script as it ran (`script`): its text, what language it is in, where it came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Script {
+    /// 1 Windows Command Prompt, 2 PowerShell, 3 Python, … 0 Unknown.
+    pub type_id: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    pub script_content: LongString,
+    /// The engine's id for the block (PowerShell's ScriptBlock ID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<File>,
+}
+
+/// Text that may be long (`long_string`): a script's content.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LongString {
+    pub value: String,
+}
+
+/// A module (DLL, shared object) loaded into a process (`module`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    /// 1 Standard (the loader's normal way), 0 Unknown, 99 Other.
+    pub load_type_id: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<File>,
+}
+
+/// `win_resource` (Windows extension): a Windows-managed object a process reached.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WinResource {
+    /// The object type (`win_resource` type ids: 7 File, 8 Token, 20 Process, 25 Key, 35
+    /// SAM_USER, …; 99 Other with `type`; 0 Unknown).
+    pub type_id: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The handle or object id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The service that mediated the access (`Security`, `LSA`, `DS`, `Security Account Manager`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub svc_name: Option<String>,
+}
+
+/// `win_service` (Windows extension): a service as the Service Control Manager knows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WinService {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_start_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_start_type: Option<String>,
+    /// 1 Boot, 2 System, 3 Auto, 4 Demand, 5 Disabled, 0 Unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_start_type_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+    /// 1 Kernel Driver, 2 File System Driver, 3 Own Process, 4 Share Process, 0 Unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_type_id: Option<u32>,
+}
+
 /// `reg_key` (Windows extension `registry_key`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegistryKey {

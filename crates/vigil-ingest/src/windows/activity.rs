@@ -33,6 +33,37 @@ pub mod process {
     pub const TERMINATE: u32 = 2;
 }
 
+pub mod module {
+    pub const LOAD: u32 = 1;
+}
+
+pub mod script {
+    pub const EXECUTE: u32 = 1;
+}
+
+pub mod authorize_session {
+    pub const ASSIGN_PRIVILEGES: u32 = 1;
+}
+
+pub mod user_access {
+    pub const ASSIGN_PRIVILEGES: u32 = 1;
+    pub const REVOKE_PRIVILEGES: u32 = 2;
+}
+
+pub mod windows_resource {
+    pub const ACCESS: u32 = 1;
+}
+
+pub mod windows_service {
+    pub const CREATE: u32 = 1;
+    pub const RECONFIGURE: u32 = 2;
+}
+
+pub mod event_log {
+    pub const CLEAR: u32 = 1;
+    pub const STOP: u32 = 7;
+}
+
 pub mod scheduled_job {
     pub const CREATE: u32 = 1;
     pub const UPDATE: u32 = 2;
@@ -98,6 +129,16 @@ mod tests {
             (Class::GroupManagement, group_management::CREATE, "Create"),
             (Class::ProcessActivity, process::LAUNCH, "Launch"),
             (Class::ProcessActivity, process::TERMINATE, "Terminate"),
+            (Class::ModuleActivity, module::LOAD, "Load"),
+            (Class::ScriptActivity, script::EXECUTE, "Execute"),
+            (Class::AuthorizeSession, authorize_session::ASSIGN_PRIVILEGES, "Assign Privileges"),
+            (Class::UserAccess, user_access::ASSIGN_PRIVILEGES, "Assign Privileges"),
+            (Class::UserAccess, user_access::REVOKE_PRIVILEGES, "Revoke Privileges"),
+            (Class::WindowsResourceActivity, windows_resource::ACCESS, "Access"),
+            (Class::WindowsServiceActivity, windows_service::CREATE, "Create"),
+            (Class::WindowsServiceActivity, windows_service::RECONFIGURE, "Reconfigure"),
+            (Class::EventLogActivity, event_log::CLEAR, "Clear"),
+            (Class::EventLogActivity, event_log::STOP, "Stop"),
             (Class::ScheduledJobActivity, scheduled_job::CREATE, "Create"),
             (Class::ScheduledJobActivity, scheduled_job::UPDATE, "Update"),
             (Class::ScheduledJobActivity, scheduled_job::DELETE, "Delete"),

@@ -1,14 +1,18 @@
 //! The mapping from Windows events to OCSF, by provider and event id: Sysmon here, Security
-//! auditing in `security`. Events of other providers (Task Scheduler, System, …) and event ids
-//! without a specific mapping become Base Events with all their data in `unmapped`.
+//! auditing in `security` (and `security_objects`, `privileges`), PowerShell in `powershell`,
+//! the Service Control Manager and the event log service in `system`. Events of other
+//! providers and event ids without a specific mapping become Base Events with all their data
+//! in `unmapped`.
 
 use serde_json::{Map, Value};
 use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event};
 
+use super::powershell::{is_powershell, powershell};
 use super::security::security;
-use super::{WinEvent, split_account};
+use super::system::{EVENTLOG, SERVICE_CONTROL_MANAGER, event_log, service_control};
+use super::{WinEvent, activity, split_account};
 use crate::fields::{int, text};
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon";
@@ -46,8 +50,16 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
     let is_sysmon = provider.eq_ignore_ascii_case(SYSMON) || provider == "Linux-Sysmon";
     let is_security = provider.eq_ignore_ascii_case(SECURITY)
         || win.channel.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("security"));
+    let sid = win.user_sid.as_deref();
     let mut event = if is_sysmon {
         sysmon(event_id, &mut d, time, metadata.clone())
+    } else if provider.eq_ignore_ascii_case(EVENTLOG) {
+        event_log(event_id, &mut d, time, metadata.clone(), win.channel.as_deref())
+    } else if provider.eq_ignore_ascii_case(SERVICE_CONTROL_MANAGER) {
+        service_control(event_id, &mut d, time, metadata.clone(), sid)
+    } else if is_powershell(&provider) {
+        let message = win.extra.get("Message").and_then(text);
+        powershell(event_id, &mut d, time, metadata.clone(), sid, message.as_deref())
     } else if is_security {
         security(event_id, &mut d, time, metadata.clone(), win.computer.as_deref())
     } else {
@@ -235,6 +247,16 @@ fn sysmon(id: u32, d: &mut Data, time: i64, metadata: Metadata) -> Option<Event>
                 Some(Endpoint { hostname: None, svc_name: Some("dns-client".into()), ..Endpoint::default() });
             e
         }
+        7 => {
+            let mut e = Event::new(Class::ModuleActivity, activity::module::LOAD, time, metadata);
+            let mut file = File::from_path(&d.take("ImageLoaded")?);
+            if let Some(h) = d.get("Hashes") {
+                file.hashes = hashes(&h);
+            }
+            e.module = Some(Module { load_type_id: 1, load_type: None, file: Some(file) });
+            e.actor = Some(actor_process(d));
+            e
+        }
         2 | 11 | 15 | 23 | 26 => {
             let activity = match id {
                 2 => 6,
@@ -333,10 +355,30 @@ mod tests {
 
     #[test]
     fn unknown_events_keep_all_their_data_as_base_events() {
-        let event =
-            to_ocsf(win("System", 7045, json!({"ServiceName": "evil", "ImagePath": "C:\\x.exe"})), "test");
+        let data = json!({"Image": "C:\\x.exe", "TargetFilename": "C:\\y.txt"});
+        let event = to_ocsf(win("Microsoft-Windows-Sysmon/Operational", 29, data), "test");
         assert_eq!(event.class_uid, 0);
-        assert_eq!(event.unmapped["ServiceName"], "evil");
-        assert_eq!(event.unmapped["ImagePath"], "C:\\x.exe");
+        assert_eq!(event.unmapped["Image"], "C:\\x.exe");
+        assert_eq!(event.unmapped["TargetFilename"], "C:\\y.txt");
+    }
+
+    #[test]
+    fn a_service_state_change_names_only_its_service_and_stays_a_base_event() {
+        let mut w = win("System", 7036, json!({"param1": "updsvc", "param2": "running"}));
+        w.provider = Some("Service Control Manager".into());
+        let event = to_ocsf(w, "test").finish();
+        assert_eq!(event.class_uid, 0);
+        assert_eq!(event.unmapped["param1"], "updsvc");
+    }
+
+    #[test]
+    fn an_installed_service_is_a_windows_service_created_with_how_it_starts() {
+        let data = json!({"ServiceName": "updsvc", "ImagePath": "C:\\Windows\\Temp\\u.exe", "ServiceType": "user mode service", "StartType": "auto start", "AccountName": "LocalSystem"});
+        let mut w = win("System", 7045, data);
+        w.provider = Some("Service Control Manager".into());
+        let event = to_ocsf(w, "test").finish();
+        assert_eq!(event.class_uid, 201004);
+        let s = event.win_service.expect("service");
+        assert_eq!((s.service_start_type_id, s.service_type_id), (Some(3), Some(3)));
     }
 }

@@ -3,7 +3,11 @@
 
 mod activity;
 mod mapping;
+mod powershell;
+mod privileges;
 mod security;
+mod security_objects;
+mod system;
 
 use serde_json::{Map, Value};
 

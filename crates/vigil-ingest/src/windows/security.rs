@@ -9,6 +9,9 @@ use vigil_ocsf::{Class, Event, Status};
 
 use super::activity::{self, OTHER};
 use super::mapping::{Data, endpoint, process, user};
+use super::privileges::session_rights;
+use super::security_objects::windows_resource;
+use super::system::service_installed;
 
 /// What every family needs from the event beyond its data.
 struct Ctx<'a> {
@@ -47,6 +50,10 @@ pub(super) fn security(
         4698..=4702 => scheduled_task(&ctx, d),
         4657 => registry_value(&ctx, d),
         4656 | 4663 => object_access(&ctx, d),
+        4658 | 4661 | 4662 | 4670 | 4673 | 4674 | 4690 => windows_resource(id, d, time, ctx.metadata.clone()),
+        4672 | 4703 => session_rights(id, d, time, ctx.metadata.clone()),
+        4697 => service_installed(d, time, ctx.metadata.clone()),
+        4622 => security_package(&ctx, d),
         5140 | 5145 => share_access(&ctx, d),
         5156..=5158 => filtering_platform(&ctx, d),
         _ => None,
@@ -244,7 +251,27 @@ fn access(list: &str, write_codes: &[&str]) -> Access {
     }
 }
 
-/// 4656 a handle was requested, 4663 an object was accessed: files and registry keys.
+/// 4622: the Local Security Authority loaded a security package (`path : name`), a module
+/// in lsass.
+fn security_package(ctx: &Ctx<'_>, d: &mut Data) -> Option<Event> {
+    let package = d.take("SecurityPackageName")?;
+    let (path, name) = package.split_once(" : ").unwrap_or((package.as_str(), ""));
+    let mut e = ctx.event(Class::ModuleActivity, activity::module::LOAD);
+    e.module = Some(Module {
+        load_type_id: 1,
+        load_type: Some(if name.is_empty() {
+            "Security Package".into()
+        } else {
+            format!("Security Package: {name}")
+        }),
+        file: Some(File::from_path(path.trim())),
+    });
+    e.actor = Some(Actor { app_name: Some("Local Security Authority".into()), ..Actor::default() });
+    Some(e)
+}
+
+/// 4656 a handle was requested, 4663 an object was accessed: files and registry keys; other
+/// objects are Windows resources.
 fn object_access(ctx: &Ctx<'_>, d: &mut Data) -> Option<Event> {
     let object_type = d.get("ObjectType").unwrap_or_default();
     let wanted = access(&d.get("AccessList").unwrap_or_default(), &["%%4417", "%%4418", "%%4419"]);
@@ -271,7 +298,7 @@ fn object_access(ctx: &Ctx<'_>, d: &mut Data) -> Option<Event> {
             e.reg_key = Some(RegistryKey { path: d.take("ObjectName")? });
             e
         }
-        _ => return None,
+        _ => return windows_resource(ctx.id, d, ctx.time, ctx.metadata.clone()),
     };
     let mut actor = subject(d).unwrap_or_default();
     actor.process = process(d.take("ProcessName"), d.take_int("ProcessId"), None).map(Box::new);

@@ -27,6 +27,16 @@ const WINDOWS_CLASSES: &[(&str, &str, u32)] = &[
     ("Microsoft-Windows-Security-Auditing", "4698", 1006),
     ("Microsoft-Windows-Security-Auditing", "5156", 4001),
     ("Microsoft-Windows-Security-Auditing", "5145", 1001),
+    ("Microsoft-Windows-Sysmon", "7", 1005),
+    ("Microsoft-Windows-PowerShell", "4104", 1009),
+    ("Microsoft-Windows-Security-Auditing", "4658", 201003),
+    ("Microsoft-Windows-Security-Auditing", "4661", 201003),
+    ("Microsoft-Windows-Security-Auditing", "4674", 201003),
+    ("Microsoft-Windows-Security-Auditing", "4690", 201003),
+    ("Microsoft-Windows-Security-Auditing", "4672", 3003),
+    ("Microsoft-Windows-Security-Auditing", "4703", 3005),
+    ("Service Control Manager", "7045", 201004),
+    ("Microsoft-Windows-Eventlog", "1102", 1008),
 ];
 
 fn expected_class(event: &Event) -> Option<u32> {
@@ -77,9 +87,12 @@ fn check(dir: &str, extensions: &[&str]) -> BTreeMap<u32, u64> {
 #[test]
 fn otrf_datasets_normalize_with_no_dead_letters() {
     let classes = check("otrf-security-datasets", &[".json", ".json.gz", ".log", ".csv"]);
-    for class in [1001, 1007, 3002, 4001, 4003, 6003, 201001, 201002] {
+    for class in [1001, 1005, 1007, 1009, 3002, 4001, 4003, 6003, 201001, 201002, 201003] {
         assert!(classes.contains_key(&class), "no events of class {class}: {classes:?}");
     }
+    let share = crate::base_event_share(&classes);
+    eprintln!("OTRF: {:.1}% Base Events of {} ({classes:?})", share * 100.0, classes.values().sum::<u64>());
+    assert!(share <= 0.10, "{:.1}% of OTRF's events are Base Events", share * 100.0);
 }
 
 #[test]

@@ -63,3 +63,12 @@ pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     assert!(!files.is_empty(), "no {extensions:?} files under {}", dir.display());
     files
 }
+
+/// The share of events (by class) that fell back to Base Event.
+pub fn base_event_share(classes: &std::collections::BTreeMap<u32, u64>) -> f64 {
+    let total: u64 = classes.values().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    classes.get(&0).copied().unwrap_or(0) as f64 / total as f64
+}

@@ -7,16 +7,34 @@ use crate::{fixture, read, scratch_file};
 
 #[track_caller]
 fn check(name: &str, format: &str) {
+    check_as(name, format, format);
+}
+
+/// `name` read as `format`, its events compared with the snapshot `snapshot`.
+#[track_caller]
+fn check_as(name: &str, format: &str, snapshot: &str) {
     let (summary, events, dead) = read(&fixture(name));
     assert_eq!(summary.format, Some(format), "{name} recognised as the wrong format");
     assert!(dead.is_empty(), "{name}: dead letters {dead:?}");
     assert!(!events.is_empty(), "{name}: no events");
-    insta::assert_json_snapshot!(format, events);
+    insta::assert_json_snapshot!(snapshot, events);
 }
 
 #[test]
 fn evtx_dump_json() {
     check("evtx_dump.json", "evtx_json");
+}
+
+/// One event of each Windows event id mapped to a class beyond the first fixture's: module
+/// loads, PowerShell script blocks, module logging and pipelines, SAM, directory, token and
+/// handle access, privileges of a logon and of a token, services, and cleared logs. None of them
+/// is a Base Event.
+#[test]
+fn evtx_dump_json_more_classes() {
+    check_as("evtx_dump_more_classes.json", "evtx_json", "evtx_json_more_classes");
+    let (_, events, _) = read(&fixture("evtx_dump_more_classes.json"));
+    let base: Vec<_> = events.iter().filter(|e| e.class_uid == 0).map(|e| &e.unmapped).collect();
+    assert!(base.is_empty(), "fell back to Base Event: {base:?}");
 }
 
 #[test]
