@@ -67,6 +67,14 @@ impl Event {
                 &[("actor", self.actor_ok()), ("device", self.device_ok()), ("module", self.module.is_some())]
             }
             Class::AuthorizeSession => &[("user", user_ok(&self.user))],
+            Class::EntityManagement => {
+                &[("entity", self.entity.as_ref().is_some_and(|e| e.name.is_some() || e.uid.is_some()))]
+            }
+            Class::RdpActivity => &[(
+                "src_endpoint or dst_endpoint",
+                endpoint_ok(&self.src_endpoint) || endpoint_ok(&self.dst_endpoint),
+            )],
+            Class::ConfigState | Class::DeviceConfigStateChange => &[("device", self.device_ok())],
             Class::UserAccess => {
                 &[("user", user_ok(&self.user)), ("privileges", !self.privileges.is_empty())]
             }

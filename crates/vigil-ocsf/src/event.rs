@@ -100,6 +100,11 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<ManagedEntity>,
+    /// A device configuration's new state, as the source words it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub win_resource: Option<WinResource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub win_service: Option<WinService>,
@@ -187,6 +192,8 @@ impl Event {
             file: None,
             script: None,
             module: None,
+            entity: None,
+            state: None,
             win_resource: None,
             win_service: None,
             privileges: Vec::new(),

@@ -399,6 +399,17 @@ pub struct Module {
     pub file: Option<File>,
 }
 
+/// `managed_entity`: a directory object (or any entity) an entity management event changed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedEntity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
 /// `win_resource` (Windows extension): a Windows-managed object a process reached.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WinResource {

@@ -45,6 +45,21 @@ pub mod authorize_session {
     pub const ASSIGN_PRIVILEGES: u32 = 1;
 }
 
+pub mod entity_management {
+    pub const CREATE: u32 = 1;
+    pub const UPDATE: u32 = 3;
+    pub const DELETE: u32 = 4;
+    pub const MOVE: u32 = 5;
+}
+
+pub mod rdp {
+    pub const CONNECT_REQUEST: u32 = 3;
+}
+
+pub mod device_config {
+    pub const LOG: u32 = 1;
+}
+
 pub mod user_access {
     pub const ASSIGN_PRIVILEGES: u32 = 1;
     pub const REVOKE_PRIVILEGES: u32 = 2;
@@ -132,6 +147,12 @@ mod tests {
             (Class::ModuleActivity, module::LOAD, "Load"),
             (Class::ScriptActivity, script::EXECUTE, "Execute"),
             (Class::AuthorizeSession, authorize_session::ASSIGN_PRIVILEGES, "Assign Privileges"),
+            (Class::EntityManagement, entity_management::CREATE, "Create"),
+            (Class::EntityManagement, entity_management::UPDATE, "Update"),
+            (Class::EntityManagement, entity_management::DELETE, "Delete"),
+            (Class::EntityManagement, entity_management::MOVE, "Move"),
+            (Class::RdpActivity, rdp::CONNECT_REQUEST, "Connect Request"),
+            (Class::DeviceConfigStateChange, device_config::LOG, "Log"),
             (Class::UserAccess, user_access::ASSIGN_PRIVILEGES, "Assign Privileges"),
             (Class::UserAccess, user_access::REVOKE_PRIVILEGES, "Revoke Privileges"),
             (Class::WindowsResourceActivity, windows_resource::ACCESS, "Access"),

@@ -1,5 +1,7 @@
 //! The mapping from Windows events to OCSF, by provider and event id: Sysmon here, Security
-//! auditing in `security` (and `security_objects`, `privileges`), PowerShell in `powershell`,
+//! auditing in `security` (and `security_objects`, `privileges`, `directory`), PowerShell in
+//! `powershell`, Remote Desktop's transport in `remote_desktop`, SQL Server's logins in
+//! `sql_server`, Defender's health report in `defender`,
 //! the Service Control Manager and the event log service in `system`. Events of other
 //! providers and event ids without a specific mapping become Base Events with all their data
 //! in `unmapped`.
@@ -9,8 +11,11 @@ use vigil_model::Severity;
 use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event};
 
+use super::defender::{DEFENDER, defender};
 use super::powershell::{is_powershell, powershell};
+use super::remote_desktop::{RDP_CORE, remote_desktop};
 use super::security::security;
+use super::sql_server::{is_sql_server, sql_server};
 use super::system::{EVENTLOG, SERVICE_CONTROL_MANAGER, event_log, service_control};
 use super::{WinEvent, activity, split_account};
 use crate::fields::{int, text};
@@ -57,6 +62,12 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
         event_log(event_id, &mut d, time, metadata.clone(), win.channel.as_deref())
     } else if provider.eq_ignore_ascii_case(SERVICE_CONTROL_MANAGER) {
         service_control(event_id, &mut d, time, metadata.clone(), sid)
+    } else if provider.eq_ignore_ascii_case(DEFENDER) {
+        defender(event_id, &mut d, time, metadata.clone())
+    } else if is_sql_server(&provider) {
+        sql_server(event_id, &mut d, time, metadata.clone())
+    } else if provider.eq_ignore_ascii_case(RDP_CORE) {
+        remote_desktop(event_id, &mut d, time, metadata.clone())
     } else if is_powershell(&provider) {
         let message = win.extra.get("Message").and_then(text);
         powershell(event_id, &mut d, time, metadata.clone(), sid, message.as_deref())
@@ -100,6 +111,15 @@ pub fn to_ocsf(mut win: WinEvent, product: &str) -> Event {
 pub(super) struct Data(pub(super) Map<String, Value>);
 
 impl Data {
+    /// The fields of a JSON object, as a test writes them.
+    #[cfg(test)]
+    pub(super) fn of(value: Value) -> Data {
+        match value {
+            Value::Object(map) => Data(map),
+            _ => Data(Map::new()),
+        }
+    }
+
     pub(super) fn get(&self, key: &str) -> Option<String> {
         self.0.get(key).and_then(text)
     }

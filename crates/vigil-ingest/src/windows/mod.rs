@@ -2,11 +2,15 @@
 //! fills, and one mapping from it to OCSF.
 
 mod activity;
+mod defender;
+mod directory;
 mod mapping;
 mod powershell;
 mod privileges;
+mod remote_desktop;
 mod security;
 mod security_objects;
+mod sql_server;
 mod system;
 
 use serde_json::{Map, Value};

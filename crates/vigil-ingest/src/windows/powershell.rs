@@ -130,18 +130,13 @@ pub(super) fn powershell(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, Value, json};
+    use serde_json::json;
 
     use super::*;
 
-    fn data(value: Value) -> Data {
-        let Value::Object(map) = value else { return Data(Map::new()) };
-        Data(map)
-    }
-
     #[test]
     fn module_logging_names_the_user_and_host_from_its_context() {
-        let mut d = data(json!({
+        let mut d = Data::of(json!({
             "ContextInfo": "        Severity = Informational\r\n        Host Application = C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop\r\n        User = CORP\\alice\r\n        Script Name = \r\n",
             "Payload": "CommandInvocation(Invoke-WebRequest): \"Invoke-WebRequest\"\r\n",
         }));
@@ -162,7 +157,7 @@ mod tests {
     #[test]
     fn the_classic_pipeline_record_reads_from_its_message_when_that_is_all_there_is() {
         let message = "Pipeline execution details for command line:             Start-Sleep -Seconds 5;\n. \r\n\r\nContext Information: \r\n\tDetailSequence=1\r\n\tUserId=THESHIRE\\pgustavo\r\n\tHostApplication=powershell.exe -ep bypass\r\n\r\nDetails: \r\nCommandInvocation(Start-Sleep): \"Start-Sleep\"\r\n";
-        let e = powershell(800, &mut data(json!({})), 0, Metadata::default(), None, Some(message))
+        let e = powershell(800, &mut Data::of(json!({})), 0, Metadata::default(), None, Some(message))
             .expect("mapped");
         assert_eq!(e.script.expect("script").script_content.value, "Start-Sleep -Seconds 5;");
         assert_eq!(e.actor.and_then(|a| a.user).and_then(|u| u.name), Some("pgustavo".into()));
@@ -170,7 +165,7 @@ mod tests {
 
     #[test]
     fn the_classic_pipeline_record_falls_back_to_its_details_without_a_command_line() {
-        let mut d = data(
+        let mut d = Data::of(
             json!({"Data": ["", "\tUserId=OFFSEC\\admmig\r\n\tHostApplication=C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\r\n", "CommandInvocation(Out-Default): \"Out-Default\"\r\n"]}),
         );
         let e = powershell(800, &mut d, 0, Metadata::default(), None, None).expect("mapped");
@@ -182,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_block_without_text_is_not_a_script() {
-        let mut d = data(json!({"ScriptBlockText": "  ", "ScriptBlockId": "x"}));
+        let mut d = Data::of(json!({"ScriptBlockText": "  ", "ScriptBlockId": "x"}));
         assert!(powershell(4104, &mut d, 0, Metadata::default(), Some("S-1-5-18"), None).is_none());
     }
 }

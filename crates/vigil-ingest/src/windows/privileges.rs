@@ -49,18 +49,13 @@ pub(super) fn session_rights(id: u32, d: &mut Data, time: i64, metadata: Metadat
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, Value, json};
+    use serde_json::json;
 
     use super::*;
 
-    fn data(value: Value) -> Data {
-        let Value::Object(map) = value else { return Data(Map::new()) };
-        Data(map)
-    }
-
     #[test]
     fn special_privileges_of_a_logon_are_a_list() {
-        let mut d = data(
+        let mut d = Data::of(
             json!({"SubjectUserSid": "S-1-5-21-1-2-3-1111", "SubjectUserName": "admmig", "SubjectDomainName": "OFFSEC",
             "SubjectLogonId": "0x74872", "PrivilegeList": "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege\r\n\t\t\tSeDebugPrivilege"}),
         );
@@ -71,14 +66,14 @@ mod tests {
 
     #[test]
     fn a_token_losing_privileges_is_a_revocation_and_one_gaining_them_an_assignment() {
-        let mut d = data(json!({"TargetUserName": "alice", "TargetUserSid": "S-1-5-21-1-2-3-1001",
+        let mut d = Data::of(json!({"TargetUserName": "alice", "TargetUserSid": "S-1-5-21-1-2-3-1001",
             "EnabledPrivilegeList": "-", "DisabledPrivilegeList": "SeDebugPrivilege"}));
         let e = session_rights(4703, &mut d, 0, Metadata::default()).expect("mapped");
         assert_eq!(
             (e.activity_id, e.privileges.as_slice()),
             (user_access::REVOKE_PRIVILEGES, ["SeDebugPrivilege".to_owned()].as_slice())
         );
-        let mut d = data(
+        let mut d = Data::of(
             json!({"TargetUserName": "alice", "EnabledPrivilegeList": "SeDebugPrivilege", "DisabledPrivilegeList": "SeTcbPrivilege"}),
         );
         let e = session_rights(4703, &mut d, 0, Metadata::default()).expect("mapped");

@@ -8,6 +8,7 @@ use vigil_ocsf::objects::*;
 use vigil_ocsf::{Class, Event, Status};
 
 use super::activity::{self, OTHER};
+use super::directory::directory_change;
 use super::mapping::{Data, endpoint, process, user};
 use super::privileges::session_rights;
 use super::security_objects::windows_resource;
@@ -54,6 +55,8 @@ pub(super) fn security(
         4672 | 4703 => session_rights(id, d, time, ctx.metadata.clone()),
         4697 => service_installed(d, time, ctx.metadata.clone()),
         4622 => security_package(&ctx, d),
+        5136 | 5137 | 5139 | 5141 => directory_change(id, d, time, ctx.metadata.clone()),
+        5447 => filter_change(&ctx, d),
         5140 | 5145 => share_access(&ctx, d),
         5156..=5158 => filtering_platform(&ctx, d),
         _ => None,
@@ -249,6 +252,27 @@ fn access(list: &str, write_codes: &[&str]) -> Access {
     } else {
         Access::Read
     }
+}
+
+/// 5447: a Windows Filtering Platform filter added or removed, a change to the device's
+/// firewall state (the filter's name, layer and conditions stay in `unmapped`).
+fn filter_change(ctx: &Ctx<'_>, d: &mut Data) -> Option<Event> {
+    let change = match d.get("ChangeType").as_deref() {
+        Some("%%16384") => "Filter Added",
+        Some("%%16385") => "Filter Deleted",
+        _ => "Filter Changed",
+    };
+    let mut e = ctx.event(Class::DeviceConfigStateChange, activity::device_config::LOG);
+    d.take("ChangeType");
+    e.state = Some(change.to_owned());
+    let account = d.take("UserName").map(|a| super::split_account(&a));
+    let u =
+        user(account.as_ref().map(|(n, _)| n.clone()), account.and_then(|(_, dom)| dom), d.take("UserSid"));
+    let p = process(None, d.take_int("ProcessId"), None);
+    if u.is_some() || p.is_some() {
+        e.actor = Some(Actor { user: u, process: p.map(Box::new), ..Actor::default() });
+    }
+    Some(e)
 }
 
 /// 4622: the Local Security Authority loaded a security package (`path : name`), a module

@@ -104,18 +104,13 @@ pub(super) fn windows_resource(id: u32, d: &mut Data, time: i64, metadata: Metad
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, Value, json};
+    use serde_json::json;
 
     use super::*;
 
-    fn data(value: Value) -> Data {
-        let Value::Object(map) = value else { return Data(Map::new()) };
-        Data(map)
-    }
-
     #[test]
     fn a_sam_handle_names_its_object_type_service_and_process() {
-        let mut d = data(
+        let mut d = Data::of(
             json!({"SubjectUserName": "hack1", "SubjectDomainName": "OFFSEC", "SubjectUserSid": "S-1-5-21-1-2-3-1234",
             "ObjectServer": "Security Account Manager", "ObjectType": "SAM_SERVER", "ObjectName": "CN=Server,CN=System,DC=offsec,DC=lan",
             "HandleId": "0x1850972c010", "ProcessId": "0x254", "ProcessName": "C:\\Windows\\System32\\lsass.exe"}),
@@ -129,7 +124,7 @@ mod tests {
 
     #[test]
     fn a_duplicated_handle_names_its_source_process_and_keeps_the_target() {
-        let mut d = data(
+        let mut d = Data::of(
             json!({"SubjectUserName": "wardog", "SubjectUserSid": "S-1-5-21-1-2-3-500", "SourceHandleId": "0x108",
             "SourceProcessId": "0x1a74", "TargetHandleId": "0x3794", "TargetProcessId": "0x4"}),
         );

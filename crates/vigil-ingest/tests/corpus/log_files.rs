@@ -37,6 +37,10 @@ const WINDOWS_CLASSES: &[(&str, &str, u32)] = &[
     ("Microsoft-Windows-Security-Auditing", "4703", 3005),
     ("Service Control Manager", "7045", 201004),
     ("Microsoft-Windows-Eventlog", "1102", 1008),
+    ("Microsoft-Windows-Security-Auditing", "5136", 3004),
+    ("Microsoft-Windows-Security-Auditing", "5447", 5019),
+    ("Microsoft-Windows-RemoteDesktopServices-RdpCoreTS", "131", 4005),
+    ("Microsoft-Windows-Windows Defender", "1151", 5002),
 ];
 
 fn expected_class(event: &Event) -> Option<u32> {

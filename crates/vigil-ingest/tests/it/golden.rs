@@ -27,8 +27,9 @@ fn evtx_dump_json() {
 
 /// One event of each Windows event id mapped to a class beyond the first fixture's: module
 /// loads, PowerShell script blocks, module logging and pipelines, SAM, directory, token and
-/// handle access, privileges of a logon and of a token, services, and cleared logs. None of them
-/// is a Base Event.
+/// handle access, privileges of a logon and of a token, services, cleared logs, directory object
+/// changes, firewall filter changes, RDP connections, Defender's health report and a SQL Server
+/// login. None of them is a Base Event.
 #[test]
 fn evtx_dump_json_more_classes() {
     check_as("evtx_dump_more_classes.json", "evtx_json", "evtx_json_more_classes");
