@@ -66,55 +66,108 @@ where
     }
 }
 
-/// A draft's replay: the events of `[since, until)` it fires on, split into this case's early
-/// events and the rest.
-pub async fn replay_draft(
+/// A draft loaded on its own; an error names why it cannot be used.
+fn load_draft(learner: &Learner, text: &str) -> std::result::Result<RuleSet, String> {
+    let file = RuleFile { name: "draft.yml".into(), text: text.to_owned() };
+    match RuleSet::load(&[file], &learner.config) {
+        Ok((set, diagnostics)) if diagnostics.is_empty() && set.len() == 1 => Ok(set),
+        Ok((_, diagnostics)) if !diagnostics.is_empty() => {
+            Err(diagnostics.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join("; "))
+        }
+        Ok(_) => Err("the document must hold exactly one rule".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Where one draft fires in a replay.
+#[derive(Default)]
+struct Fired {
+    here: usize,
+    elsewhere: usize,
+    examples: Vec<String>,
+}
+
+/// The drafts' replays, in one pass over the events of `[since, until)`: for each, the events
+/// it fires on, split into this case's early events and the rest; an error for a draft that
+/// does not load.
+pub async fn replay_drafts(
     store: &Store,
     learner: &Learner,
-    text: &str,
+    texts: &[String],
     early: &BTreeSet<String>,
     case: &str,
     since: &str,
     until: &str,
-) -> Result<std::result::Result<Value, String>> {
-    let file = RuleFile { name: "draft.yml".into(), text: text.to_owned() };
-    let set = match RuleSet::load(&[file], &learner.config) {
-        Ok((set, diagnostics)) if diagnostics.is_empty() && set.len() == 1 => set,
-        Ok((_, diagnostics)) if !diagnostics.is_empty() => {
-            return Ok(Err(diagnostics.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join("; ")));
-        }
-        Ok(_) => return Ok(Err("the document must hold exactly one rule".into())),
-        Err(e) => return Ok(Err(e.to_string())),
-    };
-    let (mut replayed, mut here, mut elsewhere, mut examples) = (0usize, 0usize, 0usize, Vec::new());
+) -> Result<Vec<std::result::Result<Value, String>>> {
+    let sets: Vec<std::result::Result<RuleSet, String>> =
+        texts.iter().map(|t| load_draft(learner, t)).collect();
+    let mut fired: Vec<Fired> = sets.iter().map(|_| Fired::default()).collect();
+    let mut replayed = 0usize;
     let capped = each_event(store, since, until, MAX_REPLAY_EVENTS, |event| {
         replayed += 1;
         let Ok(views) = decode_views(&event.views, &event.raw) else { return };
-        if views.iter().any(|v| !set.evaluate(v).is_empty()) {
+        for (set, fired) in sets.iter().zip(fired.iter_mut()) {
+            let Ok(set) = set else { continue };
+            if !views.iter().any(|v| !set.evaluate(v).is_empty()) {
+                continue;
+            }
             if early.contains(&event.id) {
-                here += 1;
+                fired.here += 1;
             } else {
-                elsewhere += 1;
-                if examples.len() < 10 {
-                    examples.push(event.id);
+                fired.elsewhere += 1;
+                if fired.examples.len() < 10 {
+                    fired.examples.push(event.id.clone());
                 }
             }
         }
     })
     .await?;
-    Ok(Ok(json!({
-        "period": {"from": since, "to": until},
-        "replayed_events": replayed,
-        "capped": capped,
-        "added": {"this_case": here, "elsewhere": elsewhere, "elsewhere_examples": examples},
-        "early_events": early,
-        "removed": {"benign": 0, "malicious": 0, "unjudged": 0},
-        "hides_malicious": false,
-        "by_case": [
-            {"case": case, "verdict": "malicious", "alerts": here, "added": here},
-            {"case": Value::Null, "verdict": "unjudged", "alerts": elsewhere, "added": elsewhere},
-        ],
-    })))
+    Ok(sets
+        .into_iter()
+        .zip(fired)
+        .map(|(set, f)| {
+            set.map(|_| {
+                json!({
+                    "period": {"from": since, "to": until},
+                    "replayed_events": replayed,
+                    "capped": capped,
+                    "added": {"this_case": f.here, "elsewhere": f.elsewhere, "elsewhere_examples": f.examples},
+                    "early_events": early,
+                    "removed": {"benign": 0, "malicious": 0, "unjudged": 0},
+                    "hides_malicious": false,
+                    "by_case": [
+                        {"case": case, "verdict": "malicious", "alerts": f.here, "added": f.here},
+                        {"case": Value::Null, "verdict": "unjudged", "alerts": f.elsewhere, "added": f.elsewhere},
+                    ],
+                })
+            })
+        })
+        .collect())
+}
+
+/// Replays a reviewer's edit of a draft as the draft was replayed: the replay period, and
+/// always the window the draft was made from, against the same early events.
+pub async fn replay_edited(
+    store: &Store,
+    learner: &Learner,
+    task: &LearningTask,
+    text: &str,
+    now_ms: i64,
+) -> Result<std::result::Result<Value, String>> {
+    let early: BTreeSet<String> = task.replay["early_events"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let period = time::from_millis(now_ms - learner.period_ms);
+    let drafted_from = task.replay["period"]["from"].as_str().unwrap_or(&period).to_owned();
+    let since = period.min(drafted_from);
+    let until = time::from_millis(now_ms);
+    let texts = [text.to_owned()];
+    let mut replays = replay_drafts(store, learner, &texts, &early, &task.case_id, &since, &until).await?;
+    Ok(replays.pop().unwrap_or_else(|| Err("nothing replayed".into())).map(|mut replay| {
+        replay["undrafted_events"] = task.replay["undrafted_events"].clone();
+        replay
+    }))
 }
 
 /// The detection drafts a case closing as malicious files: none when its first alert came with
@@ -173,19 +226,17 @@ pub async fn tasks(
     let (drafts, undrafted) = draft(&refs, &about);
     // The replay period, and always the lookback the draft was made from, however old.
     let since = time::from_millis((now_ms - learner.period_ms).min(first_ms - learner.lookback_ms));
+    let texts: Vec<String> = drafts.iter().map(DraftRule::to_yaml).collect();
+    let replays = replay_drafts(store, learner, &texts, &early, case.as_str(), &since, &until).await?;
     let mut tasks = Vec::new();
-    for d in drafts {
-        let text = d.to_yaml();
-        let Ok(mut replay) =
-            replay_draft(store, learner, &text, &early, case.as_str(), &since, &until).await?
-        else {
-            continue;
-        };
+    for ((d, text), replay) in drafts.iter().zip(texts).zip(replays) {
+        // A draft that does not load, or would not fire on its own events, is not filed.
+        let Ok(mut replay) = replay else { continue };
         if replay["added"]["this_case"].as_u64() == Some(0) {
             continue;
         }
         replay["undrafted_events"] = json!(undrafted);
-        tasks.push(task(case, &d, text, replay, &until));
+        tasks.push(task(case, d, text, replay, &until));
     }
     Ok(tasks)
 }

@@ -173,29 +173,10 @@ async fn replay_draft_edit(
             format!("artefact: a rule whose id stays {}", task.rule_id.as_deref().unwrap_or("")),
         ));
     }
-    let early: std::collections::BTreeSet<String> = task.replay["early_events"]
-        .as_array()
-        .map(|ids| ids.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
     let learner = crate::learning::learner(state).await?;
-    // As the draft was: the replay period, and the window it was drafted from.
-    let period = vigil_store::time::from_millis(now_ms - learner.period_ms);
-    let drafted_from = task.replay["period"]["from"].as_str().unwrap_or(&period).to_owned();
-    let since = period.min(drafted_from);
-    let until = vigil_store::time::from_millis(now_ms);
-    let mut replay = vigil_engine::learn::detection::replay_draft(
-        &state.store,
-        &learner,
-        artefact,
-        &early,
-        &task.case_id,
-        &since,
-        &until,
-    )
-    .await?
-    .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))?;
-    replay["undrafted_events"] = task.replay["undrafted_events"].clone();
-    Ok(replay)
+    vigil_engine::learn::detection::replay_edited(&state.store, &learner, task, artefact, now_ms)
+        .await?
+        .map_err(|e| ApiError::new(Code::BadRequest, format!("artefact: {e}")))
 }
 
 /// An edited playbook must still be the task's playbook at the version it proposes; its diff
