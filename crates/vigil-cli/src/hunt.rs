@@ -15,7 +15,7 @@ use vigil_detect::{
     finding,
 };
 use vigil_engine::pipeline::{Detectors, Order, Pipeline, Raised};
-use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
+use vigil_ingest::{ReadOptions, Scanned, by_name, scan_file};
 
 use crate::progress;
 use crate::terminal::safe;
@@ -349,15 +349,14 @@ fn detect(
     for input in inputs {
         let source = input.display().to_string();
         bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        read_file(input, &options, &mut |outcome| match outcome {
-            Outcome::Event(event, views) => {
-                read.events += 1;
-                pipeline.detect_each(&event, &views, &source, &mut |raised, alert| {
-                    collected.raised(raised, alert)
-                });
+        let summary = scan_file(input, &options, &mut |scanned| {
+            if let Scanned::Record(pending) = scanned {
+                pipeline
+                    .detect_pending(pending, &source, &mut |raised, alert| collected.raised(raised, alert));
             }
-            Outcome::Dead(_) => read.dead += 1,
         });
+        read.events += summary.events;
+        read.dead += summary.dead_letters;
         collected.check_writes()?;
         bar.inc(std::fs::metadata(input).map(|m| m.len()).unwrap_or(0));
     }

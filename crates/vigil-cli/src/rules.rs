@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use vigil_detect::regression::RegressionInfo;
 use vigil_detect::{RuleSet, RuleSetConfig};
-use vigil_ingest::{Outcome, ReadOptions, by_name, read_file};
+use vigil_ingest::{ReadOptions, Scanned, by_name, scan_file};
 
 use crate::hunt::rule_set_files;
 use crate::terminal::safe;
@@ -55,10 +55,10 @@ fn infos(data: &Path) -> Result<Vec<PathBuf>> {
 fn matches(rules: &RuleSet, file: &Path, kind: Option<&str>) -> Result<HashMap<String, usize>> {
     let options = ReadOptions { format: kind.and_then(by_name), evtx_threads: 1, views: true };
     let mut fired: HashMap<String, usize> = HashMap::new();
-    let summary = read_file(file, &options, &mut |outcome| {
-        if let Outcome::Event(_, views) = outcome {
-            for view in &views {
-                for d in rules.evaluate(view) {
+    let summary = scan_file(file, &options, &mut |scanned| {
+        if let Scanned::Record(pending) = scanned {
+            for view in pending.views() {
+                for d in rules.evaluate_view(view) {
                     *fired.entry(d.rule.id.clone()).or_default() += 1;
                 }
             }

@@ -24,6 +24,7 @@ mod rule;
 mod ruleset;
 mod thresholds;
 pub mod tune;
+mod view_event;
 
 pub use config::DetectConfig;
 pub use correlation::{CorrelationAlert, Correlator};

@@ -8,7 +8,7 @@ use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent, apply_pipel
 use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
-use vigil_model::view::SourceView;
+use vigil_model::view::{SigmaView, SourceView};
 
 use crate::correlation::CorrelationSet;
 use crate::diagnostic::Diagnostic;
@@ -20,6 +20,7 @@ use crate::parallel;
 use crate::placeholders;
 use crate::rule::RuleInfo;
 use crate::thresholds::{self, Threshold};
+use crate::view_event::OverlayEvent;
 
 /// A rule file's name and text.
 #[derive(Clone, Debug)]
@@ -68,7 +69,7 @@ pub struct Detection {
 pub struct RuleSet {
     /// product → service → category → engine; "" where the rules leave it open. Nested so a
     /// record's lookups borrow its logsource instead of building keys.
-    routes: HashMap<String, HashMap<String, HashMap<String, Route>>>,
+    routes: Routes,
     len: usize,
     correlations: CorrelationSet,
 }
@@ -298,9 +299,26 @@ fn group(
 
 type Routes = HashMap<String, HashMap<String, HashMap<String, Route>>>;
 
+/// How many values a rule's detections compare against: what building its engine's
+/// automata costs grows with (a rule listing thousands of driver hashes costs more than a
+/// thousand rules with a few values each).
+fn values(rule: &SigmaRule) -> usize {
+    fn of(detection: &rsigma_parser::Detection) -> usize {
+        use rsigma_parser::Detection as D;
+        match detection {
+            D::AllOf(items) => items.iter().map(|i| i.values.len().max(1)).sum(),
+            D::AnyOf(all) | D::And(all) => all.iter().map(of).sum(),
+            D::Keywords(values) => values.len(),
+            D::ArrayMatch { body, .. } => of(body),
+            D::Conditional { named, .. } => named.values().map(of).sum(),
+        }
+    }
+    rule.detection.named.values().map(of).sum::<usize>().max(1)
+}
+
 /// Compiles every grouped rule on every thread (after the pipelines of its logsource), then
-/// builds each logsource's engine once, the largest first so no thread is left building one
-/// alone at the end. Returns the routes and how many rules they hold.
+/// builds each logsource's engine once, the costliest first (by [`values`]) so no thread is
+/// left building one alone at the end. Returns the routes and how many rules they hold.
 fn compile_routes(
     grouped: HashMap<RouteKey, Vec<RuleAndInfo>>,
     placeholders: Option<&rsigma_eval::Pipeline>,
@@ -310,7 +328,8 @@ fn compile_routes(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Routes, usize) {
     let mut grouped: Vec<(RouteKey, Vec<RuleAndInfo>)> = grouped.into_iter().collect();
-    grouped.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let weight = |rules: &[RuleAndInfo]| rules.iter().map(|(rule, _)| values(rule)).sum::<usize>();
+    grouped.sort_by_cached_key(|(key, rules)| (std::cmp::Reverse(weight(rules)), key.clone()));
     let pipelines: Vec<Vec<rsigma_eval::Pipeline>> =
         grouped.iter().map(|(key, _)| route_pipelines(key, placeholders, mappings)).collect();
     let jobs: Vec<(usize, usize)> = grouped
@@ -412,32 +431,66 @@ impl RuleSet {
     /// Every rule that fires on the record.
     pub fn evaluate(&self, view: &SourceView) -> Vec<Detection> {
         let ls = &view.logsource;
-        let product = ls.product.as_deref().map(lowercase);
-        let service = ls.service.as_deref().map(lowercase);
-        let categories: Vec<Cow<'_, str>> = ls.categories.iter().map(|c| lowercase(c)).collect();
-        let event = JsonEvent::borrow(&view.fields);
+        let categories = ls.categories.iter().map(String::as_str);
         let mut out = Vec::new();
+        self.each_route((ls.product.as_deref(), ls.service.as_deref()), categories, |route| {
+            run(route, &JsonEvent::borrow(&view.fields), &mut out)
+        });
+        out
+    }
+
+    /// Every rule that fires on the record, read as the reader gave it (borrowed or owned).
+    pub fn evaluate_view(&self, view: &SigmaView<'_>) -> Vec<Detection> {
+        let overlay = match view {
+            SigmaView::Owned(view) => return self.evaluate(view),
+            SigmaView::Borrowed(overlay) => overlay,
+        };
+        let ls = overlay.logsource;
+        let mut out = Vec::new();
+        let plain = overlay.is_plain();
+        self.each_route((ls.product, ls.service), ls.categories.iter().copied(), |route| {
+            if plain {
+                run(route, &JsonEvent::borrow(overlay.base()), &mut out)
+            } else {
+                run(route, &OverlayEvent(overlay), &mut out)
+            }
+        });
+        out
+    }
+
+    /// Calls `each` with every route a logsource reaches: its own and every one that leaves a
+    /// part of it open.
+    fn each_route<'c>(
+        &self,
+        (product, service): (Option<&str>, Option<&str>),
+        categories: impl Iterator<Item = &'c str> + Clone,
+        mut each: impl FnMut(&Route),
+    ) {
+        let product = product.map(lowercase);
+        let service = service.map(lowercase);
         let products = product.as_deref().into_iter().chain([""]);
         for by_service in products.filter_map(|p| self.routes.get(p)) {
             let services = service.as_deref().into_iter().chain([""]);
             for by_category in services.filter_map(|s| by_service.get(s)) {
-                let categories = categories.iter().map(|c| c.as_ref()).chain([""]);
-                for route in categories.filter_map(|c| by_category.get(c)) {
-                    for result in route.engine.evaluate(&event) {
-                        let identity = (result.header.rule_id.clone(), result.header.rule_title.clone());
-                        let Some(rule) = route.rules.get(&identity) else { continue };
-                        let matched = result
-                            .as_detection()
-                            .map(|d| {
-                                d.matched_fields.iter().map(|m| (m.field.clone(), m.value.clone())).collect()
-                            })
-                            .unwrap_or_default();
-                        out.push(Detection { rule: Arc::clone(rule), matched, result });
-                    }
+                let categories = categories.clone().map(lowercase).chain([Cow::Borrowed("")]);
+                for route in categories.filter_map(|c| by_category.get(c.as_ref())) {
+                    each(route);
                 }
             }
         }
-        out
+    }
+}
+
+/// Adds to `out` every rule of `route` that fires on `event`.
+fn run(route: &Route, event: &impl rsigma_eval::Event, out: &mut Vec<Detection>) {
+    for result in route.engine.evaluate(event) {
+        let identity = (result.header.rule_id.clone(), result.header.rule_title.clone());
+        let Some(rule) = route.rules.get(&identity) else { continue };
+        let matched = result
+            .as_detection()
+            .map(|d| d.matched_fields.iter().map(|m| (m.field.clone(), m.value.clone())).collect())
+            .unwrap_or_default();
+        out.push(Detection { rule: Arc::clone(rule), matched, result });
     }
 }
 

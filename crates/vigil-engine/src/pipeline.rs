@@ -10,6 +10,7 @@ use std::sync::Arc;
 use vigil_correlate::Alert;
 use vigil_detect::behaviour::{Behaviour, BehaviourAlert, BehaviourState, Observation};
 use vigil_detect::{CorrelationAlert, Correlator, Detection, Level, RuleSet};
+use vigil_ingest::Pending;
 use vigil_model::view::SourceView;
 use vigil_ocsf::Event;
 
@@ -60,6 +61,9 @@ struct Fired {
 
 pub struct Pipeline {
     detectors: Detectors,
+    /// The OCSF classes the behavioural detectors read (a record that cannot be one of them is
+    /// not mapped for them).
+    watched: Vec<u32>,
     correlator: Correlator,
     behaviour_state: BehaviourState,
     order: Order,
@@ -77,6 +81,7 @@ impl Pipeline {
         let correlator = detectors.rules.correlator();
         let behaviour_state = detectors.behaviour.state();
         Pipeline {
+            watched: detectors.behaviour.watched_classes(),
             detectors,
             correlator,
             behaviour_state,
@@ -129,44 +134,85 @@ impl Pipeline {
         source: &str,
         sink: &mut dyn FnMut(Raised<'_>, Alert),
     ) {
-        let min_level = self.detectors.min_level;
         let mut record: Option<Record> = None;
         for view in views {
             let detections = self.detectors.rules.evaluate(view);
-            if detections.is_empty() {
-                continue;
-            }
-            for detection in &detections {
-                if detection.rule.building_block || detection.rule.level < min_level {
-                    continue;
-                }
-                let record = record.get_or_insert_with(|| Record::of(event, source));
-                sink(
-                    Raised::Sigma { detection, event, view, source },
-                    alerts::from_detection(detection, record),
-                );
-            }
-            if !self.correlator.is_active() {
-                continue;
-            }
-            let record = record.get_or_insert_with(|| Record::of(event, source));
-            match self.order {
-                Order::Arrival => {
-                    correlate(&mut self.correlator, min_level, view, event.time, &detections, record, sink)
-                }
-                Order::Deferred => self.fired.push(Fired {
-                    time: event.time,
-                    view: view.clone(),
-                    detections,
-                    record: record.clone(),
-                }),
+            if !detections.is_empty() {
+                self.raise(event, view, detections, source, &mut record, sink);
             }
         }
         if let Some(observation) = self.detectors.behaviour.observe(event) {
-            match self.order {
-                Order::Arrival => behave(&mut self.behaviour_state, min_level, &observation, sink),
-                Order::Deferred => self.observations.push(observation),
+            self.observe(observation, sink);
+        }
+    }
+
+    /// Raises the alerts of one view's detections and feeds them to the correlations.
+    fn raise(
+        &mut self,
+        event: &Event,
+        view: &SourceView,
+        detections: Vec<Detection>,
+        source: &str,
+        record: &mut Option<Record>,
+        sink: &mut dyn FnMut(Raised<'_>, Alert),
+    ) {
+        let min_level = self.detectors.min_level;
+        for detection in &detections {
+            if detection.rule.building_block || detection.rule.level < min_level {
+                continue;
             }
+            let record = record.get_or_insert_with(|| Record::of(event, source));
+            sink(Raised::Sigma { detection, event, view, source }, alerts::from_detection(detection, record));
+        }
+        if !self.correlator.is_active() {
+            return;
+        }
+        let record = record.get_or_insert_with(|| Record::of(event, source));
+        match self.order {
+            Order::Arrival => {
+                correlate(&mut self.correlator, min_level, view, event.time, &detections, record, sink)
+            }
+            Order::Deferred => self.fired.push(Fired {
+                time: event.time,
+                view: view.clone(),
+                detections,
+                record: record.clone(),
+            }),
+        }
+    }
+
+    fn observe(&mut self, observation: Observation, sink: &mut dyn FnMut(Raised<'_>, Alert)) {
+        match self.order {
+            Order::Arrival => behave(&mut self.behaviour_state, self.detectors.min_level, &observation, sink),
+            Order::Deferred => self.observations.push(observation),
+        }
+    }
+
+    /// Runs one record through detection as [`Pipeline::detect_each`] does, mapping it to OCSF
+    /// only when a rule fires on it or the behavioural detectors may read it. `sink` sees the
+    /// owned views of a record that raised an alert.
+    pub fn detect_pending(
+        &mut self,
+        pending: &Pending<'_>,
+        source: &str,
+        sink: &mut dyn FnMut(Raised<'_>, Alert),
+    ) {
+        let mut record: Option<Record> = None;
+        for (i, view) in pending.views().iter().enumerate() {
+            let detections = self.detectors.rules.evaluate_view(view);
+            if detections.is_empty() {
+                continue;
+            }
+            // A record that cannot be mapped becomes a dead letter; its detections go with it.
+            let Some(event) = pending.event() else { return };
+            let Some(view) = pending.source_views().get(i) else { continue };
+            self.raise(event, view, detections, source, &mut record, sink);
+        }
+        if !self.watched.iter().any(|class| pending.may_map_to(*class)) {
+            return;
+        }
+        if let Some(observation) = pending.event().and_then(|event| self.detectors.behaviour.observe(event)) {
+            self.observe(observation, sink);
         }
     }
 

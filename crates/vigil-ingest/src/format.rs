@@ -8,7 +8,7 @@ use vigil_ocsf::Event;
 
 use crate::decoders;
 use crate::error::Reject;
-use crate::view::{LogSource, SourceView};
+use crate::view::{Overlay, SigmaView, SourceView, StaticLogSource};
 
 /// How a format's records are laid out in a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,12 +64,37 @@ pub trait Format: Sync {
     /// The record as Sigma rules read it (several views when the record holds several source
     /// events, as an auditd group does). Empty when the record cannot be read.
     fn views(&self, record: &RawRecord) -> Vec<SourceView>;
+    /// The same views borrowing from the record where the format can, which detection reads
+    /// for every record (it maps to OCSF only what it needs).
+    ///
+    /// MUST: the same views as [`Format::views`], in the same order, with the same fields.
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
+        self.views(record).into_iter().map(SigmaView::Owned).collect()
+    }
+    /// Whether [`Format::map`] may give this record OCSF class `class_uid`, read without
+    /// mapping it (to skip mapping records no one downstream needs).
+    ///
+    /// MUST: `true` for every record that maps to that class; `true` when unsure.
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        let _ = (record, class_uid);
+        true
+    }
 }
 
 /// The view of a JSON record whose fields Sigma rules name as the source does.
-pub fn json_view(record: &RawRecord, logsource: LogSource) -> Vec<SourceView> {
+pub fn json_view(record: &RawRecord, logsource: StaticLogSource) -> Vec<SourceView> {
     match &record.value {
-        Some(value @ Value::Object(_)) => vec![SourceView { logsource, fields: value.clone() }],
+        Some(value @ Value::Object(_)) => {
+            vec![SourceView { logsource: logsource.to_owned_logsource(), fields: value.clone() }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// [`json_view`] borrowed from the record.
+pub fn json_sigma_view(record: &RawRecord, logsource: StaticLogSource) -> Vec<SigmaView<'_>> {
+    match &record.value {
+        Some(value @ Value::Object(_)) => vec![SigmaView::Borrowed(Overlay::object(logsource, value))],
         _ => Vec::new(),
     }
 }

@@ -107,20 +107,23 @@ pub fn depth(bytes: &[u8]) -> usize {
     max
 }
 
-/// Parses one record's bytes, enforcing the depth limit and UTF-8.
-pub fn parse_record(bytes: &[u8]) -> Result<(String, Value), Reject> {
+/// Parses one record's bytes, enforcing the depth limit and UTF-8. The bytes become the
+/// record's text without a copy; on failure they are handed back for the excerpt.
+pub fn parse_record(bytes: Vec<u8>) -> Result<(String, Value), (Reject, Vec<u8>)> {
     if bytes.len() > MAX_RECORD_BYTES {
-        return Err(Reject::TooLarge { limit: MAX_RECORD_BYTES });
+        return Err((Reject::TooLarge { limit: MAX_RECORD_BYTES }, bytes));
     }
-    if depth(bytes) > MAX_DEPTH {
-        return Err(Reject::TooDeep { limit: MAX_DEPTH });
+    if depth(&bytes) > MAX_DEPTH {
+        return Err((Reject::TooDeep { limit: MAX_DEPTH }, bytes));
     }
-    let text = match std::str::from_utf8(bytes) {
+    let text = match String::from_utf8(bytes) {
         Ok(t) => t,
-        Err(e) => return Err(Reject::Utf8 { at: e.valid_up_to() }),
+        Err(e) => return Err((Reject::Utf8 { at: e.utf8_error().valid_up_to() }, e.into_bytes())),
     };
-    let value = serde_json::from_str(text).map_err(Reject::Json)?;
-    Ok((text.to_owned(), value))
+    match serde_json::from_str(&text) {
+        Ok(value) => Ok((text, value)),
+        Err(e) => Err((Reject::Json(e), text.into_bytes())),
+    }
 }
 
 /// A record that failed, with where it stood and its first bytes.
@@ -139,6 +142,8 @@ pub struct JsonRecords<R> {
     line: u64,
     index: u64,
     done: bool,
+    /// Bytes to reserve for the next line (the last line's length).
+    line_capacity: usize,
     /// Scanner state for the non-line layouts.
     depth: usize,
     in_str: bool,
@@ -157,6 +162,7 @@ impl<R: BufRead> JsonRecords<R> {
             line: 0,
             index: 0,
             done: false,
+            line_capacity: 64,
             depth: 0,
             in_str: false,
             esc: false,
@@ -168,7 +174,8 @@ impl<R: BufRead> JsonRecords<R> {
         loop {
             let start = self.offset;
             self.line += 1;
-            let mut buf = Vec::new();
+            // Sized like the line before it: a record's line is then read without regrowing.
+            let mut buf = Vec::with_capacity(self.line_capacity);
             let (read, overflow) = match read_line_limited(&mut self.reader, &mut buf, MAX_RECORD_BYTES) {
                 Ok(r) => r,
                 Err(e) => {
@@ -185,6 +192,7 @@ impl<R: BufRead> JsonRecords<R> {
                 return None;
             }
             self.offset += read as u64;
+            self.line_capacity = read.clamp(64, 64 * 1024);
             let locator = Locator::Line { line: self.line, offset: start };
             if overflow {
                 return Some(Err(Failed {
@@ -193,13 +201,13 @@ impl<R: BufRead> JsonRecords<R> {
                     excerpt: buf,
                 }));
             }
-            let trimmed = trim_ascii(&buf);
+            let trimmed = trim_owned(buf);
             if trimmed.is_empty() {
                 continue;
             }
             return Some(match parse_record(trimmed) {
                 Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
-                Err(reject) => Err(Failed { locator, reject, excerpt: trimmed.to_vec() }),
+                Err((reject, excerpt)) => Err(Failed { locator, reject, excerpt }),
             });
         }
     }
@@ -354,9 +362,9 @@ impl<R: BufRead> JsonRecords<R> {
         if let Some(reject) = reject {
             return Err(Failed { locator, reject, excerpt: record });
         }
-        match parse_record(&record) {
+        match parse_record(record) {
             Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
-            Err(reject) => Err(Failed { locator, reject, excerpt: record }),
+            Err((reject, excerpt)) => Err(Failed { locator, reject, excerpt }),
         }
     }
 }
@@ -379,9 +387,14 @@ fn read_reject(e: std::io::Error) -> Reject {
     }
 }
 
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    bytes.trim_ascii()
+/// The bytes without a byte-order mark and surrounding ASCII whitespace, trimmed in place.
+fn trim_owned(mut bytes: Vec<u8>) -> Vec<u8> {
+    let bom = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let start = bom + bytes[bom..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let end = bytes.len() - bytes[start..].iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    bytes.truncate(end);
+    bytes.drain(..start);
+    bytes
 }
 
 /// Reads one line into `buf`, keeping at most `limit` bytes of it; the rest of an overlong
@@ -398,7 +411,7 @@ pub fn read_line_limited<R: BufRead + ?Sized>(
         if available.is_empty() {
             return Ok((total, overflow));
         }
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (&available[..=i], true),
             None => (available, false),
         };
@@ -456,6 +469,19 @@ mod tests {
         JsonRecords::new(input, input)
             .map(|r| r.map(|r| r.value.to_string()).map_err(|f| format!("{:?}: {}", f.locator, f.reject)))
             .collect()
+    }
+
+    #[test]
+    fn a_line_is_trimmed_in_place_of_its_mark_and_whitespace() {
+        for (line, want) in [
+            (&b"\xEF\xBB\xBF {\"a\":1}\r\n"[..], &b"{\"a\":1}"[..]),
+            (b"\t{\"a\":1}  ", b"{\"a\":1}"),
+            (b"{}", b"{}"),
+            (b" \r\n", b""),
+            (b"\xEF\xBB\xBF", b""),
+        ] {
+            assert_eq!(trim_owned(line.to_vec()), want);
+        }
     }
 
     #[test]

@@ -20,4 +20,4 @@ pub mod windows;
 
 pub use error::{Error, Reject, Result};
 pub use format::{Container, FORMATS, Format, RawRecord, Sample, by_name, detect};
-pub use read::{FileSummary, Outcome, ReadOptions, read_file, read_stream};
+pub use read::{FileSummary, Outcome, Pending, ReadOptions, Scanned, read_file, read_stream, scan_file};

@@ -1,6 +1,7 @@
 //! Reading one file end to end: open, recognise the format, split into records, map each to
 //! OCSF. Every record ends as an event or a dead letter; nothing is dropped.
 
+use std::cell::OnceCell;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::error::Reject;
 use crate::format::{Container, Format, RawRecord, Sample, detect};
 use crate::input;
 use crate::json_records::{JsonRecords, MAX_RECORD_BYTES, read_line_limited};
-use crate::view::SourceView;
+use crate::view::{SigmaView, SourceView};
 
 /// Options for reading.
 #[derive(Clone, Debug, Default)]
@@ -47,47 +48,178 @@ pub struct FileSummary {
     pub retimed: u64,
 }
 
+/// Where a reader hands what it read.
+enum Sink<'a> {
+    /// Every record mapped to OCSF as it is read.
+    Events(&'a mut dyn FnMut(Outcome)),
+    /// Every record as detection reads it, mapped only when the receiver asks.
+    Deferred(&'a mut dyn FnMut(Scanned<'_, '_>)),
+}
+
+impl Sink<'_> {
+    fn dead(&mut self, letter: DeadLetter) {
+        match self {
+            Sink::Events(sink) => sink(Outcome::Dead(letter)),
+            Sink::Deferred(sink) => sink(Scanned::Dead(letter)),
+        }
+    }
+}
+
 struct Emitter<'a> {
     source: String,
     views: bool,
     format: &'static dyn Format,
     source_time: Option<i64>,
     summary: FileSummary,
-    sink: &'a mut dyn FnMut(Outcome),
+    sink: Sink<'a>,
+}
+
+/// A record mapped to OCSF: the event before its `raw_data`, and whether it was given its
+/// source's arrival time.
+fn mapped(
+    format: &dyn Format,
+    source_time: Option<i64>,
+    record: &RawRecord,
+) -> Result<(Event, bool), Reject> {
+    let mut event = format.map(record)?;
+    let retimed = match implausible(event.time, source_time) {
+        Some(reason) => {
+            retime(&mut event, source_time, reason);
+            true
+        }
+        None => false,
+    };
+    event.metadata.uid = Some(EventId::from_content(format.name(), record.text.as_bytes()).to_string());
+    Ok((event, retimed))
 }
 
 impl Emitter<'_> {
     fn record(&mut self, record: RawRecord) {
         self.summary.bytes += record.text.len() as u64;
-        match self.format.map(&record) {
-            Ok(mut event) => {
-                if let Some(reason) = implausible(event.time, self.source_time) {
-                    retime(&mut event, self.source_time, reason);
-                    self.summary.retimed += 1;
-                }
+        if let Sink::Deferred(_) = self.sink {
+            return self.deferred(record);
+        }
+        match mapped(self.format, self.source_time, &record) {
+            Ok((mut event, retimed)) => {
+                self.summary.retimed += u64::from(retimed);
                 let views = if self.views { self.format.views(&record) } else { Vec::new() };
-                event.metadata.uid =
-                    Some(EventId::from_content(self.format.name(), record.text.as_bytes()).to_string());
                 event.raw_data = Some(record.text);
                 let event = event.finish();
                 self.summary.events += 1;
-                (self.sink)(Outcome::Event(Box::new(event), views));
+                if let Sink::Events(sink) = &mut self.sink {
+                    sink(Outcome::Event(Box::new(event), views));
+                }
             }
             Err(reject) => self.dead(record.locator, &reject, record.text.as_bytes()),
         }
     }
 
+    /// Hands the record over as detection reads it. One that yields no view is mapped at once,
+    /// so a record that cannot be read is a dead letter as on the eager path; one mapped on
+    /// request that cannot be is one too.
+    fn deferred(&mut self, record: RawRecord) {
+        let pending = Pending {
+            record: &record,
+            format: self.format,
+            source_time: self.source_time,
+            views: self.format.sigma_views(&record),
+            event: OnceCell::new(),
+            source_views: OnceCell::new(),
+        };
+        if pending.views.is_empty() {
+            pending.event();
+        }
+        if let Some(Err(reject)) = pending.event.get() {
+            let reject = reject.to_string();
+            drop(pending);
+            return self.dead_because(record.locator, reject, record.text.as_bytes());
+        }
+        if let Sink::Deferred(sink) = &mut self.sink {
+            sink(Scanned::Record(&pending));
+        }
+        match pending.event.get() {
+            Some(Err(reject)) => {
+                let reject = reject.to_string();
+                drop(pending);
+                self.dead_because(record.locator, reject, record.text.as_bytes());
+            }
+            Some(Ok((_, retimed))) => {
+                self.summary.retimed += u64::from(*retimed);
+                self.summary.events += 1;
+            }
+            None => self.summary.events += 1,
+        }
+    }
+
     fn dead(&mut self, locator: Locator, reject: &Reject, excerpt: &[u8]) {
+        self.dead_because(locator, reject.to_string(), excerpt);
+    }
+
+    fn dead_because(&mut self, locator: Locator, reason: String, excerpt: &[u8]) {
         self.summary.dead_letters += 1;
-        let letter = DeadLetter::new(&self.source, locator, reject.to_string())
+        let letter = DeadLetter::new(&self.source, locator, reason)
             .with_format(self.format.name())
             .with_excerpt(excerpt);
-        (self.sink)(Outcome::Dead(letter));
+        self.sink.dead(letter);
     }
 }
 
-fn whole_source_dead(source: &str, sink: &mut dyn FnMut(Outcome), reason: String) -> FileSummary {
-    sink(Outcome::Dead(DeadLetter::new(source, Locator::Source, reason)));
+/// What came of one record on the deferred path.
+pub enum Scanned<'a, 'r> {
+    Record(&'a Pending<'r>),
+    Dead(DeadLetter),
+}
+
+/// A record read and not yet mapped: its Sigma views now, its OCSF event when asked for.
+pub struct Pending<'r> {
+    record: &'r RawRecord,
+    format: &'static dyn Format,
+    source_time: Option<i64>,
+    views: Vec<SigmaView<'r>>,
+    event: OnceCell<Result<(Event, bool), Reject>>,
+    source_views: OnceCell<Vec<SourceView>>,
+}
+
+impl<'r> Pending<'r> {
+    /// The record as Sigma rules read it.
+    pub fn views(&self) -> &[SigmaView<'r>] {
+        &self.views
+    }
+
+    /// The same views as owned values, the shape alerts and outputs carry (made once).
+    pub fn source_views(&self) -> &[SourceView] {
+        self.source_views.get_or_init(|| self.format.views(self.record))
+    }
+
+    /// The record mapped to OCSF (once); `None` when it cannot be, and the reader then makes
+    /// it a dead letter.
+    pub fn event(&self) -> Option<&Event> {
+        let mapped = self.event.get_or_init(|| {
+            mapped(self.format, self.source_time, self.record).map(|(mut event, retimed)| {
+                event.raw_data = Some(self.record.text.clone());
+                (event.finish(), retimed)
+            })
+        });
+        mapped.as_ref().ok().map(|(event, _)| event)
+    }
+
+    /// Whether the record may map to OCSF class `class_uid` (true when its format cannot
+    /// tell without mapping it).
+    pub fn may_map_to(&self, class_uid: u32) -> bool {
+        match self.event.get() {
+            Some(Ok((event, _))) => event.class_uid == class_uid,
+            Some(Err(_)) => false,
+            None => self.format.may_map_to(self.record, class_uid),
+        }
+    }
+
+    pub fn format(&self) -> &'static dyn Format {
+        self.format
+    }
+}
+
+fn whole_source_dead(source: &str, sink: &mut Sink<'_>, reason: String) -> FileSummary {
+    sink.dead(DeadLetter::new(source, Locator::Source, reason));
     FileSummary { format: None, events: 0, dead_letters: 1, bytes: 0, retimed: 0 }
 }
 
@@ -138,10 +270,21 @@ fn retime(event: &mut vigil_ocsf::Event, arrival: Option<i64>, reason: &str) {
 
 /// Reads one file, handing every event and dead letter to `sink` in file order.
 pub fn read_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Outcome)) -> FileSummary {
+    open_file(path, options, Sink::Events(sink))
+}
+
+/// Reads one file for detection: every record as Sigma rules read it, in file order, mapped to
+/// OCSF only when the receiver asks ([`Pending::event`]). Dead letters as [`read_file`] gives
+/// them, plus records that could not be mapped when asked. `options.views` is implied.
+pub fn scan_file(path: &Path, options: &ReadOptions, sink: &mut dyn FnMut(Scanned<'_, '_>)) -> FileSummary {
+    open_file(path, options, Sink::Deferred(sink))
+}
+
+fn open_file(path: &Path, options: &ReadOptions, mut sink: Sink<'_>) -> FileSummary {
     let source = path.display().to_string();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return whole_source_dead(&source, sink, format!("cannot read {source}: {e}")),
+        Err(e) => return whole_source_dead(&source, &mut sink, format!("cannot read {source}: {e}")),
     };
     let source_time = file
         .metadata()
@@ -162,7 +305,7 @@ pub fn read_stream(
     options: &ReadOptions,
     sink: &mut dyn FnMut(Outcome),
 ) -> FileSummary {
-    read_opened(source, name, None, stream, source_time, options, sink)
+    read_opened(source, name, None, stream, source_time, options, Sink::Events(sink))
 }
 
 /// The read path; `file` is the stream's file on disk when it has one, so EVTX can seek in it
@@ -174,11 +317,11 @@ fn read_opened(
     stream: Box<dyn std::io::Read + Send>,
     source_time: Option<i64>,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(Outcome),
+    mut sink: Sink<'_>,
 ) -> FileSummary {
     let opened = match input::open_stream(stream) {
         Ok(o) => o,
-        Err(e) => return whole_source_dead(source, sink, format!("cannot read {source}: {e}")),
+        Err(e) => return whole_source_dead(source, &mut sink, format!("cannot read {source}: {e}")),
     };
     let path = name;
     if opened.head.is_empty() {
@@ -198,7 +341,7 @@ fn read_opened(
             let sample = Sample { path, head: &opened.head, first_json: first_json.as_ref() };
             match detect(&sample) {
                 Some(f) => f,
-                None => return whole_source_dead(source, sink, Reject::UnknownFormat.to_string()),
+                None => return whole_source_dead(source, &mut sink, Reject::UnknownFormat.to_string()),
             }
         }
     };

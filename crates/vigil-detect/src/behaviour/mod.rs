@@ -113,6 +113,23 @@ impl Behaviour {
         ids
     }
 
+    /// The OCSF classes whose events the running detectors read: Authentication for the
+    /// sign-in detectors, File System Activity for mass file change.
+    pub fn watched_classes(&self) -> Vec<u32> {
+        let c = &self.config;
+        let mut classes = Vec::new();
+        let sign_ins = (c.impossible_travel.enabled && self.geo.is_some())
+            || c.dormant_account.enabled
+            || c.off_hours.enabled;
+        if sign_ins {
+            classes.push(3002);
+        }
+        if c.mass_file_change.enabled {
+            classes.push(1001);
+        }
+        classes
+    }
+
     /// The facts of `event` the detectors read, if it is one they watch.
     pub fn observe(&self, event: &Event) -> Option<Observation> {
         let kind = match event.class_uid {

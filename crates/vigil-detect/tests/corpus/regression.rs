@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use vigil_detect::regression::RegressionInfo;
-use vigil_ingest::{Outcome, ReadOptions, read_file};
+use vigil_ingest::{ReadOptions, Scanned, scan_file};
 
 use crate::{data, sigmahq};
 
@@ -27,10 +27,11 @@ fn every_regression_pair_fires_its_rule() {
         for test in &parsed.regression_tests_info {
             let evtx = root.join(&test.path);
             let mut fired: HashMap<String, usize> = HashMap::new();
-            read_file(&evtx, &options, &mut |outcome| {
-                if let Outcome::Event(_, views) = outcome {
-                    for view in &views {
-                        for d in rules.evaluate(view) {
+            // Read as a hunt reads: rules on the views borrowed from each record.
+            scan_file(&evtx, &options, &mut |scanned| {
+                if let Scanned::Record(pending) = scanned {
+                    for view in pending.views() {
+                        for d in rules.evaluate_view(view) {
                             *fired.entry(d.rule.id.clone()).or_default() += 1;
                         }
                     }

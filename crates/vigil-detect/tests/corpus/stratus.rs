@@ -1,7 +1,7 @@
 //! Stratus Red Team's CloudTrail detonations: Vigil's pack plus SigmaHQ detect at least 25 of
 //! the 35 techniques (rules and correlations, in time order per detonation).
 
-use vigil_ingest::{Outcome, ReadOptions, read_file};
+use vigil_ingest::{ReadOptions, Scanned, scan_file};
 
 use crate::{data, sigmahq};
 
@@ -15,14 +15,15 @@ fn at_least_25_of_35_stratus_techniques_are_detected() {
     for file in &files {
         let mut alerts = 0;
         let mut fired = Vec::new();
-        read_file(file, &options, &mut |outcome| {
-            if let Outcome::Event(event, views) = outcome {
-                for view in views {
-                    let detections = rules.evaluate(&view);
-                    // Building blocks count only through the correlations they feed.
-                    alerts += detections.iter().filter(|d| !d.rule.building_block).count();
-                    fired.push((event.time, view, detections));
-                }
+        // Read as a hunt reads: rules on the borrowed views, the event mapped for its time.
+        scan_file(file, &options, &mut |scanned| {
+            let Scanned::Record(pending) = scanned else { return };
+            let Some(time) = pending.event().map(|e| e.time) else { return };
+            for (view, owned) in pending.views().iter().zip(pending.source_views()) {
+                let detections = rules.evaluate_view(view);
+                // Building blocks count only through the correlations they feed.
+                alerts += detections.iter().filter(|d| !d.rule.building_block).count();
+                fired.push((time, owned.clone(), detections));
             }
         });
         fired.sort_by_key(|(time, _, _)| *time);

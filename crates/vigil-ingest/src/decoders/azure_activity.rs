@@ -11,6 +11,9 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct AzureActivity;
 
+const LOGSOURCE: crate::view::StaticLogSource =
+    crate::view::StaticLogSource::new("azure", Some("activitylogs"));
+
 impl Format for AzureActivity {
     fn name(&self) -> &'static str {
         "azure_activity"
@@ -34,7 +37,10 @@ impl Format for AzureActivity {
         Ok(map_record(&mut o))
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("azure", Some("activitylogs")))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
     }
 }
 

@@ -11,6 +11,8 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct CloudTrail;
 
+const LOGSOURCE: crate::view::StaticLogSource = crate::view::StaticLogSource::new("aws", Some("cloudtrail"));
+
 impl Format for CloudTrail {
     fn name(&self) -> &'static str {
         "cloudtrail"
@@ -41,7 +43,23 @@ impl Format for CloudTrail {
         Ok(map_record(&mut o))
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("aws", Some("cloudtrail")))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
+    }
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        // Only sign-in calls become Authentication (see `map`); nothing becomes a file event.
+        match class_uid {
+            3002 => object(record).ok().and_then(|o| get_ci(o, "eventName")).and_then(text).is_none_or(|n| {
+                matches!(
+                    n.as_str(),
+                    "ConsoleLogin" | "CheckMfa" | "CredentialChallenge" | "CredentialVerification"
+                )
+            }),
+            1001 => false,
+            _ => true,
+        }
     }
 }
 

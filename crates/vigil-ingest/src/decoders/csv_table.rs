@@ -34,7 +34,10 @@ impl Format for CsvTable {
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         // A CSV export says nothing of its source: only rules without a logsource apply.
-        crate::format::json_view(record, crate::view::LogSource::default())
+        crate::format::json_view(record, crate::view::StaticLogSource::default())
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, crate::view::StaticLogSource::default())
     }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let o = object(record)?;

@@ -46,13 +46,11 @@ impl Format for Entra {
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         let Ok(o) = object(record) else { return Vec::new() };
-        let service = match category(o).as_deref() {
-            Some(c) if SIGN_IN_CATEGORIES.contains(&c) => "signinlogs",
-            Some("AuditLogs") => "auditlogs",
-            Some("RiskyUsers" | "UserRiskEvents") => "riskdetection",
-            _ => "auditlogs",
-        };
-        crate::format::json_view(record, crate::view::LogSource::new("azure", Some(service)))
+        crate::format::json_view(record, logsource(o))
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        let Ok(o) = object(record) else { return Vec::new() };
+        crate::format::json_sigma_view(record, logsource(o))
     }
     fn map(&self, record: &RawRecord) -> Result<Event, Reject> {
         let o = object(record)?;
@@ -105,6 +103,17 @@ fn leftovers(o: &Map<String, Value>, props: &Map<String, Value>, taken: &[&str])
         out.extend(keep(props));
     }
     out
+}
+
+/// The Sigma logsource of a record, by its log category.
+fn logsource(o: &Map<String, Value>) -> crate::view::StaticLogSource {
+    let service = match category(o).as_deref() {
+        Some(c) if SIGN_IN_CATEGORIES.contains(&c) => "signinlogs",
+        Some("AuditLogs") => "auditlogs",
+        Some("RiskyUsers" | "UserRiskEvents") => "riskdetection",
+        _ => "auditlogs",
+    };
+    crate::view::StaticLogSource::new("azure", Some(service))
 }
 
 /// A sign-in: Authentication, logon.

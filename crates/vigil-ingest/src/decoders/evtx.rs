@@ -31,6 +31,12 @@ impl Format for Evtx {
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         super::evtx_json::views(record)
     }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        super::evtx_json::sigma_views(record)
+    }
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        super::evtx_json::may_map_to(record, class_uid)
+    }
 }
 
 /// A parser over an in-memory EVTX file. `threads` = 0 uses every core.

@@ -6,7 +6,8 @@ use serde_json::Value;
 use crate::error::Reject;
 use crate::fields::{get, int, text};
 use crate::format::{Container, Format, RawRecord, Sample, object};
-use crate::windows::{self, WinEvent};
+use crate::view::{Overlay, SigmaView};
+use crate::windows::{self, Header, WinEvent, text_value};
 
 pub struct EvtxJson;
 
@@ -34,11 +35,70 @@ impl Format for EvtxJson {
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         views(record)
     }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
+        sigma_views(record)
+    }
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        may_map_to(record, class_uid)
+    }
 }
 
 /// The Sigma view of an evtx-rendered record.
 pub fn views(record: &RawRecord) -> Vec<crate::view::SourceView> {
     record.value.as_ref().and_then(|v| win_event(v).ok()).map(|w| vec![w.view()]).unwrap_or_default()
+}
+
+/// [`views`], borrowed from the record where its data fields are plain values.
+pub fn sigma_views(record: &RawRecord) -> Vec<SigmaView<'_>> {
+    match record.value.as_ref().and_then(overlay) {
+        Some(view) => vec![SigmaView::Borrowed(view)],
+        None => views(record).into_iter().map(SigmaView::Owned).collect(),
+    }
+}
+
+/// [`Format::may_map_to`] for an evtx-rendered record.
+pub fn may_map_to(record: &RawRecord, class_uid: u32) -> bool {
+    let system = record.value.as_ref().and_then(|v| get(v, "Event.System"));
+    windows::may_map_to(system.and_then(event_id), class_uid)
+}
+
+/// EventID, a number or an element with attributes and `#text`.
+fn event_id(system: &Value) -> Option<i64> {
+    system.get("EventID").and_then(|v| match v {
+        Value::Object(o) => o.get("#text").and_then(int),
+        other => int(other),
+    })
+}
+
+/// Keys of `EventData` that are the element's, not the event's.
+fn not_in_view(key: &str) -> bool {
+    key == "#attributes" || key == "xmlns"
+}
+
+/// The view of [`win_event`]'s `view` over the record itself; `None` where that view must be
+/// built (`UserData`, nested or text data, a field name to clean) or cannot be (no `System`).
+fn overlay(value: &Value) -> Option<Overlay<'_>> {
+    let event = value.get("Event")?;
+    let system = event.get("System")?;
+    if event.get("UserData").is_some_and(|v| !v.is_null()) {
+        return None;
+    }
+    let data = match event.get("EventData") {
+        None | Some(Value::Null) => windows::no_data(),
+        Some(data @ Value::Object(fields)) if fields.values().all(|v| !v.is_object()) => data,
+        Some(_) => return None,
+    };
+    let attr = |path: &str, name: &str| {
+        system.get(path).and_then(|v| v.get("#attributes")).and_then(|a| a.get(name)).and_then(text_value)
+    };
+    let header = Header {
+        event_id: event_id(system).and_then(|e| u32::try_from(e).ok()),
+        channel: system.get("Channel").and_then(text_value),
+        provider: attr("Provider", "Name").or_else(|| attr("Provider", "EventSourceName")),
+        computer: system.get("Computer").and_then(text_value),
+        level: system.get("Level").and_then(int),
+    };
+    header.overlay(data, Some(not_in_view))
 }
 
 /// Reads the evtx JSON rendering (as the `evtx` crate and evtx_dump produce it).
@@ -48,11 +108,7 @@ pub fn win_event(value: &Value) -> Result<WinEvent, Reject> {
     let attr = |path: &str, name: &str| {
         get(system, path).and_then(|v| v.get("#attributes")).and_then(|a| a.get(name)).and_then(text)
     };
-    // EventID is a number, or an element with attributes and `#text`.
-    let event_id = system.get("EventID").and_then(|v| match v {
-        Value::Object(o) => o.get("#text").and_then(int),
-        other => int(other),
-    });
+    let event_id = event_id(system);
     let original_time = attr("TimeCreated", "SystemTime");
     let mut win = WinEvent {
         provider: attr("Provider", "Name").or_else(|| attr("Provider", "EventSourceName")),

@@ -12,6 +12,8 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct GcpAudit;
 
+const LOGSOURCE: crate::view::StaticLogSource = crate::view::StaticLogSource::new("gcp", Some("gcp.audit"));
+
 impl Format for GcpAudit {
     fn name(&self) -> &'static str {
         "gcp_audit"
@@ -36,7 +38,10 @@ impl Format for GcpAudit {
         Ok(map_record(&mut o))
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("gcp", Some("gcp.audit")))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
     }
 }
 

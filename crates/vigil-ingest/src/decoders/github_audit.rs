@@ -10,6 +10,8 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct GithubAudit;
 
+const LOGSOURCE: crate::view::StaticLogSource = crate::view::StaticLogSource::new("github", Some("audit"));
+
 impl Format for GithubAudit {
     fn name(&self) -> &'static str {
         "github_audit"
@@ -35,7 +37,10 @@ impl Format for GithubAudit {
         Ok(map_record(&mut o))
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("github", Some("audit")))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
     }
 }
 

@@ -6,42 +6,51 @@ use serde_json::Value;
 use crate::error::Reject;
 use crate::fields::{int, text};
 use crate::format::{Container, Format, RawRecord, Sample, object};
-use crate::windows::{self, WinEvent};
+use crate::view::{Overlay, SigmaView};
+use crate::windows::{self, Header, WinEvent, text_value};
 
 pub struct Nxlog;
 
 /// Keys NXLog (and the shippers behind it) adds; everything else is EventData.
-const SHIPPER_KEYS: &[&str] = &[
-    "@timestamp",
-    "@version",
-    "EventReceivedTime",
-    "EventTime",
-    "TimeCreated",
-    "ExecutionProcessID",
-    "Hostname",
-    "Keywords",
-    "RecordNumber",
-    "Severity",
-    "SeverityValue",
-    "SourceModuleName",
-    "SourceModuleType",
-    "SourceName",
-    "Channel",
-    "EventID",
-    "Task",
-    "ThreadID",
-    "host",
-    "port",
-    "tags",
-    "Opcode",
-    "OpcodeValue",
-    "Level",
-    "ProviderGuid",
-    "Version",
-    "ERROR_EVT_UNRESOLVED",
-    "Message",
-    "Category",
-];
+fn is_shipper_key(key: &str) -> bool {
+    matches!(
+        key,
+        "@timestamp"
+            | "@version"
+            | "EventReceivedTime"
+            | "EventTime"
+            | "TimeCreated"
+            | "ExecutionProcessID"
+            | "Hostname"
+            | "Keywords"
+            | "RecordNumber"
+            | "Severity"
+            | "SeverityValue"
+            | "SourceModuleName"
+            | "SourceModuleType"
+            | "SourceName"
+            | "Channel"
+            | "EventID"
+            | "Task"
+            | "ThreadID"
+            | "host"
+            | "port"
+            | "tags"
+            | "Opcode"
+            | "OpcodeValue"
+            | "Level"
+            | "ProviderGuid"
+            | "Version"
+            | "ERROR_EVT_UNRESOLVED"
+            | "Message"
+            | "Category"
+    )
+}
+
+/// Keys the Sigma view leaves out: NXLog's own, and the user SID the header carries.
+fn not_in_view(key: &str) -> bool {
+    key == "UserID" || is_shipper_key(key)
+}
 
 impl Format for Nxlog {
     fn name(&self) -> &'static str {
@@ -68,6 +77,34 @@ impl Format for Nxlog {
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         object(record).ok().and_then(|o| win_event(o).ok()).map(|w| vec![w.view()]).unwrap_or_default()
     }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
+        if object(record).is_err() {
+            return Vec::new();
+        }
+        match record.value.as_ref().and_then(overlay) {
+            Some(view) => vec![SigmaView::Borrowed(view)],
+            None => self.views(record).into_iter().map(SigmaView::Owned).collect(),
+        }
+    }
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        let id = object(record).ok().and_then(|o| o.get("EventID")).and_then(int);
+        windows::may_map_to(id, class_uid)
+    }
+}
+
+/// The view of [`win_event`]'s `view` over the record itself; `None` where that view must be
+/// built (no event id, or a field name to clean).
+fn overlay(value: &Value) -> Option<Overlay<'_>> {
+    let o = value.as_object()?;
+    let event_id = o.get("EventID").and_then(int)?;
+    let header = Header {
+        event_id: u32::try_from(event_id).ok(),
+        channel: o.get("Channel").and_then(text_value),
+        provider: o.get("SourceName").and_then(text_value),
+        computer: o.get("Hostname").and_then(text_value),
+        level: o.get("Level").and_then(int),
+    };
+    header.overlay(value, Some(not_in_view))
 }
 
 fn win_event(o: &serde_json::Map<String, Value>) -> Result<WinEvent, Reject> {
@@ -93,7 +130,7 @@ fn win_event(o: &serde_json::Map<String, Value>) -> Result<WinEvent, Reject> {
         if key == "UserID" {
             continue;
         }
-        if SHIPPER_KEYS.contains(&key.as_str()) {
+        if is_shipper_key(key) {
             if !matches!(key.as_str(), "SourceName" | "Channel" | "EventID" | "Hostname" | "RecordNumber") {
                 win.extra.insert(key.clone(), value.clone());
             }

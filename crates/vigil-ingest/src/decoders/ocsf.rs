@@ -12,6 +12,8 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct Ocsf;
 
+const LOGSOURCE: crate::view::StaticLogSource = crate::view::StaticLogSource::new("ocsf", None);
+
 impl Format for Ocsf {
     fn name(&self) -> &'static str {
         "ocsf"
@@ -69,7 +71,10 @@ impl Format for Ocsf {
         Ok(event)
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("ocsf", None))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
     }
 }
 

@@ -13,6 +13,8 @@ use crate::format::{Container, Format, RawRecord, Sample, object};
 
 pub struct Okta;
 
+const LOGSOURCE: crate::view::StaticLogSource = crate::view::StaticLogSource::new("okta", Some("okta"));
+
 impl Format for Okta {
     fn name(&self) -> &'static str {
         "okta"
@@ -40,7 +42,10 @@ impl Format for Okta {
         Ok(map_record(&mut o))
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        crate::format::json_view(record, crate::view::LogSource::new("okta", Some("okta")))
+        crate::format::json_view(record, LOGSOURCE)
+    }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        crate::format::json_sigma_view(record, LOGSOURCE)
     }
 }
 

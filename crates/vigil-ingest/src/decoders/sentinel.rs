@@ -56,23 +56,36 @@ impl Format for Sentinel {
         })
     }
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
-        use crate::view::LogSource;
         let Ok(o) = object(record) else { return Vec::new() };
-        let table = o.get("Type").and_then(text).unwrap_or_default();
-        let logsource = match table.as_str() {
-            "SecurityEvent" | "WindowsEvent" | "Event" => return vec![windows_row_event(o).view()],
-            "" if o.contains_key("EventID") && o.contains_key("Computer") => {
-                return vec![windows_row_event(o).view()];
-            }
-            "SigninLogs" | "AADNonInteractiveUserSignInLogs" | "AADServicePrincipalSignInLogs" => {
-                LogSource::new("azure", Some("signinlogs"))
-            }
-            "AuditLogs" => LogSource::new("azure", Some("auditlogs")),
-            "OfficeActivity" => LogSource::new("m365", None),
-            _ => LogSource::default(),
-        };
-        crate::format::json_view(record, logsource)
+        match table_logsource(o) {
+            Some(logsource) => crate::format::json_view(record, logsource),
+            None => vec![windows_row_event(o).view()],
+        }
     }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<crate::view::SigmaView<'r>> {
+        let Ok(o) = object(record) else { return Vec::new() };
+        match table_logsource(o) {
+            Some(logsource) => crate::format::json_sigma_view(record, logsource),
+            None => vec![crate::view::SigmaView::Owned(windows_row_event(o).view())],
+        }
+    }
+}
+
+/// The Sigma logsource of a row whose view is the row itself; `None` for a Windows event row,
+/// whose view is the Windows event's.
+fn table_logsource(o: &Map<String, Value>) -> Option<crate::view::StaticLogSource> {
+    use crate::view::StaticLogSource;
+    let table = o.get("Type").and_then(text).unwrap_or_default();
+    Some(match table.as_str() {
+        "SecurityEvent" | "WindowsEvent" | "Event" => return None,
+        "" if o.contains_key("EventID") && o.contains_key("Computer") => return None,
+        "SigninLogs" | "AADNonInteractiveUserSignInLogs" | "AADServicePrincipalSignInLogs" => {
+            StaticLogSource::new("azure", Some("signinlogs"))
+        }
+        "AuditLogs" => StaticLogSource::new("azure", Some("auditlogs")),
+        "OfficeActivity" => StaticLogSource::new("m365", None),
+        _ => StaticLogSource::default(),
+    })
 }
 
 fn product(name: &str) -> Metadata {

@@ -6,7 +6,8 @@ use serde_json::Value;
 use crate::error::Reject;
 use crate::fields::{get, int, text, text_at};
 use crate::format::{Container, Format, RawRecord, Sample, object};
-use crate::windows::{self, WinEvent};
+use crate::view::{Overlay, SigmaView};
+use crate::windows::{self, Header, WinEvent, text_value};
 
 pub struct Winlogbeat;
 
@@ -36,6 +37,52 @@ impl Format for Winlogbeat {
     fn views(&self, record: &RawRecord) -> Vec<crate::view::SourceView> {
         win_event(record).map(|w| vec![w.view()]).unwrap_or_default()
     }
+    fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
+        if object(record).is_err() {
+            return Vec::new();
+        }
+        match record.value.as_ref().and_then(overlay) {
+            Some(view) => vec![SigmaView::Borrowed(view)],
+            None => self.views(record).into_iter().map(SigmaView::Owned).collect(),
+        }
+    }
+    fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
+        let id = record.value.as_ref().map(winlog).and_then(|base| base.get("event_id")).and_then(int);
+        windows::may_map_to(id, class_uid)
+    }
+}
+
+/// Where the event's fields are: under `winlog` in the ECS shape, at the top before it.
+fn winlog(value: &Value) -> &Value {
+    match value.get("winlog") {
+        Some(winlog) => winlog,
+        None => value,
+    }
+}
+
+/// The view of [`win_event`]'s `view` over the record itself; `None` where that view must be
+/// built (no event id, `user_data` to merge, or a field name to clean).
+fn overlay(value: &Value) -> Option<Overlay<'_>> {
+    let base = winlog(value);
+    let event_id = base.get("event_id").and_then(int)?;
+    if let Some(Value::Object(_)) = base.get("user_data") {
+        return None;
+    }
+    let data = match base.get("event_data") {
+        Some(data @ Value::Object(_)) => data,
+        _ => windows::no_data(),
+    };
+    let header = Header {
+        event_id: u32::try_from(event_id).ok(),
+        channel: base.get("channel").or_else(|| base.get("log_name")).and_then(text_value),
+        provider: base.get("provider_name").or_else(|| base.get("source_name")).and_then(text_value),
+        computer: base
+            .get("computer_name")
+            .and_then(text_value)
+            .or_else(|| get(value, "host.name").and_then(text_value)),
+        level: None,
+    };
+    header.overlay(data, None)
 }
 
 fn win_event(record: &RawRecord) -> Result<WinEvent, Reject> {

@@ -13,9 +13,12 @@ mod security_objects;
 mod sql_server;
 mod system;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::fields::{clean_field_name, text};
+use crate::view::{Added, Overlay, StaticLogSource};
 
 pub use mapping::to_ocsf;
 
@@ -157,12 +160,142 @@ fn sysmon_categories(event_id: u32, event_type: &str) -> &'static [&'static str]
     }
 }
 
+/// The Sigma logsource of a Windows event: `windows`, the service its channel names, and the
+/// categories Sysmon's event ids (or a few of the built-in channels' ids) carry.
+pub fn logsource(
+    channel: Option<&str>,
+    provider: Option<&str>,
+    event_id: u32,
+    event_type: Option<&str>,
+) -> StaticLogSource {
+    let channel = channel.unwrap_or_default();
+    let provider = provider.unwrap_or_default();
+    let service = SERVICES.iter().find(|(_, c)| c.eq_ignore_ascii_case(channel)).map(|(s, _)| *s);
+    let is_sysmon = provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon") || service == Some("sysmon");
+    let categories: &'static [&'static str] = if is_sysmon {
+        sysmon_categories(event_id, event_type.unwrap_or_default())
+    } else {
+        match (service, event_id) {
+            (Some("security"), 4688) => &["process_creation"],
+            (Some("powershell"), 4104) => &["ps_script"],
+            (Some("powershell"), 4103) => &["ps_module"],
+            (Some("powershell-classic"), 400) => &["ps_classic_start"],
+            (Some("powershell-classic"), 600) => &["ps_classic_provider_start"],
+            (Some("powershell-classic"), 800) => &["ps_classic_script"],
+            _ => &[],
+        }
+    };
+    StaticLogSource { product: Some("windows"), service, categories }
+}
+
+/// What Security 4688 also carries under Sysmon's names (`Image`, `ParentImage`, `User`), so
+/// process-creation rules apply to it; read from its data fields by `data`. A view adds these
+/// only where the event has no field of that name.
+pub fn process_aliases<'a>(
+    logsource: &StaticLogSource,
+    event_id: u32,
+    data: impl Fn(&str) -> Option<&'a Value>,
+) -> Vec<Added<'a>> {
+    let mut out = Vec::new();
+    if logsource.service != Some("security") || event_id != 4688 {
+        return out;
+    }
+    for (sysmon_name, audit_name) in [("Image", "NewProcessName"), ("ParentImage", "ParentProcessName")] {
+        if let Some(v) = data(audit_name) {
+            out.push((sysmon_name, Cow::Borrowed(v)));
+        }
+    }
+    if let Some(user) = data("SubjectUserName").and_then(Value::as_str) {
+        let domain = data("SubjectDomainName").and_then(Value::as_str).unwrap_or_default();
+        let user = if domain.is_empty() { user.to_owned() } else { format!("{domain}\\{user}") };
+        out.push(("User", Cow::Owned(Value::String(user))));
+    }
+    out
+}
+
+/// A System header field as a view holds it: [`text`]'s reading, borrowed when the record
+/// already holds exactly that string.
+pub fn text_value(value: &Value) -> Option<Cow<'_, Value>> {
+    if let Value::String(s) = value
+        && !s.is_empty()
+        && s.trim().len() == s.len()
+        && s != "-"
+        && s != "null"
+    {
+        return Some(Cow::Borrowed(value));
+    }
+    text(value).map(|t| Cow::Owned(Value::String(t)))
+}
+
+/// A Windows view's header fields, read from the record without copying its data.
+pub struct Header<'a> {
+    pub event_id: Option<u32>,
+    pub channel: Option<Cow<'a, Value>>,
+    pub provider: Option<Cow<'a, Value>>,
+    pub computer: Option<Cow<'a, Value>>,
+    pub level: Option<i64>,
+}
+
+impl<'a> Header<'a> {
+    /// The view over `data` (the event's data fields, less what `hidden` names), with the
+    /// header and the 4688 aliases added; `None` when a data field's name needs cleaning (the
+    /// owned view then renames it).
+    pub fn overlay(self, object: &'a Value, hidden: Option<fn(&str) -> bool>) -> Option<Overlay<'a>> {
+        let data = object.as_object()?;
+        let is_hidden = |k: &str| hidden.is_some_and(|h| h(k));
+        if data.keys().any(|k| k.contains(' ') && !is_hidden(k)) {
+            return None;
+        }
+        let visible = move |k: &str| data.get(k).filter(|_| !is_hidden(k));
+        let event_type = visible("EventType").and_then(Value::as_str);
+        let logsource = logsource(
+            self.channel.as_deref().and_then(Value::as_str),
+            self.provider.as_deref().and_then(Value::as_str),
+            self.event_id.unwrap_or(0),
+            event_type,
+        );
+        let mut added: Vec<Added<'a>> = Vec::with_capacity(8);
+        if let Some(id) = self.event_id {
+            added.push(("EventID", Cow::Owned(Value::from(id))));
+        }
+        for (key, value) in
+            [("Channel", self.channel), ("Provider_Name", self.provider), ("Computer", self.computer)]
+        {
+            if let Some(v) = value {
+                added.push((key, v));
+            }
+        }
+        if let Some(level) = self.level {
+            added.push(("Level", Cow::Owned(Value::from(level))));
+        }
+        added.extend(process_aliases(&logsource, self.event_id.unwrap_or(0), visible));
+        Some(Overlay::new(logsource, object, added, hidden))
+    }
+}
+
+/// An empty set of data fields, for events that carry none.
+pub fn no_data() -> &'static Value {
+    static EMPTY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| Value::Object(Map::new()));
+    &EMPTY
+}
+
+/// Whether a Windows event with this id may map to OCSF class `class_uid`: decided by id for
+/// the classes the behavioural detectors read (Authentication and File System Activity, see
+/// `security` and `mapping`), `true` for every other class.
+pub fn may_map_to(event_id: Option<i64>, class_uid: u32) -> bool {
+    let Some(id) = event_id else { return true };
+    match class_uid {
+        3002 => matches!(id, 4624 | 4625 | 4634 | 4647 | 4648 | 4768..=4771 | 4776 | 33205),
+        1001 => matches!(id, 2 | 11 | 15 | 23 | 26 | 4656 | 4663 | 5140 | 5145),
+        _ => true,
+    }
+}
+
 impl WinEvent {
     /// The event as Sigma rules read it: `EventID`, `Channel`, `Provider_Name`, `Computer` and
     /// the data fields, with Security 4688's names also given under Sysmon's (`Image`,
     /// `ParentImage`) so process-creation rules apply to it.
     pub fn view(&self) -> crate::view::SourceView {
-        use serde_json::Map;
         let mut fields = Map::with_capacity(self.data.len() + 6);
         if let Some(id) = self.event_id {
             fields.insert("EventID".into(), Value::from(id));
@@ -180,42 +313,12 @@ impl WinEvent {
         for (k, v) in &self.data {
             fields.insert(k.clone(), v.clone());
         }
-        let channel = self.channel.as_deref().unwrap_or_default();
-        let provider = self.provider.as_deref().unwrap_or_default();
-        let service = SERVICES.iter().find(|(_, c)| c.eq_ignore_ascii_case(channel)).map(|(s, _)| *s);
-        let mut logsource = crate::view::LogSource::new("windows", service);
         let event_id = self.event_id.unwrap_or(0);
-        let is_sysmon =
-            provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon") || service == Some("sysmon");
-        let categories: &[&str] = if is_sysmon {
-            let event_type = self.data.get("EventType").and_then(Value::as_str).unwrap_or_default();
-            sysmon_categories(event_id, event_type)
-        } else {
-            match (service, event_id) {
-                (Some("security"), 4688) => &["process_creation"],
-                (Some("powershell"), 4104) => &["ps_script"],
-                (Some("powershell"), 4103) => &["ps_module"],
-                (Some("powershell-classic"), 400) => &["ps_classic_start"],
-                (Some("powershell-classic"), 600) => &["ps_classic_provider_start"],
-                (Some("powershell-classic"), 800) => &["ps_classic_script"],
-                _ => &[],
-            }
-        };
-        logsource.categories = categories.iter().map(|c| (*c).to_owned()).collect();
-        if service == Some("security") && event_id == 4688 {
-            for (sysmon_name, audit_name) in
-                [("Image", "NewProcessName"), ("ParentImage", "ParentProcessName")]
-            {
-                if let Some(v) = self.data.get(audit_name) {
-                    fields.entry(sysmon_name).or_insert_with(|| v.clone());
-                }
-            }
-            if let Some(user) = self.data.get("SubjectUserName").and_then(Value::as_str) {
-                let domain = self.data.get("SubjectDomainName").and_then(Value::as_str).unwrap_or_default();
-                let user = if domain.is_empty() { user.to_owned() } else { format!("{domain}\\{user}") };
-                fields.entry("User").or_insert(Value::String(user));
-            }
+        let event_type = self.data.get("EventType").and_then(Value::as_str);
+        let logsource = logsource(self.channel.as_deref(), self.provider.as_deref(), event_id, event_type);
+        for (name, value) in process_aliases(&logsource, event_id, |k| self.data.get(k)) {
+            fields.entry(name).or_insert_with(|| value.into_owned());
         }
-        crate::view::SourceView { logsource, fields: Value::Object(fields) }
+        crate::view::SourceView { logsource: logsource.to_owned_logsource(), fields: Value::Object(fields) }
     }
 }

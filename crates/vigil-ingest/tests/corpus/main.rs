@@ -1,6 +1,7 @@
 //! Conformance over the public corpus in `../shared/data` (or `$VIGIL_TEST_DATA`): every file
 //! decodes, nothing is lost, every event is valid OCSF. Built only with `--features corpus`.
 
+mod deferred;
 mod detection_finding;
 mod evtx_files;
 mod log_files;

@@ -2,6 +2,7 @@
 //! what happens to damaged and hostile input.
 
 mod bad_input;
+mod deferred;
 mod golden;
 
 use std::path::{Path, PathBuf};
