@@ -71,6 +71,13 @@ pub trait Format: Sync {
     fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
         self.views(record).into_iter().map(SigmaView::Owned).collect()
     }
+    /// Top-level fields of a JSON record that none of its views hold, so the detection path may
+    /// leave them unparsed (a record it maps is parsed again whole).
+    ///
+    /// MUST: no view of the format reads them.
+    fn fields_detection_skips(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether [`Format::map`] may give this record OCSF class `class_uid`, read without
     /// mapping it (to skip mapping records no one downstream needs).
     ///

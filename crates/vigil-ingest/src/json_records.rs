@@ -20,6 +20,9 @@ pub struct JsonRecord {
     pub locator: Locator,
     pub text: String,
     pub value: Value,
+    /// Whether `value` lacks fields the reader was asked to leave unparsed
+    /// ([`JsonRecords::without`]); `text` still holds them.
+    pub partial: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,9 +110,14 @@ pub fn depth(bytes: &[u8]) -> usize {
     max
 }
 
-/// Parses one record's bytes, enforcing the depth limit and UTF-8. The bytes become the
-/// record's text without a copy; on failure they are handed back for the excerpt.
-pub fn parse_record(bytes: Vec<u8>) -> Result<(String, Value), (Reject, Vec<u8>)> {
+/// A record parsed: its text, its value, and whether fields were left out of the value.
+type Parsed = (String, Value, bool);
+
+/// Parses one record's bytes, enforcing the depth limit and UTF-8, leaving the values of the
+/// top-level fields named in `without` unparsed (their text is scanned, not decoded or kept).
+/// The bytes become the record's text without a copy; on failure they are handed back for the
+/// excerpt.
+pub fn parse_record(bytes: Vec<u8>, without: &[&str]) -> Result<Parsed, (Reject, Vec<u8>)> {
     if bytes.len() > MAX_RECORD_BYTES {
         return Err((Reject::TooLarge { limit: MAX_RECORD_BYTES }, bytes));
     }
@@ -120,10 +128,56 @@ pub fn parse_record(bytes: Vec<u8>) -> Result<(String, Value), (Reject, Vec<u8>)
         Ok(t) => t,
         Err(e) => return Err((Reject::Utf8 { at: e.utf8_error().valid_up_to() }, e.into_bytes())),
     };
-    match serde_json::from_str(&text) {
-        Ok(value) => Ok((text, value)),
+    let parsed = if without.is_empty() || !text.starts_with('{') {
+        serde_json::from_str(&text).map(|value| (value, false))
+    } else {
+        parse_without(&text, without)
+    };
+    match parsed {
+        Ok((value, partial)) => Ok((text, value, partial)),
         Err(e) => Err((Reject::Json(e), text.into_bytes())),
     }
+}
+
+/// A JSON object parsed as `serde_json` parses it, but for the values of `without`'s keys,
+/// which are skipped; also says whether any was.
+fn parse_without(text: &str, without: &[&str]) -> serde_json::Result<(Value, bool)> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Without<'k> {
+        keys: &'k [&'k str],
+    }
+    impl<'de> Visitor<'de> for Without<'_> {
+        type Value = (Value, bool);
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut out, mut skipped) = (serde_json::Map::new(), false);
+            while let Some(key) = map.next_key::<String>()? {
+                if self.keys.contains(&key.as_str()) {
+                    map.next_value::<IgnoredAny>()?;
+                    // A later duplicate of a kept key would replace it; of a skipped one, it
+                    // is skipped too.
+                    out.shift_remove(&key);
+                    skipped = true;
+                } else {
+                    out.insert(key, map.next_value::<Value>()?);
+                }
+            }
+            Ok((Value::Object(out), skipped))
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Without<'_> {
+        type Value = (Value, bool);
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = Without { keys: without }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(parsed)
 }
 
 /// A record that failed, with where it stood and its first bytes.
@@ -144,6 +198,8 @@ pub struct JsonRecords<R> {
     done: bool,
     /// Bytes to reserve for the next line (the last line's length).
     line_capacity: usize,
+    /// Top-level fields left unparsed ([`JsonRecords::without`]).
+    without: &'static [&'static str],
     /// Scanner state for the non-line layouts.
     depth: usize,
     in_str: bool,
@@ -163,11 +219,19 @@ impl<R: BufRead> JsonRecords<R> {
             index: 0,
             done: false,
             line_capacity: 64,
+            without: &[],
             depth: 0,
             in_str: false,
             esc: false,
             array_closed: false,
         }
+    }
+
+    /// Leaves the values of these top-level fields unparsed: each record's `value` lacks them
+    /// (and says so in `partial`), its `text` keeps them. For readers that never look at them.
+    pub fn without(mut self, keys: &'static [&'static str]) -> Self {
+        self.without = keys;
+        self
     }
 
     fn next_line(&mut self) -> Option<Result<JsonRecord, Failed>> {
@@ -205,8 +269,8 @@ impl<R: BufRead> JsonRecords<R> {
             if trimmed.is_empty() {
                 continue;
             }
-            return Some(match parse_record(trimmed) {
-                Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
+            return Some(match parse_record(trimmed, self.without) {
+                Ok((text, value, partial)) => Ok(JsonRecord { locator, text, value, partial }),
                 Err((reject, excerpt)) => Err(Failed { locator, reject, excerpt }),
             });
         }
@@ -362,8 +426,8 @@ impl<R: BufRead> JsonRecords<R> {
         if let Some(reject) = reject {
             return Err(Failed { locator, reject, excerpt: record });
         }
-        match parse_record(record) {
-            Ok((text, value)) => Ok(JsonRecord { locator, text, value }),
+        match parse_record(record, self.without) {
+            Ok((text, value, partial)) => Ok(JsonRecord { locator, text, value, partial }),
             Err((reject, excerpt)) => Err(Failed { locator, reject, excerpt }),
         }
     }
@@ -469,6 +533,26 @@ mod tests {
         JsonRecords::new(input, input)
             .map(|r| r.map(|r| r.value.to_string()).map_err(|f| format!("{:?}: {}", f.locator, f.reject)))
             .collect()
+    }
+
+    #[test]
+    fn fields_left_unparsed_are_missing_from_the_value_and_kept_in_the_text() {
+        let text = br#"{"a":1,"Message":"x\r\n\"y\"","b":{"c":[1,2]},"Message":{"deep":[{}]}}"#;
+        let (kept, value, partial) = parse_record(text.to_vec(), &["Message"]).expect("parses");
+        assert!(partial);
+        assert_eq!(kept.as_bytes(), text);
+        assert_eq!(value, serde_json::json!({"a": 1, "b": {"c": [1, 2]}}));
+        let (_, whole, partial) = parse_record(text.to_vec(), &[]).expect("parses");
+        assert!(!partial);
+        assert_eq!(whole["Message"], serde_json::json!({"deep": [{}]}));
+        // Nothing to leave out, or not an object: the value is whole.
+        let (_, value, partial) = parse_record(br#"{"a":1}"#.to_vec(), &["Message"]).expect("parses");
+        assert_eq!((value, partial), (serde_json::json!({"a": 1}), false));
+        let (_, value, _) = parse_record(b"[1]".to_vec(), &["Message"]).expect("parses");
+        assert_eq!(value, serde_json::json!([1]));
+        // A record that is not valid JSON is still rejected, wherever the fault is.
+        assert!(parse_record(br#"{"Message":"unterminated}"#.to_vec(), &["Message"]).is_err());
+        assert!(parse_record(br#"{"a":1,"Message":"x"} trailing"#.to_vec(), &["Message"]).is_err());
     }
 
     #[test]

@@ -95,9 +95,14 @@ fn mapped(
 
 impl Emitter<'_> {
     fn record(&mut self, record: RawRecord) {
+        self.take(record, false);
+    }
+
+    /// Hands one record on; `partial` when its value lacks fields detection does not read.
+    fn take(&mut self, record: RawRecord, partial: bool) {
         self.summary.bytes += record.text.len() as u64;
         if let Sink::Deferred(_) = self.sink {
-            return self.deferred(record);
+            return self.deferred(record, partial);
         }
         match mapped(self.format, self.source_time, &record) {
             Ok((mut event, retimed)) => {
@@ -117,9 +122,10 @@ impl Emitter<'_> {
     /// Hands the record over as detection reads it. One that yields no view is mapped at once,
     /// so a record that cannot be read is a dead letter as on the eager path; one mapped on
     /// request that cannot be is one too.
-    fn deferred(&mut self, record: RawRecord) {
+    fn deferred(&mut self, record: RawRecord, partial: bool) {
         let pending = Pending {
             record: &record,
+            partial,
             format: self.format,
             source_time: self.source_time,
             views: self.format.sigma_views(&record),
@@ -173,6 +179,9 @@ pub enum Scanned<'a, 'r> {
 /// A record read and not yet mapped: its Sigma views now, its OCSF event when asked for.
 pub struct Pending<'r> {
     record: &'r RawRecord,
+    /// Whether the record's value lacks fields its views never read
+    /// ([`Format::fields_detection_skips`]); mapping parses its text again whole.
+    partial: bool,
     format: &'static dyn Format,
     source_time: Option<i64>,
     views: Vec<SigmaView<'r>>,
@@ -195,7 +204,20 @@ impl<'r> Pending<'r> {
     /// it a dead letter.
     pub fn event(&self) -> Option<&Event> {
         let mapped = self.event.get_or_init(|| {
-            mapped(self.format, self.source_time, self.record).map(|(mut event, retimed)| {
+            let whole;
+            let record = if self.partial {
+                let value = serde_json::from_str(&self.record.text).map_err(Reject::Json)?;
+                whole = RawRecord {
+                    locator: self.record.locator.clone(),
+                    text: self.record.text.clone(),
+                    value: Some(value),
+                    source_time: self.record.source_time,
+                };
+                &whole
+            } else {
+                self.record
+            };
+            mapped(self.format, self.source_time, record).map(|(mut event, retimed)| {
                 event.raw_data = Some(self.record.text.clone());
                 (event.finish(), retimed)
             })
@@ -359,14 +381,16 @@ fn read_opened(
     let mut reader = opened.reader;
     match format.container() {
         Container::Json => {
-            for item in JsonRecords::new(&head, &mut reader) {
+            let without = match emitter.sink {
+                Sink::Deferred(_) => format.fields_detection_skips(),
+                Sink::Events(_) => &[],
+            };
+            for item in JsonRecords::new(&head, &mut reader).without(without) {
                 match item {
-                    Ok(r) => emitter.record(RawRecord {
-                        locator: r.locator,
-                        text: r.text,
-                        value: Some(r.value),
-                        source_time,
-                    }),
+                    Ok(r) => emitter.take(
+                        RawRecord { locator: r.locator, text: r.text, value: Some(r.value), source_time },
+                        r.partial,
+                    ),
                     Err(failed) => emitter.dead(failed.locator, &failed.reject, &failed.excerpt),
                 }
             }

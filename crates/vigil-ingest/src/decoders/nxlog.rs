@@ -90,6 +90,11 @@ impl Format for Nxlog {
         let id = object(record).ok().and_then(|o| o.get("EventID")).and_then(int);
         windows::may_map_to(id, class_uid)
     }
+    fn fields_detection_skips(&self) -> &'static [&'static str] {
+        // The rendered event text: the largest field, full of escapes, and a shipper field the
+        // view leaves out.
+        &["Message"]
+    }
 }
 
 /// The view of [`win_event`]'s `view` over the record itself; `None` where that view must be

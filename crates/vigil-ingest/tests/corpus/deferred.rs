@@ -1,8 +1,9 @@
-//! The deferred reader over the corpus: every borrowed view holds what the owned view holds,
-//! and `may_map_to` never says no to a class a record maps to.
+//! The deferred reader over the corpus: every borrowed view holds what the owned view holds and
+//! what `read_file` gives the record (parsed whole), and `may_map_to` never says no to a class
+//! a record maps to.
 
 use vigil_ingest::view::SigmaView;
-use vigil_ingest::{ReadOptions, Scanned, scan_file};
+use vigil_ingest::{Outcome, ReadOptions, Scanned, read_file, scan_file};
 
 use crate::{data, files};
 
@@ -13,7 +14,13 @@ const CLASSES: [u32; 2] = [3002, 1001];
 fn check(dir: &str, extensions: &[&str]) -> (usize, usize) {
     let (mut records, mut borrowed, mut problems) = (0usize, 0usize, Vec::new());
     for file in files(&data().join(dir), extensions) {
-        let options = ReadOptions { evtx_threads: 1, ..ReadOptions::default() };
+        let options = ReadOptions { evtx_threads: 1, views: true, ..ReadOptions::default() };
+        let mut eager = std::collections::HashMap::new();
+        read_file(&file, &options, &mut |o| {
+            if let Outcome::Event(event, views) = o {
+                eager.insert(event.metadata.uid.clone(), views);
+            }
+        });
         scan_file(&file, &options, &mut |scanned| {
             let Scanned::Record(pending) = scanned else { return };
             records += 1;
@@ -24,6 +31,9 @@ fn check(dir: &str, extensions: &[&str]) -> (usize, usize) {
                 problems.push(format!("{}: record {records}: views differ: {views:?}", file.display()));
             }
             let Some(event) = pending.event() else { return };
+            if eager.get(&event.metadata.uid).map(Vec::as_slice) != Some(&views[..]) && problems.len() < 10 {
+                problems.push(format!("{}: record {records}: views differ from read_file's", file.display()));
+            }
             for (class, predicted) in CLASSES.iter().zip(predicted) {
                 if event.class_uid == *class && !predicted && problems.len() < 10 {
                     problems.push(format!("{}: record {records} maps to {class}", file.display()));

@@ -19,8 +19,15 @@ struct Scan {
     problems: Vec<String>,
 }
 
-/// Scans `path`, mapping every record, and checks each against its own owned views.
+/// Scans `path`, mapping every record, and checks each against its own owned views and the
+/// views `read_file` gives the same record (parsed whole).
 fn scan(path: &Path) -> Scan {
+    let mut eager = std::collections::HashMap::new();
+    read_file(path, &ReadOptions { views: true, ..ReadOptions::default() }, &mut |o| {
+        if let Outcome::Event(event, views) = o {
+            eager.insert(event.metadata.uid.clone(), views);
+        }
+    });
     let mut scan = Scan::default();
     scan_file(path, &ReadOptions::default(), &mut |scanned| {
         let Scanned::Record(pending) = scanned else { return };
@@ -40,6 +47,9 @@ fn scan(path: &Path) -> Scan {
             if event.class_uid == *class && !predicted {
                 scan.problems.push(format!("record {} maps to {class}, may_map_to said no", scan.records));
             }
+        }
+        if eager.get(&event.metadata.uid).map(Vec::as_slice) != Some(&borrowed[..]) {
+            scan.problems.push(format!("record {}: views differ from read_file's", scan.records));
         }
     });
     scan
@@ -117,4 +127,32 @@ fn a_record_that_yields_no_view_is_a_dead_letter_when_scanned() {
     );
     assert_eq!((records, summary.events, summary.dead_letters), (1, 1, 1));
     assert!(dead[0].reason.contains("EventID"), "{}", dead[0].reason);
+}
+
+#[test]
+fn an_nxlog_record_read_without_its_message_maps_as_read_file_maps_it() {
+    let path = crate::scratch_file(
+        "nxlog-message.json",
+        br#"{"EventID":800,"SourceName":"PowerShell","Channel":"Windows PowerShell","Hostname":"WS1","Message":"Pipeline execution details for command line: IEX (New-Object Net.WebClient)\r\n\tDetails:\r\n\tCommandInvocation(Invoke-Expression)","HostApplication":"powershell.exe -nop"}
+{"EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Hostname":"WS1","Message":"An account was successfully logged on.\r\n\"quoted\" \\ \u00e9","TargetUserName":"alice","LogonType":"3","IpAddress":"203.0.113.9"}
+"#,
+    );
+    let mut eager = Vec::new();
+    read_file(&path, &ReadOptions { views: true, ..ReadOptions::default() }, &mut |o| {
+        if let Outcome::Event(e, views) = o {
+            eager.push((*e, views));
+        }
+    });
+    let mut scanned = Vec::new();
+    scan_file(&path, &ReadOptions::default(), &mut |s| {
+        if let Scanned::Record(pending) = s {
+            let views: Vec<_> = pending.views().iter().map(SigmaView::to_source_view).collect();
+            scanned.push((pending.event().cloned(), views));
+        }
+    });
+    assert_eq!(scanned.len(), 2);
+    for ((event, views), (want_event, want_views)) in scanned.into_iter().zip(eager) {
+        assert_eq!(event.as_ref(), Some(&want_event));
+        assert_eq!(views, want_views);
+    }
 }
