@@ -98,6 +98,22 @@ pub fn json_view(record: &RawRecord, logsource: StaticLogSource) -> Vec<SourceVi
     }
 }
 
+/// The record's one view borrowed through `overlay`, or, where that cannot be, the views
+/// `built` makes; none for a record that is not a JSON object.
+pub fn borrowed_or_built<'r>(
+    record: &'r RawRecord,
+    overlay: impl FnOnce(&'r Value) -> Option<Overlay<'r>>,
+    built: impl FnOnce() -> Vec<SourceView>,
+) -> Vec<SigmaView<'r>> {
+    if !matches!(record.value, Some(Value::Object(_))) {
+        return Vec::new();
+    }
+    match record.value.as_ref().and_then(overlay) {
+        Some(view) => vec![SigmaView::Borrowed(view)],
+        None => built().into_iter().map(SigmaView::Owned).collect(),
+    }
+}
+
 /// [`json_view`] borrowed from the record.
 pub fn json_sigma_view(record: &RawRecord, logsource: StaticLogSource) -> Vec<SigmaView<'_>> {
     match &record.value {

@@ -135,22 +135,18 @@ impl Emitter<'_> {
         if pending.views.is_empty() {
             pending.event();
         }
-        if let Some(Err(reject)) = pending.event.get() {
-            let reject = reject.to_string();
-            drop(pending);
-            return self.dead_because(record.locator, reject, record.text.as_bytes());
-        }
-        if let Sink::Deferred(sink) = &mut self.sink {
+        if pending.event.get().is_none_or(Result::is_ok)
+            && let Sink::Deferred(sink) = &mut self.sink
+        {
             sink(Scanned::Record(&pending));
         }
-        match pending.event.get() {
-            Some(Err(reject)) => {
-                let reject = reject.to_string();
-                drop(pending);
-                self.dead_because(record.locator, reject, record.text.as_bytes());
-            }
-            Some(Ok((_, retimed))) => {
-                self.summary.retimed += u64::from(*retimed);
+        let mapped =
+            pending.event.get().map(|m| m.as_ref().map(|(_, retimed)| *retimed).map_err(Reject::to_string));
+        drop(pending);
+        match mapped {
+            Some(Err(reason)) => self.dead_because(record.locator, reason, record.text.as_bytes()),
+            Some(Ok(retimed)) => {
+                self.summary.retimed += u64::from(retimed);
                 self.summary.events += 1;
             }
             None => self.summary.events += 1,
@@ -233,10 +229,6 @@ impl<'r> Pending<'r> {
             Some(Err(_)) => false,
             None => self.format.may_map_to(self.record, class_uid),
         }
-    }
-
-    pub fn format(&self) -> &'static dyn Format {
-        self.format
     }
 }
 

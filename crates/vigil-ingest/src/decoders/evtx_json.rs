@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::Reject;
 use crate::fields::{get, int, text};
-use crate::format::{Container, Format, RawRecord, Sample, object};
+use crate::format::{Container, Format, RawRecord, Sample, borrowed_or_built, object};
 use crate::view::{Overlay, SigmaView};
 use crate::windows::{self, Header, WinEvent, text_value};
 
@@ -50,10 +50,7 @@ pub fn views(record: &RawRecord) -> Vec<crate::view::SourceView> {
 
 /// [`views`], borrowed from the record where its data fields are plain values.
 pub fn sigma_views(record: &RawRecord) -> Vec<SigmaView<'_>> {
-    match record.value.as_ref().and_then(overlay) {
-        Some(view) => vec![SigmaView::Borrowed(view)],
-        None => views(record).into_iter().map(SigmaView::Owned).collect(),
-    }
+    borrowed_or_built(record, overlay, || views(record))
 }
 
 /// [`Format::may_map_to`] for an evtx-rendered record.

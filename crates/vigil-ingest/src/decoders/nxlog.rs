@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::Reject;
 use crate::fields::{int, text};
-use crate::format::{Container, Format, RawRecord, Sample, object};
+use crate::format::{Container, Format, RawRecord, Sample, borrowed_or_built, object};
 use crate::view::{Overlay, SigmaView};
 use crate::windows::{self, Header, WinEvent, text_value};
 
@@ -78,13 +78,7 @@ impl Format for Nxlog {
         object(record).ok().and_then(|o| win_event(o).ok()).map(|w| vec![w.view()]).unwrap_or_default()
     }
     fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
-        if object(record).is_err() {
-            return Vec::new();
-        }
-        match record.value.as_ref().and_then(overlay) {
-            Some(view) => vec![SigmaView::Borrowed(view)],
-            None => self.views(record).into_iter().map(SigmaView::Owned).collect(),
-        }
+        borrowed_or_built(record, overlay, || self.views(record))
     }
     fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
         let id = object(record).ok().and_then(|o| o.get("EventID")).and_then(int);

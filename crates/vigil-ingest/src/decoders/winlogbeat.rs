@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::Reject;
 use crate::fields::{get, int, text, text_at};
-use crate::format::{Container, Format, RawRecord, Sample, object};
+use crate::format::{Container, Format, RawRecord, Sample, borrowed_or_built, object};
 use crate::view::{Overlay, SigmaView};
 use crate::windows::{self, Header, WinEvent, text_value};
 
@@ -38,13 +38,7 @@ impl Format for Winlogbeat {
         win_event(record).map(|w| vec![w.view()]).unwrap_or_default()
     }
     fn sigma_views<'r>(&self, record: &'r RawRecord) -> Vec<SigmaView<'r>> {
-        if object(record).is_err() {
-            return Vec::new();
-        }
-        match record.value.as_ref().and_then(overlay) {
-            Some(view) => vec![SigmaView::Borrowed(view)],
-            None => self.views(record).into_iter().map(SigmaView::Owned).collect(),
-        }
+        borrowed_or_built(record, overlay, || self.views(record))
     }
     fn may_map_to(&self, record: &RawRecord, class_uid: u32) -> bool {
         let id = record.value.as_ref().map(winlog).and_then(|base| base.get("event_id")).and_then(int);
