@@ -74,6 +74,10 @@ pub enum Bench {
         alerts: Vec<usize>,
         #[arg(long, default_value_t = 1)]
         runs: u32,
+        /// Hold every case document at once, as `vigil hunt` does, instead of taking them one at
+        /// a time as the live engine does.
+        #[arg(long)]
+        collect: bool,
     },
 }
 
@@ -86,8 +90,8 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
         }
         Bench::Queue { cases, requests } => crate::bench_queue::run(cases, requests),
         Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
-        Bench::Cluster { alerts, runs } => {
-            crate::bench_cluster::run(&alerts, runs);
+        Bench::Cluster { alerts, runs, collect } => {
+            crate::bench_cluster::run(&alerts, runs, collect);
             Ok(ExitCode::SUCCESS)
         }
     }

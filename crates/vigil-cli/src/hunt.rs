@@ -146,6 +146,8 @@ struct Collected {
     ocsf: bool,
     counted: Vec<Counted>,
     case_alerts: Vec<vigil_correlate::Alert>,
+    /// One copy of each rule and entity key among `case_alerts`.
+    shared: vigil_correlate::Shared,
     /// The first write that failed; the hunt stops at the end of the file it was reading.
     write_error: Option<std::io::Error>,
 }
@@ -166,7 +168,7 @@ impl Collected {
             self.write_error = Some(e);
         }
         self.counted.push(counted);
-        self.case_alerts.push(alert);
+        self.case_alerts.push(self.shared.alert(alert));
     }
 
     fn check_writes(&mut self) -> Result<()> {
@@ -393,8 +395,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let hunt = prepare(&args)?;
     let inputs = vigil_ingest::input::expand(&args.paths).context("listing input files")?;
     let out = if args.json || args.ocsf { Some(crate::output::open(args.out.as_ref())?) } else { None };
-    let mut collected =
-        Collected { out, ocsf: args.ocsf, counted: Vec::new(), case_alerts: Vec::new(), write_error: None };
+    let mut collected = Collected {
+        out,
+        ocsf: args.ocsf,
+        counted: Vec::new(),
+        case_alerts: Vec::new(),
+        shared: vigil_correlate::Shared::default(),
+        write_error: None,
+    };
     let mut pipeline = Pipeline::with_order(hunt.detectors, Order::Deferred);
     let read = detect(&args, &inputs, &mut pipeline, &mut collected)?;
     let (cases, recommendations) = cases(&collected.case_alerts, &hunt.triage);

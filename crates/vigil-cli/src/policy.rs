@@ -251,7 +251,7 @@ fn severity(word: &str) -> Result<vigil_model::Severity> {
 fn inventory(config: &Path, target: &vigil_model::Entity, context: &mut Context) -> Result<()> {
     let base = config.parent().unwrap_or(Path::new("."));
     let triage = crate::config::Config::load(config)?.triage.context(base)?;
-    let Some(asset) = triage.assets.as_ref().and_then(|a| a.entries.get(&target.key)) else { return Ok(()) };
+    let Some(asset) = triage.assets.as_ref().and_then(|a| a.entries.get(&*target.key)) else { return Ok(()) };
     if let Some(word) = &asset.environment {
         context.environment = Environment::from_inventory(word);
     }

@@ -1,11 +1,13 @@
 //! What clustering consumes: one alert, whatever raised it (a Sigma rule, a correlation, a
 //! behavioural detector), with the entities it is about and the events it rests on.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use vigil_model::{AlertId, Entity, Severity};
 
 /// The rule behind an alert, as a case shows it (DRL 1.1 requires the author on every alert).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleRef {
     pub id: String,
     pub title: String,
@@ -31,7 +33,8 @@ pub struct Evidence {
 pub struct Alert {
     /// Unique per alert (the Detection Finding's uid).
     pub id: AlertId,
-    pub rule: RuleRef,
+    /// Shared by every alert of the rule: a rule that fires a million times is one `RuleRef`.
+    pub rule: Arc<RuleRef>,
     /// Milliseconds since the epoch.
     pub time: i64,
     pub entities: Vec<Entity>,

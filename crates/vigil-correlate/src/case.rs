@@ -3,6 +3,7 @@
 //! the timeline, and the reason for every merge.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vigil_model::{Actor, AlertId, CaseId, CaseState, Component, Entity, EventId, Lifecycle, Severity};
@@ -13,7 +14,7 @@ use crate::attack::Attack;
 /// Alerts of one rule on the same entities, folded into one with a count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FoldedAlert {
-    pub rule: RuleRef,
+    pub rule: Arc<RuleRef>,
     /// The ids of the alerts folded here (the first few when there are many; `count` says how many).
     pub ids: Vec<AlertId>,
     pub count: u64,
@@ -124,15 +125,20 @@ impl Case {
         ranked
     }
 
+    /// The id of the case these alerts make, derived from their ids.
+    pub(crate) fn id_of(alerts: &[FoldedAlert]) -> CaseId {
+        let mut ids: Vec<&str> = alerts.iter().flat_map(|a| a.ids.iter().map(AlertId::as_str)).collect();
+        ids.sort_unstable();
+        CaseId::new(EventId::from_content("vigil-case", ids.join("\n").as_bytes()).to_string())
+    }
+
     /// Builds a case from its alerts (in time order) and merges, with entity weights.
     pub(crate) fn build(
         alerts: Vec<FoldedAlert>,
         merges: Vec<Merge>,
         weight: &dyn Fn(&Entity) -> f64,
     ) -> Case {
-        let mut ids: Vec<&str> = alerts.iter().flat_map(|a| a.ids.iter().map(AlertId::as_str)).collect();
-        ids.sort_unstable();
-        let id = EventId::from_content("vigil-case", ids.join("\n").as_bytes()).to_string();
+        let id = Case::id_of(&alerts);
         let severity = alerts.iter().map(|a| a.rule.level).max().unwrap_or(Severity::Unknown);
         let first_seen = alerts.iter().map(|a| a.first_seen).min().unwrap_or(0);
         let last_seen = alerts.iter().map(|a| a.last_seen).max().unwrap_or(0);
@@ -181,7 +187,7 @@ impl Case {
         tactics.sort_by_key(|t| tactic_order.get(&t.short_name).copied().unwrap_or(u32::MAX));
         techniques.sort_by(|a, b| a.id.cmp(&b.id));
 
-        let mut timeline = Vec::new();
+        let mut timeline = Vec::with_capacity(alerts.iter().map(|a| 1 + a.evidence.len()).sum::<usize>());
         let mut seen_events = std::collections::HashSet::new();
         for (i, a) in alerts.iter().enumerate() {
             let times = if a.count > 1 { format!(" (×{})", a.count) } else { String::new() };
@@ -230,7 +236,7 @@ impl Case {
             },
         );
         let mut case = Case {
-            id: CaseId::new(id),
+            id,
             title: String::new(),
             severity,
             lifecycle,

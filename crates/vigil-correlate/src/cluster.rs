@@ -8,12 +8,16 @@
 //! order first, and every later step iterates in orders derived from it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use vigil_model::{AlertId, Entity, EntityKind};
 
 use crate::alert::Alert;
-use crate::case::{Case, FoldedAlert, Merge};
-use crate::weights;
+use crate::assemble::Cases;
+use crate::case::{Case, FoldedAlert};
+use crate::weights::{self, Weights};
 
 #[derive(Clone, Debug)]
 pub struct ClusterConfig {
@@ -99,7 +103,7 @@ impl Aliases {
     }
 }
 
-struct UnionFind {
+pub(crate) struct UnionFind {
     parent: Vec<usize>,
     size: Vec<usize>,
 }
@@ -108,7 +112,7 @@ impl UnionFind {
     fn new(n: usize) -> Self {
         UnionFind { parent: (0..n).collect(), size: vec![1; n] }
     }
-    fn find(&mut self, mut x: usize) -> usize {
+    pub fn find(&mut self, mut x: usize) -> usize {
         while self.parent[x] != x {
             self.parent[x] = self.parent[self.parent[x]];
             x = self.parent[x];
@@ -117,34 +121,15 @@ impl UnionFind {
     }
 }
 
-fn describe_gap(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        0 => "at the same time".to_owned(),
-        1..=119 => format!("{s} seconds apart"),
-        120..=7199 => format!("{} minutes apart", s / 60),
-        7200..=172_799 => format!("{} hours apart", s / 3600),
-        _ => format!("{} days apart", s / 86_400),
-    }
-}
-
-fn describe_shared(shared: &[Entity]) -> String {
-    let names: Vec<String> = shared.iter().map(|e| format!("{} {}", e.kind.as_str(), e.key)).collect();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
 /// Clusters `alerts` into cases, earliest case first.
 pub fn cluster(alerts: &[Alert], config: &ClusterConfig) -> Vec<Case> {
-    cluster_placed(alerts, &HashMap::new(), config).cases
+    cluster_placed(alerts, &HashMap::new(), config).cases.built().collect()
 }
 
-/// Cases, and where each alert went: a folded alert lists only its first ids.
+/// Where each alert went, and the cases, each built when it is taken (a folded alert lists only
+/// its first ids).
 pub struct Clustered {
-    pub cases: Vec<Case>,
+    pub cases: Cases,
     /// For each alert given, by position, the index in `cases` of the case it is in.
     pub case_of: Vec<usize>,
     /// For each alert given, by position, which folded alert it is in: alerts with the same
@@ -170,8 +155,10 @@ pub fn cluster_placed(
     let postings = postings(&folded);
     let weights = entity_weights(&folded, &postings, config);
     let edges = edges(&folded, &postings, &weights, config);
-    let joined = join(&folded, edges, &weights, config);
-    let (cases, case_of_folded) = into_cases(folded, joined, &weights);
+    // Freed before the cases are built: at a million alerts it is a tenth of the peak.
+    drop(postings);
+    let joined = join(&folded, edges, config);
+    let (cases, case_of_folded) = Cases::assemble(folded, joined, weights);
     let (mut case_of, mut run_of) = (vec![0; alerts.len()], vec![0; alerts.len()]);
     for (position, &i) in order.iter().enumerate() {
         run_of[i] = folded_of[position];
@@ -190,15 +177,20 @@ fn fold(
 ) -> (Vec<FoldedAlert>, Vec<usize>) {
     let mut folded: Vec<FoldedAlert> = Vec::new();
     let mut folded_of = Vec::with_capacity(ordered.len());
-    let mut open: HashMap<(String, Vec<Entity>), usize> = HashMap::new();
+    // The open run of each rule and entity set, found by comparing with the run itself, so the
+    // table holds only its index.
+    let mut open: HashTable<usize> = HashTable::new();
+    let hasher = std::hash::RandomState::new();
+    let hash = |rule: &str, entities: &[Entity]| hasher.hash_one((rule, entities));
     for alert in ordered {
         let more = repeats.get(&alert.id).copied().unwrap_or_default();
         let last_seen = alert.time.max(more.last_seen);
         let mut entities: Vec<Entity> = alert.entities.iter().map(|e| aliases.resolve(e)).collect();
         entities.sort();
         entities.dedup();
-        let key = (alert.rule.id.clone(), entities);
-        if let Some(&i) = open.get(&key)
+        let h = hash(&alert.rule.id, &entities);
+        let run = open.find_mut(h, |&i| folded[i].rule.id == alert.rule.id && folded[i].entities == entities);
+        if let Some(&i) = run.as_deref()
             && alert.time - folded[i].last_seen <= config.window_ms
         {
             folded_of.push(i);
@@ -217,7 +209,12 @@ fn fold(
             }
             continue;
         }
-        open.insert(key.clone(), folded.len());
+        match run {
+            Some(run) => *run = folded.len(),
+            None => {
+                open.insert_unique(h, folded.len(), |&i| hash(&folded[i].rule.id, &folded[i].entities));
+            }
+        }
         folded_of.push(folded.len());
         folded.push(FoldedAlert {
             rule: alert.rule.clone(),
@@ -225,7 +222,7 @@ fn fold(
             count: 1 + more.count,
             first_seen: alert.time,
             last_seen,
-            entities: key.1,
+            entities,
             evidence: alert.evidence.iter().take(config.evidence_per_alert).cloned().collect(),
             summary: alert.summary.clone(),
         });
@@ -249,22 +246,15 @@ fn postings(folded: &[FoldedAlert]) -> Postings<'_> {
 /// What sharing each entity weighs: its kind's base weight times its rarity, which falls once
 /// it is seen with more than `hub_partners` identities (counted up to a little past that). An
 /// entity in one alert joins nothing, so only shared ones are counted.
-fn entity_weights(
-    folded: &[FoldedAlert],
-    postings: &Postings<'_>,
-    config: &ClusterConfig,
-) -> HashMap<Entity, f64> {
+fn entity_weights(folded: &[FoldedAlert], postings: &Postings<'_>, config: &ClusterConfig) -> Weights {
     let cap = config.hub_partners * 2 + 1;
-    postings
+    let shared = postings
         .iter()
-        .map(|(e, list)| {
-            let base = weights::base(e);
-            if list.len() < 2 || base == 0.0 {
-                return ((*e).clone(), base);
-            }
+        .filter(|(e, list)| list.len() >= 2 && weights::base(e) > 0.0)
+        .map(|(&e, list)| {
             let mut seen: HashSet<&Entity> = HashSet::new();
-            'alerts: for &i in list {
-                for other in folded[i].entities.iter().filter(|o| is_identity(o.kind) && o != e) {
+            'alerts: for &i in list.iter() {
+                for other in folded[i].entities.iter().filter(|o| is_identity(o.kind) && *o != e) {
                     if weights::base(other) > 0.0 {
                         seen.insert(other);
                         if seen.len() >= cap {
@@ -273,109 +263,121 @@ fn entity_weights(
                     }
                 }
             }
-            ((*e).clone(), base * weights::rarity(seen.len(), config.hub_partners))
+            (e.clone(), weights::base(e) * weights::rarity(seen.len(), config.hub_partners))
         })
-        .collect()
+        .collect();
+    Weights::new(shared)
 }
 
 /// Two folded alerts whose shared entities weigh enough to join them.
-struct Edge<'a> {
+struct Edge {
     earlier: usize,
     later: usize,
     score: f64,
-    shared: Vec<&'a Entity>,
+}
+
+/// The entities two folded alerts share, in entity order.
+pub(crate) fn shared(folded: &[FoldedAlert], earlier: usize, later: usize) -> impl Iterator<Item = &Entity> {
+    folded[earlier].entities.iter().filter(move |e| folded[later].entities.binary_search(e).is_ok())
 }
 
 /// The edges that may join alerts, in the order alerts joined: by the later alert of each pair,
 /// then by index. An entity that joins alerts on its own links each alert to the latest earlier
 /// one still in reach (the same groups as linking every pair, with one link per alert). Weaker
-/// entities add up: their pairs are scored, nearest neighbours only.
-fn edges<'a>(
-    folded: &'a [FoldedAlert],
-    postings: &Postings<'a>,
-    weights: &HashMap<Entity, f64>,
+/// entities add up: their pairs are scored, nearest neighbours only, one later alert at a time
+/// (so only the pairs that reach the threshold are ever held).
+fn edges(
+    folded: &[FoldedAlert],
+    postings: &Postings<'_>,
+    weights: &Weights,
     config: &ClusterConfig,
-) -> Vec<Edge<'a>> {
+) -> Vec<Edge> {
     let strong = config.join_score - 1e-9;
+    // An entity this common cannot tip a pair over the threshold in any realistic sum.
+    let weak = |w: f64| (0.05..strong).contains(&w);
     let mut candidates: Vec<(usize, usize)> = Vec::new();
-    let mut weak: HashMap<(usize, usize), f64> = HashMap::new();
     for (entity, list) in postings {
-        let w = weights[*entity];
-        // An entity this common cannot tip a pair over the threshold in any realistic sum.
-        if w < 0.05 || list.len() < 2 {
+        if weights.of(entity) < strong || list.len() < 2 {
             continue;
         }
-        if w >= strong {
-            let mut reach = list[0];
-            for &b in &list[1..] {
-                if folded[b].first_seen - folded[reach].last_seen <= config.window_ms {
-                    candidates.push((reach, b));
-                }
-                if folded[b].last_seen >= folded[reach].last_seen
-                    || folded[b].first_seen - folded[reach].last_seen > config.window_ms
-                {
-                    reach = b;
-                }
+        let mut reach = list[0];
+        for &b in &list[1..] {
+            if folded[b].first_seen - folded[reach].last_seen <= config.window_ms {
+                candidates.push((reach, b));
             }
-            continue;
-        }
-        for (i, &a) in list.iter().enumerate() {
-            for &b in list.iter().skip(i + 1).take(config.neighbours) {
-                if folded[b].first_seen - folded[a].last_seen > config.window_ms {
-                    break;
-                }
-                *weak.entry((a, b)).or_default() += w;
+            if folded[b].last_seen >= folded[reach].last_seen
+                || folded[b].first_seen - folded[reach].last_seen > config.window_ms
+            {
+                reach = b;
             }
         }
     }
-    candidates.extend(weak.into_iter().filter(|(_, score)| *score >= strong).map(|(pair, _)| pair));
+    // Each later alert `b` is paired with the `neighbours` alerts before it in each weak
+    // entity's postings; `position` is how many earlier alerts named the entity.
+    let mut position: HashMap<&Entity, usize> = HashMap::new();
+    let mut sums: Vec<(usize, f64)> = Vec::new();
+    for (b, alert) in folded.iter().enumerate() {
+        sums.clear();
+        for entity in &alert.entities {
+            let w = weights.of(entity);
+            if !weak(w) {
+                continue;
+            }
+            let seen = position.entry(entity).or_default();
+            let list = &postings[entity];
+            for &a in &list[seen.saturating_sub(config.neighbours)..*seen] {
+                if alert.first_seen - folded[a].last_seen <= config.window_ms {
+                    sums.push((a, w));
+                }
+            }
+            *seen += 1;
+        }
+        // Stable: each pair's weights add up in entity order, as the score below does.
+        sums.sort_by_key(|&(a, _)| a);
+        for run in sums.chunk_by(|x, y| x.0 == y.0) {
+            if run.iter().map(|&(_, w)| w).sum::<f64>() >= strong {
+                candidates.push((run[0].0, b));
+            }
+        }
+    }
+    drop(position);
     candidates.sort_unstable();
     candidates.dedup();
-    // Each pair's score and shared entities, from the two alerts themselves.
-    let mut edges: Vec<Edge<'a>> = candidates
+    // Each pair's score from the two alerts themselves.
+    let mut edges: Vec<Edge> = candidates
         .into_iter()
         .filter_map(|(earlier, later)| {
-            let shared: Vec<&Entity> = folded[earlier]
-                .entities
-                .iter()
-                .filter(|e| folded[later].entities.binary_search(e).is_ok())
-                .collect();
-            let score: f64 = shared.iter().map(|e| weights.get(*e).copied().unwrap_or(0.0)).sum();
-            (score >= strong).then_some(Edge { earlier, later, score, shared })
+            let score: f64 = shared(folded, earlier, later).map(|e| weights.of(e)).sum();
+            (score >= strong).then_some(Edge { earlier, later, score })
         })
         .collect();
-    let joined_at = |e: &Edge<'_>| folded[e.earlier].first_seen.max(folded[e.later].first_seen);
+    let joined_at = |e: &Edge| folded[e.earlier].first_seen.max(folded[e.later].first_seen);
     edges.sort_by_key(|e| (joined_at(e), e.later, e.earlier));
     edges
 }
 
-/// One alert joining another's group, and why.
-struct Joining {
-    alert: usize,
-    joined_to: usize,
-    shared: Vec<Entity>,
-    gap_ms: i64,
-    score: f64,
+/// One alert joining another's group (indices into the folded alerts, or, once assembled, into
+/// its case's alerts), and why.
+pub(crate) struct Joining {
+    pub alert: usize,
+    pub joined_to: usize,
+    pub gap_ms: i64,
+    pub score: f64,
 }
 
 /// The groups the edges make, up to `max_case_alerts` alerts each.
-struct Joined {
-    groups: UnionFind,
-    joinings: Vec<Joining>,
+pub(crate) struct Joined {
+    pub groups: UnionFind,
+    pub joinings: Vec<Joining>,
     /// Edges refused because the group was full: the later case continues the earlier.
-    refused: Vec<(usize, usize)>,
+    pub refused: Vec<(usize, usize)>,
 }
 
-fn join(
-    folded: &[FoldedAlert],
-    edges: Vec<Edge<'_>>,
-    weights: &HashMap<Entity, f64>,
-    config: &ClusterConfig,
-) -> Joined {
+fn join(folded: &[FoldedAlert], edges: Vec<Edge>, config: &ClusterConfig) -> Joined {
     let mut uf = UnionFind::new(folded.len());
     let mut joinings = Vec::new();
     let mut refused = Vec::new();
-    for Edge { earlier: a, later: b, score, mut shared } in edges {
+    for Edge { earlier: a, later: b, score } in edges {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra == rb {
             continue;
@@ -387,82 +389,10 @@ fn join(
         let (big, small) = if (uf.size[ra], rb) >= (uf.size[rb], ra) { (ra, rb) } else { (rb, ra) };
         uf.parent[small] = big;
         uf.size[big] += uf.size[small];
-        shared.sort_by(|x, y| weights[*y].total_cmp(&weights[*x]).then_with(|| x.cmp(y)));
-        shared.retain(|e| weights[*e] > 0.0);
-        shared.truncate(3);
         let gap_ms = (folded[b].first_seen - folded[a].last_seen).max(0);
-        joinings.push(Joining {
-            alert: b,
-            joined_to: a,
-            shared: shared.into_iter().cloned().collect(),
-            gap_ms,
-            score,
-        });
+        joinings.push(Joining { alert: b, joined_to: a, gap_ms, score });
     }
     Joined { groups: uf, joinings, refused }
-}
-
-/// Each group becomes a case, earliest first, with the reason for every merge in it; also the
-/// index of the case each folded alert went to.
-fn into_cases(
-    folded: Vec<FoldedAlert>,
-    joined: Joined,
-    weights: &HashMap<Entity, f64>,
-) -> (Vec<Case>, Vec<usize>) {
-    let Joined { groups: mut uf, joinings, refused } = joined;
-    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..folded.len() {
-        let root = uf.find(i);
-        members.entry(root).or_default().push(i);
-    }
-    /// Where a folded alert ended up: its case, and its place in the case.
-    #[derive(Clone, Copy)]
-    struct Place {
-        case: usize,
-        position: usize,
-    }
-    let mut place: HashMap<usize, Place> = HashMap::new();
-    let mut groups: Vec<Vec<usize>> = members.into_values().collect();
-    groups.sort_by_key(|g| g[0]);
-    for (case, group) in groups.iter().enumerate() {
-        for (position, &i) in group.iter().enumerate() {
-            place.insert(i, Place { case, position });
-        }
-    }
-    let mut case_merges: Vec<Vec<Merge>> = vec![Vec::new(); groups.len()];
-    for j in joinings {
-        let joined = place[&j.alert];
-        let reason = format!("joined by {}, {}", describe_shared(&j.shared), describe_gap(j.gap_ms));
-        case_merges[joined.case].push(Merge {
-            alert: joined.position,
-            joined_to: place[&j.joined_to].position,
-            shared: j.shared,
-            gap_ms: j.gap_ms,
-            score: j.score,
-            reason,
-        });
-    }
-    let case_of: Vec<usize> = (0..folded.len()).map(|i| place[&i].case).collect();
-    let weight = |e: &Entity| weights.get(e).copied().unwrap_or(0.0);
-    let mut slots: Vec<Option<FoldedAlert>> = folded.into_iter().map(Some).collect();
-    let mut cases: Vec<Case> = groups
-        .iter()
-        .zip(case_merges)
-        .map(|(group, merges)| {
-            let alerts = group.iter().filter_map(|&i| slots[i].take()).collect();
-            Case::build(alerts, merges, &weight)
-        })
-        .collect();
-    for (a, b) in refused {
-        let (ca, cb) = (place[&a].case, place[&b].case);
-        if ca != cb {
-            let earlier = cases[ca].id.clone();
-            if !cases[cb].continues.contains(&earlier) {
-                cases[cb].continues.push(earlier);
-            }
-        }
-    }
-    (cases, case_of)
 }
 
 /// The entity kinds a case table shows first.
@@ -487,14 +417,14 @@ mod tests {
     fn alert(id: &str, rule: &str, time: i64, entities: &[Entity]) -> Alert {
         Alert {
             id: id.into(),
-            rule: RuleRef {
+            rule: std::sync::Arc::new(RuleRef {
                 id: rule.to_owned(),
                 title: format!("Rule {rule}"),
                 level: Severity::Medium,
                 tags: vec!["attack.execution".into(), "attack.t1059.001".into()],
                 author: Some("Vigil tests".into()),
                 license: "Apache-2.0".into(),
-            },
+            }),
             time,
             entities: entities.to_vec(),
             aliases: Vec::new(),
@@ -565,6 +495,42 @@ mod tests {
         assert_eq!(cases[0].alerts[0].count, 5);
         assert_eq!(cases[0].alert_count(), 5);
         assert!(cases[0].timeline.iter().any(|t| t.title == "Rule r1 (×5)"), "{:?}", cases[0].timeline);
+    }
+
+    #[test]
+    fn weaker_shared_entities_add_up_to_a_join_only_together() {
+        // Private addresses weigh 0.4 each: three shared join two alerts, two do not.
+        let ips = |n: usize| (1..=n).map(|i| e(EntityKind::Ip, &format!("10.0.0.{i}"))).collect::<Vec<_>>();
+        let pair = |shared: usize| {
+            cluster(
+                &[alert("a1", "r1", 0, &ips(shared)), alert("a2", "r2", MINUTE, &ips(shared))],
+                &ClusterConfig::default(),
+            )
+        };
+        let joined = pair(3);
+        assert_eq!(joined.len(), 1);
+        assert_eq!(
+            joined[0].merges[0].reason,
+            "joined by ip 10.0.0.1, ip 10.0.0.2 and ip 10.0.0.3, 60 seconds apart"
+        );
+        assert_eq!(pair(2).len(), 2);
+    }
+
+    #[test]
+    fn weaker_entities_pair_an_alert_only_with_its_nearest_neighbours() {
+        // Three shared private addresses join; with one neighbour each, the earliest alert pairs
+        // only with the next, which another rule's alert on other addresses sits between.
+        let ips: Vec<Entity> = (1..=3).map(|i| e(EntityKind::Ip, &format!("10.0.0.{i}"))).collect();
+        let alerts = [
+            alert("a1", "r1", 0, &ips),
+            alert("a2", "r2", MINUTE, &ips),
+            alert("a3", "r3", 2 * MINUTE, &ips),
+        ];
+        let config = ClusterConfig { neighbours: 1, ..ClusterConfig::default() };
+        let cases = cluster(&alerts, &config);
+        assert_eq!(cases.len(), 1);
+        let pairs: Vec<(usize, usize)> = cases[0].merges.iter().map(|m| (m.joined_to, m.alert)).collect();
+        assert_eq!(pairs, vec![(0, 1), (1, 2)], "a1 is never paired with a3 directly");
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Extracted {
         if let (Some(image), Some(pid)) = (image, process.pid) {
             let base = image.rsplit(['\\', '/']).next().unwrap_or(image);
             let host =
-                host.and_then(|h| Entity::new(EntityKind::Host, h)).map_or_else(|| "-".to_owned(), |e| e.key);
+                host.and_then(|h| Entity::new(EntityKind::Host, h)).map_or_else(|| "-".into(), |e| e.key);
             let key = format!("{host}|{pid}|{base}");
             self.add(EntityKind::Process, Some(&key));
         }

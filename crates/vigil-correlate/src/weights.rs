@@ -2,9 +2,26 @@
 //! domain controller, `SYSTEM` or a NAT address that appears everywhere says little, and must not
 //! glue unrelated incidents together.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use vigil_model::{Entity, EntityKind, address};
+
+/// What sharing each entity weighs in one clustering. Only entities that two or more alerts name
+/// and that weigh something are held (rarity changes nothing else); any other weighs its base.
+pub(crate) struct Weights {
+    shared: HashMap<Entity, f64>,
+}
+
+impl Weights {
+    pub fn new(shared: HashMap<Entity, f64>) -> Weights {
+        Weights { shared }
+    }
+
+    pub fn of(&self, entity: &Entity) -> f64 {
+        self.shared.get(entity).copied().unwrap_or_else(|| base(entity))
+    }
+}
 
 /// What an entity of this kind and key is worth before its rarity is counted.
 pub fn base(entity: &Entity) -> f64 {

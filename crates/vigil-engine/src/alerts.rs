@@ -1,6 +1,8 @@
 //! Every kind of alert as clustering reads it: a Sigma detection, a correlation, a behavioural
 //! detector's finding — each with its entities, its cited evidence and its rule.
 
+use std::sync::Arc;
+
 use vigil_correlate::entities::{extract, from_group_field};
 use vigil_correlate::{Alert, Evidence, RuleRef};
 use vigil_detect::behaviour::BehaviourAlert;
@@ -8,15 +10,15 @@ use vigil_detect::{CorrelationAlert, Detection, RuleInfo, behaviour_uid, correla
 use vigil_model::{Entity, EntityKind};
 use vigil_ocsf::Event;
 
-pub fn rule(info: &RuleInfo) -> RuleRef {
-    RuleRef {
+pub fn rule(info: &RuleInfo) -> Arc<RuleRef> {
+    Arc::new(RuleRef {
         id: info.id.clone(),
         title: info.title.clone(),
         level: info.level.severity(),
         tags: info.tags.clone(),
         author: info.author.clone(),
         license: info.license.clone(),
-    }
+    })
 }
 
 fn evidence(event: &Event, source: &str) -> Evidence {

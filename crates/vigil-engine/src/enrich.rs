@@ -48,12 +48,12 @@ fn lookup(context: &Context, entity: &vigil_model::Entity) -> Option<Value> {
     let mut found = serde_json::Map::new();
     let assets = context.assets.as_ref().map(|a| &a.entries);
     let identities = context.identities.as_ref().map(|i| &i.entries);
-    let on_ioc_list = context.iocs.as_ref().is_some_and(|i| i.entries.contains(&entity.key));
+    let on_ioc_list = context.iocs.as_ref().is_some_and(|i| i.entries.iter().any(|k| *k == *entity.key));
     match entity.kind {
-        EntityKind::Host if let Some(asset) = assets.and_then(|a| a.get(&entity.key)) => {
+        EntityKind::Host if let Some(asset) = assets.and_then(|a| a.get(&*entity.key)) => {
             found.insert("asset".into(), json!(asset));
         }
-        EntityKind::User if let Some(identity) = identities.and_then(|i| i.get(&entity.key)) => {
+        EntityKind::User if let Some(identity) = identities.and_then(|i| i.get(&*entity.key)) => {
             found.insert("identity".into(), json!(identity));
         }
         EntityKind::Ip | EntityKind::FileHash | EntityKind::Email if on_ioc_list => {

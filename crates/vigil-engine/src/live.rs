@@ -8,7 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use vigil_correlate::{Alert, Case, ClusterConfig, Clustered, IDS_PER_FOLDED_ALERT, Repeats, cluster_placed};
+use vigil_correlate::{
+    Alert, Case, ClusterConfig, Clustered, IDS_PER_FOLDED_ALERT, Repeats, Shared, cluster_placed,
+};
 use vigil_model::{AlertId, CaseId};
 
 /// What one batch of alerts changed.
@@ -48,6 +50,8 @@ pub struct LiveCases {
     /// for the cases that have an alert in `open`.
     born: HashMap<CaseId, u64>,
     next_order: u64,
+    /// The rules and entity keys of `open`, one copy each.
+    shared: Shared,
 }
 
 impl LiveCases {
@@ -59,6 +63,7 @@ impl LiveCases {
             repeats: HashMap::new(),
             born: HashMap::new(),
             next_order: 0,
+            shared: Shared::default(),
         }
     }
 
@@ -69,7 +74,7 @@ impl LiveCases {
         for alert in alerts {
             if !self.home.contains_key(&alert.id) {
                 self.home.insert(alert.id.clone(), case_id.clone());
-                self.open.push(alert);
+                self.open.push(self.shared.alert(alert));
             }
         }
     }
@@ -118,7 +123,7 @@ impl LiveCases {
         let mut taken: HashSet<AlertId> = HashSet::new();
         for alert in alerts {
             if !self.home.contains_key(&alert.id) && taken.insert(alert.id.clone()) {
-                self.open.push(alert);
+                self.open.push(self.shared.alert(alert));
             }
         }
         if self.open.len() == start {
@@ -129,14 +134,13 @@ impl LiveCases {
         for (i, &case) in case_of.iter().enumerate() {
             members[case].push(i);
         }
+        // Only the cases this batch changed are built: the alerts after `start` are its.
+        let changed = |case: usize| members[case].last().is_some_and(|&i| i >= start);
         let mut updates = Vec::new();
-        for (mut case, members) in cases.into_iter().zip(members) {
-            // The alerts after `start` are this batch's.
+        for (index, mut case) in cases.built_where(changed) {
+            let members = &members[index];
             let mut new_alerts: Vec<Alert> =
                 members.iter().filter(|&&i| i >= start).map(|&i| self.open[i].clone()).collect();
-            if new_alerts.is_empty() {
-                continue;
-            }
             new_alerts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
             let mut existing: Vec<CaseId> =
                 members.iter().filter_map(|&i| self.home.get(&self.open[i].id)).cloned().collect();
@@ -148,7 +152,7 @@ impl LiveCases {
             };
             let absorbed: Vec<CaseId> = existing.iter().skip(1).cloned().collect();
             self.born_order(&stable);
-            for &i in &members {
+            for &i in members {
                 self.home.insert(self.open[i].id.clone(), stable.clone());
             }
             case.id = stable;
@@ -184,6 +188,7 @@ impl LiveCases {
             keep
         });
         self.born.retain(|case, _| active.contains(case));
+        self.shared.forget_unused();
     }
 
     /// Counts the alerts of each run (`run_of`, from the clustering of `open` just done) past
@@ -229,6 +234,8 @@ impl LiveCases {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use vigil_correlate::{Evidence, RuleRef};
     use vigil_model::{Entity, EntityKind, Severity};
 
@@ -237,14 +244,14 @@ mod tests {
     fn alert(id: &str, time: i64, host: &str, user: &str) -> Alert {
         Alert {
             id: AlertId::from(id),
-            rule: RuleRef {
+            rule: Arc::new(RuleRef {
                 id: format!("rule-{id}"),
                 title: format!("rule {id}"),
                 level: Severity::High,
                 tags: Vec::new(),
                 author: None,
                 license: String::new(),
-            },
+            }),
             time,
             entities: [Entity::new(EntityKind::Host, host), Entity::new(EntityKind::User, user)]
                 .into_iter()
@@ -346,7 +353,7 @@ mod tests {
                             .expect("ip"),
                     );
                     a.entities.push(Entity::new(EntityKind::CloudAccount, "111122223333").expect("account"));
-                    a.rule.id = "many-s3-objects".into();
+                    Arc::make_mut(&mut a.rule).id = "many-s3-objects".into();
                     batch.push(a);
                 }
             }
@@ -381,7 +388,7 @@ mod tests {
         let mut filed = Vec::new();
         for k in 0..30 {
             let mut a = alert(&format!("r{k:02}"), k * MIN, "ws-12", "alice");
-            a.rule.id = "noisy".into();
+            Arc::make_mut(&mut a.rule).id = "noisy".into();
             for update in live.add(vec![a]) {
                 assert_eq!(update.case.alert_count(), k as u64 + 1);
                 filed.extend(update.new_alerts.into_iter().map(|a| a.id.to_string()));
@@ -402,7 +409,7 @@ mod tests {
             let batch: Vec<Alert> = (0..6)
                 .map(|k| {
                     let mut a = alert(&format!("n{hour}-{k}"), (hour * 6 + k) * 10 * MIN, "ws-12", "alice");
-                    a.rule.id = "noisy".into();
+                    Arc::make_mut(&mut a.rule).id = "noisy".into();
                     a
                 })
                 .collect();

@@ -25,7 +25,7 @@ impl Owners for InventoryOwners {
             .iter()
             .filter(|e| e.kind == EntityKind::Host)
             .filter_map(|e| {
-                let owner = assets.entries.get(&e.key)?.owner.as_ref()?;
+                let owner = assets.entries.get(&*e.key)?.owner.as_ref()?;
                 Some((e.clone(), owner.clone()))
             })
             .collect()

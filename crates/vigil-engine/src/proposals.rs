@@ -19,7 +19,9 @@ use crate::Result;
 pub fn target_context(triage: &Triage, target: Option<&vigil_model::Entity>) -> Context {
     let mut context = Context::default();
     let Some(target) = target.filter(|t| t.kind == EntityKind::Host) else { return context };
-    let Some(asset) = triage.assets.as_ref().and_then(|a| a.entries.get(&target.key)) else { return context };
+    let Some(asset) = triage.assets.as_ref().and_then(|a| a.entries.get(&*target.key)) else {
+        return context;
+    };
     if let Some(word) = &asset.environment {
         context.environment = Environment::from_inventory(word);
     }
@@ -56,21 +58,24 @@ pub async fn decision_context(
     if category == Some(ActionCategory::TokenRevocation)
         && target.kind == EntityKind::User
         && let Some(iocs) = &triage.iocs
-        && seen.iter().any(|a| named(a).any(|e| e.kind == EntityKind::Ip && iocs.entries.contains(&e.key)))
+        && seen
+            .iter()
+            .any(|a| named(a).any(|e| e.kind == EntityKind::Ip && iocs.entries.iter().any(|i| *i == *e.key)))
     {
         context.facts.insert(TOKEN_SEEN_FROM_IOC.to_owned());
     }
-    if target.kind == EntityKind::Host && own_host() == Some(target.key.as_str()) {
+    if target.kind == EntityKind::Host && own_host() == Some(&*target.key) {
         context.effects.isolates_vigil_server = true;
     }
     if target.kind == EntityKind::User {
         if category == Some(ActionCategory::TokenRevocation) {
-            context.effects.revokes_credentials_of.insert(target.key.clone());
+            context.effects.revokes_credentials_of.insert(target.key.to_string());
         }
         if category == Some(ActionCategory::AccountContainment) {
             let admins: Vec<_> =
                 store.users().await?.into_iter().filter(|u| u.role == ADMIN_ROLE && !u.disabled).collect();
-            context.effects.locks_out_last_admin = admins.len() == 1 && admins[0].name.as_str() == target.key;
+            context.effects.locks_out_last_admin =
+                admins.len() == 1 && admins[0].name.as_str() == &*target.key;
         }
     }
     Ok(context)
@@ -123,7 +128,7 @@ pub fn own_host() -> Option<&'static str> {
         let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .or_else(|| std::env::var("HOSTNAME").ok())?;
-        vigil_model::Entity::new(EntityKind::Host, name.trim()).map(|e| e.key)
+        vigil_model::Entity::new(EntityKind::Host, name.trim()).map(|e| e.key.to_string())
     })
     .as_deref()
 }

@@ -4,6 +4,7 @@
 //! (`WS-12.corp.example` and `ws-12`) name the same entity.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,13 +46,15 @@ impl EntityKind {
     }
 }
 
-/// One entity: its kind and canonical key (see [`Entity::new`]).
+/// One entity: its kind and canonical key (see [`Entity::new`]). The key is shared, not copied:
+/// a case, its folded alerts, their merges and clustering's maps all name the same few hosts and
+/// users, and a million alerts must not hold a million copies of `corp\\alice`.
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
 )]
 pub struct Entity {
     pub kind: EntityKind,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 impl Entity {
@@ -74,7 +77,7 @@ impl Entity {
                 key = v4.to_owned();
             }
         }
-        (!key.is_empty()).then_some(Entity { kind, key })
+        (!key.is_empty()).then(|| Entity { kind, key: key.into() })
     }
 }
 

@@ -25,7 +25,7 @@ impl Owners for Inventory {
     fn owners(&self, entities: &[Entity]) -> Vec<(Entity, String)> {
         entities
             .iter()
-            .filter_map(|e| match e.key.as_str() {
+            .filter_map(|e| match &*e.key {
                 "ws-12" => Some((e.clone(), "alice".to_owned())),
                 "db-1" => Some((e.clone(), "Bob Smith <none>".to_owned())),
                 _ => None,

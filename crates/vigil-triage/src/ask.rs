@@ -102,14 +102,14 @@ mod tests {
     fn case() -> Case {
         let alert = Alert {
             id: "a1".into(),
-            rule: RuleRef {
+            rule: std::sync::Arc::new(RuleRef {
                 id: "r1".into(),
                 title: "Remote Service Creation After A Network Logon".into(),
                 level: Severity::High,
                 tags: vec!["attack.lateral-movement".into()],
                 author: None,
                 license: "x".into(),
-            },
+            }),
             time: 0,
             entities: vec![
                 Entity::new(EntityKind::Host, "ws-12").expect("h"),

@@ -76,14 +76,14 @@ mod tests {
     fn case(level: Severity) -> Case {
         let alert = Alert {
             id: "a1".into(),
-            rule: RuleRef {
+            rule: std::sync::Arc::new(RuleRef {
                 id: "r1".into(),
                 title: "Backup".into(),
                 level,
                 tags: vec![],
                 author: None,
                 license: "x".into(),
-            },
+            }),
             time: 0,
             entities: vec![Entity::new(EntityKind::Host, "ws-12").expect("host")],
             aliases: vec![],

@@ -22,8 +22,11 @@ pub fn items(case: &Case) -> Vec<EvidenceItem> {
     let mut seen = std::collections::HashSet::new();
     for entry in &case.timeline {
         let alert = &case.alerts[entry.alert];
-        let host =
-            alert.entities.iter().find(|e| e.kind == vigil_model::EntityKind::Host).map(|e| e.key.clone());
+        let host = alert
+            .entities
+            .iter()
+            .find(|e| e.kind == vigil_model::EntityKind::Host)
+            .map(|e| e.key.to_string());
         let (id, source) = match entry.kind {
             TimelineKind::Alert => (format!("alert:{}", entry.reference), alert.rule.id.clone()),
             TimelineKind::Event => {

@@ -97,7 +97,7 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
         case.entities
             .iter()
             .filter(|e| e.entity.kind == kind && e.weight > 0.0)
-            .map(|e| e.entity.key.as_str())
+            .map(|e| &*e.entity.key)
             .collect()
     };
     let hosts = entities(EntityKind::Host);
@@ -163,7 +163,7 @@ pub fn extract(case: &Case, context: &Context) -> (Features, Vec<String>) {
         Some(list) => case
             .entities
             .iter()
-            .filter(|e| list.entries.contains(&e.entity.key))
+            .filter(|e| list.entries.iter().any(|i| *i == *e.entity.key))
             .map(|e| e.entity.to_string())
             .collect(),
         None => Vec::new(),

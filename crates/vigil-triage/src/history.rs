@@ -180,14 +180,14 @@ mod tests {
     fn case(rule: &str, user: &str) -> Case {
         let alert = Alert {
             id: format!("{rule}-{user}").into(),
-            rule: RuleRef {
+            rule: std::sync::Arc::new(RuleRef {
                 id: rule.into(),
                 title: rule.into(),
                 level: Severity::Low,
                 tags: vec![],
                 author: None,
                 license: "x".into(),
-            },
+            }),
             time: 0,
             entities: vec![
                 Entity::new(EntityKind::User, user).expect("user"),

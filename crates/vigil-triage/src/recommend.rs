@@ -177,7 +177,7 @@ fn resolve(p: &Playbook, case: &Case, context: &Context, unknowns: &mut Vec<Stri
                 .map(|e| {
                     let criticality = match (e.kind, &context.assets) {
                         (EntityKind::Host, Some(assets)) => {
-                            assets.entries.get(&e.key).and_then(|a| a.criticality.clone())
+                            assets.entries.get(&*e.key).and_then(|a| a.criticality.clone())
                         }
                         _ => None,
                     };
@@ -281,14 +281,14 @@ mod tests {
     fn alert(id: &str, rule: &str, level: Severity, tags: &[&str], minute: i64) -> Alert {
         Alert {
             id: id.into(),
-            rule: RuleRef {
+            rule: std::sync::Arc::new(RuleRef {
                 id: rule.into(),
                 title: format!("Rule {rule}"),
                 level,
                 tags: tags.iter().map(|t| (*t).to_owned()).collect(),
                 author: Some("tests".into()),
                 license: "Apache-2.0".into(),
-            },
+            }),
             time: minute * 60_000,
             entities: vec![e(EntityKind::Host, "ws-12"), e(EntityKind::User, "corp\\svc-backup")],
             aliases: Vec::new(),

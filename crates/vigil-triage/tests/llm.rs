@@ -70,14 +70,14 @@ fn start() -> Server {
 fn case() -> Case {
     let alert = |id: &str, title: &str, tag: &str, minute: i64| Alert {
         id: id.into(),
-        rule: RuleRef {
+        rule: std::sync::Arc::new(RuleRef {
             id: format!("rule-{id}"),
             title: title.into(),
             level: Severity::High,
             tags: vec![tag.into()],
             author: Some("tests".into()),
             license: "Apache-2.0".into(),
-        },
+        }),
         time: minute * 60_000,
         entities: vec![
             Entity::new(EntityKind::Host, "ws-12").expect("host"),

@@ -82,7 +82,7 @@ impl Action for BlockIndicator {
             let secs = i64::try_from(lifetime_secs(step.request)?).unwrap_or(i64::MAX / 2_000);
             let entry = BlockEntry {
                 id: step.key.to_owned(),
-                indicator: target.key.clone(),
+                indicator: target.key.to_string(),
                 kind: target.kind.as_str().to_owned(),
                 case_id: step.request.case.clone(),
                 reason: format!(

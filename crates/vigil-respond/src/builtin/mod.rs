@@ -32,7 +32,7 @@ fn target_key(request: &ActionRequest) -> Result<&str> {
     request
         .target
         .as_ref()
-        .map(|t| t.key.as_str())
+        .map(|t| &*t.key)
         .ok_or_else(|| Error::Failed(format!("{} needs a target", request.action)))
 }
 

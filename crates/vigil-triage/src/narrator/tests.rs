@@ -66,14 +66,14 @@ impl ChatModel for Failing {
 fn case_with(summary: &str) -> Case {
     let alert = Alert {
         id: "a1".into(),
-        rule: RuleRef {
+        rule: std::sync::Arc::new(RuleRef {
             id: "r1".into(),
             title: "HackTool - Mimikatz Execution".into(),
             level: Severity::High,
             tags: vec!["attack.credential-access".into(), "attack.t1003.001".into()],
             author: Some("tests".into()),
             license: "DRL 1.1".into(),
-        },
+        }),
         time: 0,
         entities: vec![Entity::new(EntityKind::Host, "ws-12").expect("host")],
         aliases: vec![],

@@ -366,7 +366,7 @@ pub(crate) fn target_of(request: &vigil_model::ActionRequest) -> Result<&str> {
     request
         .target
         .as_ref()
-        .map(|t| t.key.as_str())
+        .map(|t| &*t.key)
         .ok_or_else(|| Error::Failed(format!("{} needs a target", request.action)))
 }
 

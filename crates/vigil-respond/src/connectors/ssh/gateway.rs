@@ -38,7 +38,7 @@ impl GatewayBlock {
         let key = request
             .target
             .as_ref()
-            .map(|t| t.key.as_str())
+            .map(|t| &*t.key)
             .ok_or_else(|| Error::Failed("gateway_block_address needs an ip target".into()))?;
         let ip: IpAddr = key.parse().map_err(|_| Error::Failed(format!("{key:?} is not an IP address")))?;
         if ip == self.ssh.management() || ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {

@@ -304,7 +304,7 @@ pub(crate) fn target_host(request: &vigil_model::ActionRequest) -> Result<&str> 
     request
         .target
         .as_ref()
-        .map(|t| t.key.as_str())
+        .map(|t| &*t.key)
         .ok_or_else(|| Error::Failed(format!("{} needs a host target", request.action)))
 }
 
