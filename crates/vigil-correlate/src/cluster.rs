@@ -155,7 +155,7 @@ pub fn cluster_placed(
     let postings = postings(&folded);
     let weights = entity_weights(&folded, &postings, config);
     let edges = edges(&folded, &postings, &weights, config);
-    // Freed before the cases are built: at a million alerts it is a tenth of the peak.
+    // Freed before the cases are assembled, when memory peaks.
     drop(postings);
     let joined = join(&folded, edges, config);
     let (cases, case_of_folded) = Cases::assemble(folded, joined, weights);
