@@ -98,7 +98,7 @@ pub fn run(sizes: &[usize], runs: u32, collect: bool) {
                 cluster(&generated, &config).len()
             } else {
                 let clustered = cluster_placed(&generated, &HashMap::new(), &config);
-                clustered.cases.built().map(|case| std::hint::black_box(case).alerts.len().min(1)).sum()
+                clustered.cases.built().map(std::hint::black_box).count()
             };
             best = best.min(start.elapsed().as_secs_f64());
         }

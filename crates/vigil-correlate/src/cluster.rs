@@ -519,7 +519,7 @@ mod tests {
     #[test]
     fn weaker_entities_pair_an_alert_only_with_its_nearest_neighbours() {
         // Three shared private addresses join; with one neighbour each, the earliest alert pairs
-        // only with the next, which another rule's alert on other addresses sits between.
+        // only with the next, never with the third (which every neighbour bound above one would).
         let ips: Vec<Entity> = (1..=3).map(|i| e(EntityKind::Ip, &format!("10.0.0.{i}"))).collect();
         let alerts = [
             alert("a1", "r1", 0, &ips),

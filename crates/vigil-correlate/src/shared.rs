@@ -56,7 +56,8 @@ impl Shared {
     }
 
     /// How many distinct rules and keys are held.
-    pub fn held(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
         (self.rules.len(), self.keys.len())
     }
 }
