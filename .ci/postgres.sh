@@ -25,11 +25,20 @@ case "$cmd" in
 start)
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
-    port=$(( 20000 + RANDOM % 20000 ))
     as_owner "$bin/initdb" -D "$dir/data" -U vigil --auth=trust -E UTF8 >/dev/null
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >/dev/null
-    echo "postgres://vigil@127.0.0.1:$port"
+    # A random port can be taken by another service on the machine: try a few, and show the
+    # server's own words when none starts.
+    for _ in 1 2 3 4 5; do
+        port=$(( 20000 + RANDOM % 20000 ))
+        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >/dev/null; then
+            echo "postgres://vigil@127.0.0.1:$port"
+            exit 0
+        fi
+    done
+    echo "PostgreSQL did not start; its log:" >&2
+    tail -n 20 "$dir/log" >&2
+    exit 1
     ;;
 stop)
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null
