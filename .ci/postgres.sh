@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL on loopback for the store's conformance suite.
 #   postgres.sh start DIR   initialise a cluster in DIR, start it, print its URL
 #   postgres.sh stop DIR    stop it
+#   postgres.sh resume DIR  start it again, on the same port (a restart test's second half)
 # Installs Debian's postgresql when the machine has none.
 set -euo pipefail
 cmd="${1:?start|stop}"
@@ -32,6 +33,7 @@ start)
         port=$(( 20000 + RANDOM % 20000 ))
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >/dev/null; then
+            echo "$port" > "$dir/port"
             echo "postgres://vigil@127.0.0.1:$port"
             exit 0
         fi
@@ -43,8 +45,13 @@ start)
 stop)
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null
     ;;
+resume)
+    port="$(cat "$dir/port")"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >/dev/null
+    ;;
 *)
-    echo "usage: postgres.sh start|stop DIR" >&2
+    echo "usage: postgres.sh start|stop|resume DIR" >&2
     exit 2
     ;;
 esac

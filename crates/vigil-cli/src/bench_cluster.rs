@@ -63,6 +63,7 @@ pub fn alerts(n: usize, seed: u64) -> Vec<Alert> {
                 entities.push(entity(EntityKind::Ip, "10.0.0.1".into()));
             }
             shared.alert(Alert {
+                tenant: None,
                 id: format!("alert-{i}").into(),
                 rule: std::sync::Arc::new(RuleRef {
                     id: format!("rule-{rule}"),

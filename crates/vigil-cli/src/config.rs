@@ -18,6 +18,74 @@ pub struct Config {
     pub sla: SlaConfig,
     pub compliance: ComplianceConfig,
     pub learning: LearningConfig,
+    /// Present: `vigil serve` runs as a node of a cluster (see docs/deployment.md).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// Scale-out: the nodes share one PostgreSQL (`serve.database`), one audit signing key
+/// (`serve.audit.signing_key`) and one NATS JetStream event stream.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// This node's name, unique in the cluster (`--node` overrides it, so every node can read
+    /// the same file).
+    pub node: Option<String>,
+    pub nats_url: String,
+    pub stream: String,
+    pub subject: String,
+    /// Fixed once events flow: a tenant's partition must not change while its cases are open.
+    pub partitions: u32,
+    pub replicas: usize,
+    /// Days the stream keeps events (at least the longest correlation window).
+    pub retention_days: u64,
+    pub publish_timeout_secs: u64,
+    pub lease_ttl_secs: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        let d = vigil_engine::cluster::ClusterSettings::new("", "nats://127.0.0.1:4222");
+        ClusterConfig {
+            node: None,
+            nats_url: d.nats_url,
+            stream: d.stream,
+            subject: d.subject,
+            partitions: d.partitions,
+            replicas: d.replicas,
+            retention_days: d.max_age.as_secs() / 86_400,
+            publish_timeout_secs: d.publish_timeout.as_secs(),
+            lease_ttl_secs: d.lease_ttl.as_secs(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The engine's settings for node `node`, checked.
+    pub fn settings(&self, node: Option<&str>) -> Result<vigil_engine::cluster::ClusterSettings> {
+        let Some(node) = node.or(self.node.as_deref()).filter(|n| !n.trim().is_empty()) else {
+            anyhow::bail!("a cluster node needs a name: cluster.node in the configuration, or --node");
+        };
+        if !node.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            anyhow::bail!("node name {node:?}: letters, digits, '-', '_' and '.' only");
+        }
+        if self.partitions == 0 || self.partitions > 1024 {
+            anyhow::bail!("cluster.partitions is {}: between 1 and 1024", self.partitions);
+        }
+        let subject_ok = |s: &str| !s.is_empty() && !s.contains(['*', '>', ' ']);
+        if !subject_ok(&self.subject) || self.stream.is_empty() || self.stream.contains(['.', '*', '>', ' '])
+        {
+            anyhow::bail!("cluster.stream and cluster.subject must be plain NATS names");
+        }
+        let mut settings = vigil_engine::cluster::ClusterSettings::new(node, self.nats_url.clone());
+        settings.stream = self.stream.clone();
+        settings.subject = self.subject.clone();
+        settings.partitions = self.partitions;
+        settings.replicas = self.replicas.max(1);
+        settings.max_age = std::time::Duration::from_secs(self.retention_days.max(1) * 86_400);
+        settings.publish_timeout = std::time::Duration::from_secs(self.publish_timeout_secs.max(1));
+        settings.lease_ttl = std::time::Duration::from_secs(self.lease_ttl_secs.max(3));
+        Ok(settings)
+    }
 }
 
 /// The learning loop: how far back proposals are replayed, and where accepted rule changes go.

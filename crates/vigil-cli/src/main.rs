@@ -7,6 +7,7 @@ mod bench_cluster;
 mod bench_queue;
 mod bench_serve;
 mod cases;
+mod cluster;
 mod compliance;
 mod config;
 mod connectors;
@@ -80,6 +81,9 @@ enum Command {
     Verify(verify::Args),
     /// A week's scorecard: MTTD, MTTA, MTTR, precision, automation, evidence, SLA breaches, noisy and silent rules.
     Scorecard(scorecard::Args),
+    /// A cluster's nodes, partitions (holder, lag) and event stream.
+    #[command(subcommand)]
+    Cluster(cluster::Command),
     /// Compliance: a framework's controls (SOC 2, ISO 27001, HIPAA, PCI DSS or your own) and what supported each.
     #[command(subcommand)]
     Compliance(compliance::Command),
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Scorecard(args) => scorecard::run(args),
         Command::Compliance(command) => compliance::run(command),
+        Command::Cluster(command) => cluster::run(command),
         Command::Export(export) => export::run(export),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),

@@ -35,6 +35,47 @@ pub struct Args {
     /// decision is itself audited). Without it the server refuses to start on such a trail.
     #[arg(long)]
     pub accept_broken_trail: bool,
+    /// What this process does as a node of a cluster (the configuration's `cluster` section):
+    /// `ingest` (accept events, publish them to the stream), `worker` (process partitions of the
+    /// stream), `api` (the API, the pages and the executor), or `all`.
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// This node's name in the cluster (overrides `cluster.node`).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+}
+
+/// A cluster node's part of the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Ingest,
+    Worker,
+    Api,
+    All,
+}
+
+impl Role {
+    fn ingests(self) -> bool {
+        matches!(self, Role::Ingest | Role::All)
+    }
+
+    fn works(self) -> bool {
+        matches!(self, Role::Worker | Role::All)
+    }
+
+    fn serves_api(self) -> bool {
+        matches!(self, Role::Api | Role::All)
+    }
+
+    /// The roles as the cluster's node table lists them.
+    fn names(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Worker => "worker",
+            Role::Api => "api",
+            Role::All => "ingest,worker,api",
+        }
+    }
 }
 
 /// Everything `start` needs, resolved from the configuration.
@@ -43,6 +84,9 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Serve a trail that does not verify (`--accept-broken-trail`).
     pub accept_broken_trail: bool,
+    pub role: Role,
+    /// `--node`.
+    pub node: Option<String>,
 }
 
 impl Settings {
@@ -51,7 +95,13 @@ impl Settings {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
-        Ok(Settings { config, config_path: path.map(Path::to_path_buf), accept_broken_trail: false })
+        Ok(Settings {
+            config,
+            config_path: path.map(Path::to_path_buf),
+            accept_broken_trail: false,
+            role: Role::All,
+            node: None,
+        })
     }
 
     fn dir(&self) -> PathBuf {
@@ -145,14 +195,44 @@ pub struct Running {
     pub policy: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// A worker node's thread: stopped, it gives its partitions back.
+    worker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.server.await.context("server task")?.context("serving")?;
+        if let Some(worker) = self.worker {
+            self.engine.stop();
+            tokio::task::spawn_blocking(move || worker.join())
+                .await
+                .context("worker thread")?
+                .map_err(|_| anyhow::anyhow!("the worker thread panicked"))?;
+        }
         Ok(())
     }
+}
+
+/// The cluster settings, checked against what a cluster needs, or `None` for the single process.
+fn cluster_settings(settings: &Settings) -> Result<Option<vigil_engine::cluster::ClusterSettings>> {
+    let config = &settings.config;
+    let Some(cluster) = &config.cluster else {
+        if settings.role != Role::All || settings.node.is_some() {
+            bail!("--role and --node are for cluster nodes: the configuration has no `cluster` section");
+        }
+        return Ok(None);
+    };
+    let cluster = cluster.settings(settings.node.as_deref())?;
+    if !config.serve.database.as_deref().is_some_and(|url| url.starts_with("postgres")) {
+        bail!("a cluster keeps its state in PostgreSQL: serve.database must be a postgres:// URL");
+    }
+    if config.serve.audit.signing_key.is_none() {
+        bail!(
+            "the nodes of a cluster sign one audit trail: serve.audit.signing_key must name the key file they share"
+        );
+    }
+    Ok(Some(cluster))
 }
 
 fn random_password() -> Result<String> {
@@ -194,9 +274,16 @@ async fn bootstrap(store: &Store) -> Result<Option<String>> {
     let password = random_password()?;
     let hash = vigil_server::auth::password::hash(&password).map_err(anyhow::Error::msg)?;
     let mut tx = store.write().await?;
-    tx.create_user(&"admin".into(), "admin", &hash, &By::vigil(Component::Bootstrap)).await?;
-    tx.commit().await?;
-    Ok(Some(password))
+    let created = tx.create_user(&"admin".into(), "admin", &hash, &By::vigil(Component::Bootstrap)).await;
+    match created {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Some(password))
+        }
+        // Another node of a cluster starting at the same time created it first.
+        Err(_) if !store.users().await?.is_empty() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Running> {
@@ -214,6 +301,8 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
     .with_context(|| format!("opening the store in {}", data.display()))?
     .with_witnesses(witnesses(&serve.audit, &base)?);
     check_trail(&store, &serve.audit, &base, settings.accept_broken_trail).await?;
+    let cluster = cluster_settings(settings)?;
+    let role = settings.role;
     let built = detectors(config, &base)?;
     let triage = triage_inputs(config, &base)?;
     let mut engine = EngineHandle::default();
@@ -222,8 +311,47 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
             engine = engine.with_connector(action);
         }
     }
-    let ingest = Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored));
-    runner::spawn(store.clone(), built, triage, engine.clone());
+    if cluster.is_some() {
+        engine = engine.in_cluster();
+    }
+    let mut worker = None;
+    let ingest = match &cluster {
+        None => {
+            runner::spawn(store.clone(), built, triage, engine.clone());
+            Ingest::start(store.clone(), serve.ingest_queue, Arc::clone(&engine.stored))
+        }
+        Some(cluster) => {
+            let js = vigil_engine::cluster::stream::connect(cluster).await?;
+            // The stream is made by whichever node reaches NATS first; until it exists, ingest
+            // answers 503 and workers wait.
+            let (make, settings_for) = (js.clone(), cluster.clone());
+            tokio::spawn(async move {
+                let mut pause = Duration::from_millis(200);
+                while let Err(e) = vigil_engine::cluster::stream::ensure(&make, &settings_for).await {
+                    tracing::warn!(error = %e, "the event stream is not reachable yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+            });
+            if role.works() {
+                worker =
+                    Some(vigil_engine::cluster::worker::spawn(vigil_engine::cluster::worker::WorkerSetup {
+                        settings: cluster.clone(),
+                        store: store.clone(),
+                        detectors: built,
+                        triage,
+                        handle: engine.clone(),
+                        roles: role.names().into(),
+                        address: listen.to_owned(),
+                    }));
+            }
+            Ingest::to_stream(vigil_engine::cluster::publish::Publisher::new(
+                js,
+                cluster.clone(),
+                store.clone(),
+            ))
+        }
+    };
     let bootstrap_password = bootstrap(&store).await?;
 
     let config_path = settings.config_path.clone();
@@ -253,10 +381,28 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         .with_policy(policy)
         .with_sla(config.sla.settings()?)
         .with_frameworks(config.compliance.frameworks(&settings.dir())?)
-        .with_learning(learning(settings)?);
-    // The executor stops with the process: a run it was in is recovered at the next start.
-    let _executor = vigil_server::respond::spawn(&state);
-    vigil_server::sla::spawn(&state);
+        .with_learning(learning(settings)?)
+        .with_node(cluster.as_ref().map_or("", |c| c.node.as_str()));
+    if role.serves_api() {
+        // The executor stops with the process: a run it was in is recovered at the next start.
+        let _executor = vigil_server::respond::spawn(&state);
+        vigil_server::sla::spawn(&state);
+    }
+    if let Some(cluster) = cluster.as_ref().filter(|_| !role.works()) {
+        // Workers announce themselves as they renew their leases; other nodes do it here.
+        let (store, node, roles, address) =
+            (store.clone(), cluster.node.clone(), role.names(), listen.to_owned());
+        let every = cluster.lease_ttl / 3;
+        tokio::spawn(async move {
+            let started = time::now();
+            loop {
+                if let Err(e) = store.node_seen(&node, roles, &address, &started).await {
+                    tracing::warn!(error = %e, "cannot record this node as alive");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
 
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
@@ -268,25 +414,25 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
 
     let stats = Arc::new(vigil_server::syslog::SyslogStats::default());
     let mut syslog_udp = None;
-    if let Some(at) = &serve.syslog_udp {
+    if let Some(at) = serve.syslog_udp.as_ref().filter(|_| role.ingests()) {
         let socket = tokio::net::UdpSocket::bind(at).await.with_context(|| format!("syslog UDP on {at}"))?;
         syslog_udp = Some(socket.local_addr()?);
         tokio::spawn(vigil_server::syslog::udp(socket, ingest.clone(), Arc::clone(&stats)));
     }
     let mut syslog_tcp = None;
-    if let Some(at) = &serve.syslog_tcp {
+    if let Some(at) = serve.syslog_tcp.as_ref().filter(|_| role.ingests()) {
         let listener =
             tokio::net::TcpListener::bind(at).await.with_context(|| format!("syslog TCP on {at}"))?;
         syslog_tcp = Some(listener.local_addr()?);
         tokio::spawn(vigil_server::syslog::tcp(listener, ingest.clone(), Arc::clone(&stats)));
     }
-    if let Some(dir) = &serve.watch {
+    if let Some(dir) = serve.watch.as_ref().filter(|_| role.ingests()) {
         let dir = base.join(dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let every = Duration::from_secs(serve.watch_interval_secs.max(1));
         tokio::spawn(vigil_server::watch::run(dir, ingest.clone(), every));
     }
-    if serve.retention.max_age_days.is_some() || serve.retention.max_bytes.is_some() {
+    if role.serves_api() && (serve.retention.max_age_days.is_some() || serve.retention.max_bytes.is_some()) {
         let store = store.clone();
         let policy = serve.retention.clone();
         tokio::spawn(async move {
@@ -311,6 +457,7 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
         policy: policy_line,
         shutdown,
         server,
+        worker,
     })
 }
 
@@ -393,6 +540,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     crate::logging::init("info");
     let mut settings = Settings::load(args.config.as_deref())?;
     settings.accept_broken_trail = args.accept_broken_trail;
+    settings.role = args.role;
+    settings.node = args.node.clone();
     let data = args.data.clone().unwrap_or_else(|| settings.dir().join(&settings.config.serve.data));
     let listen = args.listen.clone().unwrap_or_else(|| settings.config.serve.listen.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

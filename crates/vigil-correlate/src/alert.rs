@@ -45,4 +45,8 @@ pub struct Alert {
     pub evidence: Vec<Evidence>,
     /// What a correlation or behavioural detector saw, in a sentence.
     pub summary: Option<String>,
+    /// The tenant whose events raised it, when they name one. Alerts of two tenants never
+    /// share a case, whatever entity names they share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }

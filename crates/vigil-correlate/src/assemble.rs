@@ -171,6 +171,7 @@ mod tests {
 
     fn alert(id: &str, time: i64, user: &str) -> Alert {
         Alert {
+            tenant: None,
             id: id.into(),
             rule: Arc::new(RuleRef {
                 id: format!("rule-{id}"),

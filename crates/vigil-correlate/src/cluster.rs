@@ -416,6 +416,7 @@ mod tests {
 
     fn alert(id: &str, rule: &str, time: i64, entities: &[Entity]) -> Alert {
         Alert {
+            tenant: None,
             id: id.into(),
             rule: std::sync::Arc::new(RuleRef {
                 id: rule.to_owned(),

@@ -70,6 +70,7 @@ mod tests {
 
     fn alert(id: &str, rule: &str, host: &str) -> Alert {
         Alert {
+            tenant: None,
             id: id.into(),
             rule: Arc::new(RuleRef {
                 id: rule.into(),

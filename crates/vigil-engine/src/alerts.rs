@@ -39,17 +39,28 @@ fn evidence(event: &Event, source: &str) -> Evidence {
 pub struct Record {
     entities: vigil_correlate::entities::Extracted,
     evidence: Evidence,
+    /// The tenant the record belongs to, when it names one.
+    tenant: Option<String>,
 }
 
 impl Record {
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
     pub fn of(event: &Event, source: &str) -> Record {
-        Record { entities: extract(event), evidence: evidence(event, source) }
+        Record {
+            entities: extract(event),
+            evidence: evidence(event, source),
+            tenant: event.metadata.tenant_uid.clone(),
+        }
     }
 }
 
 /// A Sigma detection on `record`.
 pub fn from_detection(detection: &Detection, record: &Record) -> Alert {
     Alert {
+        tenant: record.tenant.clone(),
         id: detection_uid(&detection.rule, &record.evidence.event_uid).into(),
         rule: rule(&detection.rule),
         time: record.evidence.time,
@@ -64,8 +75,15 @@ pub fn from_detection(detection: &Detection, record: &Record) -> Alert {
 /// values and what the record names; it cites the record.
 pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Record) -> Alert {
     let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    // Two tenants' correlations over the same group at the same time are two alerts (a
+    // cluster's partitions raise them apart; neither may pass for the other).
+    let id = match &trigger.tenant {
+        None => correlation_uid(alert, time),
+        Some(tenant) => vigil_model::EventId::for_tenant(&correlation_uid(alert, time), tenant).to_string(),
+    };
     Alert {
-        id: correlation_uid(alert, time).into(),
+        tenant: trigger.tenant.clone(),
+        id: id.into(),
         rule: rule(&alert.rule),
         time,
         entities: alert
@@ -87,8 +105,8 @@ pub fn from_correlation(alert: &CorrelationAlert, time: i64, trigger: &Record) -
 }
 
 /// A behavioural detector's alert: its entities are what it is about, its evidence the events it
-/// cites.
-pub fn from_behaviour(alert: &BehaviourAlert) -> Alert {
+/// cites. `tenant` is the tenant whose events the detector watched.
+pub fn from_behaviour(alert: &BehaviourAlert, tenant: Option<&str>) -> Alert {
     let entities = alert
         .group
         .iter()
@@ -99,6 +117,7 @@ pub fn from_behaviour(alert: &BehaviourAlert) -> Alert {
         })
         .collect();
     Alert {
+        tenant: tenant.map(str::to_owned),
         id: behaviour_uid(alert).into(),
         rule: rule(&alert.rule),
         time: alert.time,

@@ -55,6 +55,19 @@ pub fn format_named(name: &str) -> Option<&'static str> {
 /// format by when `format` is not given; `received_at` (ms since the epoch) is when it arrived
 /// (for a file, when it was last written), which gives a yearless syslog date its year.
 pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>, received_at: i64) -> Decoded {
+    decode_for_tenant(source, name, body, format, received_at, None)
+}
+
+/// [`decode`], with every event that names no tenant of its own put under `tenant` (an MSSP's
+/// customer, say): the tenant is what a cluster partitions by, and no case spans two.
+pub fn decode_for_tenant(
+    source: &str,
+    name: &str,
+    body: Vec<u8>,
+    format: Option<&str>,
+    received_at: i64,
+    tenant: Option<&str>,
+) -> Decoded {
     let options = ReadOptions { format: format.and_then(by_name), evtx_threads: 1, views: true };
     let mut decoded = Decoded::default();
     let empty = body.iter().all(u8::is_ascii_whitespace);
@@ -68,7 +81,20 @@ pub fn decode(source: &str, name: &str, body: Vec<u8>, format: Option<&str>, rec
             Some(received_at),
             &options,
             &mut |outcome| match outcome {
-                Outcome::Event(event, views) => match stored(*event, &views) {
+                Outcome::Event(mut event, views) => match stored(
+                    {
+                        if let Some(tenant) = tenant.filter(|_| event.metadata.tenant_uid.is_none()) {
+                            event.metadata.tenant_uid = Some(tenant.to_owned());
+                            event.metadata.uid = event
+                                .metadata
+                                .uid
+                                .take()
+                                .map(|id| vigil_model::EventId::for_tenant(&id, tenant).to_string());
+                        }
+                        *event
+                    },
+                    &views,
+                ) {
                     Ok(e) => decoded.events.push(e),
                     Err(dead) => decoded.dead.push(DeadLetter::new(source, Locator::Source, dead)),
                 },

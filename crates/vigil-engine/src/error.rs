@@ -10,6 +10,9 @@ pub enum Error {
     CaseDocument { id: String, reason: String },
     #[error("the ingest queue is full; retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The event stream (NATS JetStream) did not answer: nothing of the batch is acknowledged.
+    #[error("{reason}; retry in {retry_after_secs} s")]
+    StreamUnavailable { reason: String, retry_after_secs: u64 },
     #[error("the batch could not be stored: {0}")]
     NotDurable(String),
     #[error(transparent)]

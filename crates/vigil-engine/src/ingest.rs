@@ -46,8 +46,17 @@ pub struct IngestStats {
 
 #[derive(Clone)]
 pub struct Ingest {
-    queue: mpsc::Sender<Job>,
+    sink: Sink,
     pub stats: Arc<IngestStats>,
+}
+
+/// Where accepted batches go.
+#[derive(Clone)]
+enum Sink {
+    /// Into the store, by the group-committing task.
+    Store(mpsc::Sender<Job>),
+    /// Onto the event stream, for worker nodes (a cluster's ingest).
+    Stream(Arc<crate::cluster::publish::Publisher>),
 }
 
 impl Ingest {
@@ -57,14 +66,30 @@ impl Ingest {
         let (queue, jobs) = mpsc::channel(capacity.max(1));
         let stats = Arc::new(IngestStats::default());
         tokio::spawn(commit_loop(store, jobs, stored, Arc::clone(&stats)));
-        Ingest { queue, stats }
+        Ingest { sink: Sink::Store(queue), stats }
+    }
+
+    /// Ingest that publishes every batch to the cluster's event stream.
+    pub fn to_stream(publisher: crate::cluster::publish::Publisher) -> Ingest {
+        Ingest { sink: Sink::Stream(Arc::new(publisher)), stats: Arc::default() }
     }
 
     /// Stores a batch; returns once it is durable. Refused with [`Error::Overloaded`] when the
-    /// queue is full.
+    /// queue is full, and with [`Error::StreamUnavailable`] when the cluster's stream does not
+    /// take it.
     pub async fn submit(&self, events: Vec<NewEvent>, dead: Vec<DeadLetter>) -> Result<Receipt> {
+        let queue = match &self.sink {
+            Sink::Store(queue) => queue,
+            Sink::Stream(publisher) => {
+                let receipt = publisher.submit(events, dead).await?;
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.events.fetch_add(receipt.stored, Ordering::Relaxed);
+                self.stats.committed.notify_waiters();
+                return Ok(receipt);
+            }
+        };
         let (reply, answer) = oneshot::channel();
-        self.queue.try_send(Job { events, dead, reply }).map_err(|e| match e {
+        queue.try_send(Job { events, dead, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 self.stats.refused.fetch_add(1, Ordering::Relaxed);
                 Error::Overloaded { retry_after_secs: 1 }

@@ -243,6 +243,7 @@ mod tests {
 
     fn alert(id: &str, time: i64, host: &str, user: &str) -> Alert {
         Alert {
+            tenant: None,
             id: AlertId::from(id),
             rule: Arc::new(RuleRef {
                 id: format!("rule-{id}"),

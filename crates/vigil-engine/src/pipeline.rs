@@ -5,6 +5,7 @@
 //! replays correlations and behaviour in time order at the end ([`Order::Deferred`], then
 //! [`Pipeline::finish`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use vigil_correlate::Alert;
@@ -17,6 +18,7 @@ use vigil_ocsf::Event;
 use crate::alerts::{self, Record};
 
 /// The detectors a pipeline runs; built once from configuration, swapped on reload.
+#[derive(Clone)]
 pub struct Detectors {
     pub rules: Arc<RuleSet>,
     pub behaviour: Behaviour,
@@ -59,16 +61,25 @@ struct Fired {
     record: Record,
 }
 
+/// What correlations and behavioural detectors remember, for one tenant: two customers' events
+/// never count towards one threshold, however alike their user and host names.
+struct Scope {
+    correlator: Correlator,
+    behaviour_state: BehaviourState,
+}
+
 pub struct Pipeline {
     detectors: Detectors,
     /// The OCSF classes the behavioural detectors read (a record that cannot be one of them is
     /// not mapped for them).
     watched: Vec<u32>,
-    correlator: Correlator,
-    behaviour_state: BehaviourState,
+    /// By tenant (`None`: events that name none).
+    scopes: HashMap<Option<String>, Scope>,
+    /// Whether any correlation rule runs.
+    correlating: bool,
     order: Order,
     fired: Vec<Fired>,
-    observations: Vec<Observation>,
+    observations: Vec<(Option<String>, Observation)>,
 }
 
 impl Pipeline {
@@ -78,17 +89,24 @@ impl Pipeline {
     }
 
     pub fn with_order(detectors: Detectors, order: Order) -> Pipeline {
-        let correlator = detectors.rules.correlator();
-        let behaviour_state = detectors.behaviour.state();
         Pipeline {
             watched: detectors.behaviour.watched_classes(),
+            correlating: detectors.rules.correlator().is_active(),
             detectors,
-            correlator,
-            behaviour_state,
+            scopes: HashMap::new(),
             order,
             fired: Vec::new(),
             observations: Vec::new(),
         }
+    }
+
+    /// The correlation and behaviour state of `tenant`, begun when its first event comes.
+    fn scope(&mut self, tenant: Option<&str>) -> &mut Scope {
+        let detectors = &self.detectors;
+        self.scopes.entry(tenant.map(str::to_owned)).or_insert_with(|| Scope {
+            correlator: detectors.rules.correlator(),
+            behaviour_state: detectors.behaviour.state(),
+        })
     }
 
     /// How far back (ms of event time) detection must be fed again after a restart for its
@@ -142,7 +160,7 @@ impl Pipeline {
             }
         }
         if let Some(observation) = self.detectors.behaviour.observe(event) {
-            self.observe(observation, sink);
+            self.observe(event.metadata.tenant_uid.as_deref(), observation, sink);
         }
     }
 
@@ -164,13 +182,14 @@ impl Pipeline {
             let record = record.get_or_insert_with(|| Record::of(event, source));
             sink(Raised::Sigma { detection, event, view, source }, alerts::from_detection(detection, record));
         }
-        if !self.correlator.is_active() {
+        if !self.correlating {
             return;
         }
         let record = record.get_or_insert_with(|| Record::of(event, source));
         match self.order {
             Order::Arrival => {
-                correlate(&mut self.correlator, min_level, view, event.time, &detections, record, sink)
+                let correlator = &mut self.scope(event.metadata.tenant_uid.as_deref()).correlator;
+                correlate(correlator, min_level, view, event.time, &detections, record, sink)
             }
             Order::Deferred => self.fired.push(Fired {
                 time: event.time,
@@ -181,10 +200,18 @@ impl Pipeline {
         }
     }
 
-    fn observe(&mut self, observation: Observation, sink: &mut dyn FnMut(Raised<'_>, Alert)) {
+    fn observe(
+        &mut self,
+        tenant: Option<&str>,
+        observation: Observation,
+        sink: &mut dyn FnMut(Raised<'_>, Alert),
+    ) {
         match self.order {
-            Order::Arrival => behave(&mut self.behaviour_state, self.detectors.min_level, &observation, sink),
-            Order::Deferred => self.observations.push(observation),
+            Order::Arrival => {
+                let min_level = self.detectors.min_level;
+                behave(&mut self.scope(tenant).behaviour_state, min_level, tenant, &observation, sink)
+            }
+            Order::Deferred => self.observations.push((tenant.map(str::to_owned), observation)),
         }
     }
 
@@ -211,8 +238,10 @@ impl Pipeline {
         if !self.watched.iter().any(|class| pending.may_map_to(*class)) {
             return;
         }
-        if let Some(observation) = pending.event().and_then(|event| self.detectors.behaviour.observe(event)) {
-            self.observe(observation, sink);
+        if let Some(event) = pending.event()
+            && let Some(observation) = self.detectors.behaviour.observe(event)
+        {
+            self.observe(event.metadata.tenant_uid.as_deref(), observation, sink);
         }
     }
 
@@ -223,12 +252,14 @@ impl Pipeline {
         let mut fired = std::mem::take(&mut self.fired);
         fired.sort_by_key(|f| f.time);
         for f in &fired {
-            correlate(&mut self.correlator, min_level, &f.view, f.time, &f.detections, &f.record, sink);
+            let correlator = &mut self.scope(f.record.tenant()).correlator;
+            correlate(correlator, min_level, &f.view, f.time, &f.detections, &f.record, sink);
         }
         let mut observations = std::mem::take(&mut self.observations);
-        observations.sort_by(|a, b| (a.time, &a.event_uid).cmp(&(b.time, &b.event_uid)));
-        for observation in &observations {
-            behave(&mut self.behaviour_state, min_level, observation, sink);
+        observations.sort_by(|(_, a), (_, b)| (a.time, &a.event_uid).cmp(&(b.time, &b.event_uid)));
+        for (tenant, observation) in &observations {
+            let tenant = tenant.as_deref();
+            behave(&mut self.scope(tenant).behaviour_state, min_level, tenant, observation, sink);
         }
     }
 }
@@ -253,12 +284,13 @@ fn correlate(
 fn behave(
     state: &mut BehaviourState,
     min_level: Level,
+    tenant: Option<&str>,
     observation: &Observation,
     sink: &mut dyn FnMut(Raised<'_>, Alert),
 ) {
     let mut found = Vec::new();
     state.process(observation, &mut found);
     for alert in found.iter().filter(|a| a.rule.level >= min_level) {
-        sink(Raised::Behaviour { alert }, alerts::from_behaviour(alert));
+        sink(Raised::Behaviour { alert }, alerts::from_behaviour(alert, tenant));
     }
 }

@@ -26,8 +26,9 @@ use vigil_triage::history::History;
 use vigil_triage::model::Model;
 use vigil_triage::playbook::Playbook;
 
-use crate::live::{CaseUpdate, Held, LiveCases};
+use crate::live::{CaseUpdate, Held};
 use crate::pipeline::{Detectors, Pipeline};
+use crate::tenant_cases::TenantCases;
 use crate::{Error, Result};
 
 pub const WATERMARK: &str = "pipeline";
@@ -41,6 +42,7 @@ const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// What the built-in analyst needs.
+#[derive(Clone)]
 pub struct Triage {
     pub context: Context,
     pub model: Model,
@@ -78,6 +80,8 @@ pub struct EngineHandle {
     pub runs_ended: Arc<Notify>,
     /// The triage inputs the engine runs with now (inventories among them), for the API.
     context: Arc<Mutex<Arc<Context>>>,
+    /// A cluster node's handle: the work is done by workers, here or on other nodes.
+    clustered: bool,
 }
 
 impl Default for EngineHandle {
@@ -98,6 +102,7 @@ impl Default for EngineHandle {
             actions: Arc::default(),
             runs_ended: Arc::default(),
             context,
+            clustered: false,
         }
     }
 }
@@ -141,6 +146,8 @@ pub struct Progress {
     /// What the live cases hold in memory: bounded by the clustering window.
     pub held: Held,
     pub last_error: Option<String>,
+    /// The stream partitions this node runs (a worker node's; empty otherwise).
+    pub partitions: Vec<u32>,
 }
 
 /// One rule the engine runs, as the API lists it.
@@ -164,6 +171,16 @@ impl EngineHandle {
         }
         *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
+    }
+
+    /// The handle of a cluster node (set up before serving).
+    pub fn in_cluster(mut self) -> EngineHandle {
+        self.clustered = true;
+        self
+    }
+
+    pub fn clustered(&self) -> bool {
+        self.clustered
     }
 
     /// The approval policy in force.
@@ -195,7 +212,7 @@ impl EngineHandle {
         Arc::clone(&self.context.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn set_context(&self, context: &Context) {
+    pub(crate) fn set_context(&self, context: &Context) {
         *self.context.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(context.clone());
     }
 
@@ -213,11 +230,11 @@ impl EngineHandle {
         self.stored.notify_one();
     }
 
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
-    fn update(&self, change: impl FnOnce(&mut Progress)) {
+    pub(crate) fn update(&self, change: impl FnOnce(&mut Progress)) {
         change(&mut self.progress.lock().unwrap_or_else(PoisonError::into_inner));
     }
 }
@@ -247,18 +264,7 @@ pub fn spawn(
 }
 
 async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineHandle) {
-    let mut engine = Engine {
-        store,
-        pipeline: Pipeline::new(detectors),
-        live: LiveCases::new(ClusterConfig::default()),
-        triage,
-        handle,
-        base_history: None,
-        verdicts_seen: None,
-    };
-    engine.base_history = engine.triage.context.history.take();
-    engine.handle.set_context(&engine.triage.context);
-    engine.publish_rules();
+    let mut engine = Engine::new(store, detectors, triage, handle, None);
     let mut restored = false;
     let mut retry = RETRY_FIRST;
     while !engine.handle.stopping() {
@@ -311,7 +317,9 @@ async fn run(store: Store, detectors: Detectors, triage: Triage, handle: EngineH
 }
 
 /// A stored event as the pipeline reads it, or why it cannot be read.
-fn parse(stored: &PipelineEvent) -> std::result::Result<(vigil_ocsf::Event, Vec<SourceView>), String> {
+pub(crate) fn parse(
+    stored: &PipelineEvent,
+) -> std::result::Result<(vigil_ocsf::Event, Vec<SourceView>), String> {
     let event: vigil_ocsf::Event =
         serde_json::from_str(&stored.ocsf).map_err(|e| format!("its OCSF event does not parse: {e}"))?;
     let views = crate::decode::decode_views(&stored.views, &stored.raw)
@@ -329,19 +337,61 @@ fn unreadable(stored: &PipelineEvent, reason: &str) -> DeadLetter {
     .with_excerpt(&stored.raw)
 }
 
-struct Engine {
+/// Where a processed page's progress is recorded, in the transaction that writes its results.
+pub(crate) enum Mark<'a> {
+    /// The single engine: the arrival number of the last stored event read.
+    Watermark(i64),
+    /// A worker's partition: the events themselves are written here too, with the partition's
+    /// applied stream sequence, under the lease's epoch.
+    Partition {
+        node: &'a str,
+        lease: &'a vigil_store::PartitionLease,
+        applied: u64,
+        events: &'a [vigil_store::NewEvent],
+        /// Messages that carried no event.
+        dead: &'a [DeadLetter],
+    },
+}
+
+pub(crate) struct Engine {
     store: Store,
     pipeline: Pipeline,
-    live: LiveCases,
+    live: TenantCases,
     triage: Triage,
     handle: EngineHandle,
     /// The configured history file, to which the store's verdicts are added.
     base_history: Option<Input<History>>,
     /// The store's verdicts version the triage context reflects.
     verdicts_seen: Option<(i64, i64)>,
+    /// The stream partition this engine processes, on a worker node; each case it files is
+    /// filed under it.
+    partition: Option<u32>,
 }
 
 impl Engine {
+    pub(crate) fn new(
+        store: Store,
+        detectors: Detectors,
+        mut triage: Triage,
+        handle: EngineHandle,
+        partition: Option<u32>,
+    ) -> Engine {
+        let base_history = triage.context.history.take();
+        handle.set_context(&triage.context);
+        let engine = Engine {
+            store,
+            pipeline: Pipeline::new(detectors),
+            live: TenantCases::new(ClusterConfig::default()),
+            triage,
+            handle,
+            base_history,
+            verdicts_seen: None,
+            partition,
+        };
+        engine.publish_rules();
+        engine
+    }
+
     /// Brings the triage context's verdict history up to date with the store, when a person
     /// has judged or reopened a case since it was last read.
     async fn refresh_history(&mut self) -> Result<()> {
@@ -376,18 +426,9 @@ impl Engine {
     /// ones still within the clustering window (new alerts reopen those), oldest first. An alert
     /// that cannot be read is an error: a case rebuilt without it would cluster differently.
     async fn restore(&mut self) -> Result<()> {
-        self.live = LiveCases::new(ClusterConfig::default());
         let window = ClusterConfig::default().window_ms;
-        for case in self.store.live_cases(window).await? {
-            let mut alerts = Vec::new();
-            for row in self.store.case_alerts(&case.id).await? {
-                let alert: Alert = serde_json::from_value(row.finding)
-                    .map_err(|e| Error::StoredAlert { id: row.id.to_string(), reason: e.to_string() })?;
-                alerts.push(alert);
-            }
-            self.live.restore(&case.id, alerts);
-        }
-        self.live.restored();
+        let cases = self.store.live_cases(window).await?;
+        self.restore_cases(cases).await?;
         let watermark = self.store.watermark(WATERMARK).await?;
         let replayed = self.warm_up(watermark).await?;
         let held = self.live.held();
@@ -400,6 +441,46 @@ impl Engine {
         );
         self.handle.update(|p| p.watermark = watermark);
         Ok(())
+    }
+
+    /// Refiles the alerts of `cases` (oldest first) into fresh live cases.
+    pub(crate) async fn restore_cases(&mut self, cases: Vec<CaseRow>) -> Result<()> {
+        self.live = TenantCases::new(ClusterConfig::default());
+        for case in cases {
+            let mut alerts = Vec::new();
+            for row in self.store.case_alerts(&case.id).await? {
+                let alert: Alert = serde_json::from_value(row.finding)
+                    .map_err(|e| Error::StoredAlert { id: row.id.to_string(), reason: e.to_string() })?;
+                alerts.push(alert);
+            }
+            self.live.restore(&case.id, alerts);
+        }
+        self.live.restored();
+        Ok(())
+    }
+
+    /// Refiles the live cases of this engine's partition (a worker taking it over).
+    pub(crate) async fn restore_partition(&mut self) -> Result<()> {
+        let Some(partition) = self.partition else { return self.restore().await };
+        let cases = self.store.live_cases_in(partition, ClusterConfig::default().window_ms).await?;
+        self.restore_cases(cases).await
+    }
+
+    /// Feeds detection an event processed before, discarding what it raises (rebuilding the
+    /// correlation windows after a restart or a takeover).
+    pub(crate) fn warm(&mut self, stored: &PipelineEvent) -> bool {
+        match parse(stored) {
+            Ok((event, views)) => {
+                self.pipeline.detect(&event, &views, &stored.source);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// How far back in time detection's windows reach.
+    pub(crate) fn replay_window_ms(&self) -> i64 {
+        self.pipeline.replay_window_ms()
     }
 
     /// Feeds detection the events it saw last before a restart (those within the longest
@@ -417,8 +498,7 @@ impl Engine {
             let page = self.store.pipeline_events_after(at, PAGE).await?;
             let Some(last) = page.last().map(|e| e.seq) else { break };
             for stored in page.iter().filter(|e| e.seq <= watermark) {
-                if let Ok((event, views)) = parse(stored) {
-                    self.pipeline.detect(&event, &views, &stored.source);
+                if self.warm(stored) {
                     replayed += 1;
                 }
             }
@@ -432,9 +512,17 @@ impl Engine {
         let watermark = self.store.watermark(WATERMARK).await?;
         let page = self.store.pipeline_events_after(watermark, PAGE).await?;
         let Some(last) = page.last().map(|e| e.seq) else { return Ok(0) };
+        self.process(&page, Mark::Watermark(last)).await?;
+        self.handle.update(|p| p.watermark = last);
+        Ok(page.len())
+    }
+
+    /// Runs a page of events through detection and the live cases, and writes what changed —
+    /// with `mark` — in one transaction.
+    pub(crate) async fn process(&mut self, page: &[PipelineEvent], mark: Mark<'_>) -> Result<()> {
         let mut alerts = Vec::new();
         let mut dead = Vec::new();
-        for stored in &page {
+        for stored in page {
             match parse(stored) {
                 Ok((event, views)) => alerts.extend(self.pipeline.detect(&event, &views, &stored.source)),
                 Err(reason) => {
@@ -461,32 +549,45 @@ impl Engine {
             self.refresh_history().await?;
         }
         let mut tx = self.store.write().await?;
+        match &mark {
+            // Taken first: it fails fast when the lease moved, and holds the partition's row so
+            // a takeover waits for this commit.
+            Mark::Partition { node, lease, applied, events, dead } => {
+                tx.advance_partition(node, lease, *applied).await?;
+                tx.insert_events(events).await?;
+                for letter in *dead {
+                    tx.insert_dead_letter(letter).await?;
+                }
+            }
+            Mark::Watermark(last) => tx.set_watermark(WATERMARK, *last).await?,
+        }
         for letter in &dead {
             tx.insert_dead_letter(letter).await?;
         }
         for update in &updates {
             self.file(&mut tx, update).await?;
         }
-        tx.set_watermark(WATERMARK, last).await?;
         tx.commit().await?;
         if !updates.is_empty() {
             self.handle.actions.notify_one();
         }
         self.handle.update(|p| {
-            p.watermark = last;
             p.events += page.len() as u64;
             p.alerts += alert_count;
             p.case_updates += updates.len() as u64;
             p.dead_letters += dead.len() as u64;
             p.muted_alerts += muted_alerts;
         });
-        Ok(page.len())
+        Ok(())
     }
 
     /// Writes one changed case: its alerts, its document, its state moves, its recommendation.
     async fn file(&self, tx: &mut WriteTx<'_>, update: &CaseUpdate) -> Result<()> {
         let engine = By::vigil(Component::Engine);
         let case = &update.case;
+        if let Some(partition) = self.partition {
+            tx.file_case_partition(&case.id, partition).await?;
+        }
         for alert in &update.new_alerts {
             tx.save_alert(&alert_row(&case.id, alert)).await?;
         }

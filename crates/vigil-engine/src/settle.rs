@@ -1,6 +1,7 @@
 //! Waiting, without polling, until what was sent has been through the pipeline: woken by every
 //! commit and every processed batch, it checks that the engine has read every stored event and
-//! the caller's own condition holds.
+//! the caller's own condition holds. (In a cluster, where the work is done on other nodes, it
+//! reads the store again every short while instead.)
 
 use tokio::time::Instant;
 use vigil_store::Store;
@@ -18,6 +19,9 @@ pub async fn settled(
     ready: impl Fn() -> bool,
     deadline: Instant,
 ) -> vigil_store::Result<bool> {
+    if engine.clustered() {
+        return settled_in_cluster(store, min_events, ready, deadline).await;
+    }
     loop {
         let processed = engine.processed.notified();
         let committed = ingest.stats.committed.notified();
@@ -37,5 +41,26 @@ pub async fn settled(
             _ = &mut committed => {}
             _ = tokio::time::sleep_until(deadline) => return Ok(false),
         }
+    }
+}
+
+/// In a cluster, workers on other nodes store each event in the transaction that processes it:
+/// an event stored is an event through the pipeline. Nothing on this node is told when they
+/// commit, so the count is read again every short while.
+async fn settled_in_cluster(
+    store: &Store,
+    min_events: i64,
+    ready: impl Fn() -> bool,
+    deadline: Instant,
+) -> vigil_store::Result<bool> {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+    loop {
+        if ready() && store.event_count().await? >= min_events {
+            return Ok(true);
+        }
+        if Instant::now() + EVERY > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(EVERY).await;
     }
 }

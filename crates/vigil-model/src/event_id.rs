@@ -29,6 +29,24 @@ impl EventId {
         EventId(hex)
     }
 
+    /// The id of the same record sent under `tenant` (by the sender, not read from the
+    /// record): the same log line from two customers is two events.
+    pub fn for_tenant(id: &str, tenant: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"tenant\0");
+        hasher.update(tenant.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(id.as_bytes());
+        let digest = hasher.finalize();
+        let mut hex = String::with_capacity(32);
+        for byte in &digest[..16] {
+            use fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+        }
+        EventId(hex)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -43,6 +61,16 @@ impl fmt::Display for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_record_under_two_tenants_is_two_events() {
+        let id = EventId::from_content("cloudtrail", b"{\"a\":1}");
+        let acme = EventId::for_tenant(id.as_str(), "acme");
+        assert_ne!(acme, EventId::for_tenant(id.as_str(), "globex"));
+        assert_ne!(acme, id);
+        assert_eq!(acme, EventId::for_tenant(id.as_str(), "acme"), "a retry keeps its id");
+        assert_eq!(acme.as_str().len(), 32);
+    }
 
     #[test]
     fn same_content_same_id_and_format_is_part_of_it() {

@@ -48,6 +48,8 @@ pub struct Executor {
     registry: Arc<Registry>,
     authority: Arc<dyn Authority>,
     settings: Settings,
+    /// The name leases are taken under: the cluster node's, empty for the single process.
+    holder: String,
 }
 
 /// The stored answers as the policy counts them, with each approver's role and standing now
@@ -133,7 +135,15 @@ impl Executor {
             registry,
             authority,
             settings: Settings::default(),
+            holder: String::new(),
         }
+    }
+
+    /// Takes leases on runs under `holder` (a cluster node's name): at start it takes up only
+    /// the runs its own previous process was in.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Executor {
+        self.holder = holder.into();
+        self
     }
 
     pub fn with_settings(mut self, settings: Settings) -> Executor {
@@ -145,7 +155,7 @@ impl Executor {
     /// back for a retry).
     pub async fn run_due(&self) -> Result<Vec<ActionRun>> {
         let mut done = Vec::new();
-        while let Some(run) = self.cx.store.claim_run(self.settings.lease_ms).await? {
+        while let Some(run) = self.cx.store.claim_run(self.settings.lease_ms, &self.holder).await? {
             let id = run.id.clone();
             if let Err(e) = self.run_one(run).await {
                 // The store failed under the run: the lease runs out and the run is recovered.
@@ -159,15 +169,15 @@ impl Executor {
     }
 
     /// Runs due runs until `stop` is told, woken by `wake` (a run queued) or by the next run
-    /// falling due; `ended` is told after runs ended or were put back. It first takes up the runs the previous process was in: it is the store's
-    /// only executor.
+    /// falling due; `ended` is told after runs ended or were put back. It first takes up the runs
+    /// its previous process (under the same holder name) was in.
     pub async fn serve(
         self,
         wake: Arc<tokio::sync::Notify>,
         ended: Arc<tokio::sync::Notify>,
         stop: Arc<tokio::sync::Notify>,
     ) {
-        match self.cx.store.release_run_leases().await {
+        match self.cx.store.release_run_leases(&self.holder).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 runs = n,
@@ -212,6 +222,9 @@ impl Executor {
             detail,
         };
         let mut tx = self.cx.store.write().await?;
+        // Each step renews the lease, so a run longer than one lease is not taken up twice.
+        let until = entry.ended_ms.saturating_add(self.settings.lease_ms);
+        tx.renew_run_lease(&run.id, &self.holder, until).await?;
         tx.log_step(run, &entry, &self.cx.by).await?;
         tx.commit().await?;
         Ok(())

@@ -286,7 +286,7 @@ async fn a_run_cut_off_after_it_acted_verifies_and_does_not_execute_again() {
     let row = w.propose(&registry, "r1", "isolate_host", host("ws-12")).await;
     w.approve(&row).await;
     // The first executor takes the run, acts, and dies before it can write the outcome.
-    let run = w.store.claim_run(60_000).await.expect("claim").expect("due");
+    let run = w.store.claim_run(60_000, "").await.expect("claim").expect("due");
     let step = Step { request: &row.request, key: &run.id, prior: &Value::Null };
     let started = RunStep {
         seq: 0,
@@ -318,7 +318,7 @@ async fn a_run_cut_off_before_it_acted_executes_once_after_the_lease() {
     let registry = Registry::builtin().with(counting.clone());
     let row = w.propose(&registry, "r1", "isolate_host", host("ws-12")).await;
     w.approve(&row).await;
-    w.store.claim_run(60_000).await.expect("claim").expect("due");
+    w.store.claim_run(60_000, "").await.expect("claim").expect("due");
     w.hand.advance(Duration::from_secs(61));
     let runs = w.executor(registry).run_due().await.expect("run");
     assert_eq!(runs[0].status, RunStatus::Succeeded);

@@ -23,6 +23,7 @@ pub enum Code {
     RateLimited,
     QuotaExceeded,
     Overloaded,
+    Unavailable,
     ApprovalNotCounted,
     RequestChanged,
     RequestClosed,
@@ -90,6 +91,12 @@ pub const CODES: &[(Code, &str, u16, &str)] = &[
         "the ingest queue is full; nothing was stored; retry after Retry-After",
     ),
     (
+        Code::Unavailable,
+        "unavailable",
+        503,
+        "the database or the event stream does not answer; nothing was acknowledged; retry after Retry-After",
+    ),
+    (
         Code::ApprovalNotCounted,
         "approval_not_counted",
         403,
@@ -153,6 +160,11 @@ impl ApiError {
     }
 
     /// An internal failure: the detail is logged with a reference; the caller gets the reference.
+    /// 503 with `Retry-After`: a dependency is down; the caller may send the same again later.
+    pub fn unavailable(message: &str, retry_after_secs: u64) -> ApiError {
+        ApiError { code: Code::Unavailable, message: message.into(), retry_after: Some(retry_after_secs) }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         let mut bytes = [0u8; 6];
         let reference = match getrandom::fill(&mut bytes) {
@@ -191,6 +203,10 @@ impl From<vigil_store::Error> for ApiError {
             vigil_store::Error::NotFound { kind, .. } => ApiError::not_found(kind),
             vigil_store::Error::Transition(t) => ApiError::new(Code::Conflict, t.to_string()),
             vigil_store::Error::Conflict(m) => ApiError::new(Code::Conflict, m),
+            ref e if e.is_unreachable() => {
+                tracing::warn!(error = %e, "the database does not answer");
+                ApiError::unavailable("the database does not answer; nothing was stored", STORE_RETRY_SECS)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -204,11 +220,28 @@ impl From<vigil_engine::Error> for ApiError {
                 message: "the ingest queue is full; nothing was stored".into(),
                 retry_after: Some(retry_after_secs),
             },
+            vigil_engine::Error::StreamUnavailable { reason, retry_after_secs } => {
+                tracing::warn!(reason = %reason, "the event stream does not answer");
+                ApiError::unavailable(
+                    "the event stream does not answer; nothing was acknowledged",
+                    retry_after_secs,
+                )
+            }
+            vigil_engine::Error::NotDurable(reason) => {
+                tracing::warn!(reason = %reason, "a batch could not be stored");
+                ApiError::unavailable(
+                    "the batch could not be stored; nothing was acknowledged",
+                    STORE_RETRY_SECS,
+                )
+            }
             vigil_engine::Error::Store(s) => s.into(),
             other => ApiError::internal(other),
         }
     }
 }
+
+/// How long a caller is asked to wait when the database does not answer.
+const STORE_RETRY_SECS: u64 = 5;
 
 #[cfg(test)]
 mod tests {

@@ -57,7 +57,7 @@ impl Authority for ServerAuthority {
 /// The executor for this server's store, registry and policy.
 pub fn executor(state: &AppState) -> Executor {
     let authority = ServerAuthority { store: state.store.clone(), engine: state.engine.clone() };
-    Executor::new(state.store.clone(), state.engine.registry(), Arc::new(authority))
+    Executor::new(state.store.clone(), state.engine.registry(), Arc::new(authority)).with_holder(&*state.node)
 }
 
 /// Runs the executor in the background until the returned handle is told to stop.

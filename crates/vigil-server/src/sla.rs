@@ -123,6 +123,17 @@ pub fn spawn(state: &AppState) {
                 _ = tick.tick() => {}
                 _ = closing.changed() => return,
             }
+            // In a cluster, one API node sweeps at a time: escalating a breach twice would send
+            // two notifications. The duty lasts a few periods, so a node gone hands it over.
+            let ttl = (every * 3).as_millis() as i64;
+            match state.store.hold_duty("sla-sweep", &state.node, ttl).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell whether this node sweeps SLAs; it tries at the next tick");
+                    continue;
+                }
+            }
             if let Err(e) = sweep(&state).await {
                 tracing::error!(error = %e, "the SLA sweep failed; it runs again at the next tick");
             }

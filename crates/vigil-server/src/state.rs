@@ -97,6 +97,9 @@ pub struct AppState {
     pub frameworks: Arc<Vec<vigil_report::compliance::Framework>>,
     /// What closed cases are replayed against and where accepted rule changes go.
     pub learning: Arc<crate::learning::LearningSettings>,
+    /// This node's name in a cluster (empty for the single process): the executor holds its
+    /// leases on runs under it.
+    pub node: Arc<str>,
     logins: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -129,11 +132,17 @@ impl AppState {
                     .collect(),
             ),
             learning: Arc::default(),
+            node: Arc::from(""),
             logins: Arc::default(),
         }
     }
 
     /// The same state learning with `settings`.
+    pub fn with_node(mut self, node: &str) -> AppState {
+        self.node = Arc::from(node);
+        self
+    }
+
     pub fn with_learning(mut self, settings: crate::learning::LearningSettings) -> AppState {
         self.learning = Arc::new(settings);
         self

@@ -1183,9 +1183,9 @@ async fn a_run_whose_lease_ran_out_is_taken_up_again_and_finishes_once(store: &S
     let mut tx = store.write().await.expect("begin");
     tx.queue_run("ar1", None, i64::MAX, &by).await.expect("queue");
     tx.commit().await.expect("commit");
-    let first = store.claim_run(60_000).await.expect("claim").expect("due");
+    let first = store.claim_run(60_000, "").await.expect("claim").expect("due");
     assert_eq!((first.status, first.attempts), (RunStatus::Running, 1));
-    assert!(store.claim_run(60_000).await.expect("claim").is_none(), "a leased run is not taken twice");
+    assert!(store.claim_run(60_000, "").await.expect("claim").is_none(), "a leased run is not taken twice");
     let step = RunStep {
         seq: 0,
         step: "execute".into(),
@@ -1200,8 +1200,8 @@ async fn a_run_whose_lease_ran_out_is_taken_up_again_and_finishes_once(store: &S
     tx.set_run_prior(&first.id, &json!({"listed": false})).await.expect("prior");
     tx.commit().await.expect("commit");
     // The executor that held it is gone (a restart): its lease ends, the next taker recovers it.
-    assert_eq!(store.release_run_leases().await.expect("release"), 1);
-    let again = store.claim_run(60_000).await.expect("claim").expect("recovered");
+    assert_eq!(store.release_run_leases("").await.expect("release"), 1);
+    let again = store.claim_run(60_000, "").await.expect("claim").expect("recovered");
     assert_eq!((again.id.as_str(), again.attempts), (first.id.as_str(), 2));
     assert_eq!(again.prior, Some(json!({"listed": false})));
     let mut tx = store.write().await.expect("begin");

@@ -75,15 +75,38 @@ impl WriteTx<'_> {
     pub async fn insert_events(&mut self, events: &[NewEvent]) -> Result<u64> {
         // 11 parameters a row; SQLite allows 32,766 and PostgreSQL 65,535 to a statement.
         const ROWS: usize = 24;
-        let mut seq = match self.next_event_seq {
-            Some(seq) => seq,
-            None => {
-                let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
-                    .fetch_one(&mut *self.tx)
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // PostgreSQL may have writers on several nodes: a sequence numbers them without a
+        // collision (numbers taken by a transaction that rolls back leave a gap). SQLite has one
+        // writer, which numbers on from the highest.
+        let numbers: Vec<i64> = match self.store.backend() {
+            crate::Backend::Postgres => {
+                let rows = sqlx::query("SELECT nextval('event_seq') FROM generate_series(1, $1)")
+                    .bind(events.len() as i64)
+                    .fetch_all(&mut *self.tx)
                     .await?;
-                row.try_get::<i64, _>(0)? + 1
+                let mut numbers =
+                    rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+                numbers.sort_unstable();
+                numbers
+            }
+            crate::Backend::Sqlite => {
+                let first = match self.next_event_seq {
+                    Some(seq) => seq,
+                    None => {
+                        let row = sqlx::query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events")
+                            .fetch_one(&mut *self.tx)
+                            .await?;
+                        row.try_get::<i64, _>(0)? + 1
+                    }
+                };
+                self.next_event_seq = Some(first + events.len() as i64);
+                (first..first + events.len() as i64).collect()
             }
         };
+        let mut numbers = numbers.into_iter();
         let received = self.store.clock.stamp();
         let mut stored = 0;
         for chunk in events.chunks(ROWS) {
@@ -111,7 +134,7 @@ impl WriteTx<'_> {
             for event in chunk {
                 query = query
                     .bind(&event.id)
-                    .bind(seq)
+                    .bind(numbers.next().unwrap_or_default())
                     .bind(&received)
                     .bind(&event.source)
                     .bind(&event.format)
@@ -121,11 +144,9 @@ impl WriteTx<'_> {
                     .bind(&event.views)
                     .bind(&event.raw)
                     .bind((event.raw.len() + event.ocsf.len() + event.views.len()) as i64);
-                seq += 1;
             }
             stored += query.execute(&mut *self.tx).await?.rows_affected();
         }
-        self.next_event_seq = Some(seq);
         Ok(stored)
     }
 

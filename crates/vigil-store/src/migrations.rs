@@ -83,13 +83,36 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0014_learning_tasks.sqlite.sql"),
         postgres: include_str!("../migrations/0014_learning_tasks.postgres.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/0015_cluster.sqlite.sql"),
+        postgres: include_str!("../migrations/0015_cluster.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows: the last migration's, so adding one cannot
 /// leave it behind.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
+/// The advisory lock nodes of a cluster starting together take, so one of them migrates and
+/// the others find the schema up to date ("vigl").
+const MIGRATION_LOCK: i64 = 0x7669_676c;
+
+/// Brings the schema up to date. `pool` has one connection (the writer's), so on PostgreSQL the
+/// advisory lock it takes holds for every statement until it is let go.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(pool).await?;
+        let done = apply(pool, backend).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(pool).await;
+        done?;
+        unlocked?;
+        return Ok(());
+    }
+    apply(pool, backend).await
+}
+
+async fn apply(pool: &AnyPool, backend: Backend) -> Result<()> {
     pool.execute(
         "CREATE TABLE IF NOT EXISTS vigil_schema (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
     )

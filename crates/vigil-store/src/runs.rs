@@ -217,6 +217,33 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Extends `holder`'s lease on a running run to `until_ms`. [`crate::Error::Conflict`] when
+    /// another executor has taken the run over (this one's lease ran out): the caller stops.
+    pub async fn renew_run_lease(&mut self, run_id: &str, holder: &str, until_ms: i64) -> Result<()> {
+        let renewed = sqlx::query(
+            "UPDATE action_runs SET lease_until_ms = $1 WHERE id = $2 AND status = 'running' AND lease_holder = $3",
+        )
+        .bind(until_ms)
+        .bind(run_id)
+        .bind(holder)
+        .execute(&mut *self.tx)
+        .await?;
+        if renewed.rows_affected() == 1 {
+            return Ok(());
+        }
+        let row = sqlx::query("SELECT status, lease_holder FROM action_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match row {
+            Some(row) if row.try_get::<String, _>(0)? == "running" => Err(crate::Error::Conflict(format!(
+                "run {run_id} was taken over by executor {:?}",
+                row.try_get::<String, _>(1)?
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Puts a run back in the queue for another attempt no sooner than `not_before_ms`.
     pub async fn retry_run(&mut self, run_id: &str, not_before_ms: i64) -> Result<()> {
         sqlx::query(
@@ -308,7 +335,7 @@ impl Store {
     /// Takes the next due run for `lease_ms`: a queued one whose time has come, or a running one
     /// whose executor's lease ran out (it crashed or hung). The conditional update lets one
     /// taker win when several try at once.
-    pub async fn claim_run(&self, lease_ms: i64) -> Result<Option<ActionRun>> {
+    pub async fn claim_run(&self, lease_ms: i64, holder: &str) -> Result<Option<ActionRun>> {
         let now = self.clock.now_ms();
         for _ in 0..8 {
             let candidate = sqlx::query(
@@ -322,13 +349,14 @@ impl Store {
             let id: String = candidate.try_get(0)?;
             let mut tx = self.write().await?;
             let taken = sqlx::query(
-                "UPDATE action_runs SET status = 'running', attempts = attempts + 1, lease_until_ms = $1 \
-                 WHERE id = $2 AND ((status = 'queued' AND not_before_ms <= $3) \
+                "UPDATE action_runs SET status = 'running', attempts = attempts + 1, lease_until_ms = $1, \
+                 lease_holder = $4 WHERE id = $2 AND ((status = 'queued' AND not_before_ms <= $3) \
                  OR (status = 'running' AND lease_until_ms < $3))",
             )
             .bind(now.saturating_add(lease_ms))
             .bind(&id)
             .bind(now)
+            .bind(holder)
             .execute(&mut *tx.tx)
             .await?;
             if taken.rows_affected() == 1 {
@@ -344,15 +372,18 @@ impl Store {
         Ok(None)
     }
 
-    /// Ends the leases of every running run: at start, the only executor there was (the process
-    /// before this one) is gone, and what it was in is recovered at once rather than when its
-    /// lease would have run out. Returns how many. (With executors on several nodes, a lease is
-    /// ended by its holder's absence instead.)
-    pub async fn release_run_leases(&self) -> Result<u64> {
+    /// Ends the leases `holder` held on running runs: at its start, the process before it under
+    /// the same name is gone, and what it was in is recovered at once rather than when its lease
+    /// would have run out. Returns how many. Other executors' leases (other cluster nodes) are
+    /// left alone: they end by running out.
+    pub async fn release_run_leases(&self, holder: &str) -> Result<u64> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE action_runs SET lease_until_ms = 0 WHERE status = 'running'")
-            .execute(&mut *tx.tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE action_runs SET lease_until_ms = 0 WHERE status = 'running' AND lease_holder = $1",
+        )
+        .bind(holder)
+        .execute(&mut *tx.tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }

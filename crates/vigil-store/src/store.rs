@@ -243,7 +243,14 @@ impl Store {
 }
 
 async fn pool(url: &str, backend: Backend, size: u32) -> Result<AnyPool> {
-    let mut options = AnyPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(30));
+    // A PostgreSQL that does not answer (down, restarting) fails a request within seconds, so
+    // the API answers 503 and a sender retries, rather than holding every request half a
+    // minute. SQLite's one writer may be busy that long under load, and is waited for.
+    let acquire = match backend {
+        Backend::Sqlite => Duration::from_secs(30),
+        Backend::Postgres => Duration::from_secs(5),
+    };
+    let mut options = AnyPoolOptions::new().max_connections(size).acquire_timeout(acquire);
     if backend == Backend::Sqlite {
         options = options.after_connect(|conn, _| {
             Box::pin(async move {

@@ -101,6 +101,7 @@ mod tests {
 
     fn case() -> Case {
         let alert = Alert {
+            tenant: None,
             id: "a1".into(),
             rule: std::sync::Arc::new(RuleRef {
                 id: "r1".into(),

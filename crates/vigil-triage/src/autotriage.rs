@@ -75,6 +75,7 @@ mod tests {
 
     fn case(level: Severity) -> Case {
         let alert = Alert {
+            tenant: None,
             id: "a1".into(),
             rule: std::sync::Arc::new(RuleRef {
                 id: "r1".into(),

@@ -179,6 +179,7 @@ mod tests {
 
     fn case(rule: &str, user: &str) -> Case {
         let alert = Alert {
+            tenant: None,
             id: format!("{rule}-{user}").into(),
             rule: std::sync::Arc::new(RuleRef {
                 id: rule.into(),

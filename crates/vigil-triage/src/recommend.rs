@@ -280,6 +280,7 @@ mod tests {
 
     fn alert(id: &str, rule: &str, level: Severity, tags: &[&str], minute: i64) -> Alert {
         Alert {
+            tenant: None,
             id: id.into(),
             rule: std::sync::Arc::new(RuleRef {
                 id: rule.into(),

@@ -69,6 +69,7 @@ fn start() -> Server {
 
 fn case() -> Case {
     let alert = |id: &str, title: &str, tag: &str, minute: i64| Alert {
+        tenant: None,
         id: id.into(),
         rule: std::sync::Arc::new(RuleRef {
             id: format!("rule-{id}"),

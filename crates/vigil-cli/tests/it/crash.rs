@@ -10,7 +10,7 @@ use crate::scratch;
 use crate::server::{Serve, call, ingest_token};
 
 /// splitmix64, seeded: the kill points are random but reproducible.
-fn next(state: &mut u64) -> u64 {
+pub fn next(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -18,7 +18,7 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn record(id: &str, n: u64) -> String {
+pub fn record(id: &str, n: u64) -> String {
     let (source, name, user) = if n.is_multiple_of(10) {
         ("cloudtrail", "StopLogging", format!("ops{}", n % 7))
     } else {

@@ -4,6 +4,8 @@ mod actions_cli;
 mod answers;
 #[cfg(feature = "connector-tests")]
 mod aws_cli;
+#[cfg(feature = "cluster-tests")]
+mod cluster;
 mod crash;
 mod crash_actions;
 #[cfg(feature = "connector-tests")]

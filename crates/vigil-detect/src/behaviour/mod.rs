@@ -68,6 +68,7 @@ trait Detector: Send {
 }
 
 /// The behavioural detectors, configured.
+#[derive(Clone)]
 pub struct Behaviour {
     config: BehaviourConfig,
     geo: Option<Arc<dyn GeoLookup>>,

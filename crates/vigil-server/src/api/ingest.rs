@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use vigil_engine::decode::{Rejected, decode, format_named};
+use vigil_engine::decode::{Rejected, decode_for_tenant, format_named};
 use vigil_engine::ingest::Receipt;
 
 use vigil_ingest::inflate::{Inflated, inflate};
@@ -23,6 +23,9 @@ pub struct IngestQuery {
     format: Option<String>,
     /// A name for the source, kept with each event and dead letter.
     source: Option<String>,
+    /// The tenant the events belong to, for those that do not name one themselves
+    /// (`metadata.tenant_uid`). No case spans two tenants.
+    tenant: Option<String>,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -47,7 +50,11 @@ pub async fn bulk(
         Some(_) => return Err(ApiError::new(Code::BadRequest, "source: 1-64 of a-z 0-9 . _ @ -")),
         None => format!("http:{}", auth.principal.name),
     };
-    accept(&state, &auth.principal, source, query.format.as_deref(), body.to_vec()).await.map(Json)
+    if query.tenant.as_deref().is_some_and(|t| !valid_name(t)) {
+        return Err(ApiError::new(Code::BadRequest, "tenant: 1-64 of a-z 0-9 . _ @ -"));
+    }
+    let tenant = query.tenant.clone();
+    accept(&state, &auth.principal, source, query.format.as_deref(), tenant, body.to_vec()).await.map(Json)
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -80,7 +87,7 @@ pub async fn webhook(
         return Err(ApiError::new(Code::BadRequest, format!("this webhook takes {own} records only")));
     }
     let principal = &auth.principal;
-    accept(&state, principal, format!("webhook:{source}"), Some(own), body.to_vec()).await.map(Json)
+    accept(&state, principal, format!("webhook:{source}"), Some(own), None, body.to_vec()).await.map(Json)
 }
 
 async fn accept(
@@ -88,6 +95,7 @@ async fn accept(
     principal: &Principal,
     source: String,
     format: Option<&str>,
+    tenant: Option<String>,
     body: Vec<u8>,
 ) -> ApiResult<IngestAnswer> {
     let format = match format {
@@ -106,7 +114,8 @@ async fn accept(
         let body = inflate(body, &limits)?;
         let unpacked = body.len() as u64;
         let name = if format.is_some() { "upload" } else { "upload.jsonl" };
-        Ok::<_, Inflated>((decode(&source, name, body, format, received_at), unpacked))
+        let decoded = decode_for_tenant(&source, name, body, format, received_at, tenant.as_deref());
+        Ok::<_, Inflated>((decoded, unpacked))
     })
     .await
     .map_err(ApiError::internal)?;

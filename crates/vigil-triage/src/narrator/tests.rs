@@ -65,6 +65,7 @@ impl ChatModel for Failing {
 
 fn case_with(summary: &str) -> Case {
     let alert = Alert {
+        tenant: None,
         id: "a1".into(),
         rule: std::sync::Arc::new(RuleRef {
             id: "r1".into(),
