@@ -55,9 +55,24 @@ pub enum Bench {
         /// Every Nth batch carries one alerting event (0: none).
         #[arg(long, default_value_t = 10)]
         trigger_every: u64,
-        /// A PostgreSQL URL (an empty database) instead of SQLite in a temporary directory.
+        /// A PostgreSQL URL (an empty database) instead of SQLite in a temporary directory;
+        /// with --cluster, the server (`postgres://user@host:port`), on which each run makes a
+        /// database of its own.
         #[arg(long)]
         database: Option<String>,
+        /// Run a cluster instead: one ingest node and --workers worker nodes (this binary, as
+        /// `vigil serve --role …`) over --nats and --database.
+        #[arg(long, requires_all = ["nats", "database"])]
+        cluster: bool,
+        /// The NATS server with JetStream a cluster run publishes to.
+        #[arg(long)]
+        nats: Option<String>,
+        /// Worker counts to run, one after another.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 3])]
+        workers: Vec<usize>,
+        /// Tenants the clients spread the events over (the cluster's partition key).
+        #[arg(long, default_value_t = 12)]
+        tenants: usize,
     },
     /// The queue page over HTTP on a store of this many open cases: time per page, by view.
     Queue {
@@ -85,9 +100,31 @@ pub fn run(bench: Bench) -> Result<ExitCode> {
     match bench {
         Bench::Normalize { paths, runs } => normalize(&paths, runs.max(1)),
         Bench::Hunt { paths, rules, max_rules, runs } => hunt(&paths, &rules, max_rules, runs.max(1)),
-        Bench::Serve { seconds, clients, batch, trigger_every, database } => {
-            crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every, database)
-        }
+        Bench::Serve {
+            seconds,
+            clients,
+            batch,
+            trigger_every,
+            database,
+            cluster,
+            nats,
+            workers,
+            tenants,
+        } => match (cluster, database, nats) {
+            (true, Some(server), Some(nats)) => {
+                let load = crate::bench_serve_cluster::Load {
+                    seconds,
+                    clients: clients.max(1),
+                    batch: batch.max(1),
+                    trigger_every,
+                    tenants,
+                };
+                crate::bench_serve_cluster::run(&load, &server, &nats, &workers)
+            }
+            (_, database, _) => {
+                crate::bench_serve::run(seconds, clients.max(1), batch.max(1), trigger_every, database)
+            }
+        },
         Bench::Queue { cases, requests } => crate::bench_queue::run(cases, requests),
         Bench::Triage { alerts, runs } => crate::bench_cluster::triage(alerts, runs),
         Bench::Cluster { alerts, runs, collect } => {

@@ -24,7 +24,7 @@ use crate::serve::{Settings, start};
 const HISTORY_SECS: i64 = 366 * 86_400;
 
 /// One event as a client sends it, timed `at` (Unix seconds).
-fn record(at: i64, client: usize, batch: u64, i: usize, trigger: Option<&str>) -> String {
+pub fn record(at: i64, client: usize, batch: u64, i: usize, trigger: Option<&str>) -> String {
     let (source, name, user) = match trigger {
         Some(user) => ("cloudtrail", "StopLogging", user.to_owned()),
         None => ("s3", "GetObject", format!("app{}", client % 3)),

@@ -6,6 +6,7 @@ mod bench;
 mod bench_cluster;
 mod bench_queue;
 mod bench_serve;
+mod bench_serve_cluster;
 mod cases;
 mod cluster;
 mod compliance;

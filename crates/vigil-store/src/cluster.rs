@@ -280,6 +280,24 @@ impl Store {
     }
 }
 
+/// Creates the database `name` on the PostgreSQL server at `server` (`postgres://user@host:port`)
+/// and returns its URL: a fresh cluster's state, for `vigil bench serve --cluster`.
+pub async fn create_database(server: &str, name: &str) -> Result<String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(Error::Conflict(format!(
+            "database name {name:?}: lower-case letters, digits and _ only"
+        )));
+    }
+    sqlx::any::install_default_drivers();
+    let admin =
+        sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&format!("{server}/postgres")).await?;
+    // The name is checked above to be letters, digits and underscores.
+    let made = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await;
+    admin.close().await;
+    made?;
+    Ok(format!("{server}/{name}"))
+}
+
 /// Whether a comma-separated role list names `role`.
 pub fn has_role(roles: &str, role: &str) -> bool {
     roles.split(',').any(|r| r.trim() == role)

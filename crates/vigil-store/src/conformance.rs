@@ -101,7 +101,102 @@ conformance!(
     the_queue_pages_filters_and_orders_open_cases,
     learning_tasks_are_filed_once_and_decided_with_their_audit_records,
     a_task_that_hides_a_malicious_alert_needs_two_people_for_the_same_document,
+    partitions_are_shared_out_and_a_lapsed_holder_is_fenced,
+    a_worker_holding_more_than_its_share_gives_the_rest_back,
+    one_node_holds_a_duty_until_it_lapses,
+    an_executor_releases_and_renews_only_the_runs_it_holds,
+    cases_are_restored_by_the_partition_that_filed_them,
 );
+
+async fn partitions_are_shared_out_and_a_lapsed_holder_is_fenced(store: &Store) {
+    let (clock, hand) = crate::Clock::manual(chrono::Utc::now());
+    let store = store.clone().with_clock(clock);
+    let a = store.lease_partitions("a", 4, 2, 10_000).await.expect("a leases");
+    let held = |l: &crate::Leases| l.held.iter().map(|p| p.partition).collect::<Vec<_>>();
+    assert_eq!(held(&a), vec![0, 1]);
+    let b = store.lease_partitions("b", 4, 2, 10_000).await.expect("b leases");
+    assert_eq!(held(&b), vec![2, 3], "a's current leases are not taken");
+    let lease = a.held[0];
+    let mut tx = store.write().await.expect("begin");
+    tx.advance_partition("a", &lease, 41).await.expect("a writes under its lease");
+    tx.commit().await.expect("commit");
+
+    // a goes silent; past its lease b takes its partitions over, with a new epoch.
+    hand.advance(std::time::Duration::from_secs(11));
+    let b = store.lease_partitions("b", 4, 4, 10_000).await.expect("b takes over");
+    assert_eq!(held(&b), vec![0, 1, 2, 3]);
+    let taken = b.held[0];
+    assert_eq!((taken.epoch, taken.applied), (lease.epoch + 1, 41), "the new holder starts where a left off");
+    let mut tx = store.write().await.expect("begin");
+    let refused = tx.advance_partition("a", &lease, 99).await;
+    assert!(matches!(refused, Err(Error::LeaseLost { partition: 0, .. })), "{refused:?}");
+    drop(tx);
+    let mut tx = store.write().await.expect("begin");
+    tx.advance_partition("b", &taken, 50).await.expect("b writes");
+    tx.commit().await.expect("commit");
+    let rows = store.partitions().await.expect("partitions");
+    assert_eq!((rows[0].holder.as_deref(), rows[0].applied), (Some("b"), 50));
+}
+
+async fn a_worker_holding_more_than_its_share_gives_the_rest_back(store: &Store) {
+    let all = store.lease_partitions("a", 6, 6, 10_000).await.expect("lease");
+    assert_eq!(all.held.len(), 6);
+    // A second worker came up: a's share is 3 now.
+    let fewer = store.lease_partitions("a", 6, 3, 10_000).await.expect("lease");
+    assert_eq!(fewer.held.len(), 3);
+    assert_eq!(fewer.released, vec![5, 4, 3]);
+    let b = store.lease_partitions("b", 6, 3, 10_000).await.expect("lease");
+    assert_eq!(b.held.iter().map(|p| p.partition).collect::<Vec<_>>(), vec![3, 4, 5]);
+    // A release by a holder that no longer holds the epoch changes nothing.
+    store.release_partition("a", &all.held[4]).await.expect("stale release");
+    assert_eq!(store.partitions().await.expect("rows")[4].holder.as_deref(), Some("b"));
+}
+
+async fn one_node_holds_a_duty_until_it_lapses(store: &Store) {
+    let (clock, hand) = crate::Clock::manual(chrono::Utc::now());
+    let store = store.clone().with_clock(clock);
+    assert!(store.hold_duty("sla-sweep", "api-1", 3_000).await.expect("duty"));
+    assert!(!store.hold_duty("sla-sweep", "api-2", 3_000).await.expect("duty"), "held by api-1");
+    assert!(store.hold_duty("sla-sweep", "api-1", 3_000).await.expect("duty"), "renewed by its holder");
+    hand.advance(std::time::Duration::from_secs(4));
+    assert!(store.hold_duty("sla-sweep", "api-2", 3_000).await.expect("duty"), "lapsed: api-2 takes it");
+    assert!(!store.hold_duty("sla-sweep", "api-1", 3_000).await.expect("duty"));
+}
+
+async fn an_executor_releases_and_renews_only_the_runs_it_holds(store: &Store) {
+    use crate::ActionStatus;
+    propose_stored(store, &stored_request("ar1", "c1", ActionStatus::Approved)).await;
+    propose_stored(store, &stored_request("ar2", "c1", ActionStatus::Approved)).await;
+    let by = analyst();
+    let mut tx = store.write().await.expect("begin");
+    tx.queue_run("ar1", None, i64::MAX, &by).await.expect("queue");
+    tx.queue_run("ar2", None, i64::MAX, &by).await.expect("queue");
+    tx.commit().await.expect("commit");
+    let on_a = store.claim_run(60_000, "node-a").await.expect("claim").expect("due");
+    let on_b = store.claim_run(60_000, "node-b").await.expect("claim").expect("due");
+    // node-a restarts: it takes up its own run, not the one node-b is executing.
+    assert_eq!(store.release_run_leases("node-a").await.expect("release"), 1);
+    let again = store.claim_run(60_000, "node-c").await.expect("claim").expect("a's run is free");
+    assert_eq!(again.id, on_a.id);
+    let mut tx = store.write().await.expect("begin");
+    tx.renew_run_lease(&on_b.id, "node-b", i64::MAX / 2).await.expect("b renews its own");
+    let taken = tx.renew_run_lease(&on_a.id, "node-a", i64::MAX / 2).await;
+    assert!(matches!(&taken, Err(Error::Conflict(m)) if m.contains("node-c")), "{taken:?}");
+}
+
+async fn cases_are_restored_by_the_partition_that_filed_them(store: &Store) {
+    let by = crate::By::vigil(vigil_model::Component::Engine);
+    for (id, partition) in [("c-one", 1), ("c-two", 2)] {
+        let mut tx = store.write().await.expect("begin");
+        tx.save_case(&case(id), &by).await.expect("case");
+        tx.file_case_partition(&id.into(), partition).await.expect("file");
+        tx.commit().await.expect("commit");
+    }
+    let one: Vec<String> =
+        store.live_cases_in(1, 86_400_000).await.expect("live").iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(one, vec!["c-one".to_owned()]);
+    assert!(store.live_cases_in(3, 86_400_000).await.expect("live").is_empty());
+}
 
 fn task(id: &str, hides_malicious: bool) -> crate::LearningTask {
     crate::LearningTask {

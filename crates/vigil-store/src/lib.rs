@@ -38,7 +38,7 @@ pub use blocklist::BlockEntry;
 pub use cases::{AlertRow, By, CaseFilter, CaseRow, Comment};
 pub use clock::{Clock, ManualClock};
 pub use close_requests::CloseRequest;
-pub use cluster::{Leases, NodeRow, PartitionLease, PartitionRow, has_role};
+pub use cluster::{Leases, NodeRow, PartitionLease, PartitionRow, create_database, has_role};
 pub use error::{Error, Result};
 pub use events::{NewEvent, PipelineEvent, StoredDeadLetter, StoredEvent};
 pub use evidence::EvidenceMeta;
