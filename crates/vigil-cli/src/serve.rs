@@ -333,7 +333,9 @@ pub async fn start(settings: &Settings, data: &Path, listen: &str) -> Result<Run
                     pause = (pause * 2).min(Duration::from_secs(10));
                 }
             });
-            if role.works() {
+            if !role.works() {
+                engine = engine.without_engine(&built, &triage);
+            } else {
                 worker =
                     Some(vigil_engine::cluster::worker::spawn(vigil_engine::cluster::worker::WorkerSetup {
                         settings: cluster.clone(),

@@ -82,6 +82,8 @@ pub struct EngineHandle {
     context: Arc<Mutex<Arc<Context>>>,
     /// A cluster node's handle: the work is done by workers, here or on other nodes.
     clustered: bool,
+    /// No engine runs in this process: a reload is applied to the handle itself.
+    detached: bool,
 }
 
 impl Default for EngineHandle {
@@ -103,6 +105,7 @@ impl Default for EngineHandle {
             runs_ended: Arc::default(),
             context,
             clustered: false,
+            detached: false,
         }
     }
 }
@@ -169,8 +172,28 @@ impl EngineHandle {
         if let Some(policy) = reloaded.policy.take() {
             self.set_policy(policy);
         }
+        if self.detached {
+            self.show(&reloaded.detectors, &reloaded.triage);
+            return;
+        }
         *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloaded);
         self.stored.notify_one();
+    }
+
+    /// The handle of a process that runs no engine (a cluster's ingest or API node). What the
+    /// API reads of the engine is set from `detectors` and `triage` here, and again at each
+    /// reload: the rules in force, and the triage inputs, whose inventories decide approvals.
+    pub fn without_engine(mut self, detectors: &Detectors, triage: &Triage) -> EngineHandle {
+        self.detached = true;
+        self.show(detectors, triage);
+        self
+    }
+
+    fn show(&self, detectors: &Detectors, triage: &Triage) {
+        let summaries = Pipeline::new(detectors.clone()).rule_summaries();
+        self.update(|p| p.rules = summaries.len());
+        *self.rules.lock().unwrap_or_else(PoisonError::into_inner) = summaries;
+        self.set_context(&triage.context);
     }
 
     /// The handle of a cluster node (set up before serving).

@@ -76,6 +76,31 @@ impl Cluster {
     }
 }
 
+/// A running cluster: an API node (started first: it creates the schema and the administrator),
+/// an ingest node and the workers, with an ingest token.
+struct Nodes {
+    cluster: Cluster,
+    api: Serve,
+    token: String,
+    ingest: Serve,
+    workers: Vec<Serve>,
+}
+
+impl Cluster {
+    fn start(self, workers: usize) -> Nodes {
+        let api = self.node("api", "api-1");
+        let token = ingest_token(&api);
+        let ingest = self.node("ingest", "ingest-1");
+        let workers = (1..=workers).map(|n| self.node("worker", &format!("worker-{n}"))).collect();
+        Nodes { cluster: self, api, token, ingest, workers }
+    }
+}
+
+/// A cluster on the PostgreSQL and NATS `.ci/run` started, on a database and stream of its own.
+fn on_ci_servers(name: &str) -> Cluster {
+    Cluster::new(name, database(&env("VIGIL_TEST_POSTGRES_URL"), name), &env("VIGIL_TEST_NATS_URL"), 8)
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -234,16 +259,7 @@ fn one_process_and_five_nodes_find_the_same_cases() {
     }
     assert!(titles.len() >= 3 && titles.values().all(|&n| n == 2), "each tenant its own cases: {titles:?}");
 
-    let cluster = Cluster::new(
-        "same",
-        database(&env("VIGIL_TEST_POSTGRES_URL"), "same"),
-        &env("VIGIL_TEST_NATS_URL"),
-        8,
-    );
-    let api = cluster.node("api", "api-1");
-    let token = ingest_token(&api);
-    let ingest = cluster.node("ingest", "ingest-1");
-    let _workers: Vec<Serve> = (1..=3).map(|n| cluster.node("worker", &format!("worker-{n}"))).collect();
+    let Nodes { cluster, api, token, ingest, workers: _workers } = on_ci_servers("same").start(3);
     // Sent while the workers share the partitions out among themselves: the first holds them
     // all until the others announce themselves.
     assert_eq!(send(&ingest.url, &api.url, &token, &batches), events);
@@ -258,6 +274,14 @@ fn one_process_and_five_nodes_find_the_same_cases() {
     for (id, case) in &expected {
         assert_eq!(&found[id], case, "case {id}");
     }
+    // The API node runs no engine, yet lists the rules in force (and decides approvals on the
+    // same inventories the workers triage with).
+    let password = api.admin_password.as_deref().expect("the API node, started first, made the admin");
+    let (cookie, _) = crate::server::admin_session(&api, password);
+    let (status, rules) =
+        call("GET", &format!("{}/api/v1/rules", api.url), &[("Cookie", &cookie)], None).expect("rules");
+    assert_eq!(status, 200, "{rules}");
+    assert!(rules["count"].as_u64().unwrap_or_default() > 10, "{rules}");
     let nodes = live(&cluster.status());
     assert_eq!(nodes["api-1"], "api");
     assert_eq!(nodes["ingest-1"], "ingest");
@@ -303,16 +327,7 @@ fn sustained(
 
 #[test]
 fn workers_killed_mid_stream_lose_nothing_and_duplicate_nothing() {
-    let cluster = Cluster::new(
-        "kill",
-        database(&env("VIGIL_TEST_POSTGRES_URL"), "kill"),
-        &env("VIGIL_TEST_NATS_URL"),
-        8,
-    );
-    let api = cluster.node("api", "api-1");
-    let token = ingest_token(&api);
-    let ingest = cluster.node("ingest", "ingest-1");
-    let mut workers: Vec<Serve> = (1..=3).map(|n| cluster.node("worker", &format!("worker-{n}"))).collect();
+    let Nodes { cluster, api, token, ingest, mut workers } = on_ci_servers("kill").start(3);
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -515,11 +530,8 @@ fn refused(told: &mpsc::Receiver<Sent>) -> Option<String> {
 fn ingest_answers_503_while_nats_or_postgres_is_down_and_resumes_by_itself() {
     let postgres = Server::start("postgres.sh");
     let nats = Server::start("nats.sh");
-    let cluster = Cluster::new("outage", database(&postgres.url, "outage"), &nats.url, 4);
-    let api = cluster.node("api", "api-1");
-    let token = ingest_token(&api);
-    let ingest = cluster.node("ingest", "ingest-1");
-    let _worker = cluster.node("worker", "worker-1");
+    let outage = Cluster::new("outage", database(&postgres.url, "outage"), &nats.url, 4);
+    let Nodes { cluster, api, token, ingest, workers: _worker } = outage.start(1);
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::new()));
