@@ -7,7 +7,6 @@
 //! finds the epoch moved when it tries to commit (`advance_partition`), and writes nothing.
 //! Clocks only decide how soon a silent worker's partitions move.
 
-use std::collections::HashSet;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -343,23 +342,5 @@ impl WriteTx<'_> {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
-    }
-
-    /// Which of `ids` are stored events, as this transaction sees them.
-    pub async fn stored_event_ids(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
-        let mut known = HashSet::new();
-        for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            // Only placeholders are built into the text; every value is bound.
-            let sql = format!("SELECT id FROM events WHERE id IN ({})", marks.join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                known.insert(row.try_get(0)?);
-            }
-        }
-        Ok(known)
     }
 }
