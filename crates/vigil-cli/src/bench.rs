@@ -289,6 +289,11 @@ fn cpu_seconds() -> f64 {
 
 /// Peak resident memory (VmHWM) in MiB, from /proc (Linux).
 /// The process's resident memory now, in MiB (Linux).
+/// The value at fraction `p` of `sorted` (NaN when empty), as the benches report latencies.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get((sorted.len().saturating_sub(1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
 pub fn rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;

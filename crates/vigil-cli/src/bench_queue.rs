@@ -11,6 +11,7 @@ use serde_json::json;
 use vigil_model::{CaseState, Component};
 use vigil_store::{By, CaseRow, time};
 
+use crate::bench::percentile;
 use crate::serve::{Settings, start};
 
 const PASSWORD: &str = "bench passphrase, long enough";
@@ -34,10 +35,6 @@ fn case(i: usize) -> CaseRow {
         updated_at: String::new(),
         body: json!({"alerts": alerts, "timeline": timeline}),
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len().saturating_sub(1)) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
 pub fn run(cases: usize, requests: usize) -> Result<ExitCode> {

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use vigil_model::Component;
 use vigil_store::{By, CaseFilter};
 
+use crate::bench::percentile;
 use crate::serve::{Settings, start};
 
 /// How far before the run the first event's time lies (seconds).
@@ -38,13 +39,6 @@ pub fn record(at: i64, client: usize, batch: u64, i: usize, trigger: Option<&str
         i % 250 + 1,
         client
     )
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 pub fn run(

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::bench::percentile;
 use anyhow::{Context, Result, bail};
 use vigil_model::Component;
 use vigil_store::{By, CaseFilter, Store};
@@ -61,13 +62,6 @@ fn node(config: &Path, role: &str, name: &str) -> Result<(Node, String)> {
     std::thread::spawn(move || for _ in lines.map_while(std::result::Result::ok) {});
     let Some(url) = url else { bail!("node {name} stopped before it was up") };
     Ok((Node(child), url))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 pub fn run(load: &Load, server: &str, nats: &str, workers: &[usize]) -> Result<ExitCode> {

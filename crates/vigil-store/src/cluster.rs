@@ -7,7 +7,6 @@
 //! finds the epoch moved when it tries to commit (`advance_partition`), and writes nothing.
 //! Clocks only decide how soon a silent worker's partitions move.
 
-
 use serde::Serialize;
 use sqlx::Row;
 use vigil_model::CaseId;
