@@ -26,13 +26,8 @@ fn env(name: &str) -> String {
 /// A database of its own on the PostgreSQL at `server` (`postgres://user@host:port`).
 fn database(server: &str, name: &str) -> String {
     let db = format!("vigil_cluster_{}_{name}", std::process::id());
-    let made = Command::new("psql")
-        .arg(format!("{server}/postgres"))
-        .args(["-qc", &format!("CREATE DATABASE {db}")])
-        .output()
-        .expect("psql runs (it comes with PostgreSQL)");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    format!("{server}/{db}")
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(vigil_store::create_database(server, &db)).expect("database created")
 }
 
 /// One cluster's configuration: its database, its stream, a signing key file all nodes share.
